@@ -1,0 +1,2 @@
+//! core: physical memory allocator, untyped pool, placement engine and kernel model (host-testable, no_std).
+#![no_std]

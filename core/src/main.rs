@@ -1,0 +1,3 @@
+//! core, the root task (freestanding binary).
+#![no_std]
+#![no_main]

@@ -1,0 +1,2 @@
+//! Runtime for an seL4 root task: entry point, stack, panic handler, printing.
+#![no_std]
