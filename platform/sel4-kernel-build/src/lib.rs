@@ -1,5 +1,9 @@
 //! Obtains the seL4 5.0.0 kernel source through cargo (the tree bundled in
 //! crates.io `sel4-sys =0.0.28`, never built) and builds the kernel from it.
+//!
+//! Kernel configurations are C headers in `config/<name>/autoconf.h`;
+//! [`config_header`] and [`config_names`] are what build scripts use to pick
+//! the same configuration the kernel is built with.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -14,6 +18,8 @@ pub enum Error {
     Tool(String),
     /// Something expected on disk is missing.
     Missing(String),
+    /// No configuration of that name exists.
+    UnknownConfig { name: String, known: Vec<String> },
     Io(std::io::Error),
 }
 
@@ -22,6 +28,11 @@ impl fmt::Display for Error {
         match self {
             Error::Tool(m) => write!(f, "{m}"),
             Error::Missing(m) => write!(f, "{m}"),
+            Error::UnknownConfig { name, known } => write!(
+                f,
+                "unknown kernel configuration `{name}`; known configurations: {}",
+                known.join(", ")
+            ),
             Error::Io(e) => write!(f, "I/O error: {e}"),
         }
     }
@@ -38,6 +49,37 @@ impl From<std::io::Error> for Error {
 /// Directory of this crate (where `kernel-source/`, patches and configs live).
 pub fn crate_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Directory holding one folder per kernel configuration.
+pub fn config_root() -> PathBuf {
+    crate_dir().join("config")
+}
+
+/// Names of all kernel configurations (folders of `config/` holding an
+/// `autoconf.h`), sorted.
+pub fn config_names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(config_root())
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| e.path().join("autoconf.h").is_file())
+                .filter_map(|e| e.file_name().into_string().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// Path of the `autoconf.h` of configuration `name` (e.g. `debug`, `release`).
+/// The folder holding it goes first on the kernel's include path.
+pub fn config_header(name: &str) -> Result<PathBuf, Error> {
+    let known = config_names();
+    if !known.iter().any(|k| k == name) {
+        return Err(Error::UnknownConfig { name: name.to_string(), known });
+    }
+    Ok(config_root().join(name).join("autoconf.h"))
 }
 
 fn cargo() -> String {
