@@ -1,2 +1,6 @@
 //! core: physical memory allocator, untyped pool, placement engine and kernel model (host-testable, no_std).
 #![no_std]
+
+pub mod kernel;
+pub mod object;
+pub mod strategy;

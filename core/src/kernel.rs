@@ -1,0 +1,197 @@
+//! The three kernel invocations placement needs, as a trait, so the same placement code drives the
+//! real seL4 kernel (in the root task) and the host-side kernel model (tests, trace replay).
+
+use crate::object::ObjectType;
+
+/// A slot in core's CSpace (index into core's root CNode; CPtr at full depth).
+#[derive(Copy, Clone, Eq, PartialEq, Ord, PartialOrd, Hash, Debug)]
+pub struct Slot(pub u32);
+
+/// An `seL4_Error` reply with its detail words (`libsel4/include/sel4/errors.h`,
+/// `src/object/tcb.c:setMRs_syscall_error`).
+#[derive(Copy, Clone, Eq, PartialEq, Debug)]
+pub enum KernelError {
+    InvalidArgument { which: u64 },
+    InvalidCapability { which: u64 },
+    IllegalOperation,
+    RangeError { min: u64, max: u64 },
+    AlignmentError,
+    FailedLookup,
+    TruncatedMessage,
+    DeleteFirst,
+    RevokeFirst,
+    NotEnoughMemory { bytes_left: u64 },
+}
+
+impl KernelError {
+    /// The `seL4_Error` number (the error reply's label).
+    pub fn code(&self) -> u64 {
+        match self {
+            KernelError::InvalidArgument { .. } => 1,
+            KernelError::InvalidCapability { .. } => 2,
+            KernelError::IllegalOperation => 3,
+            KernelError::RangeError { .. } => 4,
+            KernelError::AlignmentError => 5,
+            KernelError::FailedLookup => 6,
+            KernelError::TruncatedMessage => 7,
+            KernelError::DeleteFirst => 8,
+            KernelError::RevokeFirst => 9,
+            KernelError::NotEnoughMemory { .. } => 10,
+        }
+    }
+
+    /// Rebuild an error from an error reply: label and the first two message registers.
+    /// Returns `None` for label 0 (success) or an unknown label.
+    pub fn from_reply(label: u64, mr0: u64, mr1: u64) -> Option<Self> {
+        Some(match label {
+            1 => KernelError::InvalidArgument { which: mr0 },
+            2 => KernelError::InvalidCapability { which: mr0 },
+            3 => KernelError::IllegalOperation,
+            4 => KernelError::RangeError { min: mr0, max: mr1 },
+            5 => KernelError::AlignmentError,
+            6 => KernelError::FailedLookup,
+            7 => KernelError::TruncatedMessage,
+            8 => KernelError::DeleteFirst,
+            9 => KernelError::RevokeFirst,
+            10 => KernelError::NotEnoughMemory { bytes_left: mr0 },
+            _ => return None,
+        })
+    }
+}
+
+/// The kernel invocations placement issues. Every slot is in core's CSpace.
+pub trait Kernel {
+    /// `seL4_Untyped_Retype(untyped, ty, size_bits, root=core's CNode, depth 0, offset=dest, num=count)`:
+    /// creates `count` objects in slots `[dest, dest+count)`.
+    fn untyped_retype(
+        &mut self,
+        untyped: Slot,
+        ty: ObjectType,
+        size_bits: u8,
+        dest: Slot,
+        count: u32,
+    ) -> Result<(), KernelError>;
+    /// `seL4_CNode_Delete` on core's CNode.
+    fn cnode_delete(&mut self, slot: Slot) -> Result<(), KernelError>;
+    /// `seL4_CNode_Revoke` on core's CNode: deletes every CDT descendant of the cap in `slot`.
+    fn cnode_revoke(&mut self, slot: Slot) -> Result<(), KernelError>;
+}
+
+impl<K: Kernel + ?Sized> Kernel for &mut K {
+    fn untyped_retype(&mut self, u: Slot, ty: ObjectType, sb: u8, dest: Slot, n: u32) -> Result<(), KernelError> {
+        (**self).untyped_retype(u, ty, sb, dest, n)
+    }
+    fn cnode_delete(&mut self, slot: Slot) -> Result<(), KernelError> {
+        (**self).cnode_delete(slot)
+    }
+    fn cnode_revoke(&mut self, slot: Slot) -> Result<(), KernelError> {
+        (**self).cnode_revoke(slot)
+    }
+}
+
+/// One untyped cap handed to the root task at boot (bootinfo's untyped list).
+#[derive(Copy, Clone, Eq, PartialEq, Debug)]
+pub struct BootUntyped {
+    pub slot: Slot,
+    pub paddr: u64,
+    pub size_bits: u8,
+    pub is_device: bool,
+}
+
+/// Invocations issued, successful or not (a refused invocation still costs a syscall).
+#[derive(Copy, Clone, Default, Eq, PartialEq, Debug)]
+pub struct InvocationCounts {
+    pub retypes: u64,
+    pub deletes: u64,
+    pub revokes: u64,
+}
+
+impl InvocationCounts {
+    pub fn total(&self) -> u64 {
+        self.retypes + self.deletes + self.revokes
+    }
+}
+
+/// Wraps a kernel and counts the invocations made through it.
+pub struct Counting<K> {
+    pub inner: K,
+    pub counts: InvocationCounts,
+}
+
+impl<K> Counting<K> {
+    pub fn new(inner: K) -> Self {
+        Counting { inner, counts: InvocationCounts::default() }
+    }
+}
+
+impl<K: Kernel> Kernel for Counting<K> {
+    fn untyped_retype(&mut self, u: Slot, ty: ObjectType, sb: u8, dest: Slot, n: u32) -> Result<(), KernelError> {
+        self.counts.retypes += 1;
+        self.inner.untyped_retype(u, ty, sb, dest, n)
+    }
+    fn cnode_delete(&mut self, slot: Slot) -> Result<(), KernelError> {
+        self.counts.deletes += 1;
+        self.inner.cnode_delete(slot)
+    }
+    fn cnode_revoke(&mut self, slot: Slot) -> Result<(), KernelError> {
+        self.counts.revokes += 1;
+        self.inner.cnode_revoke(slot)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip() {
+        let all = [
+            KernelError::InvalidArgument { which: 1 },
+            KernelError::InvalidCapability { which: 0 },
+            KernelError::IllegalOperation,
+            KernelError::RangeError { min: 1, max: 256 },
+            KernelError::AlignmentError,
+            KernelError::FailedLookup,
+            KernelError::TruncatedMessage,
+            KernelError::DeleteFirst,
+            KernelError::RevokeFirst,
+            KernelError::NotEnoughMemory { bytes_left: 0x400 },
+        ];
+        for (i, e) in all.iter().enumerate() {
+            assert_eq!(e.code(), i as u64 + 1);
+            let (mr0, mr1) = match *e {
+                KernelError::InvalidArgument { which } | KernelError::InvalidCapability { which } => (which, 0),
+                KernelError::RangeError { min, max } => (min, max),
+                KernelError::NotEnoughMemory { bytes_left } => (bytes_left, 0),
+                _ => (0, 0),
+            };
+            assert_eq!(KernelError::from_reply(e.code(), mr0, mr1), Some(*e));
+        }
+        assert_eq!(KernelError::from_reply(0, 0, 0), None);
+        assert_eq!(KernelError::from_reply(11, 0, 0), None);
+    }
+
+    struct Refuser;
+    impl Kernel for Refuser {
+        fn untyped_retype(&mut self, _: Slot, _: ObjectType, _: u8, _: Slot, _: u32) -> Result<(), KernelError> {
+            Err(KernelError::IllegalOperation)
+        }
+        fn cnode_delete(&mut self, _: Slot) -> Result<(), KernelError> {
+            Ok(())
+        }
+        fn cnode_revoke(&mut self, _: Slot) -> Result<(), KernelError> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn counting_counts_failures_too() {
+        let mut k = Counting::new(Refuser);
+        assert!(k.untyped_retype(Slot(1), ObjectType::Tcb, 0, Slot(2), 1).is_err());
+        k.cnode_delete(Slot(2)).unwrap();
+        k.cnode_revoke(Slot(1)).unwrap();
+        k.cnode_revoke(Slot(1)).unwrap();
+        assert_eq!(k.counts, InvocationCounts { retypes: 1, deletes: 1, revokes: 2 });
+        assert_eq!(k.counts.total(), 4);
+    }
+}
