@@ -4,3 +4,4 @@
 pub mod kernel;
 pub mod object;
 pub mod strategy;
+pub mod trace;
