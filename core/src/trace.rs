@@ -19,6 +19,8 @@ use core::fmt;
 
 use crate::object::{ObjectType, MAX_UNTYPED_BITS, MIN_UNTYPED_BITS, SLOT_BITS};
 
+pub mod gen;
+
 /// One operation of a trace.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Op<'a> {
