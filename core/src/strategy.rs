@@ -5,9 +5,10 @@
 use crate::kernel::{Kernel, KernelError, Slot};
 use crate::object::ObjectType;
 
-/// Opaque reference to one live allocation; only meaningful to the strategy that returned it.
+/// Opaque reference to one live allocation; only meaningful to the strategy that returned it
+/// (strategies may pack an index and a generation into it to detect stale handles).
 #[derive(Copy, Clone, Eq, PartialEq, Ord, PartialOrd, Hash, Debug)]
-pub struct Handle(pub u32);
+pub struct Handle(pub u64);
 
 /// A successful allocation: the object's cap is in `slot` of core's CSpace and the object starts
 /// at physical address `paddr`.
