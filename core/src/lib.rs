@@ -3,5 +3,6 @@
 
 pub mod kernel;
 pub mod object;
+pub mod range_allocator;
 pub mod strategy;
 pub mod trace;

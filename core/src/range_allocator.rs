@@ -1,0 +1,962 @@
+//! Range allocator for physical address ranges, with the semantics of Genode's
+//! `Allocator_avl`: an AVL tree of disjoint blocks (free or used) keyed by base
+//! address, each subtree annotated with its largest free block so that
+//! allocations run in O(log n).
+//!
+//! Differences from Genode, and the choices made here:
+//! * Metadata lives in a fixed slab of `N` nodes inside the allocator (no
+//!   heap). An all-zero allocator is a valid empty one, so `new()` is `const`
+//!   and a large instance can live in `.bss` or in zeroed heap memory.
+//! * Every operation computes exactly how many nodes it needs (at most two)
+//!   and checks them before it mutates anything: a failing call leaves the
+//!   allocator unchanged.
+//! * `remove_range` refuses (instead of stopping half-way) when any used block
+//!   overlaps the range.
+//! * Boundaries: addresses across which free blocks never merge, so no
+//!   allocation can span one (e.g. the borders of the untyped roots).
+//! * Placement policy of [`RangeAllocator::alloc`]: *first fit in address
+//!   order among blocks that surely fit*, else *first exact fit*. A block surely
+//!   fits `(size, 2^a)` when it is at least `size + 2^a - 1` long or contains a
+//!   naturally aligned chunk of `2^M` bytes with `M = max(a, ceil_log2(size))`.
+//!   Each subtree carries its largest free size and the order of its largest
+//!   naturally aligned free chunk, so the first sure fit is found in O(log n).
+//!   Only when no block surely fits, near misses are checked one by one
+//!   (pruned by the necessary conditions `size <= len` and
+//!   `order >= min(a, floor_log2(size))`); for the requests core makes
+//!   (`size == 2^a`) the sure and the necessary conditions coincide, so the
+//!   whole search is O(log n).
+
+/// Link to a node: 0 is "none", otherwise the slab index plus one. Zero as
+/// "none" keeps an empty allocator all-zero.
+type Link = u32;
+const NIL: Link = 0;
+
+/// Default number of boundaries an allocator can hold.
+pub const DEFAULT_BOUNDARIES: usize = 512;
+
+/// Errors of the range allocator. A failing call changes nothing.
+#[derive(Copy, Clone, Debug, Eq, PartialEq, Hash)]
+pub enum RangeError {
+    /// The node slab (or the boundary table) is full.
+    OutOfMetadata,
+    /// The range overlaps a block that prevents the operation (any block for
+    /// `add_range`, a used block otherwise).
+    Overlap,
+    /// No used block starts at the given address.
+    NotFound,
+    /// Zero size, an address range that wraps, an alignment of 2^64 or more,
+    /// or an empty constraint range.
+    InvalidArgument,
+    /// No free block can hold the request.
+    NoFit,
+}
+
+/// One block as seen by [`RangeAllocator::iter`].
+#[derive(Copy, Clone, Debug, Eq, PartialEq, Hash)]
+pub struct Block {
+    pub base: u64,
+    pub size: u64,
+    pub used: bool,
+}
+
+impl Block {
+    /// One past the last byte.
+    pub fn end(&self) -> u64 {
+        self.base + self.size
+    }
+}
+
+#[derive(Copy, Clone)]
+struct Node {
+    base: u64,
+    size: u64,
+    /// Largest free block size in this subtree (0: none).
+    max_free: u64,
+    left: Link,
+    right: Link,
+    /// Height of this subtree, a leaf has height 1.
+    height: u8,
+    /// 1 + the largest order `k` such that some free block of this subtree
+    /// contains a naturally aligned `2^k` chunk (0: no free block).
+    max_order: u8,
+    used: bool,
+}
+
+impl Node {
+    const ZERO: Node = Node {
+        base: 0,
+        size: 0,
+        max_free: 0,
+        left: NIL,
+        right: NIL,
+        height: 0,
+        max_order: 0,
+        used: false,
+    };
+}
+
+/// Largest `k` such that `[base, base + size)` contains a `2^k`-aligned chunk
+/// of `2^k` bytes. `size > 0`, `base + size` does not overflow.
+fn block_order(base: u64, size: u64) -> u8 {
+    // A range of length >= 2^k always holds an aligned 2^(k-1) chunk, so the
+    // answer is k or k - 1 with k = floor_log2(size).
+    let k = 63 - size.leading_zeros();
+    if fits_at(base, base + size, size_pow(k), k) {
+        k as u8
+    } else {
+        (k - 1) as u8
+    }
+}
+
+fn size_pow(k: u32) -> u64 {
+    1u64 << k
+}
+
+/// Whether `size` bytes aligned to `2^align_log2` fit in `[lo, hi)`; returns
+/// the address on success.
+fn fit_addr(lo: u64, hi: u64, size: u64, align_log2: u32) -> Option<u64> {
+    if lo >= hi {
+        return None;
+    }
+    let mask = size_pow(align_log2) - 1;
+    let x = lo.checked_add(mask)? & !mask;
+    let end = x.checked_add(size)?;
+    (end <= hi).then_some(x)
+}
+
+fn fits_at(lo: u64, hi: u64, size: u64, align_log2: u32) -> bool {
+    fit_addr(lo, hi, size, align_log2).is_some()
+}
+
+/// The search criteria of one aligned request.
+#[derive(Copy, Clone)]
+struct Request {
+    size: u64,
+    align_log2: u32,
+    lo: u64,
+    hi: u64,
+    /// A block at least this long surely fits (`u64::MAX`: never known).
+    sure_len: u64,
+    /// A block whose aligned-chunk order (stored as order + 1) is at least
+    /// this surely fits (`u8::MAX`: never).
+    sure_order1: u16,
+    /// Necessary: order + 1 of the block is at least this.
+    need_order1: u16,
+}
+
+impl Request {
+    fn new(size: u64, align_log2: u32, lo: u64, hi: u64) -> Self {
+        let floor_log2 = 63 - size.leading_zeros();
+        let ceil_log2 = if size.is_power_of_two() { floor_log2 } else { floor_log2 + 1 };
+        let sure_order = align_log2.max(ceil_log2);
+        Request {
+            size,
+            align_log2,
+            lo,
+            hi,
+            sure_len: size.saturating_add(size_pow(align_log2) - 1),
+            sure_order1: if sure_order >= 64 { u16::MAX } else { sure_order as u16 + 1 },
+            need_order1: align_log2.min(floor_log2) as u16 + 1,
+        }
+    }
+
+    /// Some free block of a subtree with these annotations surely fits.
+    fn subtree_sure(&self, max_free: u64, max_order1: u8) -> bool {
+        (max_free >= self.sure_len && self.sure_len != u64::MAX) || max_order1 as u16 >= self.sure_order1
+    }
+
+    /// A subtree with these annotations may hold a fitting free block.
+    fn subtree_maybe(&self, max_free: u64, max_order1: u8) -> bool {
+        max_free >= self.size && max_order1 as u16 >= self.need_order1
+    }
+}
+
+/// AVL range allocator with `N` block nodes and up to `B` boundaries.
+pub struct RangeAllocator<const N: usize, const B: usize = DEFAULT_BOUNDARIES> {
+    nodes: [Node; N],
+    root: Link,
+    /// Recycled nodes, linked through `left`.
+    recycled: Link,
+    /// Nodes at slab index >= `fresh` have never been used.
+    fresh: u32,
+    /// Nodes in the tree.
+    len: u32,
+    avail: u64,
+    boundaries: [u64; B],
+    n_boundaries: usize,
+}
+
+impl<const N: usize, const B: usize> Default for RangeAllocator<N, B> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize, const B: usize> RangeAllocator<N, B> {
+    /// An empty allocator. Its bytes are all zero, so a large instance can be
+    /// a `static` (placed in `.bss`) or zeroed heap memory (see `new_boxed`).
+    pub const fn new() -> Self {
+        assert!(N < u32::MAX as usize, "node capacity must fit a u32 link");
+        RangeAllocator {
+            nodes: [Node::ZERO; N],
+            root: NIL,
+            recycled: NIL,
+            fresh: 0,
+            len: 0,
+            avail: 0,
+            boundaries: [0; B],
+            n_boundaries: 0,
+        }
+    }
+
+    /// Node capacity (maximum number of blocks, free and used).
+    pub fn capacity(&self) -> usize {
+        N
+    }
+
+    /// Number of blocks (free and used) in the allocator.
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Free bytes in total (not necessarily allocatable in one piece).
+    pub fn avail(&self) -> u64 {
+        self.avail
+    }
+
+    /// Size of the largest free block.
+    pub fn largest_free(&self) -> u64 {
+        self.aug(self.root).0
+    }
+
+    /// Largest `k` such that `alloc(1 << k, k, None)` succeeds now, i.e. the
+    /// order of the largest naturally aligned free power-of-two chunk.
+    pub fn largest_aligned_free_log2(&self) -> Option<u8> {
+        self.aug(self.root).1.checked_sub(1)
+    }
+
+    /// Boundaries in ascending order.
+    pub fn boundaries(&self) -> &[u64] {
+        &self.boundaries[..self.n_boundaries]
+    }
+
+    /// The block (free or used) containing `addr`.
+    pub fn block_containing(&self, addr: u64) -> Option<Block> {
+        let t = self.find_containing(addr);
+        (t != NIL).then(|| self.block(t))
+    }
+
+    /// All blocks in address order.
+    pub fn iter(&self) -> Iter<'_, N, B> {
+        let mut it = Iter { alloc: self, stack: [NIL; ITER_STACK], depth: 0 };
+        it.push_left(self.root);
+        it
+    }
+
+    /// Adds `[base, base + size)` as free memory. Refuses overlap with any
+    /// block; merges with adjacent free blocks unless a boundary separates
+    /// them; splits at boundaries inside the range.
+    pub fn add_range(&mut self, base: u64, size: u64) -> Result<(), RangeError> {
+        let end = Self::range_end(base, size)?;
+        let first = self.first_ending_after(base);
+        if first != NIL && self.n(first).base < end {
+            return Err(RangeError::Overlap);
+        }
+        let (lo_idx, hi_idx) = self.boundaries_inside(base, end);
+        let pieces = hi_idx - lo_idx + 1;
+        let pred = self.mergeable_pred(base);
+        let succ = self.mergeable_succ(end);
+        let merges = (pred != NIL) as usize + (succ != NIL) as usize;
+        let needed = if pieces == 1 { (merges == 0) as usize } else { pieces - merges };
+        if needed > self.free_nodes() {
+            return Err(RangeError::OutOfMetadata);
+        }
+
+        let mut piece_base = base;
+        for i in lo_idx..=hi_idx {
+            let piece_end = if i < hi_idx { self.boundaries[i] } else { end };
+            let is_first = i == lo_idx;
+            let is_last = i == hi_idx;
+            if is_first && pred != NIL {
+                let pred_base = self.n(pred).base;
+                self.nm(pred).size += piece_end - piece_base;
+                if is_last && succ != NIL {
+                    let succ_size = self.n(succ).size;
+                    self.remove_node(succ);
+                    self.nm(pred).size += succ_size;
+                }
+                self.refresh_path(pred_base);
+            } else if is_last && succ != NIL {
+                let s = self.nm(succ);
+                s.size += piece_end - piece_base;
+                s.base = piece_base;
+                self.refresh_path(piece_base);
+            } else {
+                self.insert_block(piece_base, piece_end - piece_base, false);
+            }
+            piece_base = piece_end;
+        }
+        self.avail += size;
+        Ok(())
+    }
+
+    /// Removes the free memory inside `[base, base + size)`, cutting free
+    /// blocks at the edges. Parts of the range that are not managed are
+    /// ignored. Refuses if any used block overlaps the range.
+    pub fn remove_range(&mut self, base: u64, size: u64) -> Result<(), RangeError> {
+        let end = Self::range_end(base, size)?;
+        let mut needs_split = false;
+        let mut t = self.first_ending_after(base);
+        while t != NIL && self.n(t).base < end {
+            let b = self.block(t);
+            if b.used {
+                return Err(RangeError::Overlap);
+            }
+            needs_split |= b.base < base && b.end() > end;
+            t = self.first_ending_after(b.end());
+        }
+        if needs_split && self.free_nodes() == 0 {
+            return Err(RangeError::OutOfMetadata);
+        }
+        loop {
+            let t = self.first_ending_after(base);
+            if t == NIL || self.n(t).base >= end {
+                break;
+            }
+            let b = self.block(t);
+            if b.base < base {
+                self.nm(t).size = base - b.base;
+                self.refresh_path(b.base);
+                if b.end() > end {
+                    self.insert_block(end, b.end() - end, false);
+                    self.avail -= size;
+                    break;
+                }
+                self.avail -= b.end() - base;
+            } else if b.end() > end {
+                let n = self.nm(t);
+                n.base = end;
+                n.size = b.end() - end;
+                self.refresh_path(end);
+                self.avail -= end - b.base;
+                break;
+            } else {
+                self.remove_node(t);
+                self.avail -= b.size;
+            }
+        }
+        Ok(())
+    }
+
+    /// Allocates `size` bytes aligned to `2^align_log2`, optionally inside
+    /// `[lo, hi)`. Returns the base address. See the module doc for the
+    /// placement policy.
+    pub fn alloc(&mut self, size: u64, align_log2: u8, range: Option<(u64, u64)>) -> Result<u64, RangeError> {
+        if size == 0 || align_log2 >= 64 {
+            return Err(RangeError::InvalidArgument);
+        }
+        let (lo, hi) = range.unwrap_or((0, u64::MAX));
+        if lo >= hi {
+            return Err(RangeError::InvalidArgument);
+        }
+        let req = Request::new(size, align_log2 as u32, lo, hi);
+        let found = match self.find_sure(self.root, 0, u64::MAX, &req) {
+            Some(f) => Some(f),
+            None => self.find_exact(self.root, 0, u64::MAX, &req),
+        };
+        let (t, addr) = found.ok_or(RangeError::NoFit)?;
+        self.carve(t, addr, size)?;
+        Ok(addr)
+    }
+
+    /// Allocates exactly `[addr, addr + size)`, which must lie inside one free
+    /// block.
+    pub fn alloc_addr(&mut self, addr: u64, size: u64) -> Result<(), RangeError> {
+        let end = Self::range_end(addr, size)?;
+        let t = self.find_containing(addr);
+        if t != NIL && !self.n(t).used && self.block(t).end() >= end {
+            return self.carve(t, addr, size);
+        }
+        let mut t = self.first_ending_after(addr);
+        while t != NIL && self.n(t).base < end {
+            if self.n(t).used {
+                return Err(RangeError::Overlap);
+            }
+            t = self.first_ending_after(self.block(t).end());
+        }
+        Err(RangeError::NoFit)
+    }
+
+    /// Frees the used block starting at `addr` and returns its size. The
+    /// block merges with free neighbours unless a boundary separates them.
+    pub fn free(&mut self, addr: u64) -> Result<u64, RangeError> {
+        let t = self.find_containing(addr);
+        if t == NIL || !self.n(t).used || self.n(t).base != addr {
+            return Err(RangeError::NotFound);
+        }
+        let size = self.n(t).size;
+        let end = addr + size;
+        self.nm(t).used = false;
+        let succ = self.mergeable_succ(end);
+        if succ != NIL {
+            let succ_size = self.n(succ).size;
+            self.remove_node(succ);
+            self.nm(t).size += succ_size;
+        }
+        let pred = self.mergeable_pred(addr);
+        if pred != NIL {
+            let merged = self.n(t).size;
+            self.remove_node(t);
+            self.nm(pred).size += merged;
+            let pred_base = self.n(pred).base;
+            self.refresh_path(pred_base);
+        } else {
+            self.refresh_path(addr);
+        }
+        self.avail += size;
+        Ok(size)
+    }
+
+    /// Adds a boundary at `addr`: free blocks never merge across it, so no
+    /// allocation spans it. A free block across `addr` is split. Adding an
+    /// existing boundary is a no-op.
+    pub fn add_boundary(&mut self, addr: u64) -> Result<(), RangeError> {
+        let idx = self.boundaries().partition_point(|&b| b < addr);
+        if idx < self.n_boundaries && self.boundaries[idx] == addr {
+            return Ok(());
+        }
+        if self.n_boundaries == B {
+            return Err(RangeError::OutOfMetadata);
+        }
+        let t = self.find_containing(addr);
+        let split = t != NIL && self.n(t).base < addr;
+        if split {
+            if self.n(t).used {
+                return Err(RangeError::Overlap);
+            }
+            if self.free_nodes() == 0 {
+                return Err(RangeError::OutOfMetadata);
+            }
+        }
+        self.boundaries.copy_within(idx..self.n_boundaries, idx + 1);
+        self.boundaries[idx] = addr;
+        self.n_boundaries += 1;
+        if split {
+            let b = self.block(t);
+            self.nm(t).size = addr - b.base;
+            self.refresh_path(b.base);
+            self.insert_block(addr, b.end() - addr, false);
+        }
+        Ok(())
+    }
+
+    /// Checks the tree: address order and disjointness, AVL balance and
+    /// heights, subtree annotations, free-block merging and boundaries, and
+    /// the counters. For tests; O(n).
+    pub fn check_invariants(&self) -> Result<(), &'static str> {
+        let mut prev: Option<Block> = None;
+        let mut count = 0u64;
+        let mut avail = 0u64;
+        for b in self.iter() {
+            if b.size == 0 {
+                return Err("empty block");
+            }
+            if b.base.checked_add(b.size).is_none() {
+                return Err("block wraps");
+            }
+            if let Some(p) = prev {
+                if p.end() > b.base {
+                    return Err("blocks out of order or overlapping");
+                }
+                if p.end() == b.base && !p.used && !b.used && !self.is_boundary(b.base) {
+                    return Err("adjacent free blocks not merged");
+                }
+            }
+            let (lo, hi) = self.boundaries_inside(b.base, b.end());
+            if !b.used && hi > lo {
+                return Err("free block spans a boundary");
+            }
+            if !b.used {
+                avail += b.size;
+            }
+            count += 1;
+            prev = Some(b);
+        }
+        if count != self.len as u64 {
+            return Err("block count differs from len");
+        }
+        if avail != self.avail {
+            return Err("avail differs from sum of free blocks");
+        }
+        self.check_subtree(self.root)?;
+        let mut recycled = 0u64;
+        let mut r = self.recycled;
+        while r != NIL {
+            recycled += 1;
+            if recycled > N as u64 {
+                return Err("recycled list cycles");
+            }
+            r = self.n(r).left;
+        }
+        if recycled + self.len as u64 != self.fresh as u64 {
+            return Err("node accounting broken");
+        }
+        if self.boundaries().windows(2).any(|w| w[0] >= w[1]) {
+            return Err("boundaries not sorted");
+        }
+        Ok(())
+    }
+
+    // ---- internals -------------------------------------------------------
+
+    fn range_end(base: u64, size: u64) -> Result<u64, RangeError> {
+        if size == 0 {
+            return Err(RangeError::InvalidArgument);
+        }
+        base.checked_add(size).ok_or(RangeError::InvalidArgument)
+    }
+
+    fn free_nodes(&self) -> usize {
+        N - self.len as usize
+    }
+
+    fn n(&self, l: Link) -> &Node {
+        &self.nodes[(l - 1) as usize]
+    }
+
+    fn nm(&mut self, l: Link) -> &mut Node {
+        &mut self.nodes[(l - 1) as usize]
+    }
+
+    fn block(&self, l: Link) -> Block {
+        let n = self.n(l);
+        Block { base: n.base, size: n.size, used: n.used }
+    }
+
+    /// (max_free, max_order + 1) of a subtree.
+    fn aug(&self, l: Link) -> (u64, u8) {
+        if l == NIL {
+            (0, 0)
+        } else {
+            let n = self.n(l);
+            (n.max_free, n.max_order)
+        }
+    }
+
+    fn height(&self, l: Link) -> u8 {
+        if l == NIL {
+            0
+        } else {
+            self.n(l).height
+        }
+    }
+
+    fn is_boundary(&self, addr: u64) -> bool {
+        self.boundaries().binary_search(&addr).is_ok()
+    }
+
+    /// Index range `[lo, hi)` of boundaries strictly inside `(base, end)`.
+    fn boundaries_inside(&self, base: u64, end: u64) -> (usize, usize) {
+        let bs = self.boundaries();
+        let lo = bs.partition_point(|&b| b <= base);
+        let hi = bs.partition_point(|&b| b < end);
+        (lo, hi.max(lo))
+    }
+
+    /// The free block ending at `addr`, if it may merge with a block starting there.
+    fn mergeable_pred(&self, addr: u64) -> Link {
+        if addr == 0 || self.is_boundary(addr) {
+            return NIL;
+        }
+        let p = self.find_containing(addr - 1);
+        if p != NIL && !self.n(p).used {
+            p
+        } else {
+            NIL
+        }
+    }
+
+    /// The free block starting at `addr`, if it may merge with a block ending there.
+    fn mergeable_succ(&self, addr: u64) -> Link {
+        if self.is_boundary(addr) {
+            return NIL;
+        }
+        let s = self.find_containing(addr);
+        if s != NIL && !self.n(s).used && self.n(s).base == addr {
+            s
+        } else {
+            NIL
+        }
+    }
+
+    fn find_containing(&self, addr: u64) -> Link {
+        let mut t = self.root;
+        while t != NIL {
+            let n = self.n(t);
+            if addr < n.base {
+                t = n.left;
+            } else if addr - n.base < n.size {
+                return t;
+            } else {
+                t = n.right;
+            }
+        }
+        NIL
+    }
+
+    /// The lowest block whose end is above `addr`.
+    fn first_ending_after(&self, addr: u64) -> Link {
+        let mut t = self.root;
+        let mut best = NIL;
+        while t != NIL {
+            let n = self.n(t);
+            if n.base + n.size > addr {
+                best = t;
+                t = n.left;
+            } else {
+                t = n.right;
+            }
+        }
+        best
+    }
+
+    /// First block (address order) that surely fits, considering subtree
+    /// annotations; blocks cut by the constraint range are checked exactly.
+    /// `[sub_lo, sub_hi]` bounds the addresses of the subtree.
+    fn find_sure(&self, t: Link, sub_lo: u64, sub_hi: u64, req: &Request) -> Option<(Link, u64)> {
+        if t == NIL || sub_hi <= req.lo || sub_lo >= req.hi {
+            return None;
+        }
+        let inside = sub_lo >= req.lo && sub_hi <= req.hi;
+        let n = self.n(t);
+        if inside && !req.subtree_sure(n.max_free, n.max_order) {
+            return None;
+        }
+        if let Some(f) = self.find_sure(n.left, sub_lo, n.base, req) {
+            return Some(f);
+        }
+        let end = n.base + n.size;
+        // A block cut by the constraint range is checked exactly; there are
+        // at most two of them.
+        let candidate = !n.used
+            && (!(n.base >= req.lo && end <= req.hi)
+                || req.subtree_sure(n.size, block_order(n.base, n.size) + 1));
+        if candidate {
+            if let Some(x) = fit_addr(n.base.max(req.lo), end.min(req.hi), req.size, req.align_log2) {
+                return Some((t, x));
+            }
+        }
+        self.find_sure(n.right, n.base + n.size, sub_hi, req)
+    }
+
+    /// First block (address order) that fits, pruning subtrees that fail the
+    /// necessary conditions.
+    fn find_exact(&self, t: Link, sub_lo: u64, sub_hi: u64, req: &Request) -> Option<(Link, u64)> {
+        if t == NIL || sub_hi <= req.lo || sub_lo >= req.hi {
+            return None;
+        }
+        let n = self.n(t);
+        if !req.subtree_maybe(n.max_free, n.max_order) {
+            return None;
+        }
+        if let Some(f) = self.find_exact(n.left, sub_lo, n.base, req) {
+            return Some(f);
+        }
+        if !n.used {
+            let lo = n.base.max(req.lo);
+            let hi = (n.base + n.size).min(req.hi);
+            if let Some(x) = fit_addr(lo, hi, req.size, req.align_log2) {
+                return Some((t, x));
+            }
+        }
+        self.find_exact(n.right, n.base + n.size, sub_hi, req)
+    }
+
+    /// Turns `[addr, addr + size)` of free block `t` into a used block,
+    /// keeping the rest of `t` free. Checks metadata first.
+    fn carve(&mut self, t: Link, addr: u64, size: u64) -> Result<(), RangeError> {
+        let b = self.block(t);
+        let end = addr + size;
+        let needed = (addr > b.base) as usize + (end < b.end()) as usize;
+        if needed > self.free_nodes() {
+            return Err(RangeError::OutOfMetadata);
+        }
+        // The node keeps its place in the address order when its key moves
+        // from b.base to addr: nothing lies between them yet.
+        let n = self.nm(t);
+        n.base = addr;
+        n.size = size;
+        n.used = true;
+        self.refresh_path(addr);
+        if addr > b.base {
+            self.insert_block(b.base, addr - b.base, false);
+        }
+        if end < b.end() {
+            self.insert_block(end, b.end() - end, false);
+        }
+        self.avail -= size;
+        Ok(())
+    }
+
+    fn alloc_node(&mut self) -> Link {
+        let l = if self.recycled != NIL {
+            let l = self.recycled;
+            self.recycled = self.n(l).left;
+            l
+        } else {
+            self.fresh += 1;
+            self.fresh
+        };
+        self.len += 1;
+        l
+    }
+
+    fn release_node(&mut self, l: Link) {
+        let head = self.recycled;
+        *self.nm(l) = Node { left: head, ..Node::ZERO };
+        self.recycled = l;
+        self.len -= 1;
+    }
+
+    /// Inserts a new block; the caller has checked that a node is available.
+    fn insert_block(&mut self, base: u64, size: u64, used: bool) {
+        let l = self.alloc_node();
+        *self.nm(l) = Node { base, size, used, ..Node::ZERO };
+        self.update(l);
+        self.root = self.insert_at(self.root, l, base);
+    }
+
+    /// Takes node `l` out of the tree and recycles it.
+    fn remove_node(&mut self, l: Link) {
+        let key = self.n(l).base;
+        self.root = self.remove_at(self.root, key);
+        self.release_node(l);
+    }
+
+    fn insert_at(&mut self, t: Link, new: Link, key: u64) -> Link {
+        if t == NIL {
+            return new;
+        }
+        if key < self.n(t).base {
+            let l = self.insert_at(self.n(t).left, new, key);
+            self.nm(t).left = l;
+        } else {
+            let r = self.insert_at(self.n(t).right, new, key);
+            self.nm(t).right = r;
+        }
+        self.rebalance(t)
+    }
+
+    /// Removes the node with base `key` (present) from subtree `t`.
+    fn remove_at(&mut self, t: Link, key: u64) -> Link {
+        let n = *self.n(t);
+        if key < n.base {
+            let l = self.remove_at(n.left, key);
+            self.nm(t).left = l;
+        } else if key > n.base {
+            let r = self.remove_at(n.right, key);
+            self.nm(t).right = r;
+        } else {
+            if n.left == NIL {
+                return n.right;
+            }
+            if n.right == NIL {
+                return n.left;
+            }
+            let (rest, min) = self.remove_min(n.right);
+            let m = self.nm(min);
+            m.left = n.left;
+            m.right = rest;
+            return self.rebalance(min);
+        }
+        self.rebalance(t)
+    }
+
+    /// Detaches the leftmost node of `t`; returns (new subtree, detached).
+    fn remove_min(&mut self, t: Link) -> (Link, Link) {
+        let left = self.n(t).left;
+        if left == NIL {
+            return (self.n(t).right, t);
+        }
+        let (rest, min) = self.remove_min(left);
+        self.nm(t).left = rest;
+        (self.rebalance(t), min)
+    }
+
+    /// Recomputes the annotations on the path to the node with base `key`
+    /// after that node changed in place (size, state, or a key change that
+    /// keeps the address order).
+    fn refresh_path(&mut self, key: u64) {
+        let mut path = [NIL; ITER_STACK];
+        let mut depth = 0;
+        let mut t = self.root;
+        while t != NIL {
+            path[depth] = t;
+            depth += 1;
+            let n = self.n(t);
+            if key == n.base {
+                break;
+            }
+            t = if key < n.base { n.left } else { n.right };
+        }
+        while depth > 0 {
+            depth -= 1;
+            self.update(path[depth]);
+        }
+    }
+
+    /// Recomputes height and annotations of `t` from its children.
+    fn update(&mut self, t: Link) {
+        let n = *self.n(t);
+        let (lf, lo) = self.aug(n.left);
+        let (rf, ro) = self.aug(n.right);
+        let (own_free, own_order) = if n.used { (0, 0) } else { (n.size, block_order(n.base, n.size) + 1) };
+        let h = 1 + self.height(n.left).max(self.height(n.right));
+        let m = self.nm(t);
+        m.height = h;
+        m.max_free = own_free.max(lf).max(rf);
+        m.max_order = own_order.max(lo).max(ro);
+    }
+
+    fn rotate_right(&mut self, t: Link) -> Link {
+        let l = self.n(t).left;
+        self.nm(t).left = self.n(l).right;
+        self.nm(l).right = t;
+        self.update(t);
+        self.update(l);
+        l
+    }
+
+    fn rotate_left(&mut self, t: Link) -> Link {
+        let r = self.n(t).right;
+        self.nm(t).right = self.n(r).left;
+        self.nm(r).left = t;
+        self.update(t);
+        self.update(r);
+        r
+    }
+
+    fn balance(&self, t: Link) -> i16 {
+        let n = self.n(t);
+        self.height(n.left) as i16 - self.height(n.right) as i16
+    }
+
+    fn rebalance(&mut self, t: Link) -> Link {
+        self.update(t);
+        let bal = self.balance(t);
+        if bal > 1 {
+            let l = self.n(t).left;
+            if self.balance(l) < 0 {
+                let nl = self.rotate_left(l);
+                self.nm(t).left = nl;
+            }
+            self.rotate_right(t)
+        } else if bal < -1 {
+            let r = self.n(t).right;
+            if self.balance(r) > 0 {
+                let nr = self.rotate_right(r);
+                self.nm(t).right = nr;
+            }
+            self.rotate_left(t)
+        } else {
+            t
+        }
+    }
+
+    fn check_subtree(&self, t: Link) -> Result<(u8, u64, u8), &'static str> {
+        if t == NIL {
+            return Ok((0, 0, 0));
+        }
+        let n = self.n(t);
+        let (lh, lf, lo) = self.check_subtree(n.left)?;
+        let (rh, rf, ro) = self.check_subtree(n.right)?;
+        if n.left != NIL && self.n(n.left).base >= n.base {
+            return Err("left child not below parent");
+        }
+        if n.right != NIL && self.n(n.right).base <= n.base {
+            return Err("right child not above parent");
+        }
+        if (lh as i16 - rh as i16).abs() > 1 {
+            return Err("AVL balance violated");
+        }
+        let h = 1 + lh.max(rh);
+        if n.height != h {
+            return Err("stored height wrong");
+        }
+        let (own_free, own_order) = if n.used { (0, 0) } else { (n.size, block_order(n.base, n.size) + 1) };
+        let mf = own_free.max(lf).max(rf);
+        let mo = own_order.max(lo).max(ro);
+        if n.max_free != mf {
+            return Err("max_free annotation wrong");
+        }
+        if n.max_order != mo {
+            return Err("max_order annotation wrong");
+        }
+        Ok((h, mf, mo))
+    }
+}
+
+#[cfg(any(test, feature = "std"))]
+extern crate std;
+
+#[cfg(any(test, feature = "std"))]
+impl<const N: usize, const B: usize> RangeAllocator<N, B> {
+    /// An empty allocator on the heap, built without a stack temporary (for
+    /// capacities too large for the stack).
+    pub fn new_boxed() -> std::boxed::Box<Self> {
+        use std::alloc::{alloc_zeroed, handle_alloc_error, Layout};
+        let layout = Layout::new::<Self>();
+        // SAFETY: every field is an integer, a bool or an array of them, and
+        // the all-zero value of each is the empty allocator that `new()`
+        // builds (NIL links are 0). The pointer comes from the global
+        // allocator with `Self`'s layout, as `Box` requires.
+        unsafe {
+            let p = alloc_zeroed(layout) as *mut Self;
+            if p.is_null() {
+                handle_alloc_error(layout);
+            }
+            std::boxed::Box::from_raw(p)
+        }
+    }
+}
+
+/// Enough for any AVL tree with fewer than 2^32 nodes (height <= 1.44 log2 n + 2).
+const ITER_STACK: usize = 64;
+
+/// In-order iterator over the blocks of a [`RangeAllocator`].
+pub struct Iter<'a, const N: usize, const B: usize> {
+    alloc: &'a RangeAllocator<N, B>,
+    stack: [Link; ITER_STACK],
+    depth: usize,
+}
+
+impl<const N: usize, const B: usize> Iter<'_, N, B> {
+    fn push_left(&mut self, mut t: Link) {
+        while t != NIL {
+            self.stack[self.depth] = t;
+            self.depth += 1;
+            t = self.alloc.n(t).left;
+        }
+    }
+}
+
+impl<const N: usize, const B: usize> Iterator for Iter<'_, N, B> {
+    type Item = Block;
+
+    fn next(&mut self) -> Option<Block> {
+        if self.depth == 0 {
+            return None;
+        }
+        self.depth -= 1;
+        let t = self.stack[self.depth];
+        self.push_left(self.alloc.n(t).right);
+        Some(self.alloc.block(t))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,369 @@
+//! Unit tests of every operation and error path.
+
+use super::{Block, RangeAllocator, RangeError};
+use std::vec::Vec;
+
+extern crate std;
+
+type A = RangeAllocator<64, 8>;
+
+fn blocks<const N: usize, const B: usize>(a: &RangeAllocator<N, B>) -> Vec<(u64, u64, bool)> {
+    a.iter().map(|b| (b.base, b.size, b.used)).collect()
+}
+
+fn ok<const N: usize, const B: usize>(a: &RangeAllocator<N, B>) {
+    a.check_invariants().unwrap();
+}
+
+#[test]
+fn empty_allocator() {
+    let a = A::new();
+    assert_eq!(a.len(), 0);
+    assert!(a.is_empty());
+    assert_eq!(a.capacity(), 64);
+    assert_eq!(a.avail(), 0);
+    assert_eq!(a.largest_free(), 0);
+    assert_eq!(a.largest_aligned_free_log2(), None);
+    assert_eq!(a.iter().count(), 0);
+    ok(&a);
+}
+
+#[test]
+fn add_range_merges_with_free_neighbours() {
+    let mut a = A::new();
+    a.add_range(0x1000, 0x1000).unwrap();
+    a.add_range(0x3000, 0x1000).unwrap();
+    assert_eq!(blocks(&a), [(0x1000, 0x1000, false), (0x3000, 0x1000, false)]);
+    a.add_range(0x2000, 0x1000).unwrap();
+    assert_eq!(blocks(&a), [(0x1000, 0x3000, false)]);
+    a.add_range(0x4000, 0x10).unwrap();
+    a.add_range(0x800, 0x800).unwrap();
+    assert_eq!(blocks(&a), [(0x800, 0x3810, false)]);
+    assert_eq!(a.avail(), 0x3810);
+    assert_eq!(a.largest_free(), 0x3810);
+    assert_eq!(a.largest_aligned_free_log2(), Some(13));
+    ok(&a);
+}
+
+#[test]
+fn add_range_does_not_merge_with_used_neighbours() {
+    let mut a = A::new();
+    a.add_range(0x1000, 0x1000).unwrap();
+    a.alloc_addr(0x1000, 0x1000).unwrap();
+    a.add_range(0x2000, 0x1000).unwrap();
+    assert_eq!(blocks(&a), [(0x1000, 0x1000, true), (0x2000, 0x1000, false)]);
+    ok(&a);
+}
+
+#[test]
+fn add_range_errors() {
+    let mut a = A::new();
+    assert_eq!(a.add_range(0, 0), Err(RangeError::InvalidArgument));
+    assert_eq!(a.add_range(u64::MAX, 1), Err(RangeError::InvalidArgument));
+    a.add_range(0x1000, 0x1000).unwrap();
+    a.alloc_addr(0x1800, 0x100).unwrap();
+    let before = blocks(&a);
+    assert_eq!(a.add_range(0x1fff, 2), Err(RangeError::Overlap));
+    assert_eq!(a.add_range(0, 0x1001), Err(RangeError::Overlap));
+    assert_eq!(a.add_range(0x1800, 1), Err(RangeError::Overlap));
+    assert_eq!(a.add_range(0, u64::MAX), Err(RangeError::Overlap));
+    assert_eq!(blocks(&a), before);
+    // the last address below 2^64 is usable
+    a.add_range(u64::MAX - 0x1000, 0x1000).unwrap();
+    ok(&a);
+}
+
+#[test]
+fn add_range_out_of_metadata_only_when_a_node_is_needed() {
+    let mut a = RangeAllocator::<2, 4>::new();
+    a.add_range(0, 0x100).unwrap();
+    a.add_range(0x200, 0x100).unwrap();
+    assert_eq!(a.add_range(0x400, 0x100), Err(RangeError::OutOfMetadata));
+    assert_eq!(a.len(), 2);
+    // merging needs no new node, merging on both sides frees one
+    a.add_range(0x300, 0x80).unwrap();
+    a.add_range(0x100, 0x100).unwrap();
+    assert_eq!(blocks(&a), [(0, 0x380, false)]);
+    assert_eq!(a.len(), 1);
+    ok(&a);
+}
+
+#[test]
+fn remove_range_cuts_free_blocks() {
+    let mut a = A::new();
+    a.add_range(0x0, 0x1000).unwrap();
+    a.add_range(0x2000, 0x1000).unwrap();
+    a.add_range(0x4000, 0x1000).unwrap();
+    a.remove_range(0x800, 0x4000).unwrap();
+    assert_eq!(blocks(&a), [(0, 0x800, false), (0x4800, 0x800, false)]);
+    assert_eq!(a.avail(), 0x1000);
+    // split in the middle
+    a.remove_range(0x100, 0x100).unwrap();
+    assert_eq!(blocks(&a), [(0, 0x100, false), (0x200, 0x600, false), (0x4800, 0x800, false)]);
+    // unmanaged parts are ignored
+    a.remove_range(0x10000, 0x1000).unwrap();
+    a.remove_range(0, 0x100).unwrap();
+    assert_eq!(blocks(&a), [(0x200, 0x600, false), (0x4800, 0x800, false)]);
+    assert_eq!(a.avail(), 0xe00);
+    ok(&a);
+}
+
+#[test]
+fn remove_range_errors() {
+    let mut a = A::new();
+    assert_eq!(a.remove_range(0, 0), Err(RangeError::InvalidArgument));
+    assert_eq!(a.remove_range(1, u64::MAX), Err(RangeError::InvalidArgument));
+    a.add_range(0, 0x3000).unwrap();
+    a.alloc_addr(0x1000, 0x1000).unwrap();
+    let before = blocks(&a);
+    assert_eq!(a.remove_range(0x800, 0x1000), Err(RangeError::Overlap));
+    assert_eq!(a.remove_range(0, 0x3000), Err(RangeError::Overlap));
+    assert_eq!(blocks(&a), before);
+    let mut b = RangeAllocator::<1, 1>::new();
+    b.add_range(0, 0x3000).unwrap();
+    assert_eq!(b.remove_range(0x1000, 0x1000), Err(RangeError::OutOfMetadata));
+    assert_eq!(blocks(&b), [(0, 0x3000, false)]);
+    // a cut at one edge needs no node
+    b.remove_range(0, 0x1000).unwrap();
+    assert_eq!(blocks(&b), [(0x1000, 0x2000, false)]);
+    ok(&a);
+    ok(&b);
+}
+
+#[test]
+fn alloc_aligned_first_fit() {
+    let mut a = A::new();
+    a.add_range(0x10, 0x3ff0).unwrap();
+    assert_eq!(a.alloc(0x1000, 12, None), Ok(0x1000));
+    assert_eq!(blocks(&a), [(0x10, 0xff0, false), (0x1000, 0x1000, true), (0x2000, 0x2000, false)]);
+    assert_eq!(a.alloc(0x10, 4, None), Ok(0x10));
+    assert_eq!(a.alloc(0x20, 0, None), Ok(0x20));
+    assert_eq!(a.avail(), 0x4000 - 0x10 - 0x1000 - 0x30);
+    assert_eq!(a.alloc(0x2000, 13, None), Ok(0x2000));
+    assert_eq!(a.alloc(0x1000, 12, None), Err(RangeError::NoFit));
+    ok(&a);
+}
+
+#[test]
+fn alloc_prefers_sure_fit_then_exact_fit() {
+    let mut a = A::new();
+    // [0x100, 0x300) fits 0x180 bytes aligned to 0x100 (at 0x100), but only
+    // by checking its base: it is not a sure fit.
+    a.add_range(0x100, 0x200).unwrap();
+    a.add_range(0x1000, 0x1000).unwrap();
+    // 0x1000 block surely fits (len >= 0x180 + 0xff), taken first
+    assert_eq!(a.alloc(0x180, 8, None), Ok(0x1000));
+    let mut b = A::new();
+    b.add_range(0x180, 0x1f0).unwrap(); // near miss: aligned 0x100 at 0x200, 0x200+0x180 > 0x370
+    b.add_range(0x1100, 0x180).unwrap(); // exact fit only
+    assert_eq!(b.alloc(0x180, 8, None), Ok(0x1100));
+    assert_eq!(b.alloc(0x180, 8, None), Err(RangeError::NoFit));
+    ok(&a);
+    ok(&b);
+}
+
+#[test]
+fn alloc_in_constraint_range() {
+    let mut a = A::new();
+    a.add_range(0, 0x10000).unwrap();
+    assert_eq!(a.alloc(0x1000, 12, Some((0x3800, 0x5000))), Ok(0x4000));
+    assert_eq!(a.alloc(0x1000, 12, Some((0x3800, 0x5000))), Err(RangeError::NoFit));
+    assert_eq!(a.alloc(0x800, 0, Some((0x3800, 0x5000))), Ok(0x3800));
+    assert_eq!(a.alloc(0x10, 0, Some((0xfff0, u64::MAX))), Ok(0xfff0));
+    assert_eq!(a.alloc(0x10, 0, Some((0x20000, u64::MAX))), Err(RangeError::NoFit));
+    ok(&a);
+}
+
+#[test]
+fn alloc_errors() {
+    let mut a = A::new();
+    assert_eq!(a.alloc(0x10, 0, None), Err(RangeError::NoFit));
+    a.add_range(0, 0x1000).unwrap();
+    assert_eq!(a.alloc(0, 0, None), Err(RangeError::InvalidArgument));
+    assert_eq!(a.alloc(1, 64, None), Err(RangeError::InvalidArgument));
+    assert_eq!(a.alloc(1, 0, Some((5, 5))), Err(RangeError::InvalidArgument));
+    assert_eq!(a.alloc(1, 0, Some((6, 5))), Err(RangeError::InvalidArgument));
+    assert_eq!(a.alloc(0x1001, 0, None), Err(RangeError::NoFit));
+    assert_eq!(a.alloc(u64::MAX, 63, None), Err(RangeError::NoFit));
+    let mut b = RangeAllocator::<3, 1>::new();
+    b.add_range(0, 0x1000).unwrap();
+    // needs two nodes (leading and trailing rest)
+    assert_eq!(b.alloc(0x100, 8, Some((0x100, 0x1000))), Ok(0x100));
+    let before = blocks(&b);
+    assert_eq!(b.alloc(0x100, 8, Some((0x300, 0x1000))), Err(RangeError::OutOfMetadata));
+    assert_eq!(blocks(&b), before);
+    ok(&b);
+}
+
+#[test]
+fn alloc_addr_places_exactly() {
+    let mut a = A::new();
+    a.add_range(0, 0x2000).unwrap();
+    a.alloc_addr(0x400, 0x400).unwrap();
+    a.alloc_addr(0, 0x400).unwrap();
+    a.alloc_addr(0x1c00, 0x400).unwrap();
+    assert_eq!(
+        blocks(&a),
+        [(0, 0x400, true), (0x400, 0x400, true), (0x800, 0x1400, false), (0x1c00, 0x400, true)]
+    );
+    assert_eq!(a.alloc_addr(0x7ff, 2), Err(RangeError::Overlap));
+    assert_eq!(a.alloc_addr(0x1bff, 2), Err(RangeError::Overlap));
+    assert_eq!(a.alloc_addr(0x2000, 1), Err(RangeError::NoFit));
+    assert_eq!(a.alloc_addr(0x800, 0), Err(RangeError::InvalidArgument));
+    assert_eq!(a.alloc_addr(u64::MAX, 2), Err(RangeError::InvalidArgument));
+    ok(&a);
+}
+
+#[test]
+fn free_merges_and_reports_size() {
+    let mut a = A::new();
+    a.add_range(0, 0x3000).unwrap();
+    a.alloc_addr(0, 0x1000).unwrap();
+    a.alloc_addr(0x1000, 0x1000).unwrap();
+    a.alloc_addr(0x2000, 0x1000).unwrap();
+    assert_eq!(a.free(0x1000), Ok(0x1000));
+    assert_eq!(a.free(0x1000), Err(RangeError::NotFound));
+    assert_eq!(a.free(0x1800), Err(RangeError::NotFound));
+    assert_eq!(a.free(0x5000), Err(RangeError::NotFound));
+    assert_eq!(a.free(0), Ok(0x1000));
+    assert_eq!(blocks(&a), [(0, 0x2000, false), (0x2000, 0x1000, true)]);
+    assert_eq!(a.free(0x2000), Ok(0x1000));
+    assert_eq!(blocks(&a), [(0, 0x3000, false)]);
+    assert_eq!(a.len(), 1);
+    ok(&a);
+}
+
+#[test]
+fn canonical_gap_case() {
+    // CNode 1 KiB, CNode 2 KiB, page 4 KiB in 8 KiB: the next 1 KiB CNode fits the gap.
+    let mut a = A::new();
+    a.add_range(0, 0x2000).unwrap();
+    assert_eq!(a.alloc(0x400, 10, None), Ok(0));
+    assert_eq!(a.alloc(0x800, 11, None), Ok(0x800));
+    assert_eq!(a.alloc(0x1000, 12, None), Ok(0x1000));
+    assert_eq!(a.alloc(0x400, 10, None), Ok(0x400));
+    assert_eq!(a.avail(), 0);
+    ok(&a);
+}
+
+#[test]
+fn boundaries_split_and_block_merging() {
+    let mut a = A::new();
+    a.add_range(0, 0x4000).unwrap();
+    a.add_boundary(0x1000).unwrap();
+    a.add_boundary(0x1000).unwrap();
+    assert_eq!(a.boundaries(), [0x1000]);
+    assert_eq!(blocks(&a), [(0, 0x1000, false), (0x1000, 0x3000, false)]);
+    a.add_boundary(0x3000).unwrap();
+    a.add_range(0x4000, 0x1000).unwrap();
+    a.add_boundary(0x6000).unwrap();
+    a.add_range(0x5000, 0x2000).unwrap();
+    assert_eq!(
+        blocks(&a),
+        [(0, 0x1000, false), (0x1000, 0x2000, false), (0x3000, 0x3000, false), (0x6000, 0x1000, false)]
+    );
+    // no allocation spans a boundary
+    assert_eq!(a.alloc(0x4000, 14, None), Err(RangeError::NoFit));
+    assert_eq!(a.alloc_addr(0x2000, 0x2000), Err(RangeError::NoFit));
+    assert_eq!(a.alloc(0x2000, 13, None), Ok(0x4000));
+    a.alloc_addr(0x0, 0x1000).unwrap();
+    a.alloc_addr(0x1000, 0x1000).unwrap();
+    a.free(0x1000).unwrap();
+    a.free(0).unwrap();
+    assert_eq!(blocks(&a)[..2], [(0, 0x1000, false), (0x1000, 0x2000, false)]);
+    ok(&a);
+}
+
+#[test]
+fn boundary_errors() {
+    let mut a = RangeAllocator::<3, 2>::new();
+    a.add_range(0, 0x3000).unwrap();
+    a.alloc_addr(0x1000, 0x1000).unwrap();
+    assert_eq!(a.len(), 3);
+    assert_eq!(a.add_boundary(0x1800), Err(RangeError::Overlap));
+    assert_eq!(a.add_boundary(0x800), Err(RangeError::OutOfMetadata));
+    a.add_boundary(0x1000).unwrap(); // at a block start: no split
+    a.add_boundary(0x5000).unwrap();
+    assert_eq!(a.add_boundary(0x6000), Err(RangeError::OutOfMetadata));
+    assert_eq!(a.boundaries(), [0x1000, 0x5000]);
+    let mut b = RangeAllocator::<4, 4>::new();
+    b.add_boundary(0x1000).unwrap();
+    b.add_boundary(0x2000).unwrap();
+    b.add_boundary(0x3000).unwrap();
+    // 4 pieces, but only when all fit
+    b.add_range(0x1000, 0x2000).unwrap();
+    assert_eq!(b.len(), 2);
+    assert_eq!(b.add_range(0x800, 0x3000), Err(RangeError::Overlap));
+    assert_eq!(b.add_range(0x3000, 0x1000), Ok(()));
+    assert_eq!(b.add_range(0x0, 0x1000), Ok(()));
+    assert_eq!(b.add_range(0x5000, 0x1000), Err(RangeError::OutOfMetadata));
+    // merging with the free block below needs no node
+    assert_eq!(b.add_range(0x4000, 0x1000), Ok(()));
+    ok(&a);
+    ok(&b);
+}
+
+#[test]
+fn block_containing_and_iter() {
+    let mut a = A::new();
+    a.add_range(0x100, 0x100).unwrap();
+    a.alloc_addr(0x180, 0x10).unwrap();
+    assert_eq!(a.block_containing(0x185), Some(Block { base: 0x180, size: 0x10, used: true }));
+    assert_eq!(a.block_containing(0x100), Some(Block { base: 0x100, size: 0x80, used: false }));
+    assert_eq!(a.block_containing(0x200), None);
+    assert_eq!(a.iter().map(|b| b.end()).collect::<Vec<_>>(), [0x180, 0x190, 0x200]);
+}
+
+#[test]
+fn many_blocks_stay_balanced() {
+    let mut a = RangeAllocator::<4096>::new_boxed();
+    a.add_range(0, 1 << 24).unwrap();
+    let mut addrs = Vec::new();
+    for i in 0..2000u64 {
+        let size = 0x10 << (i % 7);
+        addrs.push(a.alloc(size, (4 + i % 7) as u8, None).unwrap());
+    }
+    a.check_invariants().unwrap();
+    for (i, addr) in addrs.iter().enumerate() {
+        if i % 3 != 0 {
+            a.free(*addr).unwrap();
+        }
+    }
+    a.check_invariants().unwrap();
+    for (i, addr) in addrs.iter().enumerate() {
+        if i % 3 == 0 {
+            a.free(*addr).unwrap();
+        }
+    }
+    a.check_invariants().unwrap();
+    assert_eq!(blocks(&*a), [(0, 1 << 24, false)]);
+}
+
+#[test]
+fn huge_capacity_on_heap() {
+    // 2^21 nodes: too big for the stack, fine zeroed on the heap.
+    let mut a = RangeAllocator::<{ 1 << 21 }>::new_boxed();
+    a.add_range(0, 1 << 40).unwrap();
+    for i in 0..(1u64 << 20) {
+        a.alloc_addr(i << 12, 0x800).unwrap();
+    }
+    // every node is in use now
+    assert_eq!(a.len(), 1 << 21);
+    assert_eq!(a.alloc_addr(1 << 32, 0x10), Err(RangeError::OutOfMetadata));
+    assert_eq!(a.alloc(0x10, 4, None), Err(RangeError::OutOfMetadata));
+    // freeing merges three free blocks into one, giving back two nodes
+    assert_eq!(a.free(0x1000), Ok(0x800));
+    assert_eq!(a.len(), (1 << 21) - 2);
+    assert_eq!(a.alloc(0x1000, 12, None), Ok(0x1000));
+    assert_eq!(a.len(), (1 << 21) - 1);
+}
+
+#[test]
+fn static_instance_is_zero_initialised() {
+    static mut STATIC_ALLOC: RangeAllocator<{ 1 << 16 }> = RangeAllocator::new();
+    // SAFETY: only this test touches the static.
+    let a = unsafe { &mut *core::ptr::addr_of_mut!(STATIC_ALLOC) };
+    a.add_range(0x1000, 0x1000).unwrap();
+    assert_eq!(a.alloc(0x10, 4, None), Ok(0x1000));
+    a.check_invariants().unwrap();
+}
