@@ -108,8 +108,8 @@ fn bytes_of(ty: ObjectType, size_bits: u8) -> u64 {
     1u64 << super::object_bits(ty, size_bits)
 }
 
-/// Random churn: `ops` operations; allocates with probability 0.6 while
-/// fewer than `target_live` objects are live and 0.4 above, so the live set
+/// Random churn: `ops` operations; allocates with probability 0.7 while
+/// fewer than `target_live` objects are live and 0.3 above, so the live set
 /// walks around `target_live`; a free picks a uniformly random live object.
 /// `live` is scratch storage for live ids (its length caps the live set;
 /// allocations that would exceed it become frees).
@@ -119,7 +119,7 @@ pub fn churn(out: &mut impl Write, ops: u64, seed: u64, target_live: usize, live
     let mut n_live = 0usize;
     let mut next_id = 0u64;
     for _ in 0..ops {
-        let p_alloc = if n_live < target_live { 60 } else { 40 };
+        let p_alloc = if n_live < target_live { 70 } else { 30 };
         let alloc = n_live == 0 || (n_live < live.len() && rng.below(100) < p_alloc);
         if alloc {
             let (ty, sb) = pick(&mut rng, &CHURN_MIX);

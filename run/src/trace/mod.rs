@@ -1,0 +1,26 @@
+//! `trace` verb: replay allocation traces against the kernel model with every
+//! strategy side by side, and generate traces.
+
+use anyhow::Result;
+use clap::{Args, Subcommand};
+
+pub mod gen;
+pub mod layout;
+
+#[derive(Args, Debug)]
+pub struct TraceArgs {
+    #[command(subcommand)]
+    pub cmd: TraceCmd,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TraceCmd {
+    /// Generate a trace (seeded, deterministic).
+    Gen(gen::GenArgs),
+}
+
+pub fn run(args: &TraceArgs) -> Result<()> {
+    match &args.cmd {
+        TraceCmd::Gen(a) => gen::run(a),
+    }
+}
