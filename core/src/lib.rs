@@ -2,6 +2,7 @@
 #![no_std]
 
 pub mod kernel;
+pub mod kernel_model;
 pub mod object;
 pub mod range_allocator;
 pub mod strategy;
