@@ -959,4 +959,6 @@ impl<const N: usize, const B: usize> Iterator for Iter<'_, N, B> {
 }
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;
