@@ -1,6 +1,7 @@
 //! core: physical memory allocator, untyped pool, placement engine and kernel model (host-testable, no_std).
 #![no_std]
 
+pub mod cap_space;
 pub mod kernel;
 pub mod kernel_model;
 pub mod object;
