@@ -8,3 +8,4 @@ pub mod object;
 pub mod range_allocator;
 pub mod strategy;
 pub mod trace;
+pub mod untyped_pool;

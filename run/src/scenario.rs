@@ -1,0 +1,337 @@
+//! Scenario files (`run/scenarios/NAME.scenario`): what to boot and what the
+//! serial output and exit status must show. One directive per line, read
+//! at a glance, in the spirit of Genode's run scripts:
+//!
+//! ```text
+//! # boot: core lists every untyped and exits cleanly.
+//! ram      512M        # guest RAM (K, M or G suffix)
+//! config   debug       # kernel configuration (platform/sel4-kernel-build/config/)
+//! timeout  60          # seconds until QEMU is killed
+//! image    core        # root task: a binary of package sel4-core
+//! expect   Untypeds:   # serial text that must appear, in file order
+//! exit     success     # core exits QEMU with success (or: exit 0x01, the value written to port 0xf4)
+//! ```
+//!
+//! `manual <why>` keeps a scenario out of `run test`. Lines starting with
+//! `#` are comments; `expect` takes the rest of the line literally.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Byte core writes to QEMU's isa-debug-exit port on success (QEMU then
+/// exits with status 2 * 0x10 + 1 = 33).
+pub const SUCCESS_EXIT_VALUE: u8 = 0x10;
+
+/// Directives a scenario may use.
+const DIRECTIVES: &[&str] = &["ram", "config", "timeout", "image", "expect", "exit", "manual"];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scenario {
+    pub name: String,
+    /// Guest RAM in MiB.
+    pub ram_mib: u64,
+    pub config: String,
+    pub timeout_secs: u64,
+    /// Binary of package sel4-core booted as the root task.
+    pub image: String,
+    /// Serial texts that must appear in this order.
+    pub expect: Vec<String>,
+    /// Value core must write to the isa-debug-exit port.
+    pub exit_value: u8,
+    /// Why the scenario is left out of `run test`, if it is.
+    pub manual: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    pub file: String,
+    pub line: usize,
+    pub message: String,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.file, self.line, self.message)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// Parses a RAM size such as `512M`, `3G` or `262144K` into MiB.
+pub fn parse_ram(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (digits, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => t.split_at(i),
+        None => (t, ""),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{text}` is not a RAM size (e.g. 512M, 3G)"))?;
+    let mib = match unit.to_ascii_uppercase().as_str() {
+        "M" | "MB" | "MIB" => Some(n),
+        "G" | "GB" | "GIB" => n.checked_mul(1024),
+        "K" | "KB" | "KIB" if n % 1024 == 0 => Some(n / 1024),
+        "K" | "KB" | "KIB" => return Err(format!("`{text}` is not a whole number of MiB")),
+        "" => return Err(format!("`{text}` needs a unit: K, M or G (e.g. 512M)")),
+        _ => return Err(format!("`{text}`: unknown unit `{unit}` (use K, M or G)")),
+    }
+    .ok_or_else(|| format!("`{text}` is too large"))?;
+    // The kernel needs a few MiB for itself and the root task.
+    if mib < 64 {
+        return Err(format!("`{text}` is too little RAM to boot (at least 64M)"));
+    }
+    Ok(mib)
+}
+
+fn parse_exit(text: &str) -> Result<u8, String> {
+    if text == "success" {
+        return Ok(SUCCESS_EXIT_VALUE);
+    }
+    let v = match text.strip_prefix("0x") {
+        Some(h) => u8::from_str_radix(h, 16),
+        None => text.parse(),
+    };
+    v.map_err(|_| format!("exit wants `success` or the byte core writes to port 0xf4 (e.g. 0x01), not `{text}`"))
+}
+
+impl Scenario {
+    /// Parses scenario text; `file` names it in error messages and its stem
+    /// becomes the scenario's name.
+    pub fn parse(file: &str, text: &str) -> Result<Scenario, ParseError> {
+        let name = Path::new(file)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| file.to_string());
+        let mut ram = None;
+        let mut config = None;
+        let mut timeout = None;
+        let mut image = None;
+        let mut exit = None;
+        let mut manual = None;
+        let mut expect = Vec::new();
+        for (i, raw) in text.lines().enumerate() {
+            let line = i + 1;
+            let err = |message: String| ParseError { file: file.to_string(), line, message };
+            let trimmed = raw.trim();
+            if trimmed.is_empty() || trimmed.starts_with('#') {
+                continue;
+            }
+            let (directive, rest) = match trimmed.split_once(char::is_whitespace) {
+                Some((d, r)) => (d, r.trim()),
+                None => (trimmed, ""),
+            };
+            // Trailing `# comments` are allowed except after `expect`, whose
+            // text is literal.
+            let value = if directive == "expect" {
+                rest
+            } else {
+                rest.split('#').next().unwrap_or("").trim()
+            };
+            if value.is_empty() {
+                return Err(err(format!("`{directive}` needs a value")));
+            }
+            let once = |already_set: bool| {
+                if already_set {
+                    Err(err(format!("`{directive}` given twice")))
+                } else {
+                    Ok(())
+                }
+            };
+            match directive {
+                "ram" => {
+                    once(ram.is_some())?;
+                    ram = Some(parse_ram(value).map_err(err)?);
+                }
+                "config" => {
+                    once(config.is_some())?;
+                    let known = sel4_kernel_build::config_names();
+                    if !known.iter().any(|k| k == value) {
+                        return Err(err(format!(
+                            "unknown kernel configuration `{value}`; known: {}",
+                            known.join(", ")
+                        )));
+                    }
+                    config = Some(value.to_string());
+                }
+                "timeout" => {
+                    once(timeout.is_some())?;
+                    let secs: u64 = value
+                        .parse()
+                        .ok()
+                        .filter(|s| *s > 0)
+                        .ok_or_else(|| err(format!("timeout wants whole seconds > 0, not `{value}`")))?;
+                    timeout = Some(secs);
+                }
+                "image" => {
+                    once(image.is_some())?;
+                    if value.contains(char::is_whitespace) {
+                        return Err(err(format!("image wants one binary name, not `{value}`")));
+                    }
+                    image = Some(value.to_string());
+                }
+                "exit" => {
+                    once(exit.is_some())?;
+                    exit = Some(parse_exit(value).map_err(err)?);
+                }
+                "manual" => {
+                    once(manual.is_some())?;
+                    manual = Some(value.to_string());
+                }
+                "expect" => expect.push(value.to_string()),
+                other => {
+                    return Err(err(format!(
+                        "unknown directive `{other}`; directives: {}",
+                        DIRECTIVES.join(", ")
+                    )))
+                }
+            }
+        }
+        let missing = |what: &str| ParseError {
+            file: file.to_string(),
+            line: text.lines().count().max(1),
+            message: format!("no `{what}` line"),
+        };
+        Ok(Scenario {
+            name,
+            ram_mib: ram.ok_or_else(|| missing("ram"))?,
+            config: config.ok_or_else(|| missing("config"))?,
+            timeout_secs: timeout.ok_or_else(|| missing("timeout"))?,
+            image: image.ok_or_else(|| missing("image"))?,
+            exit_value: exit.ok_or_else(|| missing("exit"))?,
+            expect,
+            manual,
+        })
+    }
+
+    /// Reads and parses a scenario file.
+    pub fn load(path: &Path) -> anyhow::Result<Scenario> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        Ok(Scenario::parse(&path.display().to_string(), &text)?)
+    }
+
+    /// The QEMU exit status that means the scenario's exit happened.
+    pub fn expected_status(&self) -> i32 {
+        2 * self.exit_value as i32 + 1
+    }
+}
+
+/// All scenario files in `dir`, sorted by name.
+pub fn list(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| anyhow::anyhow!("cannot list {}: {e}", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "scenario"))
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+/// Finds scenario `name` (a name in `dir`, or a path to a file); an unknown
+/// name lists the available ones.
+pub fn find(dir: &Path, name: &str) -> anyhow::Result<PathBuf> {
+    let as_path = Path::new(name);
+    if as_path.is_file() {
+        return Ok(as_path.to_path_buf());
+    }
+    let file = dir.join(format!("{}.scenario", name.trim_end_matches(".scenario")));
+    if file.is_file() {
+        return Ok(file);
+    }
+    let names: Vec<String> = list(dir)?
+        .iter()
+        .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .collect();
+    anyhow::bail!("no scenario `{name}` in {}; available: {}", dir.display(), names.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "\
+# boot: a comment
+ram 512M
+config debug   # trailing comment
+timeout 60
+image core
+expect Untypeds: # this stays part of the text
+expect total
+exit success
+";
+
+    #[test]
+    fn parses_every_directive() {
+        let s = Scenario::parse("x/boot.scenario", GOOD).unwrap();
+        assert_eq!(s.name, "boot");
+        assert_eq!(s.ram_mib, 512);
+        assert_eq!(s.config, "debug");
+        assert_eq!(s.timeout_secs, 60);
+        assert_eq!(s.image, "core");
+        assert_eq!(s.expect, vec!["Untypeds: # this stays part of the text", "total"]);
+        assert_eq!(s.exit_value, 0x10);
+        assert_eq!(s.expected_status(), 33);
+        assert_eq!(s.manual, None);
+    }
+
+    #[test]
+    fn manual_and_failure_exit() {
+        let text = GOOD.replace("exit success", "exit 0x01\nmanual needs a person");
+        let s = Scenario::parse("m.scenario", &text).unwrap();
+        assert_eq!(s.expected_status(), 3);
+        assert_eq!(s.manual.as_deref(), Some("needs a person"));
+    }
+
+    fn error_of(text: &str) -> String {
+        Scenario::parse("f.scenario", text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn errors_name_file_and_line() {
+        let e = error_of(&GOOD.replace("timeout 60", "timeout soon"));
+        assert!(e.starts_with("f.scenario:4: "), "{e}");
+        let e = error_of(&GOOD.replace("ram 512M", "rma 512M"));
+        assert!(e.starts_with("f.scenario:2: unknown directive `rma`"), "{e}");
+        assert!(e.contains("expect"), "{e}");
+        let e = error_of(&format!("{GOOD}ram 1G\n"));
+        assert!(e.contains(":9: `ram` given twice"), "{e}");
+        let e = error_of(&GOOD.replace("config debug", "config fancy"));
+        assert!(e.contains(":3: unknown kernel configuration `fancy`"), "{e}");
+        assert!(e.contains("release"), "{e}");
+        let e = error_of(&GOOD.replace("exit success", "exit maybe"));
+        assert!(e.contains(":8: exit wants"), "{e}");
+        let e = error_of(&GOOD.replace("expect total", "expect"));
+        assert!(e.contains(":7: `expect` needs a value"), "{e}");
+        let e = error_of(&GOOD.replace("image core\n", ""));
+        assert!(e.contains("no `image` line"), "{e}");
+    }
+
+    #[test]
+    fn ram_sizes() {
+        assert_eq!(parse_ram("512M"), Ok(512));
+        assert_eq!(parse_ram("3G"), Ok(3072));
+        assert_eq!(parse_ram("262144K"), Ok(256));
+        assert!(parse_ram("512").unwrap_err().contains("needs a unit"));
+        assert!(parse_ram("1000K").is_err());
+        assert!(parse_ram("12M").unwrap_err().contains("too little"));
+        assert!(parse_ram("5T").unwrap_err().contains("unknown unit"));
+        assert!(parse_ram("M").is_err());
+    }
+
+    #[test]
+    fn repository_scenarios_parse() {
+        let dir = crate::workspace::scenario_dir();
+        let files = list(&dir).unwrap();
+        assert!(!files.is_empty());
+        for f in files {
+            Scenario::load(&f).unwrap();
+        }
+    }
+
+    #[test]
+    fn unknown_scenario_lists_available() {
+        let e = find(&crate::workspace::scenario_dir(), "no-such").unwrap_err().to_string();
+        assert!(e.contains("available:") && e.contains("boot"), "{e}");
+    }
+}
