@@ -1,2 +1,40 @@
-//! Runtime for an seL4 root task: entry point, stack, panic handler, printing.
-#![no_std]
+//! Runtime for an seL4 root task on x86_64: the `_start` entry point and
+//! stack, `declare_main!` to register the program's main function,
+//! printing through a pluggable sink, a panic handler, exit through QEMU's
+//! isa-debug-exit device, and the `mem*` symbols the precompiled `core`
+//! library needs.
+//!
+//! The runtime items that define global symbols (`_start`, the panic
+//! handler, `memcpy`, ...) exist only outside `cfg(test)`, so the crate's
+//! unit tests run as ordinary host programs.
+#![cfg_attr(not(test), no_std)]
+
+mod entry;
+pub use entry::STACK_SIZE;
+pub mod mem;
+pub mod printing;
+pub mod termination;
+#[cfg(not(test))]
+mod panicking;
+
+pub use termination::{exit, Termination};
+
+/// Not public API: used by `declare_main!`.
+#[doc(hidden)]
+pub mod _private {
+    pub use sel4::BootInfo;
+}
+
+/// Registers `main` as the root task's entry function. It receives the
+/// parsed bootinfo and returns anything that implements [`Termination`]
+/// (`()`, `bool`, `Result<(), E: Debug>`); when it returns, the task exits
+/// (QEMU exits with success or failure).
+#[macro_export]
+macro_rules! declare_main {
+    ($main:path) => {
+        #[no_mangle]
+        fn __sel4_root_task_main(bootinfo: &$crate::_private::BootInfo<'static>) -> bool {
+            $crate::Termination::report($main(bootinfo))
+        }
+    };
+}

@@ -1,0 +1,22 @@
+//! Panic handler: prints the location and message, then exits QEMU with
+//! failure. A panic while panicking (e.g. in the print sink) skips printing.
+
+use core::panic::PanicInfo;
+use core::sync::atomic::{AtomicBool, Ordering};
+
+static PANICKING: AtomicBool = AtomicBool::new(false);
+
+#[panic_handler]
+fn panic(info: &PanicInfo) -> ! {
+    if !PANICKING.swap(true, Ordering::SeqCst) {
+        match info.location() {
+            Some(l) => crate::println!("panic at {}:{}:{}: {}", l.file(), l.line(), l.column(), info.message()),
+            None => crate::println!("panic: {}", info.message()),
+        }
+    }
+    crate::exit(false)
+}
+
+/// The precompiled libcore refers to this symbol even with panic=abort.
+#[no_mangle]
+extern "C" fn rust_eh_personality() {}
