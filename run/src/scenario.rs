@@ -8,7 +8,7 @@
 //! config   debug       # kernel configuration (platform/sel4-kernel-build/config/)
 //! timeout  60          # seconds until QEMU is killed
 //! image    core        # root task: a binary of package sel4-core
-//! expect   Untypeds:   # serial text that must appear, in file order
+//! expect   untypeds:   # serial text that must appear, in file order
 //! exit     success     # core exits QEMU with success (or: exit 0x01, the value written to port 0xf4)
 //! ```
 //!
