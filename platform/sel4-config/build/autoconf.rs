@@ -16,8 +16,11 @@ pub enum Value {
     Int(i128),
     /// A quoted C string, without the quotes (escapes kept as written).
     Str(String),
-    /// Anything else, kept verbatim.
-    Other(String),
+    /// An expression, evaluated when used (C macros are expanded lazily,
+    /// so it may name constants defined later).
+    Expr(String),
+    /// A function-like macro, never evaluated.
+    Function(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,14 +80,14 @@ impl Defines {
     }
 
     /// Records `NAME [value]` (the text after `#define`). Function-like macros
-    /// are kept as `Other` and never evaluated.
+    /// are kept as `Function` and never evaluated.
     pub fn define_line(&mut self, args: &str) -> Result<(), ParseError> {
         let (name, value) = split_word(args);
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '(' || c == ')' || c == ',') {
             return Err(ParseError(format!("bad macro name in `#define {args}`")));
         }
         if let Some(fname) = name.split('(').next().filter(|_| name.contains('(')) {
-            self.map.insert(fname.to_string(), Value::Other(args.to_string()));
+            self.map.insert(fname.to_string(), Value::Function(args.to_string()));
             return Ok(());
         }
         let value = value.trim();
@@ -95,11 +98,7 @@ impl Defines {
         } else if value.len() >= 2 && value.starts_with('"') && value.ends_with('"') {
             Value::Str(value[1..value.len() - 1].to_string())
         } else {
-            // Simple constant expressions such as `(4)` or `(1 << 3)`.
-            match eval(value, self) {
-                Ok(i) => Value::Int(i),
-                Err(_) => Value::Other(value.to_string()),
-            }
+            Value::Expr(value.to_string())
         };
         self.map.insert(name.to_string(), v);
         Ok(())
@@ -109,13 +108,19 @@ impl Defines {
         self.map.contains_key(name)
     }
 
-    /// Integer value of a macro, as the preprocessor sees it in `#if`.
+    /// Integer value of a macro, as the preprocessor sees it in `#if`
+    /// (expressions are evaluated now, against the current definitions).
     pub fn int(&self, name: &str) -> Option<i128> {
-        match self.map.get(name)? {
-            Value::Int(i) => Some(*i),
-            Value::Empty => Some(0),
+        self.int_at(name, 0).ok().flatten()
+    }
+
+    fn int_at(&self, name: &str, depth: usize) -> Result<Option<i128>, ParseError> {
+        Ok(match self.map.get(name) {
+            Some(Value::Int(i)) => Some(*i),
+            Some(Value::Empty) => Some(0),
+            Some(Value::Expr(e)) => Some(eval_at(e, self, depth + 1)?),
             _ => None,
-        }
+        })
     }
 }
 
@@ -231,8 +236,18 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, ParseError> {
 /// Evaluates a preprocessor condition against `defs` with C semantics:
 /// undefined identifiers are 0, `defined X` / `defined(X)` test presence.
 pub fn eval(expr: &str, defs: &Defines) -> Result<i128, ParseError> {
+    eval_at(expr, defs, 0)
+}
+
+/// Macro expansions nested deeper than this are taken as a cycle.
+const MAX_EXPANSION_DEPTH: usize = 32;
+
+fn eval_at(expr: &str, defs: &Defines, depth: usize) -> Result<i128, ParseError> {
+    if depth > MAX_EXPANSION_DEPTH {
+        return Err(ParseError(format!("macro expansion too deep (a cycle?) at `{expr}`")));
+    }
     let toks = tokenize(expr)?;
-    let mut p = Parser { toks: &toks, pos: 0, defs, src: expr };
+    let mut p = Parser { toks: &toks, pos: 0, defs, src: expr, depth };
     let v = p.binary(0)?;
     if p.pos != toks.len() {
         return Err(ParseError(format!("trailing tokens in `{expr}`")));
@@ -250,6 +265,7 @@ struct Parser<'a> {
     pos: usize,
     defs: &'a Defines,
     src: &'a str,
+    depth: usize,
 }
 
 /// Binary operators by precedence level (lowest first), as in C.
@@ -358,7 +374,7 @@ impl Parser<'_> {
                 self.pos += 1;
                 match self.defs.map.get(&id) {
                     None => Ok(0),
-                    Some(_) => self.defs.int(&id).ok_or_else(|| self.err(&format!("`{id}` is not an integer"))),
+                    Some(_) => self.defs.int_at(&id, self.depth)?.ok_or_else(|| self.err(&format!("`{id}` is not an integer"))),
                 }
             }
             _ => Err(self.err("expected a value")),
@@ -452,6 +468,20 @@ mod tests {
         assert!(!holds("defined(CONFIG_X) || CONFIG_UNDEFINED", &d).unwrap());
         assert_eq!(eval("1 + 2 * 3 - (4 << 1)", &d).unwrap(), -1);
         assert_eq!(eval("-1", &d).unwrap(), -1);
+    }
+
+    #[test]
+    fn macros_expand_lazily_and_cycles_are_errors() {
+        let mut d = Defines::default();
+        d.define_line("ALIAS (LATER + 1)").unwrap();
+        assert_eq!(d.int("ALIAS"), Some(1));
+        d.define_line("LATER 41").unwrap();
+        assert_eq!(d.int("ALIAS"), Some(42));
+        d.define_line("A B").unwrap();
+        d.define_line("B A").unwrap();
+        assert!(eval("A", &d).is_err());
+        d.define_line("F(x) (x)").unwrap();
+        assert_eq!(d.map["F"], Value::Function("F(x) (x)".into()));
     }
 
     #[test]

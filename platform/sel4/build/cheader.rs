@@ -29,6 +29,7 @@ pub fn scan(text: &str, defs: &mut Defines) -> Result<Vec<Constant>, ParseError>
     let mut stack: Vec<Branch> = Vec::new();
     let mut code = String::new();
     let mut found = Vec::new();
+    let mut defined = Vec::new();
     let active = |s: &Vec<Branch>| s.last().map_or(true, |b| b.active);
     for line in text.lines() {
         let Some(d) = directive(line) else {
@@ -71,9 +72,7 @@ pub fn scan(text: &str, defs: &mut Defines) -> Result<Vec<Constant>, ParseError>
             "define" if parent => {
                 defs.define_line(rest)?;
                 let (name, _) = split_word(rest);
-                if let Some(Value::Int(v)) = defs.map.get(name) {
-                    found.push(Constant { name: name.to_string(), value: *v });
-                }
+                defined.push(name.to_string());
             }
             "undef" if parent => {
                 defs.map.remove(rest);
@@ -86,6 +85,15 @@ pub fn scan(text: &str, defs: &mut Defines) -> Result<Vec<Constant>, ParseError>
         return Err(ParseError("unterminated #if".into()));
     }
     found.extend(scan_enums(&code, defs)?);
+    // Macros are evaluated last: an alias such as `seL4_CapInitThreadPD`
+    // may name an enum constant of the same file.
+    for name in defined {
+        if matches!(defs.map.get(&name), Some(Value::Int(_) | Value::Expr(_))) {
+            if let Some(value) = defs.int(&name) {
+                found.push(Constant { name, value });
+            }
+        }
+    }
     Ok(found)
 }
 
@@ -156,12 +164,12 @@ mod tests {
     fn enums_follow_active_branches() {
         let mut d = Defines::parse_autoconf("#define CONFIG_A 1\n").unwrap();
         let c = scan(
-            "typedef enum { X = 5, /* c */ Y,\n#ifdef CONFIG_A\n Z,\n#endif\n#ifdef CONFIG_B\n W,\n#else\n V,\n#endif\n N, SEL4_FORCE_LONG_ENUM(t) } t;\n#ifndef CONFIG_A\n#define Q 0xff\n#endif\n#define R (1 << 3)\n",
+            "typedef enum { X = 5, /* c */ Y,\n#ifdef CONFIG_A\n Z,\n#endif\n#ifdef CONFIG_B\n W,\n#else\n V,\n#endif\n N, SEL4_FORCE_LONG_ENUM(t) } t;\n#ifndef CONFIG_A\n#define Q 0xff\n#endif\n#define R (1 << 3)\n#define S (Y + 1)\n",
             &mut d,
         )
         .unwrap();
         let got: Vec<(String, i128)> = c.into_iter().map(|c| (c.name, c.value)).collect();
-        let want = [("R", 8), ("X", 5), ("Y", 6), ("Z", 7), ("V", 8), ("N", 9)];
+        let want = [("X", 5), ("Y", 6), ("Z", 7), ("V", 8), ("N", 9), ("R", 8), ("S", 7)];
         assert_eq!(got, want.iter().map(|(n, v)| (n.to_string(), *v)).collect::<Vec<_>>());
     }
 
