@@ -6,6 +6,7 @@ pub mod cap_space;
 pub mod kernel;
 pub mod kernel_model;
 pub mod object;
+pub mod placement;
 pub mod range_allocator;
 pub mod replay;
 pub mod strategy;

@@ -1,0 +1,244 @@
+//! Placement: makes the kernel create an object exactly at the address core's allocator chose,
+//! by driving the untyped tree of the [`UntypedPool`] through the [`Kernel`] trait.
+//!
+//! # Method (binary buddy tree of untyped caps)
+//! Every root (boot untyped) is the top of a binary tree of naturally aligned untyped nodes.
+//! To place an object of 2^n bytes at A, walk from the root towards the node [A, A + 2^n):
+//! * a free node larger than the target is split into its two halves: one `Untyped_Retype` of
+//!   two untypeds of half its size. The node has no children, so the kernel resets it and puts
+//!   the halves at offsets 0 and 2^(m-1) (`src/object/untyped.c:decodeUntypedInvocation`:
+//!   `alignUp(0, objectSize)`);
+//! * an already split node is passed through (no invocation);
+//! * at the target node: if it is split but its subtree holds no live object, one
+//!   `CNode_Revoke` on it deletes all its descendants (`src/object/cnode.c:cteRevoke`) and makes
+//!   it a free leaf again (merge);
+//! * the object is retyped from the target leaf, which has no children, so the kernel resets it
+//!   and places the object at offset 0, i.e. at A.
+//!
+//! Why binary: every free naturally aligned block is then either a node or inside a free leaf,
+//! so every block the allocator picks can be placed (never refused), and freed memory always
+//! merges back (one revoke). Padding untypeds that cover [W, A) directly from a larger untyped
+//! reach A in fewer calls, but they leave blocks that span two padding children; such a block
+//! cannot be created while any other child of that untyped lives (its watermark is past it), so
+//! an allocator that picks it is refused. Equal-size multi-object splits (e.g. 4 quarters in one
+//! call) have the same flaw for the halves. Neither is used.
+//!
+//! Free: the leaf keeps existing (no eager merge), so churn of one size costs one retype per
+//! alloc and one invocation per free. The default free revokes the leaf ([`FreeMode::Revoke`]):
+//! it deletes core's object cap and every copy derived from it (client copies, mappings), so
+//! the leaf has no children afterwards whatever clients did, and the next retype resets it. With
+//! [`FreeMode::Delete`] only core's cap is deleted (same count of invocations, about 1.3x cheaper
+//! on the real kernel); a surviving copy would then keep the leaf busy and the next placement
+//! there would be refused, so it is only for objects never shared.
+//!
+//! The pool and the cap space change only after an invocation succeeded. If a later step fails,
+//! the splits already made stay (they are real kernel state, mirrored exactly, and harmless).
+//!
+//! Cost per placement: (levels newly split) + (1 revoke if merging) + 1 retype;
+//! walk O(root bits − n) ≤ 43 steps; live counts updated along the path.
+
+use crate::cap_space::{CapEntry, CapSpace, CapSpaceError};
+use crate::kernel::{Kernel, KernelError, Slot};
+use crate::object::ObjectType;
+use crate::untyped_pool::{NodeId, NodeState, PoolError, PoolNode, UntypedPool};
+
+#[derive(Copy, Clone, Eq, PartialEq, Debug)]
+pub enum PlaceError {
+    /// The request is invalid, with the kernel's error (size arguments, misaligned address,
+    /// non-frame object in device memory).
+    Invalid(KernelError),
+    /// No root contains the whole block.
+    NotCovered,
+    /// The block overlaps a live object (the allocator and the pool disagree).
+    Busy(NodeId),
+    /// The CSpace or the pool's node arena is full.
+    Capacity,
+    /// The kernel refused an invocation. The pool mirrors every invocation that succeeded.
+    Kernel(KernelError),
+}
+
+/// How an object is destroyed on free.
+#[derive(Copy, Clone, Eq, PartialEq, Debug)]
+pub enum FreeMode {
+    /// `CNode_Revoke` of the leaf: removes core's cap and every copy (default).
+    Revoke,
+    /// `CNode_Delete` of core's object cap.
+    Delete,
+}
+
+/// A placed object.
+#[derive(Copy, Clone, Eq, PartialEq, Debug)]
+pub struct Placement {
+    /// The leaf untyped the object was retyped from.
+    pub node: NodeId,
+    /// Core's cap to the object.
+    pub slot: Slot,
+    pub paddr: u64,
+    pub bits: u8,
+    /// The leaf's generation (changes each time it receives an object).
+    pub generation: u32,
+}
+
+/// Invocations placement issued, by purpose.
+#[derive(Copy, Clone, Default, Eq, PartialEq, Debug)]
+pub struct PlacerStats {
+    pub splits: u64,
+    pub merges: u64,
+    pub objects: u64,
+    pub frees: u64,
+}
+
+pub struct Placer<P, C> {
+    pub pool: UntypedPool<P>,
+    pub caps: CapSpace<C>,
+    pub free_mode: FreeMode,
+    pub stats: PlacerStats,
+}
+
+impl<P, C> Placer<P, C>
+where
+    P: AsRef<[PoolNode]> + AsMut<[PoolNode]>,
+    C: AsRef<[CapEntry]> + AsMut<[CapEntry]>,
+{
+    pub fn new(pool: UntypedPool<P>, caps: CapSpace<C>) -> Self {
+        Placer { pool, caps, free_mode: FreeMode::Revoke, stats: PlacerStats::default() }
+    }
+
+    /// Checks a request without touching anything: returns the object's log2 size and whether
+    /// the block is in device memory. Errors as [`Placer::place`] would give them.
+    pub fn check(&self, ty: ObjectType, size_bits: u8, addr: u64) -> Result<(u8, bool), PlaceError> {
+        let bits = ty.object_bits(size_bits).map_err(PlaceError::Invalid)?;
+        if bits >= 64 || addr & ((1u64 << bits) - 1) != 0 {
+            return Err(PlaceError::Invalid(KernelError::AlignmentError));
+        }
+        let root = self.pool.root_of(addr).ok_or(PlaceError::NotCovered)?;
+        let r = self.pool.info(root);
+        if bits > r.bits {
+            return Err(PlaceError::NotCovered);
+        }
+        // untyped.c:decodeUntypedInvocation refuses non-frame objects from device untypeds.
+        if r.device && !ty.device_ok() {
+            return Err(PlaceError::Invalid(KernelError::InvalidArgument { which: 1 }));
+        }
+        Ok((bits, r.device))
+    }
+
+    /// Creates one object of `ty`/`size_bits` at physical address `addr` (which must be free in
+    /// core's allocator, i.e. hold no live object).
+    pub fn place<K: Kernel>(
+        &mut self,
+        k: &mut K,
+        ty: ObjectType,
+        size_bits: u8,
+        addr: u64,
+    ) -> Result<Placement, PlaceError> {
+        let (bits, _) = self.check(ty, size_bits, addr)?;
+        let mut id = self.pool.root_of(addr).ok_or(PlaceError::NotCovered)?;
+        loop {
+            let n = self.pool.info(id);
+            if n.bits == bits {
+                match n.state {
+                    NodeState::Free => break,
+                    NodeState::Split if n.live == 0 => {
+                        self.merge(k, id)?;
+                        break;
+                    }
+                    _ => return Err(PlaceError::Busy(id)),
+                }
+            }
+            match n.state {
+                NodeState::Free => {
+                    self.split(k, id)?;
+                }
+                NodeState::Split => {}
+                _ => return Err(PlaceError::Busy(id)),
+            }
+            id = self.pool.child_towards(id, addr);
+        }
+        // Retype from the childless leaf: reset, object at offset 0 = addr.
+        let leaf = self.pool.info(id);
+        let slot = self.caps.alloc().map_err(|_| PlaceError::Capacity)?;
+        if let Err(e) = k.untyped_retype(leaf.slot, ty, size_bits, slot, 1) {
+            let _ = self.caps.free(slot);
+            return Err(PlaceError::Kernel(e));
+        }
+        self.pool.apply_occupy(id, ty, slot).map_err(pool_err)?;
+        self.stats.objects += 1;
+        Ok(Placement { node: id, slot, paddr: addr, bits, generation: self.pool.info(id).generation })
+    }
+
+    fn split<K: Kernel>(&mut self, k: &mut K, id: NodeId) -> Result<(), PlaceError> {
+        let n = self.pool.info(id);
+        if !self.pool.can_split() {
+            return Err(PlaceError::Capacity);
+        }
+        let kids = self.caps.alloc_pair().map_err(|_| PlaceError::Capacity)?;
+        if let Err(e) = k.untyped_retype(n.slot, ObjectType::Untyped, n.bits - 1, kids, 2) {
+            let _ = self.caps.free_run(kids, 2);
+            return Err(PlaceError::Kernel(e));
+        }
+        self.pool.apply_split(id, kids).map_err(pool_err)?;
+        self.stats.splits += 1;
+        Ok(())
+    }
+
+    fn merge<K: Kernel>(&mut self, k: &mut K, id: NodeId) -> Result<(), PlaceError> {
+        let n = self.pool.info(id);
+        k.cnode_revoke(n.slot).map_err(PlaceError::Kernel)?;
+        let caps = &mut self.caps;
+        let mut lost: Result<(), CapSpaceError> = Ok(());
+        self.pool
+            .apply_merge(id, |s| {
+                if let Err(e) = caps.free(s) {
+                    lost = Err(e);
+                }
+            })
+            .map_err(pool_err)?;
+        debug_assert_eq!(lost, Ok(()), "descendant slots were allocated");
+        self.stats.merges += 1;
+        Ok(())
+    }
+
+    /// Destroys the object held by leaf `node` (see [`FreeMode`]); the leaf stays, free.
+    pub fn release<K: Kernel>(&mut self, k: &mut K, node: NodeId) -> Result<(), PlaceError> {
+        if node.0 as usize >= self.pool.capacity() {
+            return Err(PlaceError::Invalid(KernelError::InvalidArgument { which: 0 }));
+        }
+        let n = self.pool.info(node);
+        let obj_slot = match n.state {
+            NodeState::Occupied { obj_slot, .. } => obj_slot,
+            _ => return Err(PlaceError::Invalid(KernelError::InvalidArgument { which: 0 })),
+        };
+        match self.free_mode {
+            FreeMode::Revoke => k.cnode_revoke(n.slot),
+            FreeMode::Delete => k.cnode_delete(obj_slot),
+        }
+        .map_err(PlaceError::Kernel)?;
+        self.pool.apply_release(node).map_err(pool_err)?;
+        let _ = self.caps.free(obj_slot);
+        self.stats.frees += 1;
+        Ok(())
+    }
+
+    /// Object type and core's slot of the object held by `node`, if any.
+    pub fn object(&self, node: NodeId) -> Option<(ObjectType, Slot)> {
+        if node.0 as usize >= self.pool.capacity() {
+            return None;
+        }
+        match self.pool.info(node).state {
+            NodeState::Occupied { ty, obj_slot } => Some((ty, obj_slot)),
+            _ => None,
+        }
+    }
+}
+
+fn pool_err(e: PoolError) -> PlaceError {
+    match e {
+        PoolError::Capacity => PlaceError::Capacity,
+        PoolError::WrongState(id) => PlaceError::Busy(id),
+        PoolError::BadRoot(_) => PlaceError::NotCovered,
+    }
+}
+
+#[cfg(test)]
+mod tests;
