@@ -53,25 +53,23 @@ fn print_untypeds(bi: &BootInfo) {
     println!("total device {} in {} untypeds ({} bytes)", Size(device), ndev, device);
 }
 
-/// A byte count in the largest binary unit that divides it exactly
-/// (untyped sizes are powers of two, sums usually are not).
+/// A byte count in the largest binary unit it reaches, with two decimals
+/// when that unit does not divide it exactly.
 struct Size(u128);
 
 impl core::fmt::Display for Size {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        use core::fmt::Write;
         let units = [("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)];
-        let s = match units.iter().find(|(_, b)| self.0 >= 1 << b && self.0 % (1 << b) == 0) {
-            Some((u, b)) => return f.pad(&fmt_buf(self.0 >> b, u)),
-            None => fmt_buf(self.0, "B"),
+        let mut s: heapless::String<48> = heapless::String::new();
+        let _ = match units.iter().find(|(_, b)| self.0 >= 1 << b) {
+            Some((u, b)) if self.0 % (1 << b) == 0 => write!(s, "{} {u}", self.0 >> b),
+            Some((u, b)) => {
+                let hundredths = (self.0 * 100) >> b;
+                write!(s, "{}.{:02} {u}", hundredths / 100, hundredths % 100)
+            }
+            None => write!(s, "{} B", self.0),
         };
         f.pad(&s)
     }
-}
-
-/// Formats `n unit` into a small stack buffer (no allocator here).
-fn fmt_buf(n: u128, unit: &str) -> heapless::String<48> {
-    use core::fmt::Write;
-    let mut s = heapless::String::new();
-    let _ = write!(s, "{n} {unit}");
-    s
 }
