@@ -241,4 +241,4 @@ fn pool_err(e: PoolError) -> PlaceError {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
