@@ -394,21 +394,19 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
     /// Frees the used block starting at `addr` and returns its size. The
     /// block merges with free neighbours unless a boundary separates them.
     pub fn free(&mut self, addr: u64) -> Result<u64, RangeError> {
-        let t = self.find_containing(addr);
+        let (t, pred, succ) = self.locate(addr);
         if t == NIL || !self.n(t).used || self.n(t).base != addr {
             return Err(RangeError::NotFound);
         }
         let size = self.n(t).size;
         let end = addr + size;
         self.nm(t).used = false;
-        let succ = self.mergeable_succ(end);
-        if succ != NIL {
+        if succ != NIL && !self.n(succ).used && self.n(succ).base == end && !self.is_boundary(end) {
             let succ_size = self.n(succ).size;
             self.remove_node(succ);
             self.nm(t).size += succ_size;
         }
-        let pred = self.mergeable_pred(addr);
-        if pred != NIL {
+        if pred != NIL && !self.n(pred).used && self.block(pred).end() == addr && !self.is_boundary(addr) {
             let merged = self.n(t).size;
             self.remove_node(t);
             self.nm(pred).size += merged;
@@ -593,6 +591,37 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
         }
     }
 
+    /// The block containing `addr` with its neighbours in address order, in
+    /// one descent: (block, predecessor, successor), NIL where absent.
+    fn locate(&self, addr: u64) -> (Link, Link, Link) {
+        let (mut t, mut pred, mut succ) = (self.root, NIL, NIL);
+        while t != NIL {
+            let n = self.n(t);
+            if addr < n.base {
+                succ = t;
+                t = n.left;
+            } else if addr - n.base < n.size {
+                if n.left != NIL {
+                    pred = n.left;
+                    while self.n(pred).right != NIL {
+                        pred = self.n(pred).right;
+                    }
+                }
+                if n.right != NIL {
+                    succ = n.right;
+                    while self.n(succ).left != NIL {
+                        succ = self.n(succ).left;
+                    }
+                }
+                return (t, pred, succ);
+            } else {
+                pred = t;
+                t = n.right;
+            }
+        }
+        (NIL, pred, succ)
+    }
+
     fn find_containing(&self, addr: u64) -> Link {
         let mut t = self.root;
         while t != NIL {
@@ -727,53 +756,69 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
         let l = self.alloc_node();
         *self.nm(l) = Node { base, size, used, ..Node::ZERO };
         self.update(l);
-        self.root = self.insert_at(self.root, l, base);
+        self.root = self.insert_at(self.root, l, base).0;
     }
 
     /// Takes node `l` out of the tree and recycles it.
     fn remove_node(&mut self, l: Link) {
         let key = self.n(l).base;
-        self.root = self.remove_at(self.root, key);
+        self.root = self.remove_at(self.root, key).0;
         self.release_node(l);
     }
 
-    fn insert_at(&mut self, t: Link, new: Link, key: u64) -> Link {
+    /// Inserts node `new` (key `key`) below `t`. Returns the new subtree root
+    /// and whether the subtree's height or annotations changed; unchanged
+    /// subtrees let the ancestors skip their recomputation.
+    fn insert_at(&mut self, t: Link, new: Link, key: u64) -> (Link, bool) {
         if t == NIL {
-            return new;
+            return (new, true);
         }
-        if key < self.n(t).base {
-            let l = self.insert_at(self.n(t).left, new, key);
+        let changed = if key < self.n(t).base {
+            let (l, changed) = self.insert_at(self.n(t).left, new, key);
             self.nm(t).left = l;
+            changed
         } else {
-            let r = self.insert_at(self.n(t).right, new, key);
+            let (r, changed) = self.insert_at(self.n(t).right, new, key);
             self.nm(t).right = r;
+            changed
+        };
+        if changed {
+            self.rebalance_tracked(t)
+        } else {
+            (t, false)
         }
-        self.rebalance(t)
     }
 
-    /// Removes the node with base `key` (present) from subtree `t`.
-    fn remove_at(&mut self, t: Link, key: u64) -> Link {
+    /// Removes the node with base `key` (present) from subtree `t`; returns
+    /// the new subtree root and whether height or annotations changed.
+    fn remove_at(&mut self, t: Link, key: u64) -> (Link, bool) {
         let n = *self.n(t);
-        if key < n.base {
-            let l = self.remove_at(n.left, key);
+        let changed = if key < n.base {
+            let (l, changed) = self.remove_at(n.left, key);
             self.nm(t).left = l;
+            changed
         } else if key > n.base {
-            let r = self.remove_at(n.right, key);
+            let (r, changed) = self.remove_at(n.right, key);
             self.nm(t).right = r;
+            changed
         } else {
             if n.left == NIL {
-                return n.right;
+                return (n.right, true);
             }
             if n.right == NIL {
-                return n.left;
+                return (n.left, true);
             }
             let (rest, min) = self.remove_min(n.right);
             let m = self.nm(min);
             m.left = n.left;
             m.right = rest;
-            return self.rebalance(min);
+            return (self.rebalance(min), true);
+        };
+        if changed {
+            self.rebalance_tracked(t)
+        } else {
+            (t, false)
         }
-        self.rebalance(t)
     }
 
     /// Detaches the leftmost node of `t`; returns (new subtree, detached).
@@ -789,7 +834,8 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
 
     /// Recomputes the annotations on the path to the node with base `key`
     /// after that node changed in place (size, state, or a key change that
-    /// keeps the address order).
+    /// keeps the address order). Stops at the first ancestor whose values do
+    /// not change: every stale node lies on this path.
     fn refresh_path(&mut self, key: u64) {
         let mut path = [NIL; ITER_STACK];
         let mut depth = 0;
@@ -803,23 +849,33 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
             }
             t = if key < n.base { n.left } else { n.right };
         }
+        let mut target = true;
         while depth > 0 {
             depth -= 1;
-            self.update(path[depth]);
+            let changed = self.update(path[depth]);
+            if !changed && !target {
+                break;
+            }
+            target = false;
         }
     }
 
-    /// Recomputes height and annotations of `t` from its children.
-    fn update(&mut self, t: Link) {
+    /// Recomputes height and annotations of `t` from its children; returns
+    /// whether they changed.
+    fn update(&mut self, t: Link) -> bool {
         let n = *self.n(t);
         let (lf, lo) = self.aug(n.left);
         let (rf, ro) = self.aug(n.right);
         let (own_free, own_order) = if n.used { (0, 0) } else { (n.size, block_order(n.base, n.size) + 1) };
         let h = 1 + self.height(n.left).max(self.height(n.right));
+        let mf = own_free.max(lf).max(rf);
+        let mo = own_order.max(lo).max(ro);
         let m = self.nm(t);
+        let changed = m.height != h || m.max_free != mf || m.max_order != mo;
         m.height = h;
-        m.max_free = own_free.max(lf).max(rf);
-        m.max_order = own_order.max(lo).max(ro);
+        m.max_free = mf;
+        m.max_order = mo;
+        changed
     }
 
     fn rotate_right(&mut self, t: Link) -> Link {
@@ -843,6 +899,18 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
     fn balance(&self, t: Link) -> i16 {
         let n = self.n(t);
         self.height(n.left) as i16 - self.height(n.right) as i16
+    }
+
+    /// `rebalance`, reporting whether the subtree's height or annotations
+    /// differ from those stored in `t` before.
+    fn rebalance_tracked(&mut self, t: Link) -> (Link, bool) {
+        let before = {
+            let n = self.n(t);
+            (n.height, n.max_free, n.max_order)
+        };
+        let r = self.rebalance(t);
+        let n = self.n(r);
+        (r, before != (n.height, n.max_free, n.max_order))
     }
 
     fn rebalance(&mut self, t: Link) -> Link {

@@ -307,7 +307,7 @@ fn run(offset: u64, ops: Vec<Op>) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn agrees_with_byte_map(offset in offset(), ops in prop::collection::vec(op(), 1..80)) {

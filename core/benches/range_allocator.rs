@@ -1,0 +1,253 @@
+//! Range allocator churn benchmark: fill to `n` live ranges, then alternate
+//! freeing a random live range and allocating a random size, timing each
+//! operation. The same seeded trace drives our AVL allocator and crates.io
+//! peers: `range-alloc` (best fit over a sorted vector), `buddy_system_allocator`
+//! (buddy free lists) and a `BTreeMap` first fit written here.
+//!
+//! Requests are naturally aligned powers of two, 1 to 64 units (what core
+//! asks for), in an address space of 32n to 64n units.
+//!
+//! Run: `cargo bench -p sel4-core --features std --bench range_allocator`
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkId, Criterion};
+use sel4_core::range_allocator::RangeAllocator;
+
+const LIVE: [usize; 4] = [1_000, 10_000, 100_000, 1_000_000];
+/// Nodes for 10^6 live ranges and the free gaps between them.
+const NODES: usize = 1 << 21;
+const MAX_ORDER: u64 = 6;
+
+/// An allocator under test.
+trait Subject {
+    const NAME: &'static str;
+    fn new(space: u64) -> Self;
+    fn alloc(&mut self, size: u64, align_log2: u8) -> Option<u64>;
+    fn free(&mut self, addr: u64, size: u64);
+}
+
+struct Ours(Box<RangeAllocator<NODES>>);
+
+impl Subject for Ours {
+    const NAME: &'static str = "avl (ours)";
+    fn new(space: u64) -> Self {
+        let mut a = RangeAllocator::new_boxed();
+        a.add_range(0, space).unwrap();
+        Ours(a)
+    }
+    fn alloc(&mut self, size: u64, align_log2: u8) -> Option<u64> {
+        self.0.alloc(size, align_log2, None).ok()
+    }
+    fn free(&mut self, addr: u64, _size: u64) {
+        self.0.free(addr).unwrap();
+    }
+}
+
+struct RangeAlloc(range_alloc::RangeAllocator<u64>);
+
+impl Subject for RangeAlloc {
+    const NAME: &'static str = "range-alloc";
+    fn new(space: u64) -> Self {
+        RangeAlloc(range_alloc::RangeAllocator::new(0..space))
+    }
+    fn alloc(&mut self, size: u64, align_log2: u8) -> Option<u64> {
+        self.0.allocate_range_aligned(size, 1 << align_log2).ok().map(|r| r.start)
+    }
+    fn free(&mut self, addr: u64, size: u64) {
+        self.0.free_range(addr..addr + size);
+    }
+}
+
+struct Buddy(buddy_system_allocator::FrameAllocator<40>);
+
+impl Subject for Buddy {
+    const NAME: &'static str = "buddy_system_allocator";
+    fn new(space: u64) -> Self {
+        let mut b = buddy_system_allocator::FrameAllocator::new();
+        b.add_frame(0, space as usize);
+        Buddy(b)
+    }
+    fn alloc(&mut self, size: u64, _align_log2: u8) -> Option<u64> {
+        // buddy blocks of 2^k are 2^k-aligned by construction
+        self.0.alloc(size as usize).map(|a| a as u64)
+    }
+    fn free(&mut self, addr: u64, size: u64) {
+        self.0.dealloc(addr as usize, size as usize);
+    }
+}
+
+/// First fit in address order over a map of free blocks (base -> size).
+struct BTreeFirstFit(BTreeMap<u64, u64>);
+
+impl Subject for BTreeFirstFit {
+    const NAME: &'static str = "btreemap first fit";
+    fn new(space: u64) -> Self {
+        BTreeFirstFit(BTreeMap::from([(0, space)]))
+    }
+    fn alloc(&mut self, size: u64, align_log2: u8) -> Option<u64> {
+        let mask = (1u64 << align_log2) - 1;
+        let (base, len, x) = self.0.iter().find_map(|(&b, &l)| {
+            let x = (b + mask) & !mask;
+            (x + size <= b + l).then_some((b, l, x))
+        })?;
+        self.0.remove(&base);
+        if x > base {
+            self.0.insert(base, x - base);
+        }
+        if x + size < base + len {
+            self.0.insert(x + size, base + len - x - size);
+        }
+        Some(x)
+    }
+    fn free(&mut self, addr: u64, size: u64) {
+        let mut len = size;
+        if let Some(next) = self.0.remove(&(addr + size)) {
+            len += next;
+        }
+        if let Some((&pb, pl)) = self.0.range_mut(..addr).next_back() {
+            if pb + *pl == addr {
+                *pl += len;
+                return;
+            }
+        }
+        self.0.insert(addr, len);
+    }
+}
+
+/// splitmix64: a small seeded generator so every subject sees the same trace.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+/// A subject kept at `n` live ranges; each `op` alternates free and alloc.
+struct Churn<S> {
+    subject: S,
+    live: Vec<(u64, u64)>,
+    rng: Rng,
+    free_next: bool,
+    failed: u64,
+    ops: u64,
+    nanos: u128,
+}
+
+impl<S: Subject> Churn<S> {
+    fn filled(n: usize) -> (Self, Duration) {
+        let space = (n as u64 * 32).next_power_of_two();
+        let mut c = Churn {
+            subject: S::new(space),
+            live: Vec::with_capacity(n),
+            rng: Rng(0x5eed),
+            free_next: true,
+            failed: 0,
+            ops: 0,
+            nanos: 0,
+        };
+        let start = Instant::now();
+        while c.live.len() < n {
+            c.alloc_one();
+        }
+        (c, start.elapsed())
+    }
+
+    fn alloc_one(&mut self) {
+        let k = (self.rng.next() % (MAX_ORDER + 1)) as u8;
+        match self.subject.alloc(1 << k, k) {
+            Some(a) => self.live.push((a, 1 << k)),
+            None => self.failed += 1,
+        }
+    }
+
+    fn op(&mut self) {
+        if self.free_next && !self.live.is_empty() {
+            let i = (self.rng.next() % self.live.len() as u64) as usize;
+            let (a, s) = self.live.swap_remove(i);
+            self.subject.free(a, s);
+        } else {
+            self.alloc_one();
+        }
+        self.free_next = !self.free_next;
+    }
+}
+
+struct Row {
+    subject: &'static str,
+    live: usize,
+    fill: Duration,
+    ns_per_op: f64,
+    ops: u64,
+    failed: u64,
+}
+
+fn bench_subject<S: Subject>(c: &mut Criterion, rows: &mut Vec<Row>) {
+    let mut group = c.benchmark_group("range_allocator_churn");
+    for &n in &LIVE {
+        let (churn, fill) = Churn::<S>::filled(n);
+        let churn = RefCell::new(churn);
+        group.bench_with_input(BenchmarkId::new(S::NAME, n), &n, |b, _| {
+            b.iter_custom(|iters| {
+                let mut c = churn.borrow_mut();
+                let start = Instant::now();
+                for _ in 0..iters {
+                    c.op();
+                }
+                let t = start.elapsed();
+                black_box(&c.live);
+                c.ops += iters;
+                c.nanos += t.as_nanos();
+                t
+            })
+        });
+        let c = churn.into_inner();
+        rows.push(Row {
+            subject: S::NAME,
+            live: n,
+            fill,
+            ns_per_op: c.nanos as f64 / c.ops.max(1) as f64,
+            ops: c.ops,
+            failed: c.failed,
+        });
+    }
+    group.finish();
+}
+
+fn main() {
+    let mut c = Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(1))
+        .configure_from_args();
+    let mut rows = Vec::new();
+    bench_subject::<Ours>(&mut c, &mut rows);
+    bench_subject::<BTreeFirstFit>(&mut c, &mut rows);
+    bench_subject::<Buddy>(&mut c, &mut rows);
+    bench_subject::<RangeAlloc>(&mut c, &mut rows);
+    c.final_summary();
+
+    println!();
+    println!("churn: alternate free(random live) / alloc(2^k units, 2^k-aligned, k uniform in 0..={MAX_ORDER}); seed 0x5eed; address space 32n..64n units");
+    println!("ns/op = mean over every operation criterion timed (warm-up and samples, 1 run each)");
+    println!("{:<24} {:>9} {:>10} {:>12} {:>10} {:>12}", "allocator", "live", "ns/op", "ops timed", "fill ms", "failed allocs");
+    for r in &rows {
+        println!(
+            "{:<24} {:>9} {:>10.1} {:>12} {:>10.1} {:>12}",
+            r.subject,
+            r.live,
+            r.ns_per_op,
+            r.ops,
+            r.fill.as_secs_f64() * 1e3,
+            r.failed
+        );
+    }
+}
