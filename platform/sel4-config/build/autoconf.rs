@@ -40,7 +40,7 @@ pub struct Defines {
 
 /// Parses a C integer literal (decimal, hex, octal; `u`/`l` suffixes allowed).
 pub fn parse_int(s: &str) -> Option<i128> {
-    let t = s.trim().trim_end_matches(|c| matches!(c, 'u' | 'U' | 'l' | 'L'));
+    let t = s.trim().trim_end_matches(['u', 'U', 'l', 'L']);
     if t.is_empty() {
         return None;
     }

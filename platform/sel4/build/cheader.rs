@@ -30,7 +30,7 @@ pub fn scan(text: &str, defs: &mut Defines) -> Result<Vec<Constant>, ParseError>
     let mut code = String::new();
     let mut found = Vec::new();
     let mut defined = Vec::new();
-    let active = |s: &Vec<Branch>| s.last().map_or(true, |b| b.active);
+    let active = |s: &Vec<Branch>| s.last().is_none_or(|b| b.active);
     for line in text.lines() {
         let Some(d) = directive(line) else {
             if active(&stack) {
@@ -147,7 +147,7 @@ fn find_word(s: &str, word: &str) -> Option<usize> {
     let mut from = 0;
     while let Some(i) = s[from..].find(word).map(|i| i + from) {
         let before = i == 0 || !is_id(b[i - 1]);
-        let after = b.get(i + word.len()).map_or(true, |c| !is_id(*c));
+        let after = b.get(i + word.len()).is_none_or(|c| !is_id(*c));
         if before && after {
             return Some(i);
         }

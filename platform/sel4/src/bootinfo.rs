@@ -264,7 +264,7 @@ mod tests {
         let start = 300;
         put(&mut b, UNTYPED, start);
         put(&mut b, UNTYPED + 8, start + MAX_UNTYPEDS as Word);
-        let desc = |i: usize| (((i as Word) << 24) | 0x1000, (4 + i % 44) as u8, i % 3 == 0);
+        let desc = |i: usize| (((i as Word) << 24) | 0x1000, (4 + i % 44) as u8, i.is_multiple_of(3));
         for i in 0..MAX_UNTYPEDS {
             let off = UNTYPED_LIST_OFFSET + i * UNTYPED_DESC_SIZE;
             let (p, s, d) = desc(i);

@@ -34,7 +34,7 @@ fn summary_fields() {
     assert_eq!(bi.empty().start, bi.untyped().end);
     assert_eq!(bi.untyped().start, bi.user_image_frames().end);
     // The IPC buffer is the page after the image (which starts at 0x400000).
-    assert!(bi.ipc_buffer() > 0x400000 && bi.ipc_buffer() % 4096 == 0);
+    assert!(bi.ipc_buffer() > 0x400000 && bi.ipc_buffer().is_multiple_of(4096));
     assert_eq!(bi.user_image_frames().len() as u64, (bi.ipc_buffer() - 0x400000) / 4096);
     assert!(bi.tsc_mhz() > 0);
     assert!(bi.extra_len() >= 4096);
