@@ -270,3 +270,5 @@ where
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod measure;
