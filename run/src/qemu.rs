@@ -72,9 +72,11 @@ pub fn command(b: &Boot) -> Command {
     cmd.args(["-machine", "pc,accel=tcg"])
         .args(["-cpu", CPU])
         .args(["-m", &format!("{}M", b.ram_mib)])
-        // -nographic already puts the serial port (muxed with the monitor)
-        // on stdio; adding `-serial stdio` would be a second stdio user.
-        .arg("-nographic")
+        // Not -nographic: it already means `-serial mon:stdio` (so an added
+        // `-serial stdio` is refused) and makes SeaBIOS print to the serial
+        // port too, terminal resets included. This gives the kernel's and
+        // core's output alone.
+        .args(["-display", "none", "-serial", "stdio", "-monitor", "none"])
         .arg("-no-reboot")
         .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"])
         .arg("-kernel")

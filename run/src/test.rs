@@ -76,6 +76,8 @@ pub fn run(args: &TestArgs) -> anyhow::Result<()> {
     // Build scripts generate code with the kernel tools; install them here,
     // with visible progress, rather than inside a build script.
     sel4_kernel_build::ensure_build_tools()?;
+    // Fetch the kernel source now, not from inside a build script.
+    sel4_kernel_build::pristine_source_dir()?;
     let mut total = host_tests()?;
 
     if !args.no_scenarios {

@@ -1,15 +1,20 @@
 //! End-to-end checks of the cached build steps: patched source, libsel4
 //! headers (compiled against by a C program) and the kernel images.
-//! They share one output root below cargo's test scratch folder, so later
-//! runs reuse the cached steps.
+//! They use the output root the run tool uses (`<target>/sel4`), so a test
+//! run and later boots share the cached steps.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use sel4_kernel_build::{build_kernel, kconfig_from_autoconf, libsel4_headers, prepared_source};
 
-fn out_root() -> PathBuf {
+fn scratch() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("sel4-kernel-build")
+}
+
+fn out_root() -> PathBuf {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    tmp.parent().unwrap_or(tmp).join("sel4")
 }
 
 #[test]
@@ -29,7 +34,7 @@ fn prepared_source_has_our_patches() {
 /// its output.
 fn run_c_against_libsel4(config: &str, program: &str) -> String {
     let includes = libsel4_headers(config, &out_root()).unwrap();
-    let dir = out_root().join(format!("c-check-{config}"));
+    let dir = scratch().join(format!("c-check-{config}"));
     std::fs::create_dir_all(&dir).unwrap();
     let c = dir.join("check.c");
     std::fs::write(&c, program).unwrap();
