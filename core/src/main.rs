@@ -4,7 +4,11 @@
 #![no_std]
 #![no_main]
 
-use sel4::{init_thread, BootInfo, CapRights, Error, ObjectBlueprint};
+#[path = "bin_kernel_check.rs"]
+mod kernel_check;
+
+use kernel_check::{check_kernel_interface, CheckError};
+use sel4::BootInfo;
 use sel4_root_task::{declare_main, println};
 
 declare_main!(main);
@@ -15,72 +19,6 @@ fn main(bi: &BootInfo<'static>) -> Result<(), CheckError> {
     print_untypeds(bi);
     check_kernel_interface(bi)?;
     println!("kernel interface check: ok");
-    Ok(())
-}
-
-// The fields are read through `Debug` when main's error is reported.
-#[allow(dead_code)]
-#[derive(Debug)]
-enum CheckError {
-    Kernel(&'static str, Error),
-    /// An invocation succeeded or failed other than the kernel's rules say.
-    Unexpected(&'static str),
-}
-
-fn step<T>(what: &'static str, r: sel4::Result<T>) -> Result<T, CheckError> {
-    r.map_err(|e| CheckError::Kernel(what, e))
-}
-
-/// Exercises the invocations the placement engine relies on, on the
-/// smallest RAM untyped of at least 8 KiB (so its first-retype reset is cheap): Retype into a
-/// chosen slot, Page_GetAddress, CNode Copy/Delete/Revoke, and the error
-/// replies for an occupied slot and for too little memory.
-fn check_kernel_interface(bi: &BootInfo) -> Result<(), CheckError> {
-    let ut = bi
-        .untypeds()
-        .filter(|u| !u.is_device && u.size_bits >= 13)
-        .min_by_key(|u| u.size_bits)
-        .ok_or(CheckError::Unexpected("no RAM untyped of 8 KiB or more"))?;
-    let empty = bi.empty();
-    if empty.len() < 2 {
-        return Err(CheckError::Unexpected("fewer than two empty slots"));
-    }
-    let (a, b) = (empty.start, empty.start + 1);
-    let root = init_thread::CNODE;
-    let untyped: sel4::cap::Untyped = sel4::Cap::from_bits(ut.slot);
-    let frame: sel4::cap::Frame4K = sel4::Cap::from_bits(a);
-    let dest = root.absolute_cptr_for_self();
-
-    step("retype frame", untyped.untyped_retype(&ObjectBlueprint::Frame4K, &dest, a as usize, 1))?;
-    let paddr = step("get address", frame.frame_get_address())?;
-    println!("kernel interface check: frame from untyped slot {} at {:#x} (untyped base {:#x})", ut.slot, paddr, ut.paddr);
-    if paddr != ut.paddr {
-        return Err(CheckError::Unexpected("first frame not at the untyped's base"));
-    }
-    match untyped.untyped_retype(&ObjectBlueprint::Frame4K, &dest, a as usize, 1) {
-        Err(Error::DeleteFirst) => {}
-        _ => return Err(CheckError::Unexpected("retype into an occupied slot did not give DeleteFirst")),
-    }
-    // Asking for more than the untyped holds reports the bytes left.
-    let free = 1u64 << ut.size_bits;
-    match untyped.untyped_retype(&ObjectBlueprint::Untyped { size_bits: 47 }, &dest, b as usize, 1) {
-        Err(Error::NotEnoughMemory { bytes_available }) if bytes_available == free - 4096 => {}
-        _ => return Err(CheckError::Unexpected("oversized retype did not report the bytes left")),
-    }
-    step("copy frame cap", root.relative(sel4::Cap::<sel4::cap_type::Null>::from_bits(b)).copy(&root.relative(frame), CapRights::all()))?;
-    let copy: sel4::cap::Frame4K = sel4::Cap::from_bits(b);
-    if step("get address of copy", copy.frame_get_address())? != paddr {
-        return Err(CheckError::Unexpected("copy names another frame"));
-    }
-    step("delete copy", root.relative(copy).delete())?;
-    // Revoking the untyped deletes the frame; the slot is free again and
-    // the untyped, now childless, places the next frame at its base again.
-    step("revoke untyped", root.relative(untyped).revoke())?;
-    step("retype again", untyped.untyped_retype(&ObjectBlueprint::Frame4K, &dest, a as usize, 1))?;
-    if step("get address again", frame.frame_get_address())? != ut.paddr {
-        return Err(CheckError::Unexpected("frame after revoke not at the untyped's base"));
-    }
-    step("final revoke", root.relative(untyped).revoke())?;
     Ok(())
 }
 
