@@ -10,6 +10,7 @@
 //! image    core        # root task: a binary of package sel4-core
 //! expect   untypeds:   # serial text that must appear, in file order
 //! exit     success     # core exits QEMU with success (or: exit 0x01, the value written to port 0xf4)
+//! boot     iso-uefi    # optional: GRUB ISO from CD under iso-bios or iso-uefi (default: kernel, QEMU -kernel)
 //! ```
 //!
 //! `manual <why>` keeps a scenario out of `run test`. Lines starting with
@@ -18,12 +19,14 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::iso::Medium;
+
 /// Byte core writes to QEMU's isa-debug-exit port on success (QEMU then
 /// exits with status 2 * 0x10 + 1 = 33).
 pub const SUCCESS_EXIT_VALUE: u8 = 0x10;
 
 /// Directives a scenario may use.
-const DIRECTIVES: &[&str] = &["ram", "config", "timeout", "image", "expect", "exit", "manual"];
+const DIRECTIVES: &[&str] = &["ram", "config", "timeout", "image", "expect", "exit", "manual", "boot"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scenario {
@@ -40,6 +43,8 @@ pub struct Scenario {
     pub exit_value: u8,
     /// Why the scenario is left out of `run test`, if it is.
     pub manual: Option<String>,
+    /// How the machine gets the kernel: directly or from a GRUB ISO.
+    pub medium: Medium,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,7 +75,7 @@ pub fn parse_ram(text: &str) -> Result<u64, String> {
     let mib = match unit.to_ascii_uppercase().as_str() {
         "M" | "MB" | "MIB" => Some(n),
         "G" | "GB" | "GIB" => n.checked_mul(1024),
-        "K" | "KB" | "KIB" if n % 1024 == 0 => Some(n / 1024),
+        "K" | "KB" | "KIB" if n.is_multiple_of(1024) => Some(n / 1024),
         "K" | "KB" | "KIB" => return Err(format!("`{text}` is not a whole number of MiB")),
         "" => return Err(format!("`{text}` needs a unit: K, M or G (e.g. 512M)")),
         _ => return Err(format!("`{text}`: unknown unit `{unit}` (use K, M or G)")),
@@ -108,6 +113,7 @@ impl Scenario {
         let mut image = None;
         let mut exit = None;
         let mut manual = None;
+        let mut medium = None;
         let mut expect = Vec::new();
         for (i, raw) in text.lines().enumerate() {
             let line = i + 1;
@@ -177,6 +183,10 @@ impl Scenario {
                     once(manual.is_some())?;
                     manual = Some(value.to_string());
                 }
+                "boot" => {
+                    once(medium.is_some())?;
+                    medium = Some(Medium::parse(value).map_err(err)?);
+                }
                 "expect" => expect.push(value.to_string()),
                 other => {
                     return Err(err(format!(
@@ -200,6 +210,7 @@ impl Scenario {
             exit_value: exit.ok_or_else(|| missing("exit"))?,
             expect,
             manual,
+            medium: medium.unwrap_or_default(),
         })
     }
 

@@ -113,3 +113,45 @@ pub fn lock_out_root(out_root: &Path) -> Result<OutRootLock, Error> {
     file.lock()?;
     Ok(OutRootLock(file))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("sel4-kernel-build-cache-{}-{name}", std::process::id()));
+        remove_dir(&dir).unwrap();
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn keys_follow_contents_and_names() {
+        let dir = scratch("keys");
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        std::fs::write(dir.join("a"), "one").unwrap();
+        std::fs::write(dir.join("sub/b"), "two").unwrap();
+        let k1 = Key::new().tree(&dir).unwrap().hex();
+        assert_eq!(k1, Key::new().tree(&dir).unwrap().hex(), "same tree, same key");
+        std::fs::write(dir.join("sub/b"), "two!").unwrap();
+        let k2 = Key::new().tree(&dir).unwrap().hex();
+        assert_ne!(k1, k2, "changed contents");
+        std::fs::rename(dir.join("a"), dir.join("c")).unwrap();
+        assert_ne!(k2, Key::new().tree(&dir).unwrap().hex(), "renamed file");
+        assert_ne!(Key::new().text("ab").text("c").hex(), Key::new().text("a").text("bc").hex());
+        assert_eq!(files_below(&dir).unwrap(), vec![PathBuf::from("c"), PathBuf::from("sub/b")]);
+        remove_dir(&dir).unwrap();
+    }
+
+    #[test]
+    fn stamps() {
+        let dir = scratch("stamps");
+        let stamp = dir.join("stamp");
+        assert!(!is_current(&stamp, "k"));
+        record(&stamp, "k").unwrap();
+        assert!(is_current(&stamp, "k"));
+        assert!(!is_current(&stamp, "other"));
+        remove_dir(&dir).unwrap();
+        remove_dir(&dir).unwrap();
+    }
+}

@@ -39,3 +39,39 @@ pub fn tail(path: &Path, n: usize) -> String {
         Err(e) => format!("(cannot read log: {e})"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("sel4-kernel-build-logged-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn failure_reports_the_log_tail() {
+        let dir = scratch("fail");
+        let log = dir.join("build.log");
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "for i in $(seq 1 100); do echo line$i; done; echo broken >&2; exit 3"]);
+        let msg = run("demo step", &mut cmd, &log).unwrap_err().to_string();
+        assert!(msg.starts_with("demo step failed"), "{msg}");
+        assert!(msg.contains("line100") && msg.contains("broken"), "{msg}");
+        assert!(!msg.contains("line1\n"), "only the tail belongs in the message: {msg}");
+        assert_eq!(tail(&log, 1), "broken");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn success_keeps_output_in_the_log() {
+        let dir = scratch("ok");
+        let log = dir.join("build.log");
+        run("echo", Command::new("sh").args(["-c", "echo hello"]), &log).unwrap();
+        assert_eq!(std::fs::read_to_string(&log).unwrap(), "hello\n");
+        let missing = run("nothing", &mut Command::new("/nonexistent/tool"), &log).unwrap_err();
+        assert!(missing.to_string().contains("cannot start"), "{missing}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
