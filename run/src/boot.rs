@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::Args;
 
+use crate::iso::{self, Medium};
 use crate::qemu::{self, Boot, Ending};
 use crate::scenario::{self, Scenario};
 use crate::{root_task, workspace};
@@ -65,6 +66,9 @@ pub fn run_scenario(s: &Scenario, live: bool) -> anyhow::Result<bool> {
 
 /// [`run_scenario`], optionally with a prebuilt root task.
 pub fn run_scenario_with(s: &Scenario, live: bool, prebuilt: Option<&Path>) -> anyhow::Result<bool> {
+    if let Medium::Iso(firmware) = s.medium {
+        return iso::run_scenario(s, firmware, live, prebuilt);
+    }
     let kernel = sel4_kernel_build::build_kernel(&s.config, &workspace::sel4_out_root())?;
     let root_task = match prebuilt {
         Some(elf) => {
@@ -85,7 +89,13 @@ pub fn run_scenario_with(s: &Scenario, live: bool, prebuilt: Option<&Path>) -> a
     let label = format!("{} ({}, {} MiB)", s.name, s.config, s.ram_mib);
     eprintln!("run: booting {label}, timeout {} s", s.timeout_secs);
     let out = qemu::run(&boot, &s.expect)?;
+    Ok(report(s, &label, live, &out))
+}
 
+/// Checks a finished boot against scenario `s` and prints one PASS/FAIL
+/// line `label` (on failure with the serial log unless it was shown live).
+/// Returns whether it passed.
+pub fn report(s: &Scenario, label: &str, live: bool, out: &qemu::Outcome) -> bool {
     let mut problems = Vec::new();
     if !out.matcher.all_matched() {
         let p = out.matcher.pending().unwrap_or_default();
@@ -119,7 +129,7 @@ pub fn run_scenario_with(s: &Scenario, live: bool, prebuilt: Option<&Path>) -> a
     };
     if problems.is_empty() {
         println!("PASS {label}: {timing}");
-        return Ok(true);
+        return true;
     }
     if !live {
         println!("---- serial log of {} ----", s.name);
@@ -133,5 +143,5 @@ pub fn run_scenario_with(s: &Scenario, live: bool, prebuilt: Option<&Path>) -> a
     for p in problems {
         println!("  {p}");
     }
-    Ok(false)
+    false
 }

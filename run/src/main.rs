@@ -1,6 +1,6 @@
 //! Host tool: build, boot and check scenarios; replay and generate allocation traces.
 //!
-//! One module per verb (`kernel`, `boot`, `demo`, `test`, `trace`); the
+//! One module per verb (`kernel`, `boot`, `demo`, `test`, `trace`, `iso`); the
 //! others hold what the verbs share (scenario files, QEMU, root-task build).
 
 use clap::{Parser, Subcommand};
@@ -8,6 +8,8 @@ use clap::{Parser, Subcommand};
 mod boot;
 mod demo;
 mod expect;
+mod firmware;
+mod iso;
 mod kernel;
 mod qemu;
 mod root_task;
@@ -35,6 +37,8 @@ enum Cmd {
     Test(test::TestArgs),
     /// Replay or generate allocation traces.
     Trace(trace::TraceArgs),
+    /// Build the bootable PC image (GRUB ISO for BIOS and UEFI).
+    Iso(iso::IsoArgs),
 }
 
 fn main() {
@@ -45,6 +49,7 @@ fn main() {
         Cmd::Demo(a) => demo::run(&a),
         Cmd::Test(a) => test::run(&a),
         Cmd::Trace(a) => trace::run(&a),
+        Cmd::Iso(a) => iso::run(&a),
     };
     if let Err(e) = result {
         // The message chain says what went wrong; a backtrace would not.

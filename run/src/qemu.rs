@@ -94,11 +94,17 @@ enum Event {
 /// Runs QEMU until it exits or the timeout passes, matching `expect` against
 /// the serial output.
 pub fn run(b: &Boot, expect: &[String]) -> anyhow::Result<Outcome> {
+    run_command(command(b), b.timeout, b.live, expect)
+}
+
+/// [`run`] for any QEMU command line that puts the serial port on stdout
+/// (e.g. a boot from an ISO).
+pub fn run_command(mut cmd: Command, timeout: Duration, live: bool, expect: &[String]) -> anyhow::Result<Outcome> {
     use std::os::unix::process::CommandExt;
-    let mut cmd = command(b);
     cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
     let start = Instant::now();
-    let mut child = cmd.spawn().map_err(|e| anyhow::anyhow!("cannot start {}: {e}", b.qemu.display()))?;
+    let program = Path::new(cmd.get_program()).to_path_buf();
+    let mut child = cmd.spawn().map_err(|e| anyhow::anyhow!("cannot start {}: {e}", program.display()))?;
     let group = child.id() as i32;
     RUNNING_GROUP.store(group, Ordering::SeqCst);
 
@@ -128,7 +134,7 @@ pub fn run(b: &Boot, expect: &[String]) -> anyhow::Result<Outcome> {
     let mut matcher = Matcher::new(expect);
     let mut first_output = None;
     let mut pending_utf8: Vec<u8> = Vec::new();
-    let deadline = start + b.timeout;
+    let deadline = start + timeout;
     let mut timed_out = false;
     let mut serial_open = true;
     loop {
@@ -149,7 +155,7 @@ pub fn run(b: &Boot, expect: &[String]) -> anyhow::Result<Outcome> {
             Ok(Event::Serial(bytes)) => {
                 let at = start.elapsed();
                 first_output.get_or_insert(at);
-                if b.live {
+                if live {
                     use std::io::Write;
                     let mut out = std::io::stdout().lock();
                     let _ = out.write_all(&bytes);

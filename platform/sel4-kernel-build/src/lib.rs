@@ -24,7 +24,7 @@ pub use kernel::{build_kernel, KernelArtifacts};
 pub use libsel4::{kconfig_from_autoconf, libsel4_headers};
 pub use pristine::{pristine_source_dir, SEL4_SYS_VERSION};
 pub use source::{patch_dir, patches, prepared_source};
-pub use tools::{ensure_build_tools, ensure_qemu, find_program, BuildTools};
+pub use tools::{ensure_build_tools, ensure_installed, ensure_qemu, find_program, BuildTools};
 
 #[derive(Debug)]
 pub enum Error {

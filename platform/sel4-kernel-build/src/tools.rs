@@ -146,7 +146,13 @@ pub fn ensure_qemu() -> Result<PathBuf, Error> {
     find_program(QEMU).ok_or_else(|| Error::Missing(format!("program `{QEMU}` not found on PATH")))
 }
 
-/// Runs `missing`, installs the packages it names, and checks again.
+/// Runs `missing`, installs the packages it names, and checks again. Public
+/// for host tools with needs of their own (`missing` returns (what, Debian
+/// package) pairs).
+pub fn ensure_installed(missing: impl Fn() -> Vec<(String, &'static str)>) -> Result<(), Error> {
+    ensure(missing)
+}
+
 fn ensure(missing: impl Fn() -> Vec<(String, &'static str)>) -> Result<(), Error> {
     let before = missing();
     if before.is_empty() {
