@@ -2,6 +2,17 @@
 //! and sizes, errors, initial caps, limits) equal what libsel4's own
 //! generated C headers give for the same kernel configuration: a C program
 //! compiled against those headers prints every constant by its C name.
+//! Checked for the crate as built (config in use) and, through the build
+//! script's generator, for every configuration.
+
+#[path = "../../sel4-config/build/autoconf.rs"]
+#[allow(dead_code)]
+mod autoconf;
+#[path = "../build/cheader.rs"]
+#[allow(dead_code)]
+mod cheader;
+#[path = "../build/numbers.rs"]
+mod numbers;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -9,9 +20,14 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn c_values(names: &[&str]) -> BTreeMap<String, i128> {
+    c_values_for(sel4_config::NAME, names)
+}
+
+/// Values of `names` as libsel4's headers for configuration `config` give them.
+fn c_values_for(config: &str, names: &[&str]) -> BTreeMap<String, i128> {
     let out_root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sel4-kernel");
-    let includes = sel4_kernel_build::libsel4_headers(sel4_config::NAME, &out_root).expect("libsel4 headers");
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("c-headers-{}", sel4_config::NAME));
+    let includes = sel4_kernel_build::libsel4_headers(config, &out_root).expect("libsel4 headers");
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("c-headers-{config}"));
     std::fs::create_dir_all(&dir).unwrap();
     let mut c = String::from("#include <stdio.h>\n#include <sel4/sel4.h>\n#include <sel4/invocation.h>\n#include <sel4/syscall.h>\nint main(void) {\n");
     for n in names {
@@ -84,4 +100,28 @@ fn typed_views_use_the_generated_numbers() {
     assert_eq!(ObjectType::CNode.into_word(), sys::seL4_CapTableObject);
     assert_eq!(sel4::init_thread::IO_PORT.bits(), sys::seL4_CapIOPort);
     assert_eq!(sel4::bootinfo::MAX_UNTYPEDS, sel4_config::MAX_NUM_BOOTINFO_UNTYPED_CAPS);
+}
+
+/// The generator agrees with C for every configuration, not only the one
+/// this crate was built for.
+#[test]
+fn generator_matches_libsel4_headers_for_every_config() {
+    let names = sel4_kernel_build::config_names();
+    assert!(!names.is_empty());
+    let tree = sel4_kernel_build::pristine_source_dir().unwrap();
+    for config in names {
+        let header = sel4_kernel_build::config_header(&config).unwrap();
+        let defs = autoconf::Defines::parse_autoconf(&std::fs::read_to_string(header).unwrap()).unwrap();
+        let ours = numbers::generate(&tree, &defs, &mut |_| {}).unwrap().c_names();
+        let names: Vec<&str> = ours.iter().map(|(n, _)| n.as_str()).collect();
+        let theirs = c_values_for(&config, &names);
+        let bad: Vec<String> = ours
+            .iter()
+            .filter(|(n, v)| *v as i64 != theirs[n] as i64)
+            .map(|(n, v)| format!("{n}: ours {v}, C {}", theirs[n]))
+            .collect();
+        assert!(bad.is_empty(), "config {config}: {}", bad.join("; "));
+        // Debug syscalls exist exactly when the config has DEBUG_BUILD.
+        assert_eq!(names.contains(&"seL4_SysDebugPutChar"), defs.is_defined("CONFIG_DEBUG_BUILD"), "{config}");
+    }
 }

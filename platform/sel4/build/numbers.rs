@@ -1,0 +1,119 @@
+//! Computes every kernel number for one configuration from the kernel
+//! source: invocation labels from the interface XML (as
+//! `libsel4/tools/invocation_header_gen.py` numbers them), syscall numbers
+//! from `syscall.xml` (as `libsel4/tools/syscall_header_gen.py` does), and
+//! the integer constants of the interface headers.
+
+use crate::autoconf::{holds, Defines};
+use crate::cheader::{self, Constant};
+use std::path::Path;
+
+/// Interface files in the order the kernel numbers their methods
+/// (`libsel4/Makefile`: generic, then sel4_arch, then arch), with the C
+/// name of the count that follows each.
+pub const INTERFACES: [(&str, &str); 3] = [
+    ("libsel4/include/interfaces/sel4.xml", "nInvocationLabels"),
+    ("libsel4/sel4_arch_include/x86_64/interfaces/sel4arch.xml", "nSeL4ArchInvocationLabels"),
+    ("libsel4/arch_include/x86/interfaces/sel4arch.xml", "nArchInvocationLabels"),
+];
+
+/// Headers with integer constants, in include order (later ones use
+/// earlier ones' values, e.g. `seL4_NonArchObjectTypeCount`).
+pub const HEADERS: [&str; 8] = [
+    "libsel4/include/sel4/constants.h",
+    "libsel4/sel4_arch_include/x86_64/sel4/sel4_arch/constants.h",
+    "libsel4/sel4_plat_include/pc99/sel4/plat/api/constants.h",
+    "libsel4/include/sel4/objecttype.h",
+    "libsel4/sel4_arch_include/x86_64/sel4/sel4_arch/objecttype.h",
+    "libsel4/arch_include/x86/sel4/arch/objecttype.h",
+    "libsel4/include/sel4/errors.h",
+    "libsel4/include/sel4/bootinfo_types.h",
+];
+
+pub const SYSCALL_XML: &str = "include/api/syscall.xml";
+
+pub struct Numbers {
+    /// Method id and label, `InvalidInvocation` = 0 first.
+    pub labels: Vec<(String, u64)>,
+    /// C name of each label count and its value.
+    pub counts: Vec<(&'static str, u64)>,
+    /// Syscall name (without `seL4_Sys`) and number, for those compiled in.
+    pub syscalls: Vec<(String, i64)>,
+    /// Header constants, each name once (the last definition wins, as in C).
+    pub constants: Vec<Constant>,
+}
+
+impl Numbers {
+    /// Every number under its C name.
+    pub fn c_names(&self) -> Vec<(String, i128)> {
+        let mut v: Vec<(String, i128)> = self.labels.iter().map(|(n, l)| (n.clone(), *l as i128)).collect();
+        v.extend(self.counts.iter().map(|(n, c)| (n.to_string(), *c as i128)));
+        v.extend(self.syscalls.iter().map(|(n, s)| (format!("seL4_Sys{n}"), *s as i128)));
+        v.extend(self.constants.iter().map(|c| (c.name.clone(), c.value)));
+        v
+    }
+}
+
+fn read(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+/// Numbers of the kernel tree `tree` under configuration `config`;
+/// `on_read` sees every file read (for rerun-if-changed).
+pub fn generate(tree: &Path, config: &Defines, on_read: &mut dyn FnMut(&Path)) -> Result<Numbers, String> {
+    let mut labels: Vec<(String, u64)> = vec![("InvalidInvocation".into(), 0)];
+    let mut counts = Vec::new();
+    for (file, count_name) in INTERFACES {
+        let path = tree.join(file);
+        on_read(&path);
+        let text = read(&path)?;
+        let doc = roxmltree::Document::parse(&text).map_err(|e| format!("{file}: {e}"))?;
+        for m in doc.descendants().filter(|n| n.has_tag_name("method")) {
+            let id = m.attribute("id").ok_or_else(|| format!("{file}: method without id"))?;
+            // A method whose condition is false takes no number.
+            if let Some(cond) = m.attribute("condition") {
+                if !holds(cond, config).map_err(|e| format!("{file}: {id}: {e}"))? {
+                    continue;
+                }
+            }
+            let n = labels.len() as u64;
+            labels.push((id.to_string(), n));
+        }
+        counts.push((count_name, labels.len() as u64));
+    }
+
+    // -1 downwards, counting every entry, keeping those whose condition holds.
+    let path = tree.join(SYSCALL_XML);
+    on_read(&path);
+    let text = read(&path)?;
+    let doc = roxmltree::Document::parse(&text).map_err(|e| format!("{SYSCALL_XML}: {e}"))?;
+    let mut syscalls = Vec::new();
+    let mut number: i64 = -1;
+    for s in doc.descendants().filter(|n| n.has_tag_name("syscall")) {
+        let name = s.attribute("name").ok_or_else(|| format!("{SYSCALL_XML}: syscall without name"))?;
+        let on = match s.parent_element().and_then(|p| p.attribute("condition")) {
+            Some(c) => holds(c, config).map_err(|e| format!("{SYSCALL_XML}: {name}: {e}"))?,
+            None => true,
+        };
+        if on {
+            syscalls.push((name.to_string(), number));
+        }
+        number -= 1;
+    }
+
+    let mut defs = config.clone();
+    let mut all = Vec::new();
+    for h in HEADERS {
+        let path = tree.join(h);
+        on_read(&path);
+        all.extend(cheader::scan(&read(&path)?, &mut defs).map_err(|e| format!("{h}: {e}"))?);
+    }
+    let mut constants: Vec<Constant> = Vec::new();
+    for c in all {
+        match constants.iter_mut().find(|k| k.name == c.name) {
+            Some(k) => k.value = c.value,
+            None => constants.push(c),
+        }
+    }
+    Ok(Numbers { labels, counts, syscalls, constants })
+}
