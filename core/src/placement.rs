@@ -36,6 +36,17 @@
 //!
 //! Cost per placement: (levels newly split) + (1 revoke if merging) + 1 retype;
 //! walk O(root bits − n) ≤ 43 steps; live counts updated along the path.
+//!
+//! # Measured (kernel model, untyped layout of a 512 MiB QEMU guest, `strategy::measure`)
+//! | trace (generator, seed 1) | invocations/op | refused | notes |
+//! |---|---|---|---|
+//! | churn 10^5 ops, ~500 live, steady state (ops 20k..100k) | 1.051 | 0 | 1 retype per alloc, 1 revoke per free, 2.3% merges/splits |
+//! | churn 10^5 ops, whole trace incl. first touch | 1.058 | 0 | |
+//! | fill 600 MiB (exhausts RAM) | 1.869 | 0 | about one split per object: every leaf is new |
+//! | adversary 16 MiB interleaved, free every other, then large blocks | 1.658 | 0 | |
+//!
+//! After freeing everything, every root takes a retype of its full size (largest block 128 MiB
+//! = the largest root) on every trace. One run each; counts are deterministic.
 
 use crate::cap_space::{CapEntry, CapSpace, CapSpaceError};
 use crate::kernel::{Kernel, KernelError, Slot};

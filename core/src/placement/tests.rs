@@ -254,7 +254,7 @@ mod prop {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
         /// Any free aligned block is placeable; a block overlapping a live object is reported
         /// Busy without invocations; the pool mirrors the model; everything merges back.
         #[test]
@@ -263,7 +263,7 @@ mod prop {
                 BootUntyped { slot: Slot(1), paddr: 0x20_0000, size_bits: 21, is_device: false },
                 BootUntyped { slot: Slot(2), paddr: 0x40_0000, size_bits: 17, is_device: false },
             ];
-            let (mut k, mut p) = setup(&boot, 4096, 4096);
+            let (mut k, mut p) = setup(&boot, 2048, 2048);
             let mut live: BTreeMap<u64, (u64, Placement)> = BTreeMap::new();
             for op in ops {
                 match op {
