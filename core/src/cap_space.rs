@@ -169,7 +169,7 @@ impl<S: AsRef<[CapEntry]> + AsMut<[CapEntry]>> CapSpace<S> {
     }
 
     pub fn is_allocated(&self, s: Slot) -> bool {
-        self.index(s).map_or(false, |i| self.e.as_ref()[i as usize].state == USED)
+        self.index(s).is_ok_and(|i| self.e.as_ref()[i as usize].state == USED)
     }
 
     /// Returns one slot.
@@ -264,7 +264,7 @@ mod tests {
         for _ in 0..20000 {
             x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             let r = (x >> 33) as usize;
-            if r % 3 == 0 && !runs.is_empty() {
+            if r.is_multiple_of(3) && !runs.is_empty() {
                 let (s, n) = runs.swap_remove(r % runs.len());
                 c.free_run(s, n).unwrap();
                 for k in 0..n {

@@ -184,7 +184,7 @@ impl<S: AsRef<[ModelSlot]> + AsMut<[ModelSlot]>> KernelModel<S> {
 
     /// `cnode.c:ensureNoChildren` fails, i.e. the next CDT entry is a child.
     pub fn has_children(&self, slot: Slot) -> bool {
-        self.s().get(slot.0 as usize).map_or(false, |s| s.first_child != NIL)
+        self.s().get(slot.0 as usize).is_some_and(|s| s.first_child != NIL)
     }
 
     /// CDT parent (the entry that would revoke this cap), if any.

@@ -164,8 +164,7 @@ fn device_untyped_only_frames_and_untypeds_checked_after_memory() {
 #[test]
 fn every_x86_64_type_has_its_size() {
     let mut k = one(32);
-    let mut slot = 10;
-    for t in ObjectType::ALL {
+    for (slot, t) in (10..).zip(ObjectType::ALL) {
         let sb = match t {
             T::Untyped => 12,
             T::CNode => 4,
@@ -176,7 +175,6 @@ fn every_x86_64_type_has_its_size() {
         assert_eq!((ty, bits), (t, t.object_bits(sb).unwrap()));
         assert_eq!(paddr % (1 << bits), 0, "{} naturally aligned", t.name());
         assert!(paddr >= 1 << 32 && paddr + (1 << bits) <= 2 << 32);
-        slot += 1;
     }
 }
 

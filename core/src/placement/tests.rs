@@ -274,9 +274,9 @@ mod prop {
                         let root = boot[(pick & 1) as usize];
                         if bits > root.size_bits { continue; }
                         let blocks = 1u64 << (root.size_bits - bits);
-                        let addr = root.paddr + ((pick >> 1) % blocks << bits);
+                        let addr = root.paddr + (((pick >> 1) % blocks) << bits);
                         let end = addr + (1 << bits);
-                        let overlaps = live.range(..end).next_back().map_or(false, |(_, (e, _))| *e > addr);
+                        let overlaps = live.range(..end).next_back().is_some_and(|(_, (e, _))| *e > addr);
                         let before = k.counts;
                         let r = p.place(&mut k, t, sb, addr);
                         if overlaps {

@@ -165,8 +165,8 @@ mod prop {
                             u.paddr + ((pick % (1u64 << span)) << bits)
                         });
                         // What the ideal allocator does with the same request.
-                        let dev_root = addr.map_or(false, |a| boot.iter().any(|u| u.is_device && a >= u.paddr && a < u.paddr + (1 << u.size_bits)));
-                        let misaligned = addr.map_or(false, |a| a & ((1u64 << bits) - 1) != 0);
+                        let dev_root = addr.is_some_and(|a| boot.iter().any(|u| u.is_device && a >= u.paddr && a < u.paddr + (1 << u.size_bits)));
+                        let misaligned = addr.is_some_and(|a| a & ((1u64 << bits) - 1) != 0);
                         let expect: Result<u64, AllocFailure> = if misaligned {
                             Err(AllocFailure::Invalid(KernelError::AlignmentError))
                         } else if dev_root && !t.device_ok() {
