@@ -5,18 +5,24 @@
 //! table storage and a clock, so the same driver runs on the host and inside
 //! the root task.
 
-use crate::kernel::{Counting, InvocationCounts, Kernel};
+use crate::kernel::{Counting, InvocationCounts, Kernel, Slot};
 use crate::object::ObjectType;
 use crate::range_allocator::{RangeAllocator, RangeError};
 use crate::strategy::{AllocFailure, Handle, Strategy};
 use crate::trace::{self, IdTable, Op, TraceError};
 
+#[cfg(any(test, feature = "std"))]
+pub mod host;
+
 /// A live trace id: the strategy's handle (`None` when the allocation did
-/// not happen, so its `free` is skipped) and the object's size.
+/// not happen, so its `free` is skipped), the object's size, and where the
+/// strategy says it is (cap slot and physical address).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct Live {
     pub handle: Option<Handle>,
     pub bytes: u64,
+    pub slot: Slot,
+    pub paddr: u64,
 }
 
 /// What one strategy did on one trace.
@@ -106,7 +112,8 @@ pub fn run<'a, K: Kernel, S: Strategy>(
         match op {
             Op::Alloc { ty, size_bits, addr, .. } => {
                 let bytes = object_bytes(ty, size_bits);
-                let handle = match strategy.alloc(&mut k, ty, size_bits, addr) {
+                let mut live = Live { handle: None, bytes, slot: Slot(0), paddr: 0 };
+                match strategy.alloc(&mut k, ty, size_bits, addr) {
                     Ok(p) => {
                         if addr.is_some_and(|a| a != p.paddr) {
                             st.misplaced += 1;
@@ -114,7 +121,7 @@ pub fn run<'a, K: Kernel, S: Strategy>(
                         st.allocs += 1;
                         st.live_bytes += bytes;
                         st.peak_live_bytes = st.peak_live_bytes.max(st.live_bytes);
-                        Some(p.handle)
+                        live = Live { handle: Some(p.handle), bytes, slot: p.slot, paddr: p.paddr };
                     }
                     Err(f) => {
                         match f {
@@ -126,15 +133,14 @@ pub fn run<'a, K: Kernel, S: Strategy>(
                         if !matches!(f, AllocFailure::Invalid(_)) {
                             st.note_failure(st.ops, line);
                         }
-                        None
                     }
-                };
-                trace::track(table, line, &op, Live { handle, bytes })?;
+                }
+                trace::track(table, line, &op, live)?;
             }
             Op::Free { .. } => {
-                let live = trace::track(table, line, &op, Live { handle: None, bytes: 0 })?;
+                let live = trace::track(table, line, &op, Live { handle: None, bytes: 0, slot: Slot(0), paddr: 0 })?;
                 match live {
-                    Some(Live { handle: Some(h), bytes }) => match strategy.free(&mut k, h) {
+                    Some(Live { handle: Some(h), bytes, .. }) => match strategy.free(&mut k, h) {
                         Ok(()) => {
                             st.frees += 1;
                             st.live_bytes -= bytes;

@@ -336,6 +336,11 @@ impl<'s, 'a, V> IdTable<'s, 'a, V> {
         Ok(value)
     }
 
+    /// Every live id and its value (in storage order).
+    pub fn iter(&self) -> impl Iterator<Item = (&'a str, &V)> + '_ {
+        self.slots.iter().filter_map(|s| s.as_ref().map(|(k, v)| (*k, v)))
+    }
+
     /// Remove every entry, calling `f` on each (in storage order).
     pub fn drain(&mut self, mut f: impl FnMut(&'a str, V)) {
         for s in self.slots.iter_mut() {

@@ -14,7 +14,7 @@ use crate::baselines::slab::{Entry, Slab};
 use crate::cap_space::{CapEntry, CapSpace};
 use crate::kernel::{BootUntyped, Kernel, KernelError, Slot};
 use crate::object::{ObjectType, MAX_UNTYPED_BITS, MIN_UNTYPED_BITS};
-use crate::range_allocator::RangeAllocator;
+use crate::range_allocator::{RangeAllocator, RangeError};
 use crate::strategy::{AllocFailure, FreeError, Handle, Placed, Strategy};
 
 /// A live object of this strategy.
@@ -76,7 +76,10 @@ pub(crate) fn choose<const N: usize>(
 ) -> Result<(u64, bool), AllocFailure> {
     let size = 1u64 << bits;
     match addr {
-        None => ram.alloc(size, bits, None).map(|a| (a, false)).map_err(|_| AllocFailure::NoBlock),
+        None => ram.alloc(size, bits, None).map(|a| (a, false)).map_err(|e| match e {
+            RangeError::OutOfMetadata => AllocFailure::Capacity,
+            _ => AllocFailure::NoBlock,
+        }),
         Some(a) => {
             if ram.alloc_addr(a, size).is_ok() {
                 Ok((a, false))

@@ -65,7 +65,7 @@ pub fn pages_needed(boot: &[BootUntyped]) -> u64 {
 
 /// Bytes of an untyped that base-sel4 turns into pages.
 fn convertible(paddr: u64, size_bits: u8) -> u64 {
-    if size_bits < PAGE_BITS || paddr >= CEILING || paddr % PAGE != 0 {
+    if size_bits < PAGE_BITS || paddr >= CEILING || !paddr.is_multiple_of(PAGE) {
         return 0;
     }
     (paddr + (1u64 << size_bits)).min(CEILING) - paddr
@@ -158,7 +158,7 @@ impl<const N: usize> Strategy for GenodePages<'_, N> {
         }
         let (page, device) = match addr {
             None => (self.ram.alloc(PAGE, PAGE_BITS, None).map_err(|_| AllocFailure::NoBlock)?, false),
-            Some(a) if a % PAGE != 0 => return Err(AllocFailure::NoBlock),
+            Some(a) if !a.is_multiple_of(PAGE) => return Err(AllocFailure::NoBlock),
             Some(a) => {
                 if self.ram.alloc_addr(a, PAGE).is_ok() {
                     (a, false)

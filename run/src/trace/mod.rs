@@ -6,6 +6,7 @@ use clap::{Args, Subcommand};
 
 pub mod gen;
 pub mod layout;
+pub mod replay;
 
 #[derive(Args, Debug)]
 pub struct TraceArgs {
@@ -15,12 +16,15 @@ pub struct TraceArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum TraceCmd {
+    /// Replay a trace against the kernel model, strategies side by side.
+    Replay(replay::ReplayArgs),
     /// Generate a trace (seeded, deterministic).
     Gen(gen::GenArgs),
 }
 
 pub fn run(args: &TraceArgs) -> Result<()> {
     match &args.cmd {
+        TraceCmd::Replay(a) => replay::run(a),
         TraceCmd::Gen(a) => gen::run(a),
     }
 }

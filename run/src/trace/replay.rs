@@ -1,0 +1,261 @@
+//! `trace replay`: run a trace against a fresh kernel model per strategy and
+//! print the results side by side (or as JSON lines).
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use sel4_core::kernel::BootUntyped;
+use sel4_core::replay::host::{self, Options, Report};
+use sel4_core::replay::IdealStats;
+use serde_json::json;
+
+use super::layout;
+
+#[derive(Args, Debug)]
+pub struct ReplayArgs {
+    /// Trace file.
+    pub file: PathBuf,
+    /// Untyped layout (`<paddr> <size_bits> [device]` per line); default:
+    /// the list seL4 hands a root task under QEMU with 512 MiB.
+    #[arg(long)]
+    pub untypeds: Option<PathBuf>,
+    /// Strategy to run, or `all` for ours and every baseline.
+    #[arg(long, default_value = "ours")]
+    pub strategy: String,
+    /// One JSON object per strategy per line.
+    #[arg(long)]
+    pub json: bool,
+    /// CSpace slots for objects and split untypeds.
+    #[arg(long, default_value_t = Options::default().object_slots)]
+    pub object_slots: u32,
+}
+
+/// Every strategy `--strategy all` runs, in column order.
+pub fn all_strategies() -> Vec<&'static str> {
+    let mut v = vec!["ours"];
+    v.extend(host::BASELINES);
+    v
+}
+
+/// Untypeds for the model. The kernel model requires physically naturally
+/// aligned untypeds; a real boot also hands out device untypeds above the
+/// 512 GiB kernel window that are only aligned by their wrapped virtual
+/// address (see `layout::parse`). Those are left out, with a note.
+pub fn model_untypeds(descs: &[layout::UntypedDesc]) -> (Vec<BootUntyped>, usize) {
+    let aligned: Vec<_> = descs.iter().copied().filter(|d| d.paddr & ((1u64 << d.size_bits) - 1) == 0).collect();
+    let dropped = descs.len() - aligned.len();
+    (layout::boot_untypeds(&aligned), dropped)
+}
+
+/// Replay `text` with each of `strategies`; also runs the ideal allocator.
+pub fn replay_all(
+    text: &str,
+    boot: &[BootUntyped],
+    strategies: &[&str],
+    opts: Options,
+) -> Result<(IdealStats, Vec<Report>)> {
+    let summary = host::check(text).map_err(anyhow::Error::msg)?;
+    let ideal = host::ideal(text, boot, &summary).map_err(anyhow::Error::msg)?;
+    let mut out = Vec::new();
+    for s in strategies {
+        out.push(host::replay(s, text, boot, opts).map_err(anyhow::Error::msg).with_context(|| format!("strategy {s}"))?);
+    }
+    Ok((ideal, out))
+}
+
+/// The JSON object of one strategy (keys as the design's §4 names them,
+/// plus a few more).
+pub fn to_json(r: &Report, ideal: &IdealStats) -> serde_json::Value {
+    let s = &r.stats;
+    json!({
+        "strategy": r.strategy,
+        "ops": s.ops,
+        "allocs": s.allocs,
+        "frees": s.frees,
+        "refused": s.refused,
+        "failed": s.failed,
+        "first_failure_op": s.first_failure_op,
+        "live_bytes_at_first_failure": s.live_bytes_at_first_failure,
+        "ideal_live_bytes_at_first_failure": ideal.live_bytes_at_first_failure,
+        "retypes": s.invocations.retypes,
+        "deletes": s.invocations.deletes,
+        "revokes": s.invocations.revokes,
+        "invocations_per_op": s.invocations_per_op(),
+        "largest_block_after_free_all": r.after.largest_verified,
+        "total_ram_bytes": r.total_ram_bytes,
+        "ns_per_op": r.ns_per_op,
+        "capacity_failures": s.capacity,
+        "invalid": s.invalid,
+        "skipped_frees": s.skipped_frees,
+        "free_errors": s.free_errors + r.after.free_errors,
+        "misplaced": s.misplaced + r.kernel_mismatches,
+        "ideal_first_failure_op": ideal.first_failure_op,
+        "peak_live_bytes": s.peak_live_bytes,
+        "setup_retypes": r.setup.retypes,
+    })
+}
+
+fn opt(v: Option<u64>) -> String {
+    v.map_or_else(|| "-".to_string(), |x| x.to_string())
+}
+
+/// Bytes in the largest binary unit that keeps the value at least 1.
+fn bytes(v: Option<u64>) -> String {
+    match v {
+        None => "-".to_string(),
+        Some(x) if x >= 1 << 20 => format!("{:.2} MiB", x as f64 / (1u64 << 20) as f64),
+        Some(x) if x >= 1 << 10 => format!("{:.2} KiB", x as f64 / 1024.0),
+        Some(x) => format!("{x} B"),
+    }
+}
+
+fn size(v: u64) -> String {
+    if v >= 1 << 20 {
+        format!("{} MiB", v >> 20)
+    } else {
+        format!("{} KiB", v >> 10)
+    }
+}
+
+/// The side-by-side table: one row per figure, one column per strategy.
+pub fn table(ideal: &IdealStats, reports: &[Report]) -> String {
+    type Row<'i> = (&'static str, Box<dyn Fn(&Report) -> String + 'i>);
+    let rows: Vec<Row<'_>> = vec![
+        ("operations", Box::new(|r| r.stats.ops.to_string())),
+        ("allocs", Box::new(|r| r.stats.allocs.to_string())),
+        ("frees", Box::new(|r| r.stats.frees.to_string())),
+        ("refused (kernel)", Box::new(|r| r.stats.refused.to_string())),
+        ("failed (no block)", Box::new(|r| r.stats.failed.to_string())),
+        ("capacity", Box::new(|r| r.stats.capacity.to_string())),
+        ("first failure op", Box::new(|r| opt(r.stats.first_failure_op))),
+        ("live at first failure", Box::new(|r| bytes(r.stats.live_bytes_at_first_failure))),
+        ("  ideal allocator", Box::new(|_| bytes(ideal.live_bytes_at_first_failure))),
+        ("retypes", Box::new(|r| r.stats.invocations.retypes.to_string())),
+        ("deletes", Box::new(|r| r.stats.invocations.deletes.to_string())),
+        ("revokes", Box::new(|r| r.stats.invocations.revokes.to_string())),
+        ("invocations / op", Box::new(|r| format!("{:.3}", r.stats.invocations_per_op()))),
+        ("largest after free-all", Box::new(|r| size(r.after.largest_verified))),
+        ("total RAM", Box::new(|r| size(r.total_ram_bytes))),
+        ("ns / op", Box::new(|r| format!("{:.0}", r.ns_per_op))),
+    ];
+    let mut out = String::new();
+    let w0 = rows.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
+    let cells: Vec<Vec<String>> = rows.iter().map(|(_, f)| reports.iter().map(f).collect()).collect();
+    let widths: Vec<usize> = (0..reports.len())
+        .map(|i| cells.iter().map(|c| c[i].len()).chain([reports[i].strategy.len()]).max().unwrap_or(0))
+        .collect();
+    out.push_str(&format!("{:w0$}", ""));
+    for (r, w) in reports.iter().zip(&widths) {
+        out.push_str(&format!("  {:>w$}", r.strategy));
+    }
+    out.push('\n');
+    for ((name, _), c) in rows.iter().zip(&cells) {
+        out.push_str(&format!("{name:w0$}"));
+        for (v, w) in c.iter().zip(&widths) {
+            out.push_str(&format!("  {v:>w$}"));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+pub fn run(args: &ReplayArgs) -> Result<()> {
+    let text = std::fs::read_to_string(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let layout_text = match &args.untypeds {
+        Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
+        None => layout::QEMU_512M.to_string(),
+    };
+    let descs = layout::parse(&layout_text).context("untyped layout")?;
+    let (boot, dropped) = model_untypeds(&descs);
+    if dropped > 0 && !args.json {
+        eprintln!("note: {dropped} device untypeds above the kernel window are not naturally aligned and are left out");
+    }
+    let all = all_strategies();
+    let strategies: Vec<&str> = match args.strategy.as_str() {
+        "all" => all.clone(),
+        s => match all.iter().find(|n| **n == s) {
+            Some(n) => vec![*n],
+            None => bail!("unknown strategy `{s}` (one of {}, or all)", all.join(", ")),
+        },
+    };
+    let (ideal, reports) =
+        replay_all(&text, &boot, &strategies, Options { object_slots: args.object_slots }).with_context(|| format!("{}", args.file.display()))?;
+    if args.json {
+        for r in &reports {
+            println!("{}", to_json(r, &ideal));
+        }
+    } else {
+        println!("trace {} on {} untypeds", args.file.display(), boot.len());
+        print!("{}", table(&ideal, &reports));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEYS: [&str; 16] = [
+        "strategy",
+        "ops",
+        "allocs",
+        "frees",
+        "refused",
+        "failed",
+        "first_failure_op",
+        "live_bytes_at_first_failure",
+        "ideal_live_bytes_at_first_failure",
+        "retypes",
+        "deletes",
+        "revokes",
+        "invocations_per_op",
+        "largest_block_after_free_all",
+        "total_ram_bytes",
+        "ns_per_op",
+    ];
+
+    fn seed() -> (IdealStats, Vec<Report>) {
+        let descs = layout::parse(include_str!("../../traces/seed.untypeds")).unwrap();
+        let (boot, _) = model_untypeds(&descs);
+        let text = include_str!("../../traces/seed.trace");
+        replay_all(text, &boot, &all_strategies(), Options { object_slots: 256 }).unwrap()
+    }
+
+    #[test]
+    fn seed_trace_ours_places_everything_freeindex_refuses_the_last_cnode() {
+        let (ideal, reports) = seed();
+        assert_eq!(ideal.first_failure_op, None);
+        let ours = reports.iter().find(|r| r.strategy == "ours").unwrap();
+        assert_eq!((ours.stats.allocs, ours.stats.refused, ours.stats.failed), (4, 0, 0));
+        assert_eq!(ours.after.largest_verified, 0x2000);
+        let fi = reports.iter().find(|r| r.strategy == "freeindex").unwrap();
+        assert_eq!((fi.stats.allocs, fi.stats.refused), (3, 1));
+        assert_eq!(fi.stats.first_failure_op, Some(4));
+    }
+
+    #[test]
+    fn json_has_every_key() {
+        let (ideal, reports) = seed();
+        assert_eq!(reports.len(), 4);
+        for r in &reports {
+            let line = to_json(r, &ideal).to_string();
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+            for k in KEYS {
+                assert!(v.get(k).is_some(), "{} lacks {k}: {line}", r.strategy);
+            }
+            assert_eq!(v["total_ram_bytes"], 0x2000);
+        }
+    }
+
+    #[test]
+    fn table_has_a_column_per_strategy() {
+        let (ideal, reports) = seed();
+        let t = table(&ideal, &reports);
+        let header = t.lines().next().unwrap();
+        for s in all_strategies() {
+            assert!(header.contains(s), "{header}");
+        }
+        assert!(t.contains("refused (kernel)"));
+    }
+}
