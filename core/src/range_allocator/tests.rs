@@ -367,3 +367,9 @@ fn static_instance_is_zero_initialised() {
     assert_eq!(a.alloc(0x10, 4, None), Ok(0x1000));
     a.check_invariants().unwrap();
 }
+
+#[test]
+fn node_is_half_a_cache_line() {
+    assert_eq!(core::mem::size_of::<super::Node>(), 32);
+    assert_eq!(core::mem::align_of::<super::Node>(), 32);
+}
