@@ -225,10 +225,17 @@ pub struct IsoArgs {
     /// Where to write the ISO (default: <target>/iso/core.iso).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Kernel configuration, overriding the scenario's.
+    #[arg(long)]
+    pub config: Option<String>,
 }
 
 pub fn run(args: &IsoArgs) -> anyhow::Result<()> {
-    let s = Scenario::load(&scenario::find(&workspace::scenario_dir(), &args.scenario)?)?;
+    let mut s = Scenario::load(&scenario::find(&workspace::scenario_dir(), &args.scenario)?)?;
+    if let Some(config) = &args.config {
+        sel4_kernel_build::config_header(config)?;
+        s.config = config.clone();
+    }
     let kernel = sel4_kernel_build::build_kernel(&s.config, &workspace::sel4_out_root())?;
     let root_task = root_task::build(&s.image, &s.config)?;
     let out = args.output.clone().unwrap_or_else(|| workspace::target_dir().join("iso").join("core.iso"));
