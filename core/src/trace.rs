@@ -20,6 +20,7 @@ use core::fmt;
 use crate::object::{ObjectType, MAX_UNTYPED_BITS, MIN_UNTYPED_BITS, SLOT_BITS};
 
 pub mod gen;
+pub mod untypeds;
 
 /// One operation of a trace.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -112,7 +113,7 @@ pub fn size_bits_range(ty: ObjectType) -> (u8, u8) {
     }
 }
 
-fn parse_u64<'a>(field: &'static str, token: &'a str) -> Result<u64, ErrorKind<'a>> {
+pub(crate) fn parse_u64<'a>(field: &'static str, token: &'a str) -> Result<u64, ErrorKind<'a>> {
     let bad = ErrorKind::BadNumber { field, token };
     let (digits, radix) = match token.strip_prefix("0x").or_else(|| token.strip_prefix("0X")) {
         Some(hex) => (hex, 16),

@@ -43,7 +43,7 @@ pub fn all_strategies() -> Vec<&'static str> {
 /// 512 GiB kernel window that are only aligned by their wrapped virtual
 /// address (see `layout::parse`). Those are left out, with a note.
 pub fn model_untypeds(descs: &[layout::UntypedDesc]) -> (Vec<BootUntyped>, usize) {
-    let aligned: Vec<_> = descs.iter().copied().filter(|d| d.paddr & ((1u64 << d.size_bits) - 1) == 0).collect();
+    let aligned: Vec<_> = descs.iter().copied().filter(|d| d.naturally_aligned()).collect();
     let dropped = descs.len() - aligned.len();
     (layout::boot_untypeds(&aligned), dropped)
 }
