@@ -14,17 +14,34 @@
 //!   overlaps the range.
 //! * Boundaries: addresses across which free blocks never merge, so no
 //!   allocation can span one (e.g. the borders of the untyped roots).
-//! * Placement policy of [`RangeAllocator::alloc`]: *first fit in address
-//!   order among blocks that surely fit*, else *first exact fit*. A block surely
-//!   fits `(size, 2^a)` when it is at least `size + 2^a - 1` long or contains a
-//!   naturally aligned chunk of `2^M` bytes with `M = max(a, ceil_log2(size))`.
-//!   Each subtree carries its largest free size and the order of its largest
-//!   naturally aligned free chunk, so the first sure fit is found in O(log n).
-//!   Only when no block surely fits, near misses are checked one by one
-//!   (pruned by the necessary conditions `size <= len` and
-//!   `order >= min(a, floor_log2(size))`); for the requests core makes
-//!   (`size == 2^a`) the sure and the necessary conditions coincide, so the
-//!   whole search is O(log n).
+//! * Placement policy of [`RangeAllocator::alloc`] (first fit, not Genode's
+//!   best fit: the best-fit walk visits every subtree whose largest free
+//!   block is big enough, which is not O(log n) once alignment matters):
+//!   *the first block in address order that surely fits*, else *the first
+//!   block that fits*. A free block surely fits `(size, 2^a)` when it is at
+//!   least `size + 2^a - 1` long or contains a naturally aligned chunk of
+//!   `2^M` bytes, `M = max(a, ceil_log2(size))`. Blocks cut by the
+//!   constraint range `[lo, hi)` are checked exactly.
+//!
+//! Cost of `alloc` (n blocks):
+//! * Each subtree carries its largest free size and the order of its largest
+//!   naturally aligned free chunk ("order"). Both sure-fit conditions are
+//!   per-block maxima, so whether a subtree holds a sure fit is read off its
+//!   root, and the first sure fit is one descent: O(log n). Subtrees cut by
+//!   `[lo, hi)` lie on the two search paths of `lo` and `hi`: O(log n) more.
+//! * Only if no block surely fits, the exact pass visits subtrees that meet
+//!   the necessary conditions `len >= size` and
+//!   `order >= min(a, floor_log2(size))` (an aligned fit at `x` contains the
+//!   `2^min(a, floor_log2(size))` chunk at `x`). Every visited subtree holds a
+//!   near miss (a block that meets the necessary but not the sure
+//!   conditions), so the pass costs O((1 + c) log n) for c near misses.
+//! * For `size == 2^a`, the requests core makes, necessary and sure coincide
+//!   (`order >= a`): there are no near misses, and `alloc` is O(log n) exactly,
+//!   whether it succeeds or fails. The benchmark `range_allocator_near_miss`
+//!   measures both cases.
+//! * `add_range`, `free`, `alloc_addr` and `add_boundary` are O(log n) (plus a
+//!   binary search of the boundaries); `remove_range` is O(k log n) for the k
+//!   blocks it touches.
 
 /// Link to a node: 0 is "none", otherwise the slab index plus one. Zero as
 /// "none" keeps an empty allocator all-zero.
