@@ -148,6 +148,11 @@ where
         loop {
             let n = self.pool.info(id);
             if n.bits == bits {
+                if n.paddr != addr {
+                    // A physically aligned block inside a root that is aligned only by its kernel
+                    // virtual address (`untyped_pool::kernel_vaddr`): no node is exactly this block.
+                    return Err(PlaceError::NotCovered);
+                }
                 match n.state {
                     NodeState::Free => break,
                     NodeState::Split if n.live == 0 => {
@@ -174,6 +179,7 @@ where
             return Err(PlaceError::Kernel(e));
         }
         self.pool.apply_occupy(id, ty, slot).map_err(pool_err)?;
+        self.verify(k, id);
         self.stats.objects += 1;
         Ok(Placement { node: id, slot, paddr: addr, bits, generation: self.pool.info(id).generation })
     }
@@ -188,7 +194,10 @@ where
             let _ = self.caps.free_run(kids, 2);
             return Err(PlaceError::Kernel(e));
         }
-        self.pool.apply_split(id, kids).map_err(pool_err)?;
+        let (lo, hi) = self.pool.apply_split(id, kids).map_err(pool_err)?;
+        for n in [id, lo, hi] {
+            self.verify(k, n);
+        }
         self.stats.splits += 1;
         Ok(())
     }
@@ -206,6 +215,7 @@ where
             })
             .map_err(pool_err)?;
         debug_assert_eq!(lost, Ok(()), "descendant slots were allocated");
+        self.verify(k, id);
         self.stats.merges += 1;
         Ok(())
     }
@@ -226,9 +236,24 @@ where
         }
         .map_err(PlaceError::Kernel)?;
         self.pool.apply_release(node).map_err(pool_err)?;
+        if self.free_mode == FreeMode::Revoke {
+            // After a delete a client copy may still hold the leaf busy; only revoke is exact.
+            self.verify(k, node);
+        }
         let _ = self.caps.free(obj_slot);
         self.stats.frees += 1;
         Ok(())
+    }
+
+    /// Debug builds: after an invocation and its pool update, the node's watermark must equal
+    /// the kernel's, where the kernel can report it ([`Kernel::observed_watermark`]).
+    fn verify<K: Kernel>(&self, k: &mut K, id: NodeId) {
+        if cfg!(debug_assertions) {
+            let n = self.pool.info(id);
+            if let Some(w) = k.observed_watermark(n.slot) {
+                assert_eq!(w, n.watermark, "pool and kernel disagree on {:?}", n);
+            }
+        }
     }
 
     /// Object type and core's slot of the object held by `node`, if any.

@@ -22,6 +22,19 @@ use crate::object::{ObjectType, MAX_UNTYPED_BITS, MIN_UNTYPED_BITS};
 
 const NIL: u32 = u32::MAX;
 
+/// Start of the kernel's physical memory window on x86_64 (`PPTR_BASE`).
+const PPTR_BASE: u64 = 0xffff_ff80_0000_0000;
+
+/// The kernel virtual address of a physical one, wrapping as the kernel's arithmetic does.
+/// Boot untypeds are cut by the alignment of this address
+/// (`src/kernel/boot.c:create_untypeds_for_region`), so above 512 GiB a root larger than 2^39 is
+/// not physically naturally aligned (e.g. 2^40 bytes at 0x18000000000). Retype aligns by the same
+/// address (`src/object/untyped.c:decodeUntypedInvocation`), so the halves of such a root lie at
+/// its base and base + 2^(bits-1), and every node of 2^39 bytes or less is naturally aligned.
+fn kernel_vaddr(paddr: u64) -> u64 {
+    paddr.wrapping_add(PPTR_BASE)
+}
+
 /// Index of a node in the pool's arena. Stable while the node exists.
 #[derive(Copy, Clone, Eq, PartialEq, Ord, PartialOrd, Hash, Debug)]
 pub struct NodeId(pub u32);
@@ -128,7 +141,7 @@ impl<S: AsRef<[PoolNode]> + AsMut<[PoolNode]>> UntypedPool<S> {
         // Insertion sort by address into arena[0..roots).
         for (i, u) in boot.iter().enumerate() {
             if !(MIN_UNTYPED_BITS..=MAX_UNTYPED_BITS).contains(&u.size_bits)
-                || u.paddr & ((1u64 << u.size_bits) - 1) != 0
+                || kernel_vaddr(u.paddr) & ((1u64 << u.size_bits) - 1) != 0
             {
                 return Err(PoolError::BadRoot(u.slot));
             }
@@ -229,7 +242,9 @@ impl<S: AsRef<[PoolNode]> + AsMut<[PoolNode]>> UntypedPool<S> {
     /// The child of split node `id` that contains `addr`.
     pub fn child_towards(&self, id: NodeId, addr: u64) -> NodeId {
         let x = self.node(id);
-        let upper = (addr >> (x.bits - 1)) & 1;
+        // By offset, not by address bit: the node may be a root that is only aligned by its kernel
+        // virtual address (see `kernel_vaddr`).
+        let upper = ((addr - x.paddr) >> (x.bits - 1)) & 1;
         NodeId(x.kids + upper as u32)
     }
 
@@ -414,6 +429,25 @@ mod tests {
         assert_eq!(UntypedPool::new(st.clone(), &[bu(1, 0, 16), bu(2, 0x8000, 12)]).err(), Some(PoolError::BadRoot(Slot(2))));
         assert_eq!(UntypedPool::new(st.clone(), &[bu(1, 0x800, 12)]).err(), Some(PoolError::BadRoot(Slot(1))));
         assert_eq!(UntypedPool::new(vec![PoolNode::EMPTY; 1], &[bu(1, 0, 12), bu(2, 0x1000, 12)]).err(), Some(PoolError::Capacity));
+    }
+
+    #[test]
+    fn roots_aligned_only_by_kernel_vaddr_split_into_aligned_halves() {
+        // A real boot (QEMU, 512 MiB) hands out a 1 TiB device untyped at 1.5 TiB.
+        let mut p = pool(&[bu(1, 0x180_0000_0000, 40)], 16);
+        let root = p.root_of(0x1ff_ffff_f000).unwrap();
+        assert_eq!(p.walk(0x180_0000_0000, 39), Some(Walk::InsideFree(root)));
+        let (lo, hi) = p.apply_split(root, Slot(10)).unwrap();
+        assert_eq!(p.info(lo).paddr, 0x180_0000_0000);
+        assert_eq!(p.info(hi).paddr, 0x200_0000_0000);
+        assert_eq!(p.child_towards(root, 0x1ff_ffff_f000), lo);
+        assert_eq!(p.child_towards(root, 0x200_0000_0000), hi);
+        assert_eq!(p.find(0x200_0000_0000, 39), Some(hi));
+        // The physically aligned 2^40 block at 2 TiB is not a node of this root.
+        assert_eq!(p.find(0x200_0000_0000, 40), None);
+        // Below the kernel window a misaligned root is still refused.
+        let st = vec![PoolNode::EMPTY; 4];
+        assert_eq!(UntypedPool::new(st, &[bu(2, 0x1000, 13)]).err(), Some(PoolError::BadRoot(Slot(2))));
     }
 
     #[test]
