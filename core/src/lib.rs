@@ -5,6 +5,7 @@ pub mod baselines;
 pub mod cap_space;
 pub mod kernel;
 pub mod kernel_model;
+pub mod memory_map;
 pub mod object;
 pub mod placement;
 pub mod range_allocator;
