@@ -75,6 +75,14 @@ pub trait Kernel {
     fn cnode_delete(&mut self, slot: Slot) -> Result<(), KernelError>;
     /// `seL4_CNode_Revoke` on core's CNode: deletes every CDT descendant of the cap in `slot`.
     fn cnode_revoke(&mut self, slot: Slot) -> Result<(), KernelError>;
+
+    /// The effective watermark (bytes; 0 when the untyped has no children) of the untyped cap in
+    /// `slot`, if this kernel can tell without side effects (the kernel model can; the real
+    /// kernel only through a failing retype, so it answers `None`). Placement uses it in debug
+    /// builds to check its mirror after every invocation. Not counted as an invocation.
+    fn observed_watermark(&mut self, _slot: Slot) -> Option<u64> {
+        None
+    }
 }
 
 impl<K: Kernel + ?Sized> Kernel for &mut K {
@@ -87,6 +95,23 @@ impl<K: Kernel + ?Sized> Kernel for &mut K {
     fn cnode_revoke(&mut self, slot: Slot) -> Result<(), KernelError> {
         (**self).cnode_revoke(slot)
     }
+    fn observed_watermark(&mut self, slot: Slot) -> Option<u64> {
+        (**self).observed_watermark(slot)
+    }
+}
+
+/// Start of the kernel's window onto physical memory on x86_64
+/// (`include/plat/pc99/plat/64/plat_mode/machine/hardware.h:PPTR_BASE`).
+pub const PPTR_BASE: u64 = 0xffff_ff80_0000_0000;
+
+/// The kernel virtual address of a physical address, wrapping as the kernel's arithmetic does.
+/// Boot untypeds are cut by the alignment of this address (`src/arch/x86/kernel/boot.c` converts
+/// regions with `paddr_to_pptr_reg`, then `src/kernel/boot.c:create_untypeds_for_region` uses
+/// `ctz(start)`), and retype aligns objects by it (`src/object/untyped.c:decodeUntypedInvocation`,
+/// `alignUp(freeRef, objectSize)` on the kernel pointer). Above 512 GiB the two alignments differ
+/// for blocks larger than 2^39 (e.g. a 2^40-byte device untyped at 0x180_0000_0000).
+pub fn kernel_vaddr(paddr: u64) -> u64 {
+    paddr.wrapping_add(PPTR_BASE)
 }
 
 /// One untyped cap handed to the root task at boot (bootinfo's untyped list).
@@ -136,6 +161,9 @@ impl<K: Kernel> Kernel for Counting<K> {
     fn cnode_revoke(&mut self, slot: Slot) -> Result<(), KernelError> {
         self.counts.revokes += 1;
         self.inner.cnode_revoke(slot)
+    }
+    fn observed_watermark(&mut self, slot: Slot) -> Option<u64> {
+        self.inner.observed_watermark(slot)
     }
 }
 

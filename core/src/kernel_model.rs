@@ -30,7 +30,7 @@
 //! revoke O(descendants) (each deleted once). Storage is caller-provided (`S`), one
 //! [`ModelSlot`] per CSpace slot.
 
-use crate::kernel::{BootUntyped, Kernel, KernelError, Slot};
+use crate::kernel::{kernel_vaddr, BootUntyped, Kernel, KernelError, Slot};
 use crate::object::{ObjectType, MAX_UNTYPED_BITS, MIN_UNTYPED_BITS, WORD_BITS};
 
 /// `CONFIG_RETYPE_FAN_OUT_LIMIT` (default 256 in `include/config.h`, `Kconfig` and `autoconf.h`).
@@ -122,8 +122,9 @@ impl<S: AsRef<[ModelSlot]> + AsMut<[ModelSlot]>> KernelModel<S> {
             if u.slot.0 >= first_free.0 {
                 return Err(ModelError::SlotOutOfRange(u.slot));
             }
+            // Aligned as the kernel cuts them: by kernel virtual address.
             if !(MIN_UNTYPED_BITS..=MAX_UNTYPED_BITS).contains(&u.size_bits)
-                || u.paddr & ((1u64 << u.size_bits) - 1) != 0
+                || kernel_vaddr(u.paddr) & ((1u64 << u.size_bits) - 1) != 0
             {
                 return Err(ModelError::BadUntyped(u.slot));
             }
@@ -386,7 +387,8 @@ impl<S: AsRef<[ModelSlot]> + AsMut<[ModelSlot]>> Kernel for KernelModel<S> {
         if is_device && !ty.device_ok() {
             return Err(KernelError::InvalidArgument { which: 1 });
         }
-        // Natural alignment: alignUp(freeRef, objectSize); base is aligned to 2^ubits >= 2^obits.
+        // Natural alignment: alignUp(freeRef, objectSize) on the kernel pointer, whose base is
+        // aligned to 2^ubits >= 2^obits, so aligning the offset is the same.
         let size = 1u64 << obits;
         let aligned = (free + size - 1) & !(size - 1);
         if reset && raw_free > 0 {
@@ -439,6 +441,10 @@ impl<S: AsRef<[ModelSlot]> + AsMut<[ModelSlot]>> Kernel for KernelModel<S> {
             }
             self.empty_slot(c);
         }
+    }
+
+    fn observed_watermark(&mut self, slot: Slot) -> Option<u64> {
+        self.watermark(slot)
     }
 }
 

@@ -16,7 +16,8 @@ fn model(slots: usize, boot: &[BootUntyped]) -> KernelModel<Vec<ModelSlot>> {
 }
 
 fn one(bits: u8) -> KernelModel<Vec<ModelSlot>> {
-    let paddr = if bits <= 20 { RAM } else { 1 << bits };
+    // Above 2^39 bytes a root is aligned by its kernel address PPTR_BASE + paddr (= 0 here).
+    let paddr = if bits <= 20 { RAM } else if bits <= 39 { 1 << bits } else { 1 << 39 };
     model(64, &[BootUntyped { slot: Slot(1), paddr, size_bits: bits, is_device: false }])
 }
 
@@ -262,6 +263,20 @@ fn untyped_copy_marks_source_full() {
     assert_eq!(k.untyped_retype(Slot(10), T::Endpoint, 0, Slot(13), 1), Err(KernelError::NotEnoughMemory { bytes_left: 0 }));
     k.untyped_retype(Slot(12), T::Endpoint, 0, Slot(13), 1).unwrap();
     assert_eq!(k.object_at(Slot(13)), Some((T::Endpoint, RAM, 4)));
+}
+
+#[test]
+fn roots_are_aligned_by_kernel_virtual_address() {
+    // A 512 MiB QEMU boot hands out a 2^40-byte device untyped at 0x180_0000_0000: aligned as
+    // PPTR_BASE + paddr, not physically (boot.c:create_untypeds_for_region).
+    let boot = [BootUntyped { slot: Slot(1), paddr: 0x180_0000_0000, size_bits: 40, is_device: true }];
+    let mut k = model(16, &boot);
+    k.untyped_retype(U, T::Untyped, 39, Slot(10), 2).unwrap();
+    assert_eq!(k.object_at(Slot(10)), Some((T::Untyped, 0x180_0000_0000, 39)));
+    assert_eq!(k.object_at(Slot(11)), Some((T::Untyped, 0x200_0000_0000, 39)));
+    // Physically aligned but not in the kernel window's alignment: refused.
+    let bad = [BootUntyped { slot: Slot(1), paddr: 0x200_0000_0000, size_bits: 40, is_device: true }];
+    assert_eq!(KernelModel::new(vec![ModelSlot::EMPTY; 16], &bad, Slot(2)).err(), Some(ModelError::BadUntyped(Slot(1))));
 }
 
 #[test]
