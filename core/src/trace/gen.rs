@@ -78,16 +78,16 @@ pub const FILL_MIX: [MixEntry; 7] = [
 ];
 
 /// Adversary phase 1 cycles through these sizes in order, so neighbours
-/// always differ in size and alignment.
-pub const ADVERSARY_CYCLE: [(ObjectType, u8); 8] = [
+/// always differ in size and alignment. The cycle has odd length, so
+/// "every other object" frees each kind in turn, large and small.
+pub const ADVERSARY_CYCLE: [(ObjectType, u8); 7] = [
+    (ObjectType::Untyped, 20),
     (ObjectType::Frame4K, 0),
+    (ObjectType::Untyped, 18),
     (ObjectType::Endpoint, 0),
-    (ObjectType::Untyped, 16),
+    (ObjectType::Untyped, 19),
     (ObjectType::Tcb, 0),
     (ObjectType::CNode, 5),
-    (ObjectType::Notification, 0),
-    (ObjectType::PageTable, 0),
-    (ObjectType::Untyped, 14),
 ];
 
 fn pick(rng: &mut SplitMix64, mix: &[MixEntry]) -> (ObjectType, u8) {

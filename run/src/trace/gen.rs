@@ -35,7 +35,7 @@ pub struct GenArgs {
     #[arg(long, default_value_t = 600 << 20)]
     pub bytes: u64,
     /// Bytes requested in the adversary's first (interleaved) phase.
-    #[arg(long, default_value_t = 16 << 20)]
+    #[arg(long, default_value_t = 400 << 20)]
     pub phase1_bytes: u64,
     /// Output file (default: stdout).
     #[arg(short, long)]
