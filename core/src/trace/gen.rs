@@ -232,7 +232,7 @@ mod tests {
         let s = crate::trace::validate(&f, &mut st).unwrap();
         assert_eq!(s.frees, 0);
         let mut a = String::new();
-        adversary(&mut a, 1 << 20, 8 << 20, 3).unwrap();
+        adversary(&mut a, 16 << 20, 32 << 20, 3).unwrap();
         let mut st = vec![None; 1 << 16];
         let s = crate::trace::validate(&a, &mut st).unwrap();
         assert!(s.frees > 0 && s.live_at_end > 0);
