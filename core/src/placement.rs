@@ -150,7 +150,7 @@ where
             if n.bits == bits {
                 if n.paddr != addr {
                     // A physically aligned block inside a root that is aligned only by its kernel
-                    // virtual address (`untyped_pool::kernel_vaddr`): no node is exactly this block.
+                    // virtual address (`kernel::kernel_vaddr`): no node is exactly this block.
                     return Err(PlaceError::NotCovered);
                 }
                 match n.state {

@@ -17,23 +17,15 @@
 //! The pool only records what the kernel did; it issues no invocations (placement does, and
 //! updates the pool only after an invocation succeeded).
 
-use crate::kernel::{BootUntyped, Slot};
+use crate::kernel::{kernel_vaddr, BootUntyped, Slot};
 use crate::object::{ObjectType, MAX_UNTYPED_BITS, MIN_UNTYPED_BITS};
 
 const NIL: u32 = u32::MAX;
 
-/// Start of the kernel's physical memory window on x86_64 (`PPTR_BASE`).
-const PPTR_BASE: u64 = 0xffff_ff80_0000_0000;
-
-/// The kernel virtual address of a physical one, wrapping as the kernel's arithmetic does.
-/// Boot untypeds are cut by the alignment of this address
-/// (`src/kernel/boot.c:create_untypeds_for_region`), so above 512 GiB a root larger than 2^39 is
-/// not physically naturally aligned (e.g. 2^40 bytes at 0x18000000000). Retype aligns by the same
-/// address (`src/object/untyped.c:decodeUntypedInvocation`), so the halves of such a root lie at
-/// its base and base + 2^(bits-1), and every node of 2^39 bytes or less is naturally aligned.
-fn kernel_vaddr(paddr: u64) -> u64 {
-    paddr.wrapping_add(PPTR_BASE)
-}
+// Roots are aligned by their kernel virtual address (`kernel::kernel_vaddr`): above 512 GiB a
+// root larger than 2^39 is not physically naturally aligned (e.g. 2^40 bytes at 0x18000000000).
+// Retype aligns by the same address, so the halves of such a root lie at its base and
+// base + 2^(bits-1), and every node of 2^39 bytes or less is naturally aligned.
 
 /// Index of a node in the pool's arena. Stable while the node exists.
 #[derive(Copy, Clone, Eq, PartialEq, Ord, PartialOrd, Hash, Debug)]
