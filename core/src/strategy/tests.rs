@@ -110,6 +110,26 @@ fn dma_range_constraint() {
     assert_eq!(s.alloc_in(k, T::Frame2M, 0, 0x24_0000, 0x28_0000), Err(AllocFailure::NoBlock));
 }
 
+#[test]
+fn capacity_failure_rolls_the_allocator_back() {
+    let boot = [BootUntyped { slot: Slot(1), paddr: 0x10_0000, size_bits: 20, is_device: false }];
+    let mut r = rig(&boot);
+    let pool = UntypedPool::new(vec![PoolNode::EMPTY; 64], &boot).unwrap();
+    // Three slots: one split pair and one object slot.
+    let caps = CapSpace::new(vec![CapEntry::EMPTY; 3], Slot(FIRST_FREE)).unwrap();
+    let mut s = Ours::new(&mut r.ram, &mut r.dev, Placer::new(pool, caps)).unwrap();
+    let k = &mut r.k;
+    let x = s.alloc(k, T::Untyped, 19, None).unwrap();
+    assert_eq!(x.paddr, 0x10_0000);
+    let avail = s.ram().avail();
+    assert_eq!(s.alloc(k, T::Frame4K, 0, None), Err(AllocFailure::Capacity));
+    assert_eq!(s.ram().avail(), avail, "the allocator's block was returned");
+    s.free(k, x.handle).unwrap();
+    // The freed object slot is enough for an object of a free node's exact size.
+    let y = s.alloc(k, T::Untyped, 19, Some(0x18_0000)).unwrap();
+    assert_eq!(k.inner.object_at(y.slot), Some((T::Untyped, 0x18_0000, 19)));
+}
+
 mod prop {
     use super::*;
     use proptest::prelude::{any, prop_assert, prop_assert_eq, prop_oneof, proptest, ProptestConfig};
