@@ -47,6 +47,12 @@
 //!
 //! After freeing everything, every root takes a retype of its full size (largest block 128 MiB
 //! = the largest root) on every trace. One run each; counts are deterministic.
+//!
+//! Measured and not adopted: letting anonymous requests take a free leaf of exactly their size
+//! first (buddy-style free lists) instead of the range allocator's first fit cuts steady churn
+//! to 1.005 invocations/op (splits 3526 -> 968, merges 2284 -> 248), but the fill trace then
+//! places 829 instead of 839 objects before its first failure, i.e. less than the ideal
+//! allocator; the allocator keeps choosing addresses.
 
 use crate::cap_space::{CapEntry, CapSpace, CapSpaceError};
 use crate::kernel::{Kernel, KernelError, Slot};
