@@ -60,6 +60,16 @@ impl KernelError {
 }
 
 /// The kernel invocations placement issues. Every slot is in core's CSpace.
+///
+/// On the real kernel (core's root CNode is `seL4_CapInitThreadCNode`; `src/kernel/boot.c`
+/// gives it guard size `64 - radix`, so a slot number is a CPtr at depth 64):
+/// * `untyped_retype`: `seL4_Untyped_Retype(untyped, type, size_bits, root = CapInitThreadCNode,
+///   node_index = 0, node_depth = 0, node_offset = dest, num_objects = count)` with the type
+///   number of the kernel's configuration (`ObjectType::sel4_type` is the default one);
+/// * `cnode_delete` / `cnode_revoke`: `seL4_CNode_Delete/Revoke(CapInitThreadCNode, slot, 64)`.
+///
+/// Errors must come back as the kernel's error reply (`KernelError::from_reply`), so use
+/// `seL4_Call`, never `seL4_Send` (errors are only reported for calls).
 pub trait Kernel {
     /// `seL4_Untyped_Retype(untyped, ty, size_bits, root=core's CNode, depth 0, offset=dest, num=count)`:
     /// creates `count` objects in slots `[dest, dest+count)`.
