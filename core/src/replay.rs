@@ -110,7 +110,10 @@ pub fn run<'a, K: Kernel, S: Strategy>(
         let (line, op) = item?;
         st.ops += 1;
         match op {
-            Op::Alloc { ty, size_bits, addr, .. } => {
+            Op::Alloc { id, ty, size_bits, addr } => {
+                // Check the id first, so a bad trace never leaves an object
+                // the table does not know about.
+                precheck(table, line, id)?;
                 let bytes = object_bytes(ty, size_bits);
                 let mut live = Live { handle: None, bytes, slot: Slot(0), paddr: 0 };
                 match strategy.alloc(&mut k, ty, size_bits, addr) {
@@ -155,6 +158,18 @@ pub fn run<'a, K: Kernel, S: Strategy>(
     st.elapsed = clock().saturating_sub(start);
     st.invocations = k.counts;
     Ok(st)
+}
+
+/// The live-id rules of an `alloc`, checked before the allocation happens.
+fn precheck<'a, V>(table: &IdTable<'_, 'a, V>, line: usize, id: &'a str) -> Result<(), TraceError<'a>> {
+    let kind = if table.get(id).is_some() {
+        trace::ErrorKind::DuplicateId(id)
+    } else if table.len() >= table.capacity() {
+        trace::ErrorKind::TooManyLiveIds { capacity: table.capacity() }
+    } else {
+        return Ok(());
+    };
+    Err(TraceError { line, kind })
 }
 
 /// Outcome of [`free_all`] and the largest-block check after it.
@@ -296,4 +311,34 @@ pub fn run_ideal<'a, const N: usize>(
     });
     st.largest_after_free_all = ideal.ram.largest_aligned_free_log2().map_or(0, |b| 1u64 << b);
     Ok(st)
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use std::vec;
+
+    use super::*;
+    use crate::baselines::buddy::Buddy;
+    use crate::baselines::slab::Entry;
+    use crate::cap_space::{CapEntry, CapSpace};
+    use crate::kernel::BootUntyped;
+    use crate::kernel_model::{KernelModel, ModelSlot};
+
+    #[test]
+    fn a_duplicate_id_stops_the_replay_before_allocating() {
+        let boot = [BootUntyped { slot: Slot(1), paddr: 0, size_bits: 16, is_device: false }];
+        let mut k = KernelModel::new(vec![ModelSlot::EMPTY; 64], &boot, Slot(2)).unwrap();
+        let mut caps = vec![CapEntry::EMPTY; 62];
+        let mut nodes = vec![Entry::EMPTY; 64];
+        let mut s = Buddy::new(&boot, CapSpace::new(&mut caps[..], Slot(2)).unwrap(), &mut nodes).unwrap();
+        let mut st = vec![None; 8];
+        let mut table = IdTable::new(&mut st);
+        let text = "alloc a endpoint 0\nfree a\nalloc a endpoint 0\nalloc a tcb 0\n";
+        let e = run(text, &mut s, &mut k, &mut table, || 0).unwrap_err();
+        assert_eq!(e, TraceError { line: 4, kind: trace::ErrorKind::DuplicateId("a") });
+        // Two endpoints were created (one freed); the TCB never was.
+        assert_eq!(k.iter().filter(|(_, c)| matches!(c, crate::kernel_model::ModelCap::Object { .. })).count(), 1);
+        assert_eq!(table.len(), 1);
+    }
 }
