@@ -1,6 +1,7 @@
 //! Allocation strategies: how an allocation request becomes a kernel object at some physical
 //! address. Every strategy (core's own and the baselines it is compared with) implements
-//! [`Strategy`]; trace replay drives them through it against any [`Kernel`].
+//! [`Strategy`]; trace replay drives them through it against any [`Kernel`]. core's own is
+//! [`Ours`]: range allocators choose, [`Placer`] makes the kernel agree.
 
 use crate::cap_space::CapEntry;
 use crate::kernel::{Kernel, KernelError, Slot};
@@ -73,7 +74,6 @@ pub trait Strategy {
 
 // ---------------------------------------------------------------------------------------------
 // core's own strategy.
-
 
 /// Why [`Ours::new`] failed.
 #[derive(Copy, Clone, Eq, PartialEq, Debug)]
