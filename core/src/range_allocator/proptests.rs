@@ -12,8 +12,6 @@ use std::vec::Vec;
 /// Size of the modelled address space in bytes.
 const SPACE: u64 = 512;
 const BOUNDARIES: usize = 12;
-/// One block per byte at most, plus slack: the model never runs out of nodes.
-type Alloc = RangeAllocator<{ SPACE as usize + 8 }, BOUNDARIES>;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 enum Byte {
@@ -24,6 +22,7 @@ enum Byte {
 }
 
 /// Reference model over offsets `0..SPACE`; the allocator sees `offset + i`.
+#[derive(Clone)]
 struct Model {
     offset: u64,
     bytes: Vec<Byte>,
@@ -204,23 +203,25 @@ impl Model {
     }
 }
 
-fn run(offset: u64, ops: Vec<Op>) -> Result<(), TestCaseError> {
-    let mut a = Alloc::new_boxed();
+/// Runs `ops` on an allocator with `N` nodes and on the model. The model
+/// has no node limit: where its result would hold more than `N` blocks, the
+/// allocator must answer `OutOfMetadata` and change nothing.
+fn run<const N: usize>(offset: u64, ops: Vec<Op>) -> Result<(), TestCaseError> {
+    let mut a = RangeAllocator::<N, BOUNDARIES>::new_boxed();
     let mut m = Model::new(offset);
     for op in ops {
-        match op {
+        let mut next = m.clone();
+        let (got, want) = match op {
             Op::AddRange(b, s) => {
                 // inside the space (at the top of u64 its end may wrap)
                 let b = b % SPACE;
                 let s = s.min(SPACE - b);
-                let abs = m.abs(b);
-                let want = m.add_range(abs, s);
-                prop_assert_eq!(a.add_range(abs, s), want, "add_range({:#x}, {})", abs, s);
+                let abs = next.abs(b);
+                (a.add_range(abs, s).map(|_| 0), next.add_range(abs, s).map(|_| 0))
             }
             Op::RemoveRange(b, s) => {
-                let abs = m.abs(b);
-                let want = m.remove_range(abs, s);
-                prop_assert_eq!(a.remove_range(abs, s), want, "remove_range({:#x}, {})", abs, s);
+                let abs = next.abs(b);
+                (a.remove_range(abs, s).map(|_| 0), next.remove_range(abs, s).map(|_| 0))
             }
             Op::Alloc { size, align_log2, range } => {
                 let (lo, hi) = match range {
@@ -229,73 +230,79 @@ fn run(offset: u64, ops: Vec<Op>) -> Result<(), TestCaseError> {
                 };
                 let range = range.map(|_| (lo, hi));
                 let got = a.alloc(size, align_log2, range);
-                if lo >= hi {
-                    prop_assert_eq!(got, Err(RangeError::InvalidArgument));
-                    continue;
-                }
-                let want = m.policy_pick(size, align_log2, lo, hi);
-                match (got, want) {
-                    (Ok(x), Some(w)) => {
-                        prop_assert_eq!(x, w, "policy: alloc({}, {}, {:?})", size, align_log2, range);
-                        let (b, e) = m.rel(x, size);
-                        prop_assert!(m.allocatable(b, e));
-                        prop_assert_eq!(x % (1u64 << align_log2), 0);
-                        prop_assert!(x >= lo && x as u128 + size as u128 <= hi as u128);
-                        m.take(b, size);
+                let want = if lo >= hi {
+                    Err(RangeError::InvalidArgument)
+                } else {
+                    match next.policy_pick(size, align_log2, lo, hi) {
+                        Some(x) => {
+                            let (b, e) = next.rel(x, size);
+                            // the pick is a valid allocation
+                            prop_assert!(next.allocatable(b, e));
+                            prop_assert_eq!(x % (1u64 << align_log2), 0);
+                            prop_assert!(x >= lo && x as u128 + size as u128 <= hi as u128);
+                            next.take(b, size);
+                            Ok(x)
+                        }
+                        None => Err(RangeError::NoFit),
                     }
-                    (Err(RangeError::NoFit), None) => {}
-                    (got, want) => prop_assert!(false, "alloc({}, {}, {:?}) = {:?}, model {:?}", size, align_log2, range, got, want),
-                }
+                };
+                (got, want)
             }
             Op::AllocAddr(b, s) => {
-                let abs = m.abs(b);
-                let got = a.alloc_addr(abs, s);
+                let abs = next.abs(b);
+                let got = a.alloc_addr(abs, s).map(|_| 0);
                 let want = if Model::wraps(abs, s) {
                     Err(RangeError::InvalidArgument)
                 } else {
-                    let (rb, re) = m.rel(abs, s);
-                    if m.allocatable(rb, re) {
-                        m.take(rb, s);
-                        Ok(())
-                    } else if (rb..re).any(|i| matches!(m.byte(i), Byte::Used(_))) {
+                    let (rb, re) = next.rel(abs, s);
+                    if next.allocatable(rb, re) {
+                        next.take(rb, s);
+                        Ok(0)
+                    } else if (rb..re).any(|i| matches!(next.byte(i), Byte::Used(_))) {
                         Err(RangeError::Overlap)
                     } else {
                         Err(RangeError::NoFit)
                     }
                 };
-                prop_assert_eq!(got, want, "alloc_addr({:#x}, {})", abs, s);
+                (got, want)
             }
             Op::Free { pick, addr, random } => {
-                let starts: Vec<u64> = (0..SPACE).filter(|&i| m.bytes[i as usize] == Byte::Used(i)).collect();
+                let starts: Vec<u64> = (0..SPACE).filter(|&i| next.bytes[i as usize] == Byte::Used(i)).collect();
                 let rel = if random || starts.is_empty() { addr } else { starts[pick.index(starts.len())] };
-                let abs = m.abs(rel);
-                let want = if rel < SPACE && m.bytes[rel as usize] == Byte::Used(rel) {
-                    let size = m.used_size[rel as usize];
-                    m.mark(rel as u128, (rel + size) as u128, Byte::Free);
+                let abs = next.abs(rel);
+                let want = if rel < SPACE && next.bytes[rel as usize] == Byte::Used(rel) {
+                    let size = next.used_size[rel as usize];
+                    next.mark(rel as u128, (rel + size) as u128, Byte::Free);
                     Ok(size)
                 } else {
                     Err(RangeError::NotFound)
                 };
-                prop_assert_eq!(a.free(abs), want, "free({:#x})", abs);
+                (a.free(abs), want)
             }
             Op::AddBoundary(x) => {
-                let abs = m.abs(x);
-                let want = if m.boundaries.contains(&abs) {
-                    Ok(())
-                } else if m.boundaries.len() == BOUNDARIES {
+                let abs = next.abs(x);
+                let want = if next.boundaries.contains(&abs) {
+                    Ok(0)
+                } else if next.boundaries.len() == BOUNDARIES {
                     Err(RangeError::OutOfMetadata)
-                } else if x < SPACE && matches!(m.bytes[x as usize], Byte::Used(s) if s < x) {
+                } else if x < SPACE && matches!(next.bytes[x as usize], Byte::Used(s) if s < x) {
                     Err(RangeError::Overlap)
                 } else {
-                    m.boundaries.push(abs);
-                    Ok(())
+                    next.boundaries.push(abs);
+                    Ok(0)
                 };
-                prop_assert_eq!(a.add_boundary(abs), want, "add_boundary({:#x})", abs);
+                (a.add_boundary(abs).map(|_| 0), want)
             }
+        };
+        let want = if want.is_ok() && next.blocks().len() > N { Err(RangeError::OutOfMetadata) } else { want };
+        prop_assert_eq!(got, want, "{:?}", op);
+        if want.is_ok() {
+            m = next;
         }
         a.check_invariants().map_err(TestCaseError::fail)?;
         let blocks = m.blocks();
         prop_assert_eq!(a.iter().collect::<Vec<_>>(), blocks.clone());
+        prop_assert_eq!(a.len(), blocks.len());
         let avail: u64 = blocks.iter().filter(|b| !b.used).map(|b| b.size).sum();
         prop_assert_eq!(a.avail(), avail);
         let largest = blocks.iter().filter(|b| !b.used).map(|b| b.size).max().unwrap_or(0);
@@ -309,8 +316,15 @@ fn run(offset: u64, ops: Vec<Op>) -> Result<(), TestCaseError> {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
 
+    /// Enough nodes for any state of the model.
     #[test]
     fn agrees_with_byte_map(offset in offset(), ops in prop::collection::vec(op(), 1..80)) {
-        run(offset, ops)?;
+        run::<{ SPACE as usize + 8 }>(offset, ops)?;
+    }
+
+    /// Few nodes: out-of-metadata exactly when the result would not fit.
+    #[test]
+    fn runs_out_of_nodes_exactly(offset in offset(), ops in prop::collection::vec(op(), 1..80)) {
+        run::<6>(offset, ops)?;
     }
 }
