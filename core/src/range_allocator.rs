@@ -7,9 +7,11 @@
 //! * Metadata lives in a fixed slab of `N` nodes inside the allocator (no
 //!   heap). An all-zero allocator is a valid empty one, so `new()` is `const`
 //!   and a large instance can live in `.bss` or in zeroed heap memory.
-//! * Every operation computes exactly how many nodes it needs (at most two)
-//!   and checks them before it mutates anything: a failing call leaves the
-//!   allocator unchanged.
+//! * Every operation computes exactly how many nodes it needs (at most two,
+//!   or one per boundary inside an added range) and checks them before it
+//!   mutates anything: `OutOfMetadata` comes exactly when the result would
+//!   hold more than `N` blocks, and a failing call leaves the allocator
+//!   unchanged.
 //! * `remove_range` refuses (instead of stopping half-way) when any used block
 //!   overlaps the range.
 //! * Boundaries: addresses across which free blocks never merge, so no
@@ -220,7 +222,9 @@ impl Request {
     }
 }
 
-/// AVL range allocator with `N` block nodes and up to `B` boundaries.
+/// AVL range allocator with `N` block nodes (`N < 2^25`) and up to `B`
+/// boundaries. Blocks are free or used; every used block came from `alloc`
+/// or `alloc_addr` and keeps its size for `free`.
 pub struct RangeAllocator<const N: usize, const B: usize = DEFAULT_BOUNDARIES> {
     nodes: [Node; N],
     root: Link,
