@@ -1,6 +1,6 @@
 //! Host tool: build, boot and check scenarios; replay and generate allocation traces.
 //!
-//! One module per verb (`kernel`, `boot`, `demo`, `test`, `trace`, `iso`); the
+//! One module per verb (`kernel`, `boot`, `demo`, `test`, `trace`, `iso`, `map`); the
 //! others hold what the verbs share (scenario files, QEMU, root-task build).
 
 use clap::{Parser, Subcommand};
@@ -11,6 +11,7 @@ mod expect;
 mod firmware;
 mod iso;
 mod kernel;
+mod map;
 mod qemu;
 mod root_task;
 mod scenario;
@@ -39,6 +40,8 @@ enum Cmd {
     Trace(trace::TraceArgs),
     /// Build the bootable PC image (GRUB ISO for BIOS and UEFI).
     Iso(iso::IsoArgs),
+    /// Draw core's memory map (every untyped: objects, free, pad) as SVG.
+    Map(map::MapArgs),
 }
 
 fn main() {
@@ -50,6 +53,7 @@ fn main() {
         Cmd::Test(a) => test::run(&a),
         Cmd::Trace(a) => trace::run(&a),
         Cmd::Iso(a) => iso::run(&a),
+        Cmd::Map(a) => map::run(&a),
     };
     if let Err(e) = result {
         // The message chain says what went wrong; a backtrace would not.

@@ -14,12 +14,23 @@ pub const TARGET: &str = "x86_64-unknown-linux-gnu";
 /// static relocation model off host builds and build scripts (RUSTFLAGS
 /// apply only to the `--target` artefacts).
 pub fn build(image: &str, config: &str) -> anyhow::Result<PathBuf> {
-    let target_dir = workspace::freestanding_target_dir(config);
+    build_with_features(image, config, &[])
+}
+
+/// [`build`] with more features of sel4-core (e.g. `memory-map`). Each
+/// feature set gets a target folder of its own, so the plain image and a
+/// variant never overwrite each other while one of them is booting.
+pub fn build_with_features(image: &str, config: &str, features: &[&str]) -> anyhow::Result<PathBuf> {
+    let mut target_dir = workspace::freestanding_target_dir(config);
+    if !features.is_empty() {
+        target_dir.as_mut_os_string().push(format!("+{}", features.join("+")));
+    }
+    let all_features = std::iter::once("root-task").chain(features.iter().copied()).collect::<Vec<_>>().join(",");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     eprintln!("run: building root task `{image}` for the `{config}` kernel");
     let status = Command::new(cargo)
         .current_dir(workspace::root())
-        .args(["build", "--release", "-p", "sel4-core", "--bin", image, "--features", "root-task"])
+        .args(["build", "--release", "-p", "sel4-core", "--bin", image, "--features", &all_features])
         .args(["--target", TARGET])
         .arg("--target-dir")
         .arg(&target_dir)

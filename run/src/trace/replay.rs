@@ -29,6 +29,10 @@ pub struct ReplayArgs {
     /// CSpace slots for objects and split untypeds.
     #[arg(long, default_value_t = Options::default().object_slots)]
     pub object_slots: u32,
+    /// Also draw core's memory map at the end of the trace (strategy
+    /// `ours`, before anything is freed) as SVG into this file.
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<PathBuf>,
 }
 
 /// Every strategy `--strategy all` runs, in column order.
@@ -188,6 +192,10 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
     } else {
         println!("trace {} on {} untypeds", args.file.display(), boot.len());
         print!("{}", table(&ideal, &reports));
+    }
+    if let Some(path) = &args.svg {
+        let name = args.file.display().to_string();
+        crate::map::write_trace_svg(&name, &text, &boot, Options { object_slots: args.object_slots }, path)?;
     }
     Ok(())
 }

@@ -1,0 +1,112 @@
+//! `map` verb: a picture of core's view of physical memory. Boots a
+//! scenario with core built with feature `memory-map` (core then prints its
+//! memory map over serial before it exits, see `sel4_core::memory_map`),
+//! checks the scenario as `boot` does, and draws the last map in the serial
+//! output as SVG. With `--log`, draws the map in a saved serial log instead.
+//!
+//! `trace replay --svg` draws the same picture for the host replay.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use sel4_core::kernel::BootUntyped;
+use sel4_core::replay::host;
+
+use crate::boot::{self, BootArgs};
+use crate::iso::Medium;
+use crate::qemu::{self, Boot};
+use crate::root_task;
+
+pub mod dump;
+pub mod replayed;
+pub mod svg_map;
+
+/// The sel4-core feature that makes core print its map at the end.
+pub const DUMP_FEATURE: &str = "memory-map";
+
+#[derive(Args, Debug)]
+pub struct MapArgs {
+    /// Scenario name (a file in run/scenarios/ without `.scenario`) or path.
+    #[arg(required_unless_present = "log")]
+    pub scenario: Option<String>,
+    /// Where to write the SVG.
+    #[arg(short, long, value_name = "FILE.svg")]
+    pub output: PathBuf,
+    /// Draw the map in this saved serial log instead of booting.
+    #[arg(long, value_name = "FILE", conflicts_with = "scenario")]
+    pub log: Option<PathBuf>,
+    /// Guest RAM, overriding the scenario (e.g. 512M, 3G).
+    #[arg(long)]
+    pub ram: Option<String>,
+    /// Kernel configuration, overriding the scenario.
+    #[arg(long)]
+    pub config: Option<String>,
+    /// Seconds until QEMU is killed, overriding the scenario.
+    #[arg(long)]
+    pub timeout: Option<u64>,
+}
+
+/// Writes the picture of `map` to `path` and says so.
+pub fn write_svg(map: &dump::MemoryMap, title: &str, path: &Path) -> Result<()> {
+    let doc = svg_map::render(map, title);
+    svg::save(path, &doc).with_context(|| format!("writing {}", path.display()))?;
+    let nodes: usize = map.roots.iter().map(|r| r.nodes.len()).sum();
+    eprintln!("run: wrote {} ({} untypeds, {} nodes)", path.display(), map.roots.len(), nodes);
+    Ok(())
+}
+
+/// `trace replay --svg`: the picture of core's strategy at the end of a
+/// trace (before anything is freed).
+pub fn write_trace_svg(trace_name: &str, text: &str, boot: &[BootUntyped], opts: host::Options, path: &Path) -> Result<()> {
+    let map = replayed::ours_at_end(text, boot, opts)?;
+    write_svg(&map, &format!("core's memory map at the end of {trace_name} (host replay, kernel model)"), path)
+}
+
+pub fn run(args: &MapArgs) -> Result<()> {
+    if let Some(log) = &args.log {
+        let text = std::fs::read_to_string(log).with_context(|| format!("reading {}", log.display()))?;
+        let map = dump::parse(&text).with_context(|| log.display().to_string())?;
+        return write_svg(&map, &format!("core's memory map from {}", log.display()), &args.output);
+    }
+    let boot_args = BootArgs {
+        scenario: args.scenario.clone().unwrap_or_default(),
+        ram: args.ram.clone(),
+        config: args.config.clone(),
+        timeout: args.timeout,
+        root_task: None,
+    };
+    let s = boot::load(&boot_args)?;
+    if let Medium::Iso(_) = s.medium {
+        bail!("scenario `{}` boots from an ISO; `map` boots the kernel directly (use a kernel-boot scenario)", s.name);
+    }
+    let kernel = sel4_kernel_build::build_kernel(&s.config, &crate::workspace::sel4_out_root())?;
+    let elf = root_task::build_with_features(&s.image, &s.config, &[DUMP_FEATURE])?;
+    let qemu = sel4_kernel_build::ensure_qemu()?;
+    let boot = Boot {
+        qemu: &qemu,
+        kernel32: &kernel.kernel32_elf,
+        root_task: &elf,
+        ram_mib: s.ram_mib,
+        timeout: Duration::from_secs(s.timeout_secs),
+        live: false,
+    };
+    let label = format!("{} ({}, {} MiB, feature {DUMP_FEATURE})", s.name, s.config, s.ram_mib);
+    eprintln!("run: booting {label}, timeout {} s", s.timeout_secs);
+    let out = qemu::run(&boot, &s.expect)?;
+    let passed = boot::report(&s, &label, false, &out);
+    let map = dump::parse(out.matcher.log()).with_context(|| {
+        format!(
+            "serial output of scenario `{}`: core built with feature `{DUMP_FEATURE}` prints its map \
+             (sel4_core::memory_map::write_dump) before it exits",
+            s.name
+        )
+    })?;
+    let title = format!("core's memory map at the end of scenario {} ({}, {} MiB guest)", s.name, s.config, s.ram_mib);
+    write_svg(&map, &title, &args.output)?;
+    if !passed {
+        bail!("scenario `{}` failed (map drawn from its output)", s.name);
+    }
+    Ok(())
+}

@@ -1,0 +1,71 @@
+//! core's memory map at the end of a trace: the trace is replayed with
+//! core's strategy (`ours`) on a fresh kernel model, and the pool is read
+//! before anything is freed (the replay report itself frees everything to
+//! measure reuse, so it cannot give this state).
+
+use anyhow::{anyhow, Result};
+use sel4_core::cap_space::{CapEntry, CapSpace};
+use sel4_core::kernel::{BootUntyped, Slot};
+use sel4_core::kernel_model::{KernelModel, ModelSlot};
+use sel4_core::placement::Placer;
+use sel4_core::range_allocator::RangeAllocator;
+use sel4_core::replay::{self, host, Live};
+use sel4_core::strategy::Ours;
+use sel4_core::trace::{IdEntry, IdTable};
+use sel4_core::untyped_pool::{PoolNode, UntypedPool};
+
+use super::dump::{self, MemoryMap};
+
+/// Replays `text` with `ours` on `boot` (sizes as `trace replay` uses
+/// them) and returns the pool's map after the last operation.
+pub fn ours_at_end(text: &str, boot: &[BootUntyped], opts: host::Options) -> Result<MemoryMap> {
+    let summary = host::check(text).map_err(anyhow::Error::msg)?;
+    // Caps of the model: boot slots, then the objects' and splits' slots.
+    let first_free = boot.iter().map(|u| u.slot.0 + 1).max().unwrap_or(1);
+    let slots = first_free as usize + opts.object_slots as usize;
+    let mut k = KernelModel::new(vec![ModelSlot::EMPTY; slots], boot, Slot(first_free))
+        .map_err(|e| anyhow!("kernel model: {e:?}"))?;
+    let n_objs = opts.object_slots as usize;
+    let pool = UntypedPool::new(vec![PoolNode::EMPTY; 2 * n_objs + 2 * boot.len()], boot)
+        .map_err(|e| anyhow!("untyped pool: {e:?}"))?;
+    let caps = CapSpace::new(vec![CapEntry::EMPTY; n_objs], Slot(first_free)).map_err(|e| anyhow!("cap space: {e:?}"))?;
+    let mut ram = RangeAllocator::<{ host::RANGE_NODES }>::new_boxed();
+    let mut device = RangeAllocator::<{ host::RANGE_NODES }>::new_boxed();
+    let mut ours = Ours::new(&mut ram, &mut device, Placer::new(pool, caps)).map_err(|e| anyhow!("ours setup: {e:?}"))?;
+    let mut ids: Vec<IdEntry<'_, Live>> = vec![None; (summary.max_live + 1) * 2 + 16];
+    let mut table = IdTable::new(&mut ids);
+    replay::run(text, &mut ours, &mut k, &mut table, || 0).map_err(|e| anyhow!("{e}"))?;
+    Ok(dump::from_pool(&ours.placer.pool))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::layout;
+    use sel4_core::memory_map::Kind;
+    use sel4_core::object::ObjectType;
+
+    #[test]
+    fn seed_trace_ends_with_four_objects_and_the_cnode_at_0x400() {
+        let boot = layout::boot_untypeds(&layout::parse(include_str!("../../traces/seed.untypeds")).unwrap());
+        let m = ours_at_end(include_str!("../../traces/seed.trace"), &boot, host::Options { object_slots: 64 }).unwrap();
+        assert_eq!(m.roots.len(), 1);
+        let objects: Vec<(u64, u8, Kind)> = m.roots[0]
+            .leaves()
+            .filter(|n| matches!(n.kind, Kind::Object(_)))
+            .map(|n| (n.paddr, n.bits, n.kind))
+            .collect();
+        let cnode = Kind::Object(ObjectType::CNode);
+        assert_eq!(
+            objects,
+            vec![(0x0, 10, cnode), (0x400, 10, cnode), (0x800, 11, cnode), (0x1000, 12, Kind::Object(ObjectType::Frame4K))]
+        );
+    }
+
+    #[test]
+    fn bad_trace_is_an_error_naming_the_line() {
+        let boot = [BootUntyped { slot: Slot(12), paddr: 0, size_bits: 13, is_device: false }];
+        let e = ours_at_end("alloc a tcb 0\nfree b\n", &boot, host::Options { object_slots: 8 }).unwrap_err();
+        assert_eq!(e.to_string(), "line 2: free of id `b` that is not live");
+    }
+}
