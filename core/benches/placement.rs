@@ -34,9 +34,10 @@ fn main() {
     let mut churn_1e5 = String::new();
     let mut live = vec![0u64; 4096];
     gen::churn(&mut churn_1e5, 100_000, 1, 500, &mut live).expect("generate churn");
-    let traces: [(&str, &str, &[BootUntyped]); 5] = [
+    let traces: [(&str, &str, &[BootUntyped]); 6] = [
         ("seed", include_str!("../../run/traces/seed.trace"), &seed_layout),
         ("churn", include_str!("../../run/traces/churn.trace"), &qemu),
+        ("churn-at", include_str!("../../run/traces/churn-at.trace"), &qemu),
         ("fill", include_str!("../../run/traces/fill.trace"), &qemu),
         ("adversary", include_str!("../../run/traces/adversary.trace"), &qemu),
         ("churn-1e5", &churn_1e5, &qemu),

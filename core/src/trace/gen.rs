@@ -9,6 +9,7 @@
 use core::fmt::{self, Write};
 
 use crate::object::ObjectType;
+use crate::range_allocator::RangeAllocator;
 
 /// SplitMix64 (Steele, Lea, Flood 2014): tiny, full-period, good enough to
 /// shuffle allocation sizes and pick victims.
@@ -137,6 +138,95 @@ pub fn churn(out: &mut impl Write, ops: u64, seed: u64, target_live: usize, live
     Ok(())
 }
 
+/// Churn in which `addr_percent`% of the allocations ask for an address, as
+/// clients do for DMA buffers or device frames. Otherwise like [`churn`].
+/// The generator keeps its own view of memory in `ram` (the caller adds the
+/// RAM untypeds, with boundaries at their edges): an asked-for address is a
+/// random naturally aligned spot inside a random RAM root (`roots`:
+/// `(paddr, size_bits)`) that is free in that view (a few tries, else the
+/// allocation is anonymous); anonymous allocations take `ram`'s own choice.
+/// An allocator with the same choices as `ram` can satisfy every request
+/// until memory runs out. `live` holds `(id, addr)` of live objects.
+#[allow(clippy::too_many_arguments)]
+pub fn churn_at<const N: usize>(
+    out: &mut impl Write,
+    ops: u64,
+    seed: u64,
+    target_live: usize,
+    addr_percent: u64,
+    roots: &[(u64, u8)],
+    ram: &mut RangeAllocator<N>,
+    live: &mut [(u64, u64)],
+) -> fmt::Result {
+    let mut rng = SplitMix64::new(seed);
+    writeln!(out, "# churn: ops={ops} seed={seed} target_live={target_live} addr_percent={addr_percent}")?;
+    let mut n_live = 0usize;
+    let mut next_id = 0u64;
+    for _ in 0..ops {
+        let p_alloc = if n_live < target_live { 70 } else { 30 };
+        let alloc = n_live == 0 || (n_live < live.len() && rng.below(100) < p_alloc);
+        if alloc {
+            let (ty, sb) = pick(&mut rng, &CHURN_MIX);
+            let bits = super::object_bits(ty, sb);
+            let size = 1u64 << bits;
+            let mut at = None;
+            if rng.below(100) < addr_percent && !roots.is_empty() {
+                for _ in 0..4 {
+                    let (base, rb) = roots[rng.below(roots.len() as u64) as usize];
+                    if rb < bits {
+                        continue;
+                    }
+                    let a = base + (rng.below(1u64 << (rb - bits)) << bits);
+                    if ram.alloc_addr(a, size).is_ok() {
+                        at = Some(a);
+                        break;
+                    }
+                }
+            }
+            let addr = match at {
+                Some(a) => {
+                    writeln!(out, "alloc o{next_id} {} {sb} {a:#x}", ty.name())?;
+                    a
+                }
+                None => match ram.alloc(size, bits, None) {
+                    Ok(a) => {
+                        writeln!(out, "alloc o{next_id} {} {sb}", ty.name())?;
+                        a
+                    }
+                    // Memory is full in the generator's view: free instead.
+                    Err(_) if n_live > 0 => {
+                        free_random(out, &mut rng, ram, live, &mut n_live)?;
+                        continue;
+                    }
+                    Err(_) => return Err(fmt::Error),
+                },
+            };
+            live[n_live] = (next_id, addr);
+            n_live += 1;
+            next_id += 1;
+        } else {
+            free_random(out, &mut rng, ram, live, &mut n_live)?;
+        }
+    }
+    Ok(())
+}
+
+fn free_random<const N: usize>(
+    out: &mut impl Write,
+    rng: &mut SplitMix64,
+    ram: &mut RangeAllocator<N>,
+    live: &mut [(u64, u64)],
+    n_live: &mut usize,
+) -> fmt::Result {
+    let i = rng.below(*n_live as u64) as usize;
+    let (id, addr) = live[i];
+    writeln!(out, "free o{id}")?;
+    let _ = ram.free(addr);
+    *n_live -= 1;
+    live[i] = live[*n_live];
+    Ok(())
+}
+
 /// Fill to exhaustion: allocations only, from [`FILL_MIX`], until the
 /// requested bytes exceed `bytes` (pick `bytes` above the RAM of the layout).
 pub fn fill(out: &mut impl Write, bytes: u64, seed: u64) -> fmt::Result {
@@ -222,6 +312,36 @@ mod tests {
         let s = crate::trace::validate(&a, &mut st).unwrap();
         assert_eq!(s.ops, 2000);
         assert!(s.frees > 500 && s.max_live >= 100, "{s:?}");
+    }
+
+    #[test]
+    fn churn_at_asks_for_free_addresses_inside_roots() {
+        let roots = [(0x100000u64, 20u8), (0x400000, 22)];
+        let text = |seed| {
+            let mut ram = RangeAllocator::<4096>::new_boxed();
+            for (b, sb) in roots {
+                ram.add_boundary(b).unwrap();
+                ram.add_boundary(b + (1 << sb)).unwrap();
+                ram.add_range(b, 1 << sb).unwrap();
+            }
+            let mut s = String::new();
+            let mut live = vec![(0u64, 0u64); 512];
+            churn_at(&mut s, 3000, seed, 60, 50, &roots, &mut ram, &mut live).unwrap();
+            s
+        };
+        let a = text(5);
+        assert_eq!(a, text(5));
+        let mut st = vec![None; 8192];
+        let s = crate::trace::validate(&a, &mut st).unwrap();
+        assert_eq!(s.ops, 3000);
+        let at: std::vec::Vec<u64> = a
+            .lines()
+            .filter(|l| l.starts_with("alloc"))
+            .filter_map(|l| l.split_whitespace().nth(4))
+            .map(|t| u64::from_str_radix(t.trim_start_matches("0x"), 16).unwrap())
+            .collect();
+        assert!(at.len() > 300, "{}", at.len());
+        assert!(at.iter().all(|&x| roots.iter().any(|&(b, sb)| x >= b && x < b + (1 << sb))));
     }
 
     #[test]

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
+use sel4_core::range_allocator::RangeAllocator;
+use sel4_core::replay::host;
 use sel4_core::trace::gen;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -37,6 +39,13 @@ pub struct GenArgs {
     /// Bytes requested in the adversary's first (interleaved) phase.
     #[arg(long, default_value_t = 400 << 20)]
     pub phase1_bytes: u64,
+    /// Churn: percentage of allocations that ask for an address (free at
+    /// that point in an allocator with core's choices).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=100))]
+    pub addr_percent: u64,
+    /// Untyped layout the addresses are picked in (default: QEMU 512 MiB).
+    #[arg(long)]
+    pub untypeds: Option<PathBuf>,
     /// Output file (default: stdout).
     #[arg(short, long)]
     pub output: Option<PathBuf>,
@@ -74,6 +83,25 @@ impl<W: Write> fmt::Write for FmtIo<W> {
 pub fn generate(args: &GenArgs, w: impl Write) -> Result<()> {
     let mut out = FmtIo { w: std::io::BufWriter::new(w), err: None };
     let r = match args.kind {
+        Kind::Churn if args.addr_percent > 0 => {
+            let layout_text = match &args.untypeds {
+                Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
+                None => super::layout::QEMU_512M.to_string(),
+            };
+            let roots: Vec<(u64, u8)> = super::layout::parse(&layout_text)?
+                .into_iter()
+                .filter(|d| !d.is_device)
+                .map(|d| (d.paddr, d.size_bits))
+                .collect();
+            let mut ram = RangeAllocator::<{ host::RANGE_NODES }>::new_boxed();
+            for &(b, sb) in &roots {
+                let end = b + (1u64 << sb);
+                ram.add_boundary(b).and_then(|()| ram.add_boundary(end)).and_then(|()| ram.add_range(b, 1u64 << sb))
+                    .map_err(|e| anyhow::anyhow!("layout: {e:?}"))?;
+            }
+            let mut live = vec![(0u64, 0u64); args.live.saturating_mul(4).max(16)];
+            gen::churn_at(&mut out, args.ops, args.seed, args.live, args.addr_percent, &roots, &mut ram, &mut live)
+        }
         Kind::Churn => {
             let mut live = vec![0u64; args.live.saturating_mul(4).max(16)];
             gen::churn(&mut out, args.ops, args.seed, args.live, &mut live)
@@ -123,6 +151,10 @@ mod tests {
     fn shipped_traces_are_reproducible() {
         assert_eq!(gen(&["seed"]), include_str!("../../traces/seed.trace"));
         assert_eq!(gen(&["churn", "--ops", "4000", "--seed", "1"]), include_str!("../../traces/churn.trace"));
+        assert_eq!(
+            gen(&["churn", "--ops", "4000", "--seed", "1", "--addr-percent", "25"]),
+            include_str!("../../traces/churn-at.trace")
+        );
         assert_eq!(gen(&["fill", "--seed", "1"]), include_str!("../../traces/fill.trace"));
         assert_eq!(gen(&["adversary", "--seed", "1"]), include_str!("../../traces/adversary.trace"));
     }
@@ -133,5 +165,8 @@ mod tests {
         assert_eq!(a, gen(&["churn", "--ops", "3000", "--seed", "9"]));
         assert_ne!(a, gen(&["churn", "--ops", "3000", "--seed", "10"]));
         assert_eq!(a.lines().filter(|l| !l.starts_with('#')).count(), 3000);
+        let b = gen(&["churn", "--ops", "3000", "--seed", "9", "--addr-percent", "30"]);
+        assert_eq!(b, gen(&["churn", "--ops", "3000", "--seed", "9", "--addr-percent", "30"]));
+        assert!(b.lines().filter(|l| l.starts_with("alloc") && l.contains(" 0x")).count() > 200);
     }
 }
