@@ -786,18 +786,28 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
         if needed > self.free_nodes() {
             return Err(RangeError::OutOfMetadata);
         }
-        // The node keeps its place in the address order when its key moves
-        // from b.base to addr: nothing lies between them yet.
-        let n = self.nm(t);
-        n.base = addr;
-        n.size = size;
-        n.set_used(true);
-        self.refresh_path(addr);
-        if addr > b.base {
-            self.insert_block(b.base, addr - b.base, false);
-        }
-        if end < b.end() {
-            self.insert_block(end, b.end() - end, false);
+        // `t` keeps a free rest if there is one (its key stays, or moves up
+        // to `end` with nothing in between), so the used block, which adds
+        // no free space, is the inserted node: its insertion changes heights
+        // only, not the free-space annotations.
+        let (lead, trail) = (addr > b.base, end < b.end());
+        if !lead && !trail {
+            self.nm(t).set_used(true);
+            self.refresh_path(addr);
+        } else {
+            if lead {
+                self.nm(t).size = addr - b.base;
+                self.refresh_path(b.base);
+            } else {
+                let n = self.nm(t);
+                n.base = end;
+                n.size = b.end() - end;
+                self.refresh_path(end);
+            }
+            if lead && trail {
+                self.insert_block(end, b.end() - end, false);
+            }
+            self.insert_block(addr, size, true);
         }
         self.avail -= size;
         Ok(())
