@@ -237,6 +237,8 @@ impl Bar {
             }
         }
         let mut columns: BTreeMap<i64, BTreeMap<(usize, Kind), u64>> = BTreeMap::new();
+        // Labels go on top of everything, so leaf edges do not cross them.
+        let mut on_top = Vec::new();
         for (run, n) in &runs {
             let (x0, x1) = (self.px(run.start), self.px(run.end));
             if x1 - x0 < 1.0 {
@@ -248,12 +250,16 @@ impl Bar {
             el.append(Title::new(describe(run, *n)));
             g.append(el);
             if let (true, Kind::Object(t)) = (self.label_objects, run.kind) {
-                let label = if *n == 1 { format!("{} {:#x}", t.name(), run.start) } else { format!("{n} × {}", t.name()) };
-                let short = t.name().to_string();
+                let size = human(run.end - run.start);
+                let labels = if *n == 1 {
+                    vec![format!("{} {:#x} ({size})", t.name(), run.start), format!("{} {:#x}", t.name(), run.start)]
+                } else {
+                    vec![format!("{n} × {} ({size})", t.name()), format!("{n} × {}", t.name())]
+                };
                 let room = x1 - x0 - 6.0;
-                let fitting = [label, short].into_iter().find(|s| s.chars().count() as f64 * CHAR_W * 10.0 / 11.0 <= room);
+                let fitting = labels.into_iter().chain([t.name().to_string()]).find(|s| s.chars().count() as f64 * CHAR_W * 10.0 / 11.0 <= room);
                 if let Some(s) = fitting {
-                    g.append(text(x0 + 3.0, self.y + self.h - 4.5, 10.0, s).set("fill", ink(run.kind)));
+                    on_top.push(text(x0 + 3.0, self.y + self.h - 4.5, 10.0, s).set("fill", ink(run.kind)));
                 }
             }
         }
@@ -270,10 +276,13 @@ impl Bar {
                         .set("x2", r(x0))
                         .set("y1", r(self.y))
                         .set("y2", r(self.y + self.h))
-                        .set("stroke", "#555")
-                        .set("stroke-width", 0.6),
+                        .set("stroke", if matches!(p.kind, Kind::Object(_)) { "#fff" } else { "#777" })
+                        .set("stroke-width", 0.8),
                 );
             }
+        }
+        for l in on_top {
+            g.append(l);
         }
     }
 
@@ -413,8 +422,7 @@ impl Canvas {
                     self.g.append(text(x + 2.0, self.y + BAND_H - 4.5, 9.0, s).set("fill", "#445"));
                 }
             }
-            let end = chunk.last().map_or(0, |r| r.end());
-            self.note(format!("{} untouched to {}", chunk.len(), self.addr(end)));
+            self.note(format!("{} untouched", chunk.len()));
             self.y += ROW;
         }
     }
@@ -438,7 +446,7 @@ impl Canvas {
         }
         // Ticks at a power-of-two step giving about 8 labels.
         let span = hi - lo;
-        let step = 1u64 << (63 - (span / 8).max(1).leading_zeros());
+        let step = (span / 8).max(1).next_power_of_two();
         let mut a = lo.div_ceil(step) * step;
         let y = self.y + bar.h;
         while a <= hi {
@@ -558,7 +566,8 @@ pub fn render(map: &MemoryMap, title: &str) -> Document {
     let ram: Vec<&RootMap> = map.roots.iter().filter(|r| !r.device).collect();
     let dev: Vec<&RootMap> = map.roots.iter().filter(|r| r.device).collect();
     c.heading(format!("RAM: {} untypeds, {}", ram.len(), human(t.ram)));
-    if !ram.is_empty() {
+    // With one root the overview would repeat its band.
+    if ram.len() > 1 {
         c.y += 6.0;
         c.overview(&ram);
     }
@@ -705,7 +714,7 @@ mod tests {
         assert_eq!(m.roots.len(), 40);
         let s = render(&m, "dev").to_string();
         assert_eq!(s.matches(", untouched</title>").count(), 40);
-        assert!(s.contains("32 untouched to"), "first row of cells");
-        assert!(s.contains("8 untouched to"), "second row of cells");
+        assert!(s.contains("\n32 untouched\n"), "first row of cells");
+        assert!(s.contains("\n8 untouched\n"), "second row of cells");
     }
 }
