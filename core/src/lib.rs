@@ -10,6 +10,7 @@ pub mod object;
 pub mod placement;
 pub mod range_allocator;
 pub mod replay;
+pub mod replay_log;
 pub mod strategy;
 pub mod trace;
 pub mod untyped_pool;

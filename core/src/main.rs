@@ -1,24 +1,121 @@
 //! core, the root task (freestanding binary, feature `root-task`): reports
-//! what the kernel handed over at boot (bootinfo summary and every boot
-//! untyped), then exits QEMU.
+//! what the kernel handed over at boot, mirrors every boot untyped in its
+//! untyped pool and range allocators, extends its CSpace, and then runs the
+//! scenario it was built for (env `CORE_RUN` at build time; the run tool
+//! sets it from the scenario file): `demo` (default), `seed-gap`,
+//! `placement`, `churn`, `scale` or `trace`.
 #![no_std]
 #![no_main]
 
+#[path = "bin_audit.rs"]
+mod audit;
+#[path = "bin_cspace.rs"]
+mod cspace;
+#[path = "bin_device.rs"]
+mod device;
+#[path = "bin_kernel.rs"]
+mod kernel_impl;
 #[path = "bin_kernel_check.rs"]
 mod kernel_check;
+#[path = "bin_placement.rs"]
+mod placement_run;
+#[path = "bin_run.rs"]
+mod run;
+#[path = "bin_seed.rs"]
+mod seed;
+#[path = "bin_size.rs"]
+mod size;
+#[path = "bin_state.rs"]
+mod state;
 
-use kernel_check::{check_kernel_interface, CheckError};
 use sel4::BootInfo;
 use sel4_root_task::{declare_main, println};
 
+use run::{Runner, Stop};
+
 declare_main!(main);
 
-fn main(bi: &BootInfo<'static>) -> Result<(), CheckError> {
-    println!("core: seL4 root task, kernel config {}", sel4_config::NAME);
+/// The scenario this image runs.
+const RUN: &str = match option_env!("CORE_RUN") {
+    Some(r) => r,
+    None => "demo",
+};
+
+#[allow(dead_code)] // fields are read through Debug when main's error is reported
+#[derive(Debug)]
+enum Error {
+    Check(kernel_check::CheckError),
+    Setup(state::SetupError),
+    CSpace(cspace::CSpaceError),
+    Stop(Stop),
+    UnknownRun(&'static str),
+}
+
+impl From<Stop> for Error {
+    fn from(s: Stop) -> Self {
+        Error::Stop(s)
+    }
+}
+
+/// Second-level CNodes of 2^16 slots each run needs.
+fn level2_for(run: &str) -> usize {
+    match run {
+        "scale" => 7,
+        _ => 1,
+    }
+}
+
+fn main(bi: &BootInfo<'static>) -> Result<(), Error> {
+    println!("core: seL4 root task, kernel config {}, run `{RUN}`", sel4_config::NAME);
     print_summary(bi);
-    print_untypeds(bi);
-    check_kernel_interface(bi)?;
-    println!("kernel interface check: ok");
+    if RUN == "demo" {
+        // Before core owns the untypeds: it borrows one small untyped and returns it empty.
+        kernel_check::check_kernel_interface(bi).map_err(Error::Check)?;
+        println!("kernel interface check: ok");
+    }
+    let t0 = run::rdtsc();
+    let level2 = level2_for(RUN);
+    let core = state::setup(bi, level2).map_err(|e| {
+        println!("error: core cannot mirror bootinfo: {e:?}");
+        Error::Setup(e)
+    })?;
+    state::print_untypeds(&core, bi);
+    let mut runner = Runner::new(core)?;
+    let ext = cspace::extend(&mut runner.core, bi, level2).map_err(Error::CSpace)?;
+    let t1 = run::rdtsc();
+    println!(
+        "cspace: top CNode at {:#x}, {} second-level CNodes of 2^16 slots at {:x?}; {} cap slots managed",
+        ext.top_cnode_paddr,
+        ext.level2_paddrs.len(),
+        &ext.level2_paddrs[..],
+        runner.core.ours.placer.caps.capacity()
+    );
+    println!(
+        "setup: {} cycles ({} us at {} MHz) from mirror to two-level CSpace",
+        t1 - t0,
+        (t1 - t0) / bi.tsc_mhz().max(1),
+        bi.tsc_mhz()
+    );
+    match RUN {
+        "demo" => {
+            seed::seed_gap(&mut runner)?;
+            device::vga(&mut runner)?;
+        }
+        "seed-gap" => seed::seed_gap(&mut runner)?,
+        "placement" => {
+            placement_run::placement(&mut runner)?;
+            device::vga(&mut runner)?;
+            placement_run::errors(&mut runner)?;
+        }
+        other => return Err(Error::UnknownRun(other)),
+    }
+    if let Some(a) = &runner.audit {
+        println!(
+            "audit: {} frame addresses and {} untyped watermarks checked against the kernel: all agree",
+            a.frames_checked, a.watermarks_checked
+        );
+    }
+    println!("core: done");
     Ok(())
 }
 
@@ -36,46 +133,4 @@ fn print_summary(bi: &BootInfo) {
     println!("  image paging      [{s:#x}, {e:#x}) {n}");
     println!("  CNode size bits   {}", bi.init_thread_cnode_size_bits());
     println!("  TSC               {} MHz", bi.tsc_mhz());
-}
-
-fn print_untypeds(bi: &BootInfo) {
-    println!("untypeds: {}", bi.untyped_count());
-    println!("  {:>6}  {:>18}  {:>18}  {:>4}  {:>10}  kind", "slot", "paddr", "end", "bits", "size");
-    let (mut ram, mut device, mut nram, mut ndev) = (0u128, 0u128, 0usize, 0usize);
-    for u in bi.untypeds() {
-        let size = u.size();
-        let end = u.paddr as u128 + size;
-        let kind = if u.is_device { "device" } else { "ram" };
-        println!("  {:>6}  {:#018x}  {:#018x}  {:>4}  {:>10}  {}", u.slot, u.paddr, end, u.size_bits, Size(size), kind);
-        if u.is_device {
-            device += size;
-            ndev += 1;
-        } else {
-            ram += size;
-            nram += 1;
-        }
-    }
-    println!("total RAM    {} in {} untypeds ({} bytes)", Size(ram), nram, ram);
-    println!("total device {} in {} untypeds ({} bytes)", Size(device), ndev, device);
-}
-
-/// A byte count in the largest binary unit it reaches, with two decimals
-/// when that unit does not divide it exactly.
-struct Size(u128);
-
-impl core::fmt::Display for Size {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        use core::fmt::Write;
-        let units = [("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)];
-        let mut s: heapless::String<48> = heapless::String::new();
-        let _ = match units.iter().find(|(_, b)| self.0 >= 1 << b) {
-            Some((u, b)) if self.0.is_multiple_of(1 << b) => write!(s, "{} {u}", self.0 >> b),
-            Some((u, b)) => {
-                let hundredths = (self.0 * 100) >> b;
-                write!(s, "{}.{:02} {u}", hundredths / 100, hundredths % 100)
-            }
-            None => write!(s, "{} B", self.0),
-        };
-        f.pad(&s)
-    }
 }

@@ -1,0 +1,110 @@
+//! One allocation or free on the real kernel as the scenarios issue it:
+//! through core's strategy, timed with the TSC, counted, and (feature
+//! `audit`) checked against the kernel right after.
+
+use sel4_core::kernel::InvocationCounts;
+use sel4_core::object::ObjectType;
+use sel4_core::strategy::{AllocFailure, FreeError, Handle, Placed, Strategy};
+
+use crate::audit::{Audit, Disagreement};
+use crate::state::Core;
+
+/// Time stamp counter (cycles at the TSC rate of bootinfo's `tsc_mhz`).
+pub fn rdtsc() -> u64 {
+    // SAFETY: RDTSC has no memory effects; user mode may execute it (CR4.TSD is clear).
+    unsafe { core::arch::x86_64::_rdtsc() }
+}
+
+/// Why a scenario stopped.
+#[allow(dead_code)] // read through Debug when main reports it
+#[derive(Debug)]
+pub enum Stop {
+    /// The kernel disagrees with core's mirror.
+    Audit(Disagreement),
+    /// The scenario's own expectation failed.
+    Failed(&'static str),
+}
+
+impl From<Disagreement> for Stop {
+    fn from(d: Disagreement) -> Self {
+        Stop::Audit(d)
+    }
+}
+
+/// Totals of the operations issued through [`Runner`].
+#[derive(Copy, Clone, Default, Debug)]
+pub struct OpStats {
+    pub allocs: u64,
+    pub frees: u64,
+    pub failures: u64,
+    /// TSC cycles inside core's alloc/free (audit excluded).
+    pub cycles: u64,
+}
+
+impl OpStats {
+    pub fn ops(&self) -> u64 {
+        self.allocs + self.frees + self.failures
+    }
+}
+
+pub struct Runner {
+    pub core: Core,
+    pub audit: Option<Audit>,
+    pub stats: OpStats,
+}
+
+impl Runner {
+    pub fn new(mut core: Core) -> Result<Self, Stop> {
+        let audit = if cfg!(feature = "audit") { Some(Audit::new(&mut core)?) } else { None };
+        Ok(Runner { core, audit, stats: OpStats::default() })
+    }
+
+    pub fn invocations(&self) -> InvocationCounts {
+        self.core.kernel.counts
+    }
+
+    /// Allocates through core's strategy; `addr` and `range` as `Ours` takes them.
+    pub fn alloc(
+        &mut self,
+        ty: ObjectType,
+        size_bits: u8,
+        addr: Option<u64>,
+        range: Option<(u64, u64)>,
+    ) -> Result<Result<Placed, AllocFailure>, Stop> {
+        let c = &mut self.core;
+        let t0 = rdtsc();
+        let r = match range {
+            Some((lo, hi)) => c.ours.alloc_in(&mut c.kernel, ty, size_bits, lo, hi),
+            None => c.ours.alloc(&mut c.kernel, ty, size_bits, addr),
+        };
+        self.stats.cycles += rdtsc() - t0;
+        match &r {
+            Ok(p) => {
+                self.stats.allocs += 1;
+                if let Some(a) = self.audit.as_mut() {
+                    a.placed(&mut self.core, p)?;
+                }
+            }
+            Err(_) => self.stats.failures += 1,
+        }
+        Ok(r)
+    }
+
+    pub fn free(&mut self, h: Handle) -> Result<Result<(), FreeError>, Stop> {
+        let c = &mut self.core;
+        let leaf = c.ours.node_of(h);
+        let t0 = rdtsc();
+        let r = c.ours.free(&mut c.kernel, h);
+        self.stats.cycles += rdtsc() - t0;
+        match (&r, leaf) {
+            (Ok(()), Some(leaf)) => {
+                self.stats.frees += 1;
+                if let Some(a) = self.audit.as_mut() {
+                    a.freed(&mut self.core, leaf)?;
+                }
+            }
+            _ => self.stats.failures += 1,
+        }
+        Ok(r)
+    }
+}
