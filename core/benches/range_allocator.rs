@@ -5,7 +5,9 @@
 //! (buddy free lists) and a `BTreeMap` first fit written here.
 //!
 //! Requests are naturally aligned powers of two, 1 to 64 units (what core
-//! asks for), in an address space of 32n to 64n units.
+//! asks for), in an address space of 32n to 64n units. The `fragmented`
+//! variant first fills to 2n and frees every other range by address, so the
+//! churn runs among about n free holes.
 //!
 //! A second group measures the cost bound of aligned search: `k` free
 //! blocks that are near misses for a request (long enough, but not at the
@@ -150,8 +152,11 @@ struct Churn<S> {
 }
 
 impl<S: Subject> Churn<S> {
-    fn filled(n: usize) -> (Self, Duration) {
-        let space = (n as u64 * 32).next_power_of_two();
+    /// `n` live ranges; `fragmented`: fill to 2n, then free every other
+    /// range in address order, leaving about n free holes that cannot merge.
+    fn filled(n: usize, fragmented: bool) -> (Self, Duration) {
+        let target = if fragmented { 2 * n } else { n };
+        let space = (target as u64 * 32).next_power_of_two();
         let mut c = Churn {
             subject: S::new(space),
             live: Vec::with_capacity(n),
@@ -162,8 +167,20 @@ impl<S: Subject> Churn<S> {
             nanos: 0,
         };
         let start = Instant::now();
-        while c.live.len() < n {
+        while c.live.len() < target {
             c.alloc_one();
+        }
+        if fragmented {
+            // ascending, so list-based peers insert near their end
+            c.live.sort_unstable();
+            let all = std::mem::take(&mut c.live);
+            for (i, (a, size)) in all.into_iter().enumerate() {
+                if i % 2 == 0 {
+                    c.subject.free(a, size);
+                } else {
+                    c.live.push((a, size));
+                }
+            }
         }
         (c, start.elapsed())
     }
@@ -189,6 +206,7 @@ impl<S: Subject> Churn<S> {
 }
 
 struct Row {
+    trace: &'static str,
     subject: &'static str,
     live: usize,
     fill: Duration,
@@ -207,17 +225,24 @@ fn selected(id: &str) -> bool {
     }
 }
 
-fn bench_subject<S: Subject>(c: &mut Criterion, rows: &mut Vec<Row>) {
-    let mut group = c.benchmark_group("range_allocator_churn");
-    for &n in &LIVE {
+/// Churn after a plain fill, at every size in `LIVE`.
+const PLAIN: (&str, &[usize], bool) = ("range_allocator_churn", &LIVE, false);
+/// Churn among about n holes; smaller sizes, as list-based peers are O(n)
+/// per operation there.
+const FRAGMENTED: (&str, &[usize], bool) = ("range_allocator_churn_fragmented", &[1_000, 10_000, 100_000], true);
+
+fn bench_subject<S: Subject>(c: &mut Criterion, rows: &mut Vec<Row>, (group_name, sizes, fragmented): (&'static str, &[usize], bool)) {
+    let mut group = c.benchmark_group(group_name);
+    for &n in sizes {
         // Fill before criterion's warm-up (its estimate uses wall time);
         // a filter that is no substring of the id fills on first use.
-        let id = format!("range_allocator_churn/{}/{}", S::NAME, n);
-        let state: RefCell<Option<(Churn<S>, Duration)>> = RefCell::new(selected(&id).then(|| Churn::<S>::filled(n)));
+        let id = format!("{group_name}/{}/{}", S::NAME, n);
+        let state: RefCell<Option<(Churn<S>, Duration)>> =
+            RefCell::new(selected(&id).then(|| Churn::<S>::filled(n, fragmented)));
         group.bench_with_input(BenchmarkId::new(S::NAME, n), &n, |b, &n| {
             b.iter_custom(|iters| {
                 let mut guard = state.borrow_mut();
-                let (c, _) = guard.get_or_insert_with(|| Churn::<S>::filled(n));
+                let (c, _) = guard.get_or_insert_with(|| Churn::<S>::filled(n, fragmented));
                 let start = Instant::now();
                 for _ in 0..iters {
                     c.op();
@@ -232,6 +257,7 @@ fn bench_subject<S: Subject>(c: &mut Criterion, rows: &mut Vec<Row>) {
         if let Some((c, fill)) = state.into_inner() {
             if c.ops > 0 {
                 rows.push(Row {
+                    trace: if fragmented { "fragmented" } else { "plain" },
                     subject: S::NAME,
                     live: n,
                     fill,
@@ -270,20 +296,27 @@ fn main() {
         .measurement_time(Duration::from_secs(1))
         .configure_from_args();
     let mut rows = Vec::new();
-    bench_subject::<Ours>(&mut c, &mut rows);
-    bench_subject::<BTreeFirstFit>(&mut c, &mut rows);
-    bench_subject::<Buddy>(&mut c, &mut rows);
-    bench_subject::<RangeAlloc>(&mut c, &mut rows);
+    for trace in [PLAIN, FRAGMENTED] {
+        bench_subject::<Ours>(&mut c, &mut rows, trace);
+        bench_subject::<BTreeFirstFit>(&mut c, &mut rows, trace);
+        bench_subject::<Buddy>(&mut c, &mut rows, trace);
+        bench_subject::<RangeAlloc>(&mut c, &mut rows, trace);
+    }
     bench_near_miss(&mut c);
     c.final_summary();
 
     println!();
-    println!("churn: alternate free(random live) / alloc(2^k units, 2^k-aligned, k uniform in 0..={MAX_ORDER}); seed 0x5eed; address space 32n..64n units");
+    println!("churn: alternate free(random live) / alloc(2^k units, 2^k-aligned, k uniform in 0..={MAX_ORDER}); seed 0x5eed");
+    println!("plain: fill to n live in 32n..64n units; fragmented: fill to 2n in 64n..128n units, free every other range by address");
     println!("ns/op = mean over every operation criterion timed (warm-up and samples, 1 run each)");
-    println!("{:<24} {:>9} {:>10} {:>12} {:>10} {:>12}", "allocator", "live", "ns/op", "ops timed", "fill ms", "failed allocs");
+    println!(
+        "{:<11} {:<24} {:>9} {:>10} {:>12} {:>10} {:>12}",
+        "trace", "allocator", "live", "ns/op", "ops timed", "fill ms", "failed allocs"
+    );
     for r in &rows {
         println!(
-            "{:<24} {:>9} {:>10.1} {:>12} {:>10.1} {:>12}",
+            "{:<11} {:<24} {:>9} {:>10.1} {:>12} {:>10.1} {:>12}",
+            r.trace,
             r.subject,
             r.live,
             r.ns_per_op,
