@@ -46,6 +46,13 @@ pub struct MapArgs {
     /// Seconds until QEMU is killed, overriding the scenario.
     #[arg(long)]
     pub timeout: Option<u64>,
+    /// Also save the boot's serial output here (to draw it again with `--log`).
+    #[arg(long, value_name = "FILE", conflicts_with = "log")]
+    pub save_log: Option<PathBuf>,
+    /// Boot this prebuilt root-task ELF (built with feature `memory-map`)
+    /// instead of building the scenario's image.
+    #[arg(long, value_name = "ELF")]
+    pub root_task: Option<PathBuf>,
 }
 
 /// Writes the picture of `map` to `path` and says so.
@@ -82,7 +89,13 @@ pub fn run(args: &MapArgs) -> Result<()> {
         bail!("scenario `{}` boots from an ISO; `map` boots the kernel directly (use a kernel-boot scenario)", s.name);
     }
     let kernel = sel4_kernel_build::build_kernel(&s.config, &crate::workspace::sel4_out_root())?;
-    let elf = root_task::build_with_features(&s.image, &s.config, &[DUMP_FEATURE])?;
+    let elf = match &args.root_task {
+        Some(elf) => {
+            anyhow::ensure!(elf.is_file(), "root task {} does not exist", elf.display());
+            elf.clone()
+        }
+        None => root_task::build_with_features(&s.image, &s.config, &[DUMP_FEATURE])?,
+    };
     let qemu = sel4_kernel_build::ensure_qemu()?;
     let boot = Boot {
         qemu: &qemu,
@@ -96,6 +109,9 @@ pub fn run(args: &MapArgs) -> Result<()> {
     eprintln!("run: booting {label}, timeout {} s", s.timeout_secs);
     let out = qemu::run(&boot, &s.expect)?;
     let passed = boot::report(&s, &label, false, &out);
+    if let Some(path) = &args.save_log {
+        std::fs::write(path, out.matcher.log()).with_context(|| format!("writing {}", path.display()))?;
+    }
     let map = dump::parse(out.matcher.log()).with_context(|| {
         format!(
             "serial output of scenario `{}`: core built with feature `{DUMP_FEATURE}` prints its map \

@@ -384,6 +384,7 @@ impl Canvas {
             label_objects: true,
         };
         let mut frame = rect(BAR_X, self.y, BAR_W, BAND_H, fill(Kind::Free, root.device))
+            .set("class", "root")
             .set("stroke", "#888")
             .set("stroke-width", 0.8);
         if root.device {
@@ -409,7 +410,7 @@ impl Canvas {
             let cell = (BAR_W / CELLS_PER_ROW as f64).min(BAR_W / chunk.len() as f64);
             for (i, root) in chunk.iter().enumerate() {
                 let x = BAR_X + i as f64 * cell;
-                let mut el = rect(x, self.y, cell, BAND_H, FREE_DEV).set("stroke", "#888").set("stroke-width", 0.8).set("stroke-dasharray", "4 2");
+                let mut el = rect(x, self.y, cell, BAND_H, FREE_DEV).set("class", "root").set("stroke", "#888").set("stroke-width", 0.8).set("stroke-dasharray", "4 2");
                 el.append(Title::new(format!(
                     "device untyped {:#x}..{:#x} ({}), untouched",
                     root.paddr,
@@ -534,14 +535,15 @@ pub fn render(map: &MemoryMap, title: &str) -> Document {
         let k = Kind::Object(ty);
         let (n, b) = (t.get(k, false).0 + t.get(k, true).0, t.get(k, false).1 + t.get(k, true).1);
         if n > 0 {
-            entries.push((ty.name().into(), fill(k, false), format!("{n} × {}", human(b))));
+            let objects = if n == 1 { "object" } else { "objects" };
+            entries.push((ty.name().into(), fill(k, false), format!("{n} {objects}, {}", human(b))));
         }
     }
     if entries.is_empty() {
         entries.push(("no objects".into(), "none", String::new()));
     }
     let (pn, pb) = (t.get(Kind::Pad, false).0 + t.get(Kind::Pad, true).0, pad_bytes);
-    entries.push(("pad".into(), PAD_FILL, format!("unused split half: {pn} × {}", human(pb))));
+    entries.push(("pad".into(), PAD_FILL, format!("(unused half of a split) {pn} leaves, {}", human(pb))));
     let (fr, frb) = t.get(Kind::Free, false);
     entries.push(("free RAM".into(), FREE_RAM, format!("{fr} leaves, {}", human(frb))));
     let (fd, fdb) = t.get(Kind::Free, true);
@@ -633,8 +635,9 @@ mod tests {
         let s = seed();
         assert!(s.contains("cnode 0x400"), "label of the CNode at 0x400");
         assert!(s.contains("cnode object at 0x400..0x800 (1 KiB)"), "tooltip of the CNode at 0x400");
-        assert!(s.contains("cnode 3 × 4 KiB"), "legend: three CNodes");
-        assert!(s.contains("frame_4k 1 × 4 KiB"), "legend: one frame");
+        assert!(s.contains("cnode 3 objects, 4 KiB"), "legend: three CNodes");
+        assert!(s.contains("frame_4k 1 object, 4 KiB"), "legend: one frame");
+        assert!(s.contains("pad (unused half of a split) 0 leaves, 0 B"), "legend: pad");
         assert!(s.contains("free device 1 leaves, 4 KiB"));
         assert!(s.contains("RAM 8 KiB in 1 untypeds: 4 objects use 8 KiB (100.0%)"));
         assert!(s.contains("Device memory: 1 untypeds, 4 KiB"));
@@ -701,6 +704,18 @@ mod tests {
     }
 
     #[test]
+    fn real_boot_map_draws_every_root() {
+        let m = dump::parse(include_str!("../../maps/qemu-512m-demo.map")).unwrap();
+        assert_eq!(m.roots.len(), 137);
+        // Device untypeds above 2^39 are aligned by their kernel virtual address only.
+        assert!(m.roots.iter().any(|r| r.device && r.paddr == 0x18000000000 && r.bits == 40));
+        let s = render(&m, "demo").to_string();
+        assert_eq!(s.matches("class=\"root\"").count(), 137, "one band or cell per root");
+        assert!(s.contains("RAM: 31 untypeds, 473.5 MiB"));
+        assert!(s.contains("Device memory: 106 untypeds, 128.0 TiB"));
+    }
+
+    #[test]
     fn every_untouched_device_root_gets_a_cell() {
         let mut lines = String::from("map begin\n");
         let mut a = 0x100000000u64;
@@ -714,6 +729,7 @@ mod tests {
         assert_eq!(m.roots.len(), 40);
         let s = render(&m, "dev").to_string();
         assert_eq!(s.matches(", untouched</title>").count(), 40);
+        assert_eq!(s.matches("class=\"root\"").count(), 40);
         assert!(s.contains("\n32 untouched\n"), "first row of cells");
         assert!(s.contains("\n8 untouched\n"), "second row of cells");
     }
