@@ -64,7 +64,10 @@ impl Subject for RangeAlloc {
         RangeAlloc(range_alloc::RangeAllocator::new(0..space))
     }
     fn alloc(&mut self, size: u64, align_log2: u8) -> Option<u64> {
-        self.0.allocate_range_aligned(size, 1 << align_log2).ok().map(|r| r.start)
+        self.0
+            .allocate_range_aligned(size, 1 << align_log2)
+            .ok()
+            .map(|r| r.start)
     }
     fn free(&mut self, addr: u64, size: u64) {
         self.0.free_range(addr..addr + size);
@@ -229,9 +232,17 @@ fn selected(id: &str) -> bool {
 const PLAIN: (&str, &[usize], bool) = ("range_allocator_churn", &LIVE, false);
 /// Churn among about n holes; smaller sizes, as list-based peers are O(n)
 /// per operation there.
-const FRAGMENTED: (&str, &[usize], bool) = ("range_allocator_churn_fragmented", &[1_000, 10_000, 100_000], true);
+const FRAGMENTED: (&str, &[usize], bool) = (
+    "range_allocator_churn_fragmented",
+    &[1_000, 10_000, 100_000],
+    true,
+);
 
-fn bench_subject<S: Subject>(c: &mut Criterion, rows: &mut Vec<Row>, (group_name, sizes, fragmented): (&'static str, &[usize], bool)) {
+fn bench_subject<S: Subject>(
+    c: &mut Criterion,
+    rows: &mut Vec<Row>,
+    (group_name, sizes, fragmented): (&'static str, &[usize], bool),
+) {
     let mut group = c.benchmark_group(group_name);
     for &n in sizes {
         // Fill before criterion's warm-up (its estimate uses wall time);
@@ -280,7 +291,10 @@ fn bench_near_miss(c: &mut Criterion) {
         for i in 0..k {
             a.add_range(i * 0x1000 + 0x80, 0x100).unwrap();
         }
-        for (name, size) in [("natural 0x100@2^8", 0x100u64), ("unnatural 0xc0@2^8", 0xc0)] {
+        for (name, size) in [
+            ("natural 0x100@2^8", 0x100u64),
+            ("unnatural 0xc0@2^8", 0xc0),
+        ] {
             group.bench_with_input(BenchmarkId::new(name, k), &k, |b, _| {
                 b.iter(|| assert!(a.alloc(black_box(size), 8, None).is_err()))
             });

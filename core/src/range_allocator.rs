@@ -112,7 +112,13 @@ const USED_BIT: u32 = 1 << 31;
 const HEIGHT_MASK: u32 = 0x3f << LINK_BITS;
 
 impl Node {
-    const ZERO: Node = Node { base: 0, size: 0, max_free: 0, left_meta: 0, right_meta: 0 };
+    const ZERO: Node = Node {
+        base: 0,
+        size: 0,
+        max_free: 0,
+        left_meta: 0,
+        right_meta: 0,
+    };
 
     fn left(&self) -> Link {
         self.left_meta & LINK_MASK
@@ -198,7 +204,11 @@ struct Request {
 impl Request {
     fn new(size: u64, align_log2: u32, lo: u64, hi: u64) -> Self {
         let floor_log2 = 63 - size.leading_zeros();
-        let ceil_log2 = if size.is_power_of_two() { floor_log2 } else { floor_log2 + 1 };
+        let ceil_log2 = if size.is_power_of_two() {
+            floor_log2
+        } else {
+            floor_log2 + 1
+        };
         let sure_order = align_log2.max(ceil_log2);
         Request {
             size,
@@ -206,14 +216,19 @@ impl Request {
             lo,
             hi,
             sure_len: size.saturating_add(size_pow(align_log2) - 1),
-            sure_order1: if sure_order >= 64 { u16::MAX } else { sure_order as u16 + 1 },
+            sure_order1: if sure_order >= 64 {
+                u16::MAX
+            } else {
+                sure_order as u16 + 1
+            },
             need_order1: align_log2.min(floor_log2) as u16 + 1,
         }
     }
 
     /// Some free block of a subtree with these annotations surely fits.
     fn subtree_sure(&self, max_free: u64, max_order1: u8) -> bool {
-        (max_free >= self.sure_len && self.sure_len != u64::MAX) || max_order1 as u16 >= self.sure_order1
+        (max_free >= self.sure_len && self.sure_len != u64::MAX)
+            || max_order1 as u16 >= self.sure_order1
     }
 
     /// A subtree with these annotations may hold a fitting free block.
@@ -305,7 +320,11 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
 
     /// All blocks in address order.
     pub fn iter(&self) -> Iter<'_, N, B> {
-        let mut it = Iter { alloc: self, stack: [NIL; ITER_STACK], depth: 0 };
+        let mut it = Iter {
+            alloc: self,
+            stack: [NIL; ITER_STACK],
+            depth: 0,
+        };
         it.push_left(self.root);
         it
     }
@@ -324,7 +343,11 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
         let pred = self.mergeable_pred(base);
         let succ = self.mergeable_succ(end);
         let merges = (pred != NIL) as usize + (succ != NIL) as usize;
-        let needed = if pieces == 1 { (merges == 0) as usize } else { pieces - merges };
+        let needed = if pieces == 1 {
+            (merges == 0) as usize
+        } else {
+            pieces - merges
+        };
         if needed > self.free_nodes() {
             return Err(RangeError::OutOfMetadata);
         }
@@ -408,7 +431,12 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
     /// Allocates `size` bytes aligned to `2^align_log2`, optionally inside
     /// `[lo, hi)`. Returns the base address. See the module doc for the
     /// placement policy.
-    pub fn alloc(&mut self, size: u64, align_log2: u8, range: Option<(u64, u64)>) -> Result<u64, RangeError> {
+    pub fn alloc(
+        &mut self,
+        size: u64,
+        align_log2: u8,
+        range: Option<(u64, u64)>,
+    ) -> Result<u64, RangeError> {
         if size == 0 || align_log2 >= 64 {
             return Err(RangeError::InvalidArgument);
         }
@@ -454,12 +482,17 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
         let size = self.n(t).size;
         let end = addr + size;
         self.nm(t).set_used(false);
-        if succ != NIL && !self.n(succ).used() && self.n(succ).base == end && !self.is_boundary(end) {
+        if succ != NIL && !self.n(succ).used() && self.n(succ).base == end && !self.is_boundary(end)
+        {
             let succ_size = self.n(succ).size;
             self.remove_node(succ);
             self.nm(t).size += succ_size;
         }
-        if pred != NIL && !self.n(pred).used() && self.block(pred).end() == addr && !self.is_boundary(addr) {
+        if pred != NIL
+            && !self.n(pred).used()
+            && self.block(pred).end() == addr
+            && !self.is_boundary(addr)
+        {
             let merged = self.n(t).size;
             self.remove_node(t);
             self.nm(pred).size += merged;
@@ -585,7 +618,11 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
 
     fn block(&self, l: Link) -> Block {
         let n = self.n(l);
-        Block { base: n.base, size: n.size, used: n.used() }
+        Block {
+            base: n.base,
+            size: n.size,
+            used: n.used(),
+        }
     }
 
     /// (max_free, max_order + 1) of a subtree.
@@ -716,7 +753,11 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
         let n = self.n(t);
         if sub_lo >= req.lo && sub_hi <= req.hi {
             // Whole subtree inside the constraint: its annotations decide.
-            return if req.subtree_sure(n.max_free, n.max_order()) { self.descend_sure(t, req) } else { None };
+            return if req.subtree_sure(n.max_free, n.max_order()) {
+                self.descend_sure(t, req)
+            } else {
+                None
+            };
         }
         if let Some(f) = self.find_sure(n.left(), sub_lo, n.base, req) {
             return Some(f);
@@ -725,9 +766,16 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
         // at most two); a block inside it must be a sure fit, as elsewhere.
         let end = n.base + n.size;
         let candidate = !n.used()
-            && (n.base < req.lo || end > req.hi || req.subtree_sure(n.size, block_order(n.base, n.size) + 1));
+            && (n.base < req.lo
+                || end > req.hi
+                || req.subtree_sure(n.size, block_order(n.base, n.size) + 1));
         if candidate {
-            if let Some(x) = fit_addr(n.base.max(req.lo), end.min(req.hi), req.size, req.align_log2) {
+            if let Some(x) = fit_addr(
+                n.base.max(req.lo),
+                end.min(req.hi),
+                req.size,
+                req.align_log2,
+            ) {
                 return Some((t, x));
             }
         }
@@ -838,7 +886,11 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
     /// Inserts a new block; the caller has checked that a node is available.
     fn insert_block(&mut self, base: u64, size: u64, used: bool) {
         let l = self.alloc_node();
-        let mut n = Node { base, size, ..Node::ZERO };
+        let mut n = Node {
+            base,
+            size,
+            ..Node::ZERO
+        };
         n.set_used(used);
         *self.nm(l) = n;
         self.update(l);
@@ -952,7 +1004,11 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
         let n = *self.n(t);
         let (lf, lo, lh) = self.summary(n.left());
         let (rf, ro, rh) = self.summary(n.right());
-        let (own_free, own_order) = if n.used() { (0, 0) } else { (n.size, block_order(n.base, n.size) + 1) };
+        let (own_free, own_order) = if n.used() {
+            (0, 0)
+        } else {
+            (n.size, block_order(n.base, n.size) + 1)
+        };
         let h = 1 + lh.max(rh);
         let mf = own_free.max(lf).max(rf);
         let mo = own_order.max(lo).max(ro);
@@ -1053,7 +1109,11 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
         if n.height() != h {
             return Err("stored height wrong");
         }
-        let (own_free, own_order) = if n.used() { (0, 0) } else { (n.size, block_order(n.base, n.size) + 1) };
+        let (own_free, own_order) = if n.used() {
+            (0, 0)
+        } else {
+            (n.size, block_order(n.base, n.size) + 1)
+        };
         let mf = own_free.max(lf).max(rf);
         let mo = own_order.max(lo).max(ro);
         if n.max_free != mf {
