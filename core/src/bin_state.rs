@@ -103,7 +103,9 @@ pub fn setup(bi: &BootInfo, level2: usize) -> Result<Core, SetupError> {
         return Err(SetupError::Capacity { what: "second-level CNodes", have: CAP_LEVEL2, need: level2 });
     }
     let reserved = bi.empty().start as u32..bi.empty().start as u32 + RESERVED_SLOTS;
-    let first = reserved.end;
+    // Even, so the cap space's aligned pairs (one split's two halves, one retype window) never
+    // straddle the end of a CNode (`decodeUntypedInvocation` checks the window fits).
+    let first = (reserved.end + 1) & !1;
     let end = slot_limit(level2);
     if first >= end {
         return Err(SetupError::Capacity { what: "cap slots", have: 0, need: 1 });

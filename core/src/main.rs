@@ -21,12 +21,16 @@ mod kernel_check;
 mod placement_run;
 #[path = "bin_run.rs"]
 mod run;
+#[path = "bin_scale.rs"]
+mod scale;
 #[path = "bin_seed.rs"]
 mod seed;
 #[path = "bin_size.rs"]
 mod size;
 #[path = "bin_state.rs"]
 mod state;
+#[path = "bin_trace.rs"]
+mod trace_run;
 
 use sel4::BootInfo;
 use sel4_root_task::{declare_main, println};
@@ -61,6 +65,8 @@ impl From<Stop> for Error {
 fn level2_for(run: &str) -> usize {
     match run {
         "scale" => 7,
+        // The trace replay starts from the bare boot state, as the host replay does.
+        "trace" => 0,
         _ => 1,
     }
 }
@@ -81,15 +87,17 @@ fn main(bi: &BootInfo<'static>) -> Result<(), Error> {
     })?;
     state::print_untypeds(&core, bi);
     let mut runner = Runner::new(core)?;
-    let ext = cspace::extend(&mut runner.core, bi, level2).map_err(Error::CSpace)?;
+    if level2 > 0 {
+        let ext = cspace::extend(&mut runner.core, bi, level2).map_err(Error::CSpace)?;
+        println!(
+            "cspace: top CNode at {:#x}, {} second-level CNodes of 2^16 slots at {:x?}; {} cap slots managed",
+            ext.top_cnode_paddr,
+            ext.level2_paddrs.len(),
+            &ext.level2_paddrs[..],
+            runner.core.ours.placer.caps.capacity()
+        );
+    }
     let t1 = run::rdtsc();
-    println!(
-        "cspace: top CNode at {:#x}, {} second-level CNodes of 2^16 slots at {:x?}; {} cap slots managed",
-        ext.top_cnode_paddr,
-        ext.level2_paddrs.len(),
-        &ext.level2_paddrs[..],
-        runner.core.ours.placer.caps.capacity()
-    );
     println!(
         "setup: {} cycles ({} us at {} MHz) from mirror to two-level CSpace",
         t1 - t0,
@@ -102,6 +110,9 @@ fn main(bi: &BootInfo<'static>) -> Result<(), Error> {
             device::vga(&mut runner)?;
         }
         "seed-gap" => seed::seed_gap(&mut runner)?,
+        "churn" => scale::churn(&mut runner, bi)?,
+        "scale" => scale::scale(&mut runner, bi)?,
+        "trace" => trace_run::replay(&mut runner)?,
         "placement" => {
             placement_run::placement(&mut runner)?;
             device::vga(&mut runner)?;
