@@ -183,6 +183,11 @@ impl Totals {
     }
 }
 
+/// `1 leaf`, `2 leaves`.
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 fn percent(part: u64, whole: u64) -> String {
     if whole == 0 {
         return "0%".into();
@@ -504,10 +509,10 @@ pub fn render(map: &MemoryMap, title: &str) -> Document {
         46.0,
         11.0,
         format!(
-            "RAM {} in {} untypeds: {} objects use {} ({}), free {}, pad {}",
+            "RAM {} in {}: {} use {} ({}), free {}, pad {}",
             human(t.ram),
-            t.ram_roots,
-            ram_objs,
+            count(t.ram_roots as u64, "untyped", "untypeds"),
+            count(ram_objs, "object", "objects"),
             human(ram_obj_bytes),
             percent(ram_obj_bytes, t.ram),
             human(t.get(Kind::Free, false).1),
@@ -519,10 +524,10 @@ pub fn render(map: &MemoryMap, title: &str) -> Document {
         62.0,
         11.0,
         format!(
-            "device memory {} in {} untypeds: {} objects use {};  untyped tree: {} nodes, {} splits, pad {} in all",
+            "device memory {} in {}: {} use {};  untyped tree: {} nodes, {} splits, pad {} in all",
             human(t.device),
-            t.device_roots,
-            dev_objs,
+            count(t.device_roots as u64, "untyped", "untypeds"),
+            count(dev_objs, "object", "objects"),
             human(dev_obj_bytes),
             t.nodes,
             t.splits,
@@ -535,19 +540,18 @@ pub fn render(map: &MemoryMap, title: &str) -> Document {
         let k = Kind::Object(ty);
         let (n, b) = (t.get(k, false).0 + t.get(k, true).0, t.get(k, false).1 + t.get(k, true).1);
         if n > 0 {
-            let objects = if n == 1 { "object" } else { "objects" };
-            entries.push((ty.name().into(), fill(k, false), format!("{n} {objects}, {}", human(b))));
+            entries.push((ty.name().into(), fill(k, false), format!("{}, {}", count(n, "object", "objects"), human(b))));
         }
     }
     if entries.is_empty() {
         entries.push(("no objects".into(), "none", String::new()));
     }
     let (pn, pb) = (t.get(Kind::Pad, false).0 + t.get(Kind::Pad, true).0, pad_bytes);
-    entries.push(("pad".into(), PAD_FILL, format!("(unused half of a split) {pn} leaves, {}", human(pb))));
+    entries.push(("pad".into(), PAD_FILL, format!("(unused half of a split) {}, {}", count(pn, "leaf", "leaves"), human(pb))));
     let (fr, frb) = t.get(Kind::Free, false);
-    entries.push(("free RAM".into(), FREE_RAM, format!("{fr} leaves, {}", human(frb))));
+    entries.push(("free RAM".into(), FREE_RAM, format!("{}, {}", count(fr, "leaf", "leaves"), human(frb))));
     let (fd, fdb) = t.get(Kind::Free, true);
-    entries.push(("free device".into(), FREE_DEV, format!("{fd} leaves, {}", human(fdb))));
+    entries.push(("free device".into(), FREE_DEV, format!("{}, {}", count(fd, "leaf", "leaves"), human(fdb))));
     let col_w = (WIDTH - 2.0 * MARGIN) / 3.0;
     let mut legend = Group::new().set("class", "legend");
     for (i, (name, sw, what)) in entries.iter().enumerate() {
@@ -567,7 +571,7 @@ pub fn render(map: &MemoryMap, title: &str) -> Document {
 
     let ram: Vec<&RootMap> = map.roots.iter().filter(|r| !r.device).collect();
     let dev: Vec<&RootMap> = map.roots.iter().filter(|r| r.device).collect();
-    c.heading(format!("RAM: {} untypeds, {}", ram.len(), human(t.ram)));
+    c.heading(format!("RAM: {}, {}", count(ram.len() as u64, "untyped", "untypeds"), human(t.ram)));
     // With one root the overview would repeat its band.
     if ram.len() > 1 {
         c.y += 6.0;
@@ -576,7 +580,9 @@ pub fn render(map: &MemoryMap, title: &str) -> Document {
     for root in &ram {
         c.root_band(root);
     }
-    c.heading(format!("Device memory: {} untypeds, {}", dev.len(), human(t.device)));
+    if !dev.is_empty() {
+        c.heading(format!("Device memory: {}, {}", count(dev.len() as u64, "untyped", "untypeds"), human(t.device)));
+    }
     let mut i = 0;
     while i < dev.len() {
         if dev[i].untouched() {
@@ -638,9 +644,9 @@ mod tests {
         assert!(s.contains("cnode 3 objects, 4 KiB"), "legend: three CNodes");
         assert!(s.contains("frame_4k 1 object, 4 KiB"), "legend: one frame");
         assert!(s.contains("pad (unused half of a split) 0 leaves, 0 B"), "legend: pad");
-        assert!(s.contains("free device 1 leaves, 4 KiB"));
-        assert!(s.contains("RAM 8 KiB in 1 untypeds: 4 objects use 8 KiB (100.0%)"));
-        assert!(s.contains("Device memory: 1 untypeds, 4 KiB"));
+        assert!(s.contains("free device 1 leaf, 4 KiB"));
+        assert!(s.contains("RAM 8 KiB in 1 untyped: 4 objects use 8 KiB (100.0%)"));
+        assert!(s.contains("Device memory: 1 untyped, 4 KiB"));
         // Device roots are drawn dashed; the document parses as SVG.
         assert!(s.contains("stroke-dasharray"));
         let mut n = 0;
