@@ -80,8 +80,16 @@ impl Kind {
 pub enum Record {
     Begin,
     /// A boot untyped; its nodes follow.
-    Root { paddr: u64, bits: u8, device: bool },
-    Node { paddr: u64, bits: u8, kind: Kind },
+    Root {
+        paddr: u64,
+        bits: u8,
+        device: bool,
+    },
+    Node {
+        paddr: u64,
+        bits: u8,
+        kind: Kind,
+    },
     End,
 }
 
@@ -125,7 +133,10 @@ enum At {
     /// Next: the header of root `i` (or `End` after the last root).
     Root(u32),
     /// Next: node `node` of root `root`.
-    Node { root: u32, node: NodeId },
+    Node {
+        root: u32,
+        node: NodeId,
+    },
     Done,
 }
 
@@ -188,11 +199,7 @@ impl<P: AsRef<[PoolNode]> + AsMut<[PoolNode]>> Iterator for Records<'_, P> {
                 // Nodes reachable from a root are never unused; treat one as free rather than
                 // stop the dump half way.
                 let kind = Kind::of(&n).unwrap_or(Kind::Free);
-                let next = if kind == Kind::Split {
-                    Some(self.halves(node).0)
-                } else {
-                    self.after_subtree(root, node)
-                };
+                let next = if kind == Kind::Split { Some(self.halves(node).0) } else { self.after_subtree(root, node) };
                 self.at = match next {
                     Some(node) => At::Node { root, node },
                     None => At::Root(root + 1),
@@ -302,18 +309,40 @@ pub enum SequenceError {
     NotInDump,
     NestedBegin,
     /// A node line outside any root, or after its root was complete.
-    NodeOutsideRoot { paddr: u64, bits: u8 },
+    NodeOutsideRoot {
+        paddr: u64,
+        bits: u8,
+    },
     /// The tree says the next node is `[paddr, 2^bits)`, the line says otherwise.
-    WrongNode { expected_paddr: u64, expected_bits: u8, paddr: u64, bits: u8 },
+    WrongNode {
+        expected_paddr: u64,
+        expected_bits: u8,
+        paddr: u64,
+        bits: u8,
+    },
     /// A new root (or the end) came before every node of the previous root was listed.
-    RootIncomplete { paddr: u64, missing_paddr: u64, missing_bits: u8 },
+    RootIncomplete {
+        paddr: u64,
+        missing_paddr: u64,
+        missing_bits: u8,
+    },
     /// Roots must be listed in address order without overlap.
-    RootOrder { paddr: u64, previous_end: u64 },
+    RootOrder {
+        paddr: u64,
+        previous_end: u64,
+    },
     /// A root that ends beyond 2^64.
-    RootTooLarge { paddr: u64, bits: u8 },
+    RootTooLarge {
+        paddr: u64,
+        bits: u8,
+    },
     /// A split of a node of the smallest untyped size, or an object that cannot have the
     /// node's size (e.g. a 2^13-byte TCB).
-    ImpossibleNode { paddr: u64, bits: u8, kind: Kind },
+    ImpossibleNode {
+        paddr: u64,
+        bits: u8,
+        kind: Kind,
+    },
     /// Input ended inside a dump.
     MissingEnd,
 }
@@ -330,10 +359,9 @@ impl fmt::Display for SequenceError {
                 f,
                 "expected node {expected_paddr:#x} (2^{expected_bits}) next in the tree, found {paddr:#x} (2^{bits})"
             ),
-            SequenceError::RootIncomplete { paddr, missing_paddr, missing_bits } => write!(
-                f,
-                "root {paddr:#x} is incomplete: node {missing_paddr:#x} (2^{missing_bits}) was never listed"
-            ),
+            SequenceError::RootIncomplete { paddr, missing_paddr, missing_bits } => {
+                write!(f, "root {paddr:#x} is incomplete: node {missing_paddr:#x} (2^{missing_bits}) was never listed")
+            }
             SequenceError::RootOrder { paddr, previous_end } => write!(
                 f,
                 "root {paddr:#x} starts below the end of the previous root ({previous_end:#x}); roots must ascend"

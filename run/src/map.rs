@@ -66,7 +66,13 @@ pub fn write_svg(map: &dump::MemoryMap, title: &str, path: &Path) -> Result<()> 
 
 /// `trace replay --svg`: the picture of core's strategy at the end of a
 /// trace (before anything is freed).
-pub fn write_trace_svg(trace_name: &str, text: &str, boot: &[BootUntyped], opts: host::Options, path: &Path) -> Result<()> {
+pub fn write_trace_svg(
+    trace_name: &str,
+    text: &str,
+    boot: &[BootUntyped],
+    opts: host::Options,
+    path: &Path,
+) -> Result<()> {
     let map = replayed::ours_at_end(text, boot, opts)?;
     write_svg(&map, &format!("core's memory map at the end of {trace_name} (host replay, kernel model)"), path)
 }
@@ -83,6 +89,7 @@ pub fn run(args: &MapArgs) -> Result<()> {
         config: args.config.clone(),
         timeout: args.timeout,
         root_task: None,
+        trace: None,
     };
     let s = boot::load(&boot_args)?;
     if let Medium::Iso(_) = s.medium {

@@ -6,9 +6,9 @@ use std::vec::Vec;
 
 use super::*;
 use crate::kernel::{BootUntyped, Slot};
+use crate::object::ObjectType as T;
 use crate::placement::tests::setup;
 use crate::placement::Placer;
-use crate::object::ObjectType as T;
 
 fn bu(slot: u32, paddr: u64, size_bits: u8, is_device: bool) -> BootUntyped {
     BootUntyped { slot: Slot(slot), paddr, size_bits, is_device }
@@ -147,7 +147,10 @@ fn other_lines_are_not_records() {
     assert_eq!(parse_line("core: seL4 root task"), Ok(None));
     assert_eq!(parse_line(""), Ok(None));
     assert_eq!(parse_line("mapping 0x0 12 free"), Ok(None));
-    assert_eq!(parse_line("  map 0x40 6 cnode  "), Ok(Some(Record::Node { paddr: 0x40, bits: 6, kind: Kind::Object(T::CNode) })));
+    assert_eq!(
+        parse_line("  map 0x40 6 cnode  "),
+        Ok(Some(Record::Node { paddr: 0x40, bits: 6, kind: Kind::Object(T::CNode) }))
+    );
 }
 
 #[test]
@@ -160,7 +163,8 @@ fn line_errors_say_what_is_wrong() {
     assert_eq!(e("map 0x1000 3 free"), "`3` is not a log2 size in 4..=47");
     assert_eq!(e("map 0x1000 48 free"), "`48` is not a log2 size in 4..=47");
     assert_eq!(e("map 0xg 12 free"), "`0xg` is not a hex address (0x...)");
-    assert!(e("map 0x1000 12 frame").starts_with("unknown node kind `frame` (expected free, pad, split or an object type: untyped tcb"));
+    assert!(e("map 0x1000 12 frame")
+        .starts_with("unknown node kind `frame` (expected free, pad, split or an object type: untyped tcb"));
     assert_eq!(e("map 0x1000 12 free 7"), "unexpected extra field `7`");
     assert_eq!(e("map end now"), "unexpected extra field `now`");
     assert_eq!(e("map 4096 12 free"), "`4096` is none of begin, end, root or a node address");
@@ -176,7 +180,8 @@ fn check(lines: &[&str]) -> Result<(), SequenceError> {
 
 #[test]
 fn sequence_errors_name_the_node() {
-    let ok = ["map begin", "map root 0x0 13 ram", "map 0x0 13 split", "map 0x0 12 free", "map 0x1000 12 pad", "map end"];
+    let ok =
+        ["map begin", "map root 0x0 13 ram", "map 0x0 13 split", "map 0x0 12 free", "map 0x1000 12 pad", "map end"];
     assert_eq!(check(&ok), Ok(()));
     let err = |v: &[&str]| check(v).unwrap_err().to_string();
     assert_eq!(

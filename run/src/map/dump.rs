@@ -175,7 +175,11 @@ exit
             "the memory map starting at line 2 has no `map end` (serial output cut off?)"
         );
         let bad = SEED.replace("map 0x400 10 cnode", "map 0x400 10 cnod");
-        assert!(parse(&bad).unwrap_err().to_string().starts_with("line 8: unknown node kind `cnod`"), "{}", parse(&bad).unwrap_err());
+        assert!(
+            parse(&bad).unwrap_err().to_string().starts_with("line 8: unknown node kind `cnod`"),
+            "{}",
+            parse(&bad).unwrap_err()
+        );
         let gap = SEED.replace("map 0x400 10 cnode\n", "");
         assert_eq!(
             parse(&gap).unwrap_err().to_string(),

@@ -28,10 +28,12 @@ pub fn ours_at_end(text: &str, boot: &[BootUntyped], opts: host::Options) -> Res
     let n_objs = opts.object_slots as usize;
     let pool = UntypedPool::new(vec![PoolNode::EMPTY; 2 * n_objs + 2 * boot.len()], boot)
         .map_err(|e| anyhow!("untyped pool: {e:?}"))?;
-    let caps = CapSpace::new(vec![CapEntry::EMPTY; n_objs], Slot(first_free)).map_err(|e| anyhow!("cap space: {e:?}"))?;
+    let caps =
+        CapSpace::new(vec![CapEntry::EMPTY; n_objs], Slot(first_free)).map_err(|e| anyhow!("cap space: {e:?}"))?;
     let mut ram = RangeAllocator::<{ host::RANGE_NODES }>::new_boxed();
     let mut device = RangeAllocator::<{ host::RANGE_NODES }>::new_boxed();
-    let mut ours = Ours::new(&mut ram, &mut device, Placer::new(pool, caps)).map_err(|e| anyhow!("ours setup: {e:?}"))?;
+    let mut ours =
+        Ours::new(&mut ram, &mut device, Placer::new(pool, caps)).map_err(|e| anyhow!("ours setup: {e:?}"))?;
     let mut ids: Vec<IdEntry<'_, Live>> = vec![None; (summary.max_live + 1) * 2 + 16];
     let mut table = IdTable::new(&mut ids);
     replay::run(text, &mut ours, &mut k, &mut table, || 0).map_err(|e| anyhow!("{e}"))?;
@@ -48,7 +50,8 @@ mod tests {
     #[test]
     fn seed_trace_ends_with_four_objects_and_the_cnode_at_0x400() {
         let boot = layout::boot_untypeds(&layout::parse(include_str!("../../traces/seed.untypeds")).unwrap());
-        let m = ours_at_end(include_str!("../../traces/seed.trace"), &boot, host::Options { object_slots: 64 }).unwrap();
+        let m =
+            ours_at_end(include_str!("../../traces/seed.trace"), &boot, host::Options { object_slots: 64 }).unwrap();
         assert_eq!(m.roots.len(), 1);
         let objects: Vec<(u64, u8, Kind)> = m.roots[0]
             .leaves()
@@ -58,7 +61,12 @@ mod tests {
         let cnode = Kind::Object(ObjectType::CNode);
         assert_eq!(
             objects,
-            vec![(0x0, 10, cnode), (0x400, 10, cnode), (0x800, 11, cnode), (0x1000, 12, Kind::Object(ObjectType::Frame4K))]
+            vec![
+                (0x0, 10, cnode),
+                (0x400, 10, cnode),
+                (0x800, 11, cnode),
+                (0x1000, 12, Kind::Object(ObjectType::Frame4K))
+            ]
         );
     }
 

@@ -76,7 +76,9 @@ fn fill(kind: Kind, device: bool) -> &'static str {
 /// Text colour readable on `fill(kind)`.
 fn ink(kind: Kind) -> &'static str {
     match kind {
-        Kind::Object(ObjectType::Untyped | ObjectType::Frame2M | ObjectType::PageDirectory | ObjectType::Pml4) => "#000",
+        Kind::Object(ObjectType::Untyped | ObjectType::Frame2M | ObjectType::PageDirectory | ObjectType::Pml4) => {
+            "#000"
+        }
         Kind::Object(_) => "#fff",
         _ => "#333",
     }
@@ -262,7 +264,10 @@ impl Bar {
                     vec![format!("{n} × {} ({size})", t.name()), format!("{n} × {}", t.name())]
                 };
                 let room = x1 - x0 - 6.0;
-                let fitting = labels.into_iter().chain([t.name().to_string()]).find(|s| s.chars().count() as f64 * CHAR_W * 10.0 / 11.0 <= room);
+                let fitting = labels
+                    .into_iter()
+                    .chain([t.name().to_string()])
+                    .find(|s| s.chars().count() as f64 * CHAR_W * 10.0 / 11.0 <= room);
                 if let Some(s) = fitting {
                     on_top.push(text(x0 + 3.0, self.y + self.h - 4.5, 10.0, s).set("fill", ink(run.kind)));
                 }
@@ -300,7 +305,8 @@ impl Bar {
             .iter()
             .map(|(&(_, k), &b)| {
                 let share = b as f64 / total as f64 * self.h;
-                let h = if matches!(k, Kind::Object(_)) { share.max(MIN_OBJECT_PX.min(self.h / objects)) } else { share };
+                let h =
+                    if matches!(k, Kind::Object(_)) { share.max(MIN_OBJECT_PX.min(self.h / objects)) } else { share };
                 (k, h, b)
             })
             .collect();
@@ -369,7 +375,9 @@ impl Canvas {
     /// Address and size to the left of a bar.
     fn row_label(&mut self, paddr: u64, size: String) {
         self.g.append(text(MARGIN, self.y + BAND_H - 4.0, 11.0, self.addr(paddr)));
-        self.g.append(text(MARGIN + (self.digits as f64 + 3.0) * CHAR_W, self.y + BAND_H - 4.0, 11.0, size).set("fill", "#444"));
+        self.g.append(
+            text(MARGIN + (self.digits as f64 + 3.0) * CHAR_W, self.y + BAND_H - 4.0, 11.0, size).set("fill", "#444"),
+        );
     }
 
     fn note(&mut self, s: String) {
@@ -397,7 +405,10 @@ impl Canvas {
         }
         self.g.append(frame);
         bar.draw(&mut self.g, &pieces(root));
-        let (n, bytes) = root.leaves().filter(|l| matches!(l.kind, Kind::Object(_))).fold((0, 0u64), |a, l| (a.0 + 1, a.1 + (1u64 << l.bits)));
+        let (n, bytes) = root
+            .leaves()
+            .filter(|l| matches!(l.kind, Kind::Object(_)))
+            .fold((0, 0u64), |a, l| (a.0 + 1, a.1 + (1u64 << l.bits)));
         self.note(match n {
             0 if root.untouched() => "untouched".into(),
             0 => "no objects".into(),
@@ -415,7 +426,11 @@ impl Canvas {
             let cell = (BAR_W / CELLS_PER_ROW as f64).min(BAR_W / chunk.len() as f64);
             for (i, root) in chunk.iter().enumerate() {
                 let x = BAR_X + i as f64 * cell;
-                let mut el = rect(x, self.y, cell, BAND_H, FREE_DEV).set("class", "root").set("stroke", "#888").set("stroke-width", 0.8).set("stroke-dasharray", "4 2");
+                let mut el = rect(x, self.y, cell, BAND_H, FREE_DEV)
+                    .set("class", "root")
+                    .set("stroke", "#888")
+                    .set("stroke-width", 0.8)
+                    .set("stroke-dasharray", "4 2");
                 el.append(Title::new(format!(
                     "device untyped {:#x}..{:#x} ({}), untouched",
                     root.paddr,
@@ -438,7 +453,9 @@ impl Canvas {
         let (Some(first), Some(last)) = (ram.first(), ram.last()) else { return };
         let (lo, hi) = (first.paddr, last.end());
         self.g.append(text(MARGIN, self.y + 20.0, 11.0, "all RAM, linear"));
-        self.g.append(text(MARGIN, self.y + 34.0, 11.0, format!("{}..{}", self.addr(lo), self.addr(hi))).set("fill", "#444"));
+        self.g.append(
+            text(MARGIN, self.y + 34.0, 11.0, format!("{}..{}", self.addr(lo), self.addr(hi))).set("fill", "#444"),
+        );
         let bar = Bar { x: BAR_X, y: self.y, w: BAR_W, h: 28.0, lo, hi, device: false, label_objects: false };
         // Gaps between roots are not RAM: hatched background.
         self.g.append(rect(BAR_X, self.y, BAR_W, bar.h, "url(#gap)"));
@@ -448,7 +465,14 @@ impl Canvas {
         // Root edges above the bar.
         for root in ram {
             let x = bar.px(root.paddr);
-            self.g.append(Line::new().set("x1", r(x)).set("x2", r(x)).set("y1", r(self.y - 4.0)).set("y2", r(self.y)).set("stroke", "#333"));
+            self.g.append(
+                Line::new()
+                    .set("x1", r(x))
+                    .set("x2", r(x))
+                    .set("y1", r(self.y - 4.0))
+                    .set("y2", r(self.y))
+                    .set("stroke", "#333"),
+            );
         }
         // Ticks at a power-of-two step giving about 8 labels.
         let span = hi - lo;
@@ -457,10 +481,15 @@ impl Canvas {
         let y = self.y + bar.h;
         while a <= hi {
             let x = bar.px(a);
-            self.g.append(Line::new().set("x1", r(x)).set("x2", r(x)).set("y1", r(y)).set("y2", r(y + 4.0)).set("stroke", "#333"));
+            self.g.append(
+                Line::new().set("x1", r(x)).set("x2", r(x)).set("y1", r(y)).set("y2", r(y + 4.0)).set("stroke", "#333"),
+            );
             let label = format!("{a:#x}");
             let w = label.len() as f64 * CHAR_W * 9.0 / 11.0;
-            self.g.append(text((x - w / 2.0).clamp(BAR_X - 20.0, BAR_X + BAR_W - w + 20.0), y + 14.0, 9.0, label).set("fill", "#444"));
+            self.g.append(
+                text((x - w / 2.0).clamp(BAR_X - 20.0, BAR_X + BAR_W - w + 20.0), y + 14.0, 9.0, label)
+                    .set("fill", "#444"),
+            );
             a += step;
         }
         self.y += bar.h + 26.0;
@@ -499,7 +528,12 @@ pub fn render(map: &MemoryMap, title: &str) -> Document {
     let t = Totals::of(map);
     let mut c = Canvas { g: Group::new(), y: 0.0, digits: addr_digits(map) };
     c.g.append(
-        Text::new(title).set("x", MARGIN).set("y", 26).set("font-size", 17).set("font-weight", "bold").set("font-family", FONT),
+        Text::new(title)
+            .set("x", MARGIN)
+            .set("y", 26)
+            .set("font-size", 17)
+            .set("font-weight", "bold")
+            .set("font-family", FONT),
     );
     let (ram_objs, ram_obj_bytes) = t.objects(false);
     let (dev_objs, dev_obj_bytes) = t.objects(true);
@@ -540,18 +574,30 @@ pub fn render(map: &MemoryMap, title: &str) -> Document {
         let k = Kind::Object(ty);
         let (n, b) = (t.get(k, false).0 + t.get(k, true).0, t.get(k, false).1 + t.get(k, true).1);
         if n > 0 {
-            entries.push((ty.name().into(), fill(k, false), format!("{}, {}", count(n, "object", "objects"), human(b))));
+            entries.push((
+                ty.name().into(),
+                fill(k, false),
+                format!("{}, {}", count(n, "object", "objects"), human(b)),
+            ));
         }
     }
     if entries.is_empty() {
         entries.push(("no objects".into(), "none", String::new()));
     }
     let (pn, pb) = (t.get(Kind::Pad, false).0 + t.get(Kind::Pad, true).0, pad_bytes);
-    entries.push(("pad".into(), PAD_FILL, format!("(unused half of a split) {}, {}", count(pn, "leaf", "leaves"), human(pb))));
+    entries.push((
+        "pad".into(),
+        PAD_FILL,
+        format!("(unused half of a split) {}, {}", count(pn, "leaf", "leaves"), human(pb)),
+    ));
     let (fr, frb) = t.get(Kind::Free, false);
     entries.push(("free RAM".into(), FREE_RAM, format!("{}, {}", count(fr, "leaf", "leaves"), human(frb))));
     let (fd, fdb) = t.get(Kind::Free, true);
     entries.push(("free device".into(), FREE_DEV, format!("{}, {}", count(fd, "leaf", "leaves"), human(fdb))));
+    let ram_roots = map.roots.iter().filter(|r| !r.device).count();
+    if ram_roots > 1 {
+        entries.push(("not RAM".into(), "url(#gap)", "(between RAM untypeds, overview only)".into()));
+    }
     let col_w = (WIDTH - 2.0 * MARGIN) / 3.0;
     let mut legend = Group::new().set("class", "legend");
     for (i, (name, sw, what)) in entries.iter().enumerate() {
