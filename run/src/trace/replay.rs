@@ -46,14 +46,19 @@ pub fn all_strategies() -> Vec<&'static str> {
     v
 }
 
-/// Untypeds for the model. The kernel model requires physically naturally
-/// aligned untypeds; a real boot also hands out device untypeds above the
-/// 512 GiB kernel window that are only aligned by their wrapped virtual
-/// address (see `layout::parse`). Those are left out, with a note.
+/// Untypeds for the model. A real boot hands out device untypeds above the
+/// 512 GiB kernel window that are aligned only by their kernel virtual
+/// address (`src/kernel/boot.c:create_untypeds_for_region`); the model and
+/// every strategy take those as they are. Only an untyped the kernel could
+/// never have produced is left out, and counted so the caller can say so.
 pub fn model_untypeds(descs: &[layout::UntypedDesc]) -> (Vec<BootUntyped>, usize) {
-    let aligned: Vec<_> = descs.iter().copied().filter(|d| d.naturally_aligned()).collect();
-    let dropped = descs.len() - aligned.len();
-    (layout::boot_untypeds(&aligned), dropped)
+    let valid: Vec<_> = descs
+        .iter()
+        .copied()
+        .filter(|d| sel4_core::kernel::kernel_vaddr(d.paddr) & ((1u64 << d.size_bits) - 1) == 0)
+        .collect();
+    let dropped = descs.len() - valid.len();
+    (layout::boot_untypeds(&valid), dropped)
 }
 
 /// Replay `text` with each of `strategies`; also runs the ideal allocator.
@@ -186,7 +191,7 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
     let descs = layout::parse(&layout_text).context("untyped layout")?;
     let (boot, dropped) = model_untypeds(&descs);
     if dropped > 0 && !args.json {
-        eprintln!("note: {dropped} device untypeds above the kernel window are not naturally aligned and are left out");
+        eprintln!("note: {dropped} untypeds are not aligned the way the kernel cuts them and are left out");
     }
     let all = all_strategies();
     let strategies: Vec<&str> = match args.strategy.as_str() {
