@@ -111,7 +111,7 @@ pub fn placement(run: &mut Runner) -> Result<(), Stop> {
                 // 1 GiB frames need a free 1 GiB of RAM; ranges may be too small for 1 GiB.
                 Err(AllocFailure::NoBlock) if bits >= 30 || (range.is_some() && bits >= 27) => {
                     unavailable += 1;
-                    println!("placement: {} {}: no free block of 2^{bits} for {c:?} (RAM does not allow)", r.ty.name(), r.size_bits);
+                    println!("placement: {} {}: no free block of 2^{bits} for {c:?} (this RAM or range has none)", r.ty.name(), r.size_bits);
                     continue;
                 }
                 Err(e) => {

@@ -28,6 +28,10 @@ pub struct BootArgs {
     /// Boot this prebuilt root-task ELF instead of building the scenario's image.
     #[arg(long, value_name = "ELF")]
     pub root_task: Option<std::path::PathBuf>,
+    /// Embed this trace (host format) in core's image; core replays it against the kernel and
+    /// its per-operation log is compared with the host replay's.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<std::path::PathBuf>,
 }
 
 /// Loads a scenario by name or path and applies command-line overrides.
@@ -50,6 +54,13 @@ pub fn load(args: &BootArgs) -> anyhow::Result<Scenario> {
 
 pub fn run(args: &BootArgs) -> anyhow::Result<()> {
     let s = load(args)?;
+    if args.trace.is_some() || s.compare_traces.is_some() {
+        anyhow::ensure!(args.root_task.is_none(), "--root-task and a trace comparison exclude each other");
+        return match crate::trace::agree::run_scenario(&s, args.trace.as_deref(), false)? {
+            true => Ok(()),
+            false => anyhow::bail!("scenario `{}` failed", s.name),
+        };
+    }
     if run_scenario_with(&s, false, args.root_task.as_deref())? {
         Ok(())
     } else {
@@ -61,6 +72,9 @@ pub fn run(args: &BootArgs) -> anyhow::Result<()> {
 /// line (and on failure the whole serial log). Returns whether it passed;
 /// errors are problems before the boot (builds, QEMU missing).
 pub fn run_scenario(s: &Scenario, live: bool) -> anyhow::Result<bool> {
+    if s.compare_traces.is_some() {
+        return crate::trace::agree::run_scenario(s, None, live);
+    }
     run_scenario_with(s, live, None)
 }
 
@@ -75,7 +89,7 @@ pub fn run_scenario_with(s: &Scenario, live: bool, prebuilt: Option<&Path>) -> a
             anyhow::ensure!(elf.is_file(), "root task {} does not exist", elf.display());
             elf.to_path_buf()
         }
-        None => root_task::build(&s.image, &s.config)?,
+        None => root_task::build_scenario(s, None)?,
     };
     let qemu = sel4_kernel_build::ensure_qemu()?;
     let boot = Boot {

@@ -21,6 +21,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
         config: args.config.clone(),
         timeout: None,
         root_task: None,
+        trace: None,
     })?;
     if boot::run_scenario(&s, true)? {
         Ok(())

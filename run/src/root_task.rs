@@ -1,8 +1,10 @@
 //! Builds core's freestanding root-task binary for one kernel configuration.
 
-use std::path::PathBuf;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::scenario::Scenario;
 use crate::workspace;
 
 /// The target triple of host and freestanding builds alike.
@@ -21,6 +23,36 @@ pub fn build(image: &str, config: &str) -> anyhow::Result<PathBuf> {
 /// feature set gets a target folder of its own, so the plain image and a
 /// variant never overwrite each other while one of them is booting.
 pub fn build_with_features(image: &str, config: &str, features: &[&str]) -> anyhow::Result<PathBuf> {
+    build_with(image, config, features, &[])
+}
+
+/// The image a scenario boots: its features, `CORE_RUN` from its `run` line and, if given, the
+/// trace core embeds (`CORE_TRACE`, read by core's build script). The ELF is copied to a name
+/// of its own, so a later build of another variant in the same folder cannot change it
+/// before it boots.
+pub fn build_scenario(s: &Scenario, trace: Option<&Path>) -> anyhow::Result<PathBuf> {
+    let features: Vec<&str> = s.features.iter().map(String::as_str).collect();
+    let mut env: Vec<(&str, OsString)> = Vec::new();
+    if let Some(run) = &s.run {
+        env.push(("CORE_RUN", run.into()));
+    }
+    if let Some(t) = trace {
+        let abs = std::fs::canonicalize(t).map_err(|e| anyhow::anyhow!("trace {}: {e}", t.display()))?;
+        env.push(("CORE_TRACE", abs.into_os_string()));
+    }
+    let elf = build_with(&s.image, &s.config, &features, &env)?;
+    let mut name = format!("{}-{}", s.image, s.run.as_deref().unwrap_or("default"));
+    if let Some(stem) = trace.and_then(|t| t.file_stem()) {
+        name.push('-');
+        name.push_str(&stem.to_string_lossy());
+    }
+    let copy = elf.with_file_name(name);
+    std::fs::copy(&elf, &copy).map_err(|e| anyhow::anyhow!("copy {} to {}: {e}", elf.display(), copy.display()))?;
+    Ok(copy)
+}
+
+/// [`build_with_features`] with environment variables for core's build (`CORE_RUN`, `CORE_TRACE`).
+pub fn build_with(image: &str, config: &str, features: &[&str], env: &[(&str, OsString)]) -> anyhow::Result<PathBuf> {
     let mut target_dir = workspace::freestanding_target_dir(config);
     if !features.is_empty() {
         target_dir.as_mut_os_string().push(format!("+{}", features.join("+")));
@@ -38,6 +70,9 @@ pub fn build_with_features(image: &str, config: &str, features: &[&str]) -> anyh
         // Would take precedence over RUSTFLAGS if inherited from an outer cargo.
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env("SEL4_CONFIG", config)
+        .env_remove("CORE_RUN")
+        .env_remove("CORE_TRACE")
+        .envs(env.iter().map(|(k, v)| (*k, v)))
         .status()
         .map_err(|e| anyhow::anyhow!("cannot run cargo: {e}"))?;
     if !status.success() {

@@ -11,6 +11,10 @@
 //! expect   untypeds:   # serial text that must appear, in file order
 //! exit     success     # core exits QEMU with success (or: exit 0x01, the value written to port 0xf4)
 //! boot     iso-uefi    # optional: GRUB ISO from CD under iso-bios or iso-uefi (default: kernel, QEMU -kernel)
+//! run      placement   # optional: what core runs (its build-time `CORE_RUN`; default: demo)
+//! features audit       # optional: more cargo features of sel4-core for the image
+//! compare-traces traces   # optional: boot once per `*.trace` in run/<dir> and compare core's
+//!                         # per-operation log with the host replay's
 //! ```
 //!
 //! `manual <why>` keeps a scenario out of `run test`. Lines starting with
@@ -26,7 +30,8 @@ use crate::iso::Medium;
 pub const SUCCESS_EXIT_VALUE: u8 = 0x10;
 
 /// Directives a scenario may use.
-const DIRECTIVES: &[&str] = &["ram", "config", "timeout", "image", "expect", "exit", "manual", "boot"];
+const DIRECTIVES: &[&str] =
+    &["ram", "config", "timeout", "image", "expect", "exit", "manual", "boot", "run", "features", "compare-traces"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scenario {
@@ -45,6 +50,13 @@ pub struct Scenario {
     pub manual: Option<String>,
     /// How the machine gets the kernel: directly or from a GRUB ISO.
     pub medium: Medium,
+    /// What core runs (`CORE_RUN` when building it), if not its default.
+    pub run: Option<String>,
+    /// Extra cargo features of sel4-core.
+    pub features: Vec<String>,
+    /// Folder (relative to the run tool's package) whose traces are replayed on the real kernel
+    /// and on the host and compared.
+    pub compare_traces: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,6 +126,9 @@ impl Scenario {
         let mut exit = None;
         let mut manual = None;
         let mut medium = None;
+        let mut run = None;
+        let mut features: Option<Vec<String>> = None;
+        let mut compare_traces = None;
         let mut expect = Vec::new();
         for (i, raw) in text.lines().enumerate() {
             let line = i + 1;
@@ -187,6 +202,21 @@ impl Scenario {
                     once(medium.is_some())?;
                     medium = Some(Medium::parse(value).map_err(err)?);
                 }
+                "run" => {
+                    once(run.is_some())?;
+                    if value.contains(char::is_whitespace) {
+                        return Err(err(format!("run wants one name, not `{value}`")));
+                    }
+                    run = Some(value.to_string());
+                }
+                "features" => {
+                    once(features.is_some())?;
+                    features = Some(value.split_whitespace().map(str::to_string).collect());
+                }
+                "compare-traces" => {
+                    once(compare_traces.is_some())?;
+                    compare_traces = Some(value.to_string());
+                }
                 "expect" => expect.push(value.to_string()),
                 other => {
                     return Err(err(format!(
@@ -211,6 +241,9 @@ impl Scenario {
             expect,
             manual,
             medium: medium.unwrap_or_default(),
+            run,
+            features: features.unwrap_or_default(),
+            compare_traces,
         })
     }
 
@@ -284,6 +317,19 @@ exit success
         assert_eq!(s.exit_value, 0x10);
         assert_eq!(s.expected_status(), 33);
         assert_eq!(s.manual, None);
+    }
+
+    #[test]
+    fn run_features_and_trace_comparison() {
+        let s = Scenario::parse("p.scenario", GOOD).unwrap();
+        assert_eq!((s.run, s.features.len(), s.compare_traces), (None, 0, None));
+        let text = GOOD.replace("image core", "image core\nrun churn # what core runs\nfeatures audit extra\ncompare-traces traces");
+        let s = Scenario::parse("p.scenario", &text).unwrap();
+        assert_eq!(s.run.as_deref(), Some("churn"));
+        assert_eq!(s.features, vec!["audit", "extra"]);
+        assert_eq!(s.compare_traces.as_deref(), Some("traces"));
+        assert!(error_of(&text.replace("run churn", "run churn scale")).contains("run wants one name"));
+        assert!(error_of(&format!("{text}features more\n")).contains("`features` given twice"));
     }
 
     #[test]

@@ -1,0 +1,233 @@
+//! Agreement of core on the real kernel with the host model, operation by
+//! operation: boot core with a trace embedded, read its untyped table and
+//! its per-operation log from the serial output, replay the same trace on
+//! the kernel model with that untyped layout (same code:
+//! `sel4_core::replay_log`), and compare the lines (address or error, and
+//! the leaf untyped's watermark, per operation; then the summary).
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+use sel4_core::cap_space::{CapEntry, CapSpace};
+use sel4_core::kernel::{BootUntyped, Slot};
+use sel4_core::kernel_model::{KernelModel, ModelSlot};
+use sel4_core::placement::Placer;
+use sel4_core::range_allocator::RangeAllocator;
+use sel4_core::replay::{self, Live};
+use sel4_core::replay_log::{self, Summary};
+use sel4_core::strategy::Ours;
+use sel4_core::trace::IdTable;
+use sel4_core::untyped_pool::{PoolNode, UntypedPool};
+
+use crate::boot;
+use crate::qemu::{self, Boot};
+use crate::root_task;
+use crate::scenario::Scenario;
+use crate::workspace;
+
+/// Range allocator capacity, as in core (`bin_state::RANGE_BLOCKS`): a capacity failure must
+/// happen at the same operation on both sides.
+const RANGE_BLOCKS: usize = 1 << 17;
+/// Cap slots for core's objects and splits on the host (core has its root CNode's free slots).
+const OBJECT_SLOTS: u32 = 1 << 16;
+
+/// One row of core's untyped table: `slot paddr end bits size... kind`.
+fn parse_untyped_row(line: &str) -> Option<BootUntyped> {
+    let t: Vec<&str> = line.split_whitespace().collect();
+    if t.len() < 6 {
+        return None;
+    }
+    let slot: u32 = t[0].parse().ok()?;
+    let paddr = u64::from_str_radix(t[1].strip_prefix("0x")?, 16).ok()?;
+    let _end = u128::from_str_radix(t[2].strip_prefix("0x")?, 16).ok()?;
+    let size_bits: u8 = t[3].parse().ok()?;
+    let is_device = match *t.last()? {
+        "ram" => false,
+        "device" => true,
+        _ => return None,
+    };
+    Some(BootUntyped { slot: Slot(slot), paddr, size_bits, is_device })
+}
+
+/// The untypeds core listed at boot (its table between `untypeds:` and `total RAM`).
+pub fn untyped_layout(log: &str) -> Result<Vec<BootUntyped>> {
+    let mut lines = log.lines().skip_while(|l| !l.starts_with("untypeds: "));
+    let header = lines.next().ok_or_else(|| anyhow!("core printed no untyped table"))?;
+    let count: usize = header
+        .trim_start_matches("untypeds: ")
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| anyhow!("unreadable table header `{header}`"))?;
+    let rows: Vec<BootUntyped> =
+        lines.take_while(|l| !l.starts_with("total RAM")).filter_map(parse_untyped_row).collect();
+    if rows.len() != count {
+        bail!("core announced {count} untypeds but its table has {} rows", rows.len());
+    }
+    Ok(rows)
+}
+
+/// Core's per-operation log and summary lines.
+pub fn core_lines(log: &str) -> Vec<&str> {
+    log.lines().filter(|l| l.starts_with("op ") || l.starts_with("summary ")).collect()
+}
+
+/// The same trace on the kernel model with `layout`: the lines core should print.
+pub fn host_lines(text: &str, layout: &[BootUntyped]) -> Result<Vec<String>> {
+    // The model takes physically aligned untypeds only; the device untypeds above the 512 GiB
+    // kernel window (aligned by their kernel virtual address) are left out: RAM choices do not
+    // depend on them.
+    let boot: Vec<BootUntyped> =
+        layout.iter().copied().filter(|u| u.paddr & ((1u64 << u.size_bits) - 1) == 0).collect();
+    let first_free = boot.iter().map(|u| u.slot.0 + 1).max().unwrap_or(1);
+    let n_slots = (first_free + OBJECT_SLOTS) as usize;
+    let mut model = KernelModel::new(vec![ModelSlot::EMPTY; n_slots], &boot, Slot(first_free))
+        .map_err(|e| anyhow!("kernel model: {e:?}"))?;
+    let pool = UntypedPool::new(vec![PoolNode::EMPTY; 2 * OBJECT_SLOTS as usize + boot.len()], &boot)
+        .map_err(|e| anyhow!("untyped pool: {e:?}"))?;
+    let caps = CapSpace::new(vec![CapEntry::EMPTY; OBJECT_SLOTS as usize], Slot(first_free))
+        .map_err(|e| anyhow!("cap space: {e:?}"))?;
+    let (mut ram, mut device) =
+        (RangeAllocator::<RANGE_BLOCKS>::new_boxed(), RangeAllocator::<RANGE_BLOCKS>::new_boxed());
+    let mut ours =
+        Ours::new(&mut ram, &mut device, Placer::new(pool, caps)).map_err(|e| anyhow!("strategy: {e:?}"))?;
+    let mut storage = vec![None; 1 << 15];
+    let mut table: IdTable<'_, '_, Live> = IdTable::new(&mut storage);
+    let mut out = Vec::new();
+    let t0 = Instant::now();
+    let stats = replay_log::run(
+        text,
+        &mut ours,
+        &mut model,
+        &mut table,
+        |m, slot, _| m.watermark(slot),
+        || t0.elapsed().as_nanos() as u64,
+        |l| out.push(l.to_string()),
+    )
+    .map_err(|e| anyhow!("{e}"))?;
+    let after = replay::free_all(&mut ours, &mut model, &mut table);
+    let total_ram = layout.iter().filter(|u| !u.is_device).map(|u| 1u64 << u.size_bits).sum();
+    out.push(Summary { stats: &stats, after: &after, total_ram_bytes: total_ram }.to_string());
+    Ok(out)
+}
+
+/// First difference between core's lines and the host's, if any.
+pub fn compare(core: &[&str], host: &[String]) -> Option<String> {
+    for (i, h) in host.iter().enumerate() {
+        match core.get(i) {
+            Some(c) if *c == h.as_str() => {}
+            Some(c) => return Some(format!("line {}: kernel `{c}`, host `{h}`", i + 1)),
+            None => return Some(format!("core's log ends after {i} lines; host continues with `{h}`")),
+        }
+    }
+    (core.len() > host.len()).then(|| format!("core printed {} more lines than the host", core.len() - host.len()))
+}
+
+/// The traces of scenario `s`: `--trace` if given, else every `*.trace` in its
+/// `compare-traces` folder (relative to the run tool's package).
+pub fn traces(s: &Scenario, given: Option<&Path>) -> Result<Vec<PathBuf>> {
+    if let Some(t) = given {
+        return Ok(vec![t.to_path_buf()]);
+    }
+    let dir = match &s.compare_traces {
+        Some(d) => workspace::scenario_dir().parent().map(|p| p.join(d)).unwrap_or_default(),
+        None => bail!("scenario `{}` names no traces (compare-traces) and no --trace was given", s.name),
+    };
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .with_context(|| format!("cannot list {}", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "trace"))
+        .collect();
+    v.sort();
+    Ok(v)
+}
+
+/// Boots `s` once per trace and compares core's log with the host's. Prints one PASS/FAIL line
+/// per trace; returns whether all passed.
+pub fn run_scenario(s: &Scenario, given: Option<&Path>, live: bool) -> Result<bool> {
+    let kernel = sel4_kernel_build::build_kernel(&s.config, &workspace::sel4_out_root())?;
+    let qemu = sel4_kernel_build::ensure_qemu()?;
+    let mut all = true;
+    for trace in traces(s, given)? {
+        let text = std::fs::read_to_string(&trace).with_context(|| format!("cannot read {}", trace.display()))?;
+        let elf = root_task::build_scenario(s, Some(&trace))?;
+        let b = Boot {
+            qemu: &qemu,
+            kernel32: &kernel.kernel32_elf,
+            root_task: &elf,
+            ram_mib: s.ram_mib,
+            timeout: Duration::from_secs(s.timeout_secs),
+            live,
+        };
+        let stem = trace.file_stem().map(|x| x.to_string_lossy().into_owned()).unwrap_or_default();
+        let label = format!("{} {stem} ({}, {} MiB)", s.name, s.config, s.ram_mib);
+        eprintln!("run: booting {label}, timeout {} s", s.timeout_secs);
+        let out = qemu::run(&b, &s.expect)?;
+        let booted = boot::report(s, &label, live, &out);
+        let log = out.matcher.log();
+        let verdict = untyped_layout(log).and_then(|layout| {
+            let host = host_lines(&text, &layout)?;
+            let core = core_lines(log);
+            Ok(match compare(&core, &host) {
+                None => Ok(host.len()),
+                Some(d) => Err(d),
+            })
+        });
+        match verdict {
+            Ok(Ok(n)) => println!("PASS {label}: kernel and host model agree on all {} operations and the summary", n - 1),
+            Ok(Err(d)) => {
+                all = false;
+                println!("FAIL {label}: kernel and host model disagree: {d}");
+            }
+            Err(e) => {
+                all = false;
+                println!("FAIL {label}: cannot compare: {e:#}");
+            }
+        }
+        all &= booted;
+    }
+    Ok(all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LOG: &str = "\
+core: seL4 root task
+untypeds: 3 (bootinfo slots [0x2338, 0x233b))
+    slot               paddr                 end  bits        size  kind
+    9016  0x0000000000100000  0x0000000000108000    15     32 KiB  ram
+    9017  0x0000000000108000  0x0000000000110000    15     32 KiB  ram
+    9018  0x0000018000000000  0x0000028000000000    40       1 TiB  device
+total RAM    64 KiB in 2 untypeds (65536 bytes)
+op 1 alloc 0x100000 wm 0x1000
+summary strategy=ours ops=1
+";
+
+    #[test]
+    fn reads_core_table_and_log() {
+        let l = untyped_layout(LOG).unwrap();
+        assert_eq!(l.len(), 3);
+        assert_eq!(l[1], BootUntyped { slot: Slot(9017), paddr: 0x108000, size_bits: 15, is_device: false });
+        assert!(l[2].is_device && l[2].size_bits == 40);
+        assert_eq!(core_lines(LOG), ["op 1 alloc 0x100000 wm 0x1000", "summary strategy=ours ops=1"]);
+        assert!(untyped_layout(&LOG.replace("untypeds: 3", "untypeds: 4")).is_err());
+    }
+
+    #[test]
+    fn host_lines_and_comparison() {
+        let layout = untyped_layout(LOG).unwrap();
+        let host = host_lines("alloc a frame_4k 0\nalloc b frame_4k 0 0x108000\nfree a\n", &layout).unwrap();
+        assert_eq!(&host[..3], ["op 1 alloc 0x100000 wm 0x1000", "op 2 alloc 0x108000 wm 0x1000", "op 3 free wm 0x0"]);
+        assert!(host[3].starts_with("summary strategy=ours ops=3 allocs=2 frees=1 "), "{}", host[3]);
+        let core: Vec<&str> = host.iter().map(String::as_str).collect();
+        assert_eq!(compare(&core, &host), None);
+        let mut wrong = core.clone();
+        wrong[1] = "op 2 alloc 0x109000 wm 0x1000";
+        assert!(compare(&wrong, &host).unwrap().starts_with("line 2: kernel `op 2 alloc 0x109000"));
+        assert!(compare(&core[..2], &host).unwrap().contains("ends after 2 lines"));
+    }
+}
