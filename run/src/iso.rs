@@ -47,14 +47,16 @@ pub const CORE_PATH: &str = "/boot/core";
 /// the other ~240 modules, fonts, themes and locales, and compressing with
 /// xz, shrinks the image about fourfold.
 const GRUB_MODULES: &[&str] = &[
-    "normal", "configfile", "multiboot", "serial", "terminal", "iso9660", "fat", "search", "echo", "test",
+    "normal", "configfile", "multiboot2", "serial", "terminal", "iso9660", "fat", "search", "echo", "test",
     "halt", "reboot", "part_acorn", "part_amiga", "part_apple", "part_bsd", "part_dfly", "part_dvh",
     "part_gpt", "part_msdos", "part_plan", "part_sun", "part_sunpc",
 ];
 
 /// GRUB's configuration: the serial port (COM1, 115200 8N1, where core
 /// prints) and the screen both show GRUB; no menu delay; the kernel gets
-/// core as multiboot module 0, the only one it loads.
+/// core as module 0, the only one it loads. Multiboot2, not v1: only it
+/// hands the kernel the ACPI RSDP, which UEFI firmware keeps out of the BIOS
+/// area (kernel patch 0051).
 pub fn grub_cfg() -> String {
     format!(
         "\
@@ -63,15 +65,15 @@ terminal_input serial console
 terminal_output serial console
 set timeout=0
 menuentry \"seL4 core\" {{
-    multiboot {KERNEL_PATH}
-    module {CORE_PATH} core
+    multiboot2 {KERNEL_PATH}
+    module2 {CORE_PATH} core
 }}
 "
     )
 }
 
 /// Writes the image tree (kernel, core, grub.cfg) into `staging`, emptied
-/// first. The kernel ELF64 goes in as built (GRUB's multiboot loader takes
+/// first. The kernel ELF64 goes in as built (GRUB's multiboot2 loader takes
 /// it; only QEMU's `-kernel` wants the 32-bit copy); core loses its debug
 /// sections, which GRUB would load for nothing (the kernel loads segments).
 fn stage(kernel_elf: &Path, root_task: &Path, staging: &Path) -> anyhow::Result<()> {
@@ -266,10 +268,10 @@ mod tests {
         assert!(cfg.contains("serial --unit=0 --speed=115200"));
         assert!(cfg.contains("terminal_output serial console"));
         assert!(cfg.contains("terminal_input serial console"));
-        let multiboot = cfg.find("multiboot /boot/kernel.elf").unwrap();
-        let module = cfg.find("module /boot/core core").unwrap();
+        let multiboot = cfg.find("multiboot2 /boot/kernel.elf").unwrap();
+        let module = cfg.find("module2 /boot/core core").unwrap();
         assert!(multiboot < module);
-        assert_eq!(cfg.matches("module ").count(), 1, "the kernel loads only module 0");
+        assert_eq!(cfg.matches("module2 ").count(), 1, "the kernel loads only module 0");
     }
 
     #[test]
