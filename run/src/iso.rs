@@ -196,7 +196,7 @@ pub fn run_scenario(s: &Scenario, firmware: Firmware, live: bool, prebuilt: Opti
             anyhow::ensure!(elf.is_file(), "root task {} does not exist", elf.display());
             elf.to_path_buf()
         }
-        None => root_task::build(&s.image, &s.config)?,
+        None => root_task::build_scenario(s, None)?,
     };
     let iso = scenario_iso(&s.name);
     let size = build(&kernel.kernel_elf, &root_task, &iso)?;
@@ -239,7 +239,7 @@ pub fn run(args: &IsoArgs) -> anyhow::Result<()> {
         s.config = config.clone();
     }
     let kernel = sel4_kernel_build::build_kernel(&s.config, &workspace::sel4_out_root())?;
-    let root_task = root_task::build(&s.image, &s.config)?;
+    let root_task = root_task::build_scenario(&s, None)?;
     let out = args.output.clone().unwrap_or_else(|| workspace::target_dir().join("iso").join("core.iso"));
     let size = build(&kernel.kernel_elf, &root_task, &out)?;
     println!("ISO ready: {} ({size} bytes, {:.1} MiB)", out.display(), size as f64 / (1 << 20) as f64);
