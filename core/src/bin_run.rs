@@ -15,6 +15,24 @@ pub fn rdtsc() -> u64 {
     unsafe { core::arch::x86_64::_rdtsc() }
 }
 
+/// TSC cycles of one `seL4_Yield` (the cheapest kernel entry: the floor the design measures
+/// invocation costs against), averaged over `n`.
+pub fn yield_cycles(n: u64) -> u64 {
+    let t0 = rdtsc();
+    for _ in 0..n {
+        sel4::syscalls::yield_now();
+    }
+    (rdtsc() - t0) / n.max(1)
+}
+
+/// With feature `memory-map`: prints core's memory map (`sel4_core::memory_map`, read by
+/// `run map`) as the pool is now.
+pub fn dump_memory_map(core: &Core) {
+    if cfg!(feature = "memory-map") {
+        let _ = sel4_core::memory_map::write_dump(&core.ours.placer.pool, &mut sel4_root_task::printing::Writer);
+    }
+}
+
 /// Why a scenario stopped.
 #[allow(dead_code)] // read through Debug when main reports it
 #[derive(Debug)]

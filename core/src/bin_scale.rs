@@ -16,7 +16,7 @@ use sel4_core::object::ObjectType;
 use sel4_core::strategy::{AllocFailure, Handle};
 use sel4_root_task::println;
 
-use crate::run::{OpStats, Runner, Stop};
+use crate::run::{yield_cycles, OpStats, Runner, Stop};
 use crate::size::Size;
 
 /// xorshift64*: small, seeded, deterministic.
@@ -64,14 +64,17 @@ fn report(what: &str, ops: u64, s0: OpStats, s1: OpStats, i0: InvocationCounts, 
     let inv = delta(i0, i1);
     let cycles = s1.cycles - s0.cycles;
     let ops = ops.max(1);
+    // The floor, measured now: TCG's speed drifts with the host's load.
+    let floor = yield_cycles(1000).max(1);
     println!(
-        "{what}: {ops} ops: {:.3} invocations/op ({} retypes, {} deletes, {} revokes), {} cycles/op ({} ns/op at {mhz} MHz TSC, QEMU TCG)",
+        "{what}: {ops} ops: {:.3} invocations/op ({} retypes, {} deletes, {} revokes), {} cycles/op ({} ns/op at {mhz} MHz TSC, QEMU TCG) = {:.1} x seL4_Yield ({floor} cycles)",
         inv.total() as f64 / ops as f64,
         inv.retypes,
         inv.deletes,
         inv.revokes,
         cycles / ops,
-        cycles * 1000 / mhz.max(1) / ops
+        cycles * 1000 / mhz.max(1) / ops,
+        (cycles / ops) as f64 / floor as f64
     );
 }
 

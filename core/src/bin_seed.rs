@@ -114,6 +114,7 @@ pub fn seed_gap(run: &mut Runner) -> Result<(), Stop> {
         frame_at.wrapping_sub(base)
     );
     println!("seed: last CNode 1 KiB placed at offset 0x400, confirmed by the kernel");
+    crate::run::dump_memory_map(&run.core);
     if audited {
         run.audit = Some(audit);
     }

@@ -82,7 +82,13 @@ fn main(bi: &BootInfo<'static>) -> Result<(), Error> {
     let t0 = run::rdtsc();
     let level2 = level2_for(RUN);
     let core = state::setup(bi, level2).map_err(|e| {
-        println!("error: core cannot mirror bootinfo: {e:?}");
+        match e {
+            state::SetupError::Capacity { what, have, need } => println!(
+                "error: core cannot mirror bootinfo: capacity of {what} is {have}, bootinfo needs {need} ({} short)",
+                need.saturating_sub(have)
+            ),
+            ref e => println!("error: core cannot mirror bootinfo: {e:?}"),
+        }
         Error::Setup(e)
     })?;
     state::print_untypeds(&core, bi);
@@ -119,6 +125,10 @@ fn main(bi: &BootInfo<'static>) -> Result<(), Error> {
             placement_run::errors(&mut runner)?;
         }
         other => return Err(Error::UnknownRun(other)),
+    }
+    if !matches!(RUN, "demo" | "seed-gap") {
+        // The seed case dumps its map while its objects are live.
+        run::dump_memory_map(&runner.core);
     }
     if let Some(a) = &runner.audit {
         println!(

@@ -10,22 +10,6 @@ use crate::workspace;
 /// The target triple of host and freestanding builds alike.
 pub const TARGET: &str = "x86_64-unknown-linux-gnu";
 
-/// Builds binary `image` of package sel4-core (feature `root-task`) with
-/// kernel configuration `config`, showing cargo's progress, and returns the
-/// ELF's path. A target folder of its own per configuration keeps the
-/// static relocation model off host builds and build scripts (RUSTFLAGS
-/// apply only to the `--target` artefacts).
-pub fn build(image: &str, config: &str) -> anyhow::Result<PathBuf> {
-    build_with_features(image, config, &[])
-}
-
-/// [`build`] with more features of sel4-core (e.g. `memory-map`). Each
-/// feature set gets a target folder of its own, so the plain image and a
-/// variant never overwrite each other while one of them is booting.
-pub fn build_with_features(image: &str, config: &str, features: &[&str]) -> anyhow::Result<PathBuf> {
-    build_with(image, config, features, &[])
-}
-
 /// The image a scenario boots: its features, `CORE_RUN` from its `run` line and, if given, the
 /// trace core embeds (`CORE_TRACE`, read by core's build script). The ELF is copied to a name
 /// of its own, so a later build of another variant in the same folder cannot change it
@@ -51,7 +35,13 @@ pub fn build_scenario(s: &Scenario, trace: Option<&Path>) -> anyhow::Result<Path
     Ok(copy)
 }
 
-/// [`build_with_features`] with environment variables for core's build (`CORE_RUN`, `CORE_TRACE`).
+/// Builds binary `image` of package sel4-core (feature `root-task` plus
+/// `features`) with kernel configuration `config`, showing cargo's progress,
+/// and returns the ELF's path. A target folder of its own per configuration
+/// and feature set keeps the static relocation model off host builds and
+/// build scripts (RUSTFLAGS apply only to the `--target` artefacts), and the
+/// plain image and a variant never overwrite each other while one boots.
+/// `env` goes to core's build (`CORE_RUN`, `CORE_TRACE`).
 pub fn build_with(image: &str, config: &str, features: &[&str], env: &[(&str, OsString)]) -> anyhow::Result<PathBuf> {
     let mut target_dir = workspace::freestanding_target_dir(config);
     if !features.is_empty() {
