@@ -49,6 +49,10 @@ pub struct MapArgs {
     /// Also save the boot's serial output here (to draw it again with `--log`).
     #[arg(long, value_name = "FILE", conflicts_with = "log")]
     pub save_log: Option<PathBuf>,
+    /// Embed this trace (host format) in core's image: core replays it on
+    /// the kernel, so the map shows the state at the end of the trace.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["log", "root_task"])]
+    pub trace: Option<PathBuf>,
     /// Boot this prebuilt root-task ELF (built with feature `memory-map`)
     /// instead of building the scenario's image.
     #[arg(long, value_name = "ELF")]
@@ -101,7 +105,14 @@ pub fn run(args: &MapArgs) -> Result<()> {
             anyhow::ensure!(elf.is_file(), "root task {} does not exist", elf.display());
             elf.clone()
         }
-        None => root_task::build_with_features(&s.image, &s.config, &[DUMP_FEATURE])?,
+        None => {
+            // The scenario's own image (its `run` and features), plus the dump.
+            let mut with_dump = s.clone();
+            if !with_dump.features.iter().any(|f| f == DUMP_FEATURE) {
+                with_dump.features.push(DUMP_FEATURE.to_string());
+            }
+            root_task::build_scenario(&with_dump, args.trace.as_deref())?
+        }
     };
     let qemu = sel4_kernel_build::ensure_qemu()?;
     let boot = Boot {
