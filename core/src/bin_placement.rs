@@ -136,7 +136,7 @@ pub fn placement(run: &mut Runner) -> Result<(), Stop> {
             );
             let _ = live.push(p.handle);
             // Interleave frees: every third object goes again, leaving holes for later ones.
-            if live.len() % 3 == 0 {
+            if live.len().is_multiple_of(3) {
                 let h = live.swap_remove(live.len() / 2);
                 run.free(h)?.map_err(|_| Stop::Failed("placement: free"))?;
             }
