@@ -45,6 +45,7 @@ pub enum Stop {
 
 impl From<Disagreement> for Stop {
     fn from(d: Disagreement) -> Self {
+        sel4_root_task::println!("audit: the kernel disagrees with core: {d}");
         Stop::Audit(d)
     }
 }
