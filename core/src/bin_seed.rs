@@ -100,6 +100,14 @@ pub fn seed_gap(run: &mut Runner) -> Result<(), Stop> {
     audit.node(&mut run.core, &n)?;
     let parent = run.core.ours.placer.pool.info(n.parent.ok_or(Stop::Failed("seed: leaf has no parent"))?);
     audit.node(&mut run.core, &parent)?;
+    // The audit must be able to fail: a mirror that claims the full leaf is empty is caught.
+    let wrong = sel4_core::untyped_pool::NodeInfo { watermark: 0, ..n };
+    match audit.node(&mut run.core, &wrong) {
+        Err(crate::audit::Disagreement::Watermark { kernel, .. }) if kernel == n.watermark => {
+            println!("seed: audit self-check: a mirror claiming watermark 0 for the full leaf is caught (kernel says {kernel:#x})")
+        }
+        _ => return Err(Stop::Failed("seed: the audit did not catch a wrong mirror")),
+    }
     let frame_slot = run.core.ours.object(handles[2].unwrap_or(Handle(0))).map(|o| o.2);
     let frame_at = match frame_slot {
         Some(s) => run.core.kernel.inner.frame_address(s).map_err(|_| Stop::Failed("seed: GetAddress"))?,
