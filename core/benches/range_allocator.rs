@@ -16,7 +16,22 @@
 //! subtree annotations (O(log n)); other requests check each near miss
 //! (O(k log n)), see the module doc of `range_allocator`.
 //!
+//! Fairness: every subject replays the same seeded trace and does the same
+//! work per operation. Peers that do not record the size of a used range
+//! (`range-alloc`, the buddy allocator, the `BTreeMap`) get it passed back
+//! on free from the trace's live list; ours looks it up itself.
+//!
 //! Run: `cargo bench -p sel4-core --features std --bench range_allocator`
+//! (the summary at the end gives ns/op per allocator and size, the growth
+//! from the smallest to the largest size, and which peers ours beats).
+//!
+//! Fixed-count mode, for deterministic instruction and cache-miss counts
+//! under `valgrind --tool=callgrind --cache-sim=yes
+//! --toggle-collect='*run_ops*'`: with `RANGE_ALLOCATOR_FIXED_OPS=<ops>`
+//! set, the binary skips criterion, fills every selected churn subject and
+//! runs exactly `<ops>` operations (`run_ops`) on it; the first positional
+//! argument filters subjects as a substring of
+//! `<group>/<allocator>/<live>` (a trailing `$` anchors it at the end).
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -208,6 +223,16 @@ impl<S: Subject> Churn<S> {
     }
 }
 
+/// `ops` churn operations; not inlined so callgrind can count exactly
+/// these (`--toggle-collect='*run_ops*'`).
+#[inline(never)]
+fn run_ops<S: Subject>(c: &mut Churn<S>, ops: u64) {
+    for _ in 0..ops {
+        c.op();
+    }
+    black_box(&c.live);
+}
+
 struct Row {
     trace: &'static str,
     subject: &'static str,
@@ -224,6 +249,18 @@ struct Row {
 fn selected(id: &str) -> bool {
     match std::env::args().skip(1).find(|a| !a.starts_with('-')) {
         Some(filter) => id.contains(&filter),
+        None => true,
+    }
+}
+
+/// `selected`, where a filter ending in `$` must end the id (so
+/// `.../1000$` picks 1000 live ranges, not 10000).
+fn selected_exactly(id: &str) -> bool {
+    match std::env::args().skip(1).find(|a| !a.starts_with('-')) {
+        Some(filter) => match filter.strip_suffix('$') {
+            Some(tail) => id.ends_with(tail),
+            None => id.contains(&filter),
+        },
         None => true,
     }
 }
@@ -255,11 +292,8 @@ fn bench_subject<S: Subject>(
                 let mut guard = state.borrow_mut();
                 let (c, _) = guard.get_or_insert_with(|| Churn::<S>::filled(n, fragmented));
                 let start = Instant::now();
-                for _ in 0..iters {
-                    c.op();
-                }
+                run_ops(c, iters);
                 let t = start.elapsed();
-                black_box(&c.live);
                 c.ops += iters;
                 c.nanos += t.as_nanos();
                 t
@@ -303,7 +337,109 @@ fn bench_near_miss(c: &mut Criterion) {
     group.finish();
 }
 
+/// Fixed-count mode (see the module doc): fill and run `ops` operations on
+/// each selected churn subject, printing wall ns/op.
+fn fixed_ops<S: Subject>((group_name, sizes, fragmented): (&str, &[usize], bool), ops: u64) {
+    for &n in sizes {
+        let id = format!("{group_name}/{}/{}", S::NAME, n);
+        if !selected_exactly(&id) {
+            continue;
+        }
+        let (mut c, fill) = Churn::<S>::filled(n, fragmented);
+        let start = Instant::now();
+        run_ops(&mut c, ops);
+        let t = start.elapsed();
+        println!(
+            "{id}: fill {:.1} ms, {ops} ops, {:.1} ns/op, {} failed allocs",
+            fill.as_secs_f64() * 1e3,
+            t.as_nanos() as f64 / ops as f64,
+            c.failed
+        );
+    }
+}
+
+/// Prints, per trace, ns/op of every allocator at every size, the growth
+/// from the smallest to the largest size, and the targets: ours within 2x
+/// from the smallest to the largest size, and faster than each peer.
+fn print_summary(rows: &[Row]) {
+    for trace in ["plain", "fragmented"] {
+        let rows: Vec<&Row> = rows.iter().filter(|r| r.trace == trace).collect();
+        let mut sizes: Vec<usize> = rows.iter().map(|r| r.live).collect();
+        sizes.sort_unstable();
+        sizes.dedup();
+        let mut subjects: Vec<&str> = Vec::new();
+        for r in &rows {
+            if !subjects.contains(&r.subject) {
+                subjects.push(r.subject);
+            }
+        }
+        if sizes.is_empty() {
+            continue;
+        }
+        let ns = |subject: &str, n: usize| {
+            rows.iter()
+                .find(|r| r.subject == subject && r.live == n)
+                .map(|r| r.ns_per_op)
+        };
+        let (small, large) = (sizes[0], sizes[sizes.len() - 1]);
+        println!();
+        println!("summary, {trace} churn: ns/op by live ranges (lower is better)");
+        print!("{:<24}", "allocator");
+        for n in &sizes {
+            print!(" {:>10}", n);
+        }
+        println!(" {:>12}", format!("{large}/{small}"));
+        for s in &subjects {
+            print!("{:<24}", s);
+            for &n in &sizes {
+                match ns(s, n) {
+                    Some(v) => print!(" {:>10.1}", v),
+                    None => print!(" {:>10}", "-"),
+                }
+            }
+            match (ns(s, small), ns(s, large)) {
+                (Some(a), Some(b)) if sizes.len() > 1 => println!(" {:>12.2}", b / a),
+                _ => println!(" {:>12}", "-"),
+            }
+        }
+        let ours = <Ours as Subject>::NAME;
+        if let (Some(a), Some(b)) = (ns(ours, small), ns(ours, large)) {
+            if sizes.len() > 1 {
+                let ratio = b / a;
+                println!(
+                    "target O(log n), {large} within 2x of {small}: {ratio:.2}x, {}",
+                    if ratio <= 2.0 { "met" } else { "not met" }
+                );
+            }
+        }
+        for s in subjects.iter().filter(|&&s| s != ours) {
+            let (mut won, mut lost) = (Vec::new(), Vec::new());
+            for &n in &sizes {
+                if let (Some(o), Some(p)) = (ns(ours, n), ns(s, n)) {
+                    if o < p { &mut won } else { &mut lost }.push(n.to_string());
+                }
+            }
+            println!(
+                "target faster than {s}: {} (faster at [{}], not at [{}])",
+                if lost.is_empty() && !won.is_empty() { "met" } else { "not met" },
+                won.join(", "),
+                lost.join(", ")
+            );
+        }
+    }
+}
+
 fn main() {
+    if let Ok(ops) = std::env::var("RANGE_ALLOCATOR_FIXED_OPS") {
+        let ops: u64 = ops.parse().expect("RANGE_ALLOCATOR_FIXED_OPS: an operation count");
+        for trace in [PLAIN, FRAGMENTED] {
+            fixed_ops::<Ours>(trace, ops);
+            fixed_ops::<BTreeFirstFit>(trace, ops);
+            fixed_ops::<Buddy>(trace, ops);
+            fixed_ops::<RangeAlloc>(trace, ops);
+        }
+        return;
+    }
     let mut c = Criterion::default()
         .sample_size(10)
         .warm_up_time(Duration::from_millis(300))
@@ -320,9 +456,9 @@ fn main() {
     c.final_summary();
 
     println!();
-    println!("churn: alternate free(random live) / alloc(2^k units, 2^k-aligned, k uniform in 0..={MAX_ORDER}); seed 0x5eed");
+    println!("churn: alternate free(random live) / alloc(2^k units, 2^k-aligned, k uniform in 0..={MAX_ORDER}); seed 0x5eed; same trace for every allocator");
     println!("plain: fill to n live in 32n..64n units; fragmented: fill to 2n in 64n..128n units, free every other range by address");
-    println!("ns/op = mean over every operation criterion timed (warm-up and samples, 1 run each)");
+    println!("ns/op = mean over every operation criterion timed (its warm-up and samples, one process run; fill not timed); wall time on a shared machine, expect noise");
     println!(
         "{:<11} {:<24} {:>9} {:>10} {:>12} {:>10} {:>12}",
         "trace", "allocator", "live", "ns/op", "ops timed", "fill ms", "failed allocs"
@@ -339,4 +475,5 @@ fn main() {
             r.failed
         );
     }
+    print_summary(&rows);
 }
