@@ -15,7 +15,7 @@
 
 use sel4::cap_type::CNode;
 use sel4::{init_thread, BootInfo, CPtr, Cap, CapRights, Word};
-use sel4_core::kernel::{KernelError, Slot};
+use sel4_core::kernel::KernelError;
 use sel4_core::object::ObjectType;
 use sel4_core::strategy::{AllocFailure, Strategy};
 
@@ -111,10 +111,4 @@ pub fn extend(core: &mut Core, bi: &BootInfo, level2: usize) -> Result<Extended,
 /// First slot number past the slots that exist with `level2` second-level CNodes.
 pub const fn slot_limit(level2: usize) -> u32 {
     ((1 + level2) as u32) << LEVEL2_BITS
-}
-
-/// Whether `s` lies in the boot root CNode.
-#[allow(dead_code)]
-pub const fn in_root(s: Slot) -> bool {
-    s.0 < 1 << LEVEL2_BITS
 }
