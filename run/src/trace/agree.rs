@@ -75,11 +75,9 @@ pub fn core_lines(log: &str) -> Vec<&str> {
 
 /// The same trace on the kernel model with `layout`: the lines core should print.
 pub fn host_lines(text: &str, layout: &[BootUntyped]) -> Result<Vec<String>> {
-    // The model takes physically aligned untypeds only; the device untypeds above the 512 GiB
-    // kernel window (aligned by their kernel virtual address) are left out: RAM choices do not
-    // depend on them.
-    let boot: Vec<BootUntyped> =
-        layout.iter().copied().filter(|u| u.paddr & ((1u64 << u.size_bits) - 1) == 0).collect();
+    // Every untyped core mirrored, including the device untypeds above the 512 GiB kernel
+    // window that are aligned only by their kernel virtual address: the model takes them too.
+    let boot: Vec<BootUntyped> = layout.to_vec();
     let first_free = boot.iter().map(|u| u.slot.0 + 1).max().unwrap_or(1);
     let n_slots = (first_free + OBJECT_SLOTS) as usize;
     let mut model = KernelModel::new(vec![ModelSlot::EMPTY; n_slots], &boot, Slot(first_free))
