@@ -421,7 +421,11 @@ fn print_summary(rows: &[Row]) {
             }
             println!(
                 "target faster than {s}: {} (faster at [{}], not at [{}])",
-                if lost.is_empty() && !won.is_empty() { "met" } else { "not met" },
+                if lost.is_empty() && !won.is_empty() {
+                    "met"
+                } else {
+                    "not met"
+                },
                 won.join(", "),
                 lost.join(", ")
             );
@@ -431,7 +435,9 @@ fn print_summary(rows: &[Row]) {
 
 fn main() {
     if let Ok(ops) = std::env::var("RANGE_ALLOCATOR_FIXED_OPS") {
-        let ops: u64 = ops.parse().expect("RANGE_ALLOCATOR_FIXED_OPS: an operation count");
+        let ops: u64 = ops
+            .parse()
+            .expect("RANGE_ALLOCATOR_FIXED_OPS: an operation count");
         for trace in [PLAIN, FRAGMENTED] {
             fixed_ops::<Ours>(trace, ops);
             fixed_ops::<BTreeFirstFit>(trace, ops);
