@@ -152,6 +152,23 @@ impl Node {
     }
 }
 
+/// (max_free, max_order + 1, height) of a subtree.
+type Summary = (u64, u8, u8);
+
+/// A node's maximum `node` over its own value and its children's after one
+/// child's value went from `old` to `new`, or None if it must be recomputed
+/// (the child held the maximum and shrank).
+#[inline]
+fn max_through<T: Ord + Copy>(node: T, old: T, new: T) -> Option<T> {
+    if new >= node {
+        Some(new)
+    } else if old < node {
+        Some(node)
+    } else {
+        None
+    }
+}
+
 /// Largest `k` such that `[base, base + size)` contains a `2^k`-aligned chunk
 /// of `2^k` bytes. `size > 0`, `base + size` does not overflow.
 fn block_order(base: u64, size: u64) -> u8 {
@@ -445,12 +462,31 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
             return Err(RangeError::InvalidArgument);
         }
         let req = Request::new(size, align_log2 as u32, lo, hi);
-        let found = match self.find_sure(self.root, 0, u64::MAX, &req) {
-            Some(f) => Some(f),
-            None => self.find_exact(self.root, 0, u64::MAX, &req),
+        let mut path = Path::new();
+        // Without a constraint the whole tree is inside it, and the first
+        // sure fit is one descent, which leaves its path for `carve_at`.
+        let sure = if lo == 0 && hi == u64::MAX {
+            let (max_free, max_order1) = self.aug(self.root);
+            if req.subtree_sure(max_free, max_order1) {
+                self.descend_sure(self.root, &req, &mut path)
+            } else {
+                None
+            }
+        } else {
+            self.find_sure(self.root, 0, u64::MAX, &req)
         };
-        let (t, addr) = found.ok_or(RangeError::NoFit)?;
-        self.carve(t, addr, size)?;
+        let (t, addr) = match sure {
+            Some(f) => f,
+            None => {
+                let f = self.find_exact(self.root, 0, u64::MAX, &req);
+                f.ok_or(RangeError::NoFit)?
+            }
+        };
+        if path.last() != t {
+            path.clear();
+            self.descend(self.n(t).base, &mut path);
+        }
+        self.carve_at(&mut path, addr, size)?;
         Ok(addr)
     }
 
@@ -460,7 +496,9 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
         let end = Self::range_end(addr, size)?;
         let t = self.find_containing(addr);
         if t != NIL && !self.n(t).used() && self.block(t).end() >= end {
-            return self.carve(t, addr, size);
+            let mut path = Path::new();
+            self.descend(self.n(t).base, &mut path);
+            return self.carve_at(&mut path, addr, size);
         }
         let mut t = self.first_ending_after(addr);
         while t != NIL && self.n(t).base < end {
@@ -475,31 +513,62 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
     /// Frees the used block starting at `addr` and returns its size. The
     /// block merges with free neighbours unless a boundary separates them.
     pub fn free(&mut self, addr: u64) -> Result<u64, RangeError> {
-        let (t, pred, succ) = self.locate(addr);
-        if t == NIL || !self.n(t).used() || self.n(t).base != addr {
+        // One descent finds the block and where its neighbours are: in its
+        // subtrees, or the last ancestors where the descent turned.
+        let mut path = Path::new();
+        let (t, pred_at, succ_at) = self.descend(addr, &mut path);
+        if t == NIL || !self.n(t).used() {
             return Err(RangeError::NotFound);
         }
         let size = self.n(t).size;
         let end = addr + size;
+        let at = path.len - 1;
         self.nm(t).set_used(false);
-        if succ != NIL && !self.n(succ).used() && self.n(succ).base == end && !self.is_boundary(end)
-        {
-            let succ_size = self.n(succ).size;
-            self.remove_node(succ);
-            self.nm(t).size += succ_size;
-        }
-        if pred != NIL
+        let pred = match self.n(t).left() {
+            NIL => pred_at.map_or(NIL, |i| path.links[i]),
+            l => self.extreme(l, true),
+        };
+        let merge_pred = pred != NIL
             && !self.n(pred).used()
             && self.block(pred).end() == addr
-            && !self.is_boundary(addr)
-        {
-            let merged = self.n(t).size;
-            self.remove_node(t);
-            self.nm(pred).size += merged;
-            let pred_base = self.n(pred).base;
-            self.refresh_path(pred_base);
-        } else {
-            self.refresh_path(addr);
+            && !self.is_boundary(addr);
+        let (succ, succ_in_right) = match self.n(t).right() {
+            NIL => (succ_at.map_or(NIL, |i| path.links[i]), false),
+            r => (self.extreme(r, false), true),
+        };
+        let merge_succ = succ != NIL
+            && !self.n(succ).used()
+            && self.n(succ).base == end
+            && !self.is_boundary(end);
+        if merge_succ {
+            if succ_in_right {
+                // The successor has no left child: splice it out.
+                self.extend_extreme(&mut path, self.n(t).right(), false);
+                let succ_size = self.n(succ).size;
+                self.splice_last(&mut path);
+                self.nm(t).size += succ_size;
+                self.fix_up(&path, at);
+            } else {
+                // `t` has no right child: splice it out, and the successor
+                // (an ancestor) takes its place in address order.
+                let s = self.nm(succ);
+                s.base = addr;
+                s.size += size;
+                path.len = at + 1;
+                self.splice_last(&mut path);
+                self.fix_up(&path, succ_at.unwrap_or(0));
+            }
+        } else if !merge_pred {
+            self.fix_up(&path, at);
+        }
+        if merge_pred {
+            if merge_succ {
+                // The merge above may have rotated the path: descend again
+                // (to nodes just touched, so cheap).
+                path.clear();
+                self.descend(addr, &mut path);
+            }
+            self.merge_into_pred(&mut path);
         }
         self.avail += size;
         Ok(size)
@@ -681,37 +750,6 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
         }
     }
 
-    /// The block containing `addr` with its neighbours in address order, in
-    /// one descent: (block, predecessor, successor), NIL where absent.
-    fn locate(&self, addr: u64) -> (Link, Link, Link) {
-        let (mut t, mut pred, mut succ) = (self.root, NIL, NIL);
-        while t != NIL {
-            let n = self.n(t);
-            if addr < n.base {
-                succ = t;
-                t = n.left();
-            } else if addr - n.base < n.size {
-                if n.left() != NIL {
-                    pred = n.left();
-                    while self.n(pred).right() != NIL {
-                        pred = self.n(pred).right();
-                    }
-                }
-                if n.right() != NIL {
-                    succ = n.right();
-                    while self.n(succ).left() != NIL {
-                        succ = self.n(succ).left();
-                    }
-                }
-                return (t, pred, succ);
-            } else {
-                pred = t;
-                t = n.right();
-            }
-        }
-        (NIL, pred, succ)
-    }
-
     fn find_containing(&self, addr: u64) -> Link {
         let mut t = self.root;
         while t != NIL {
@@ -754,7 +792,7 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
         if sub_lo >= req.lo && sub_hi <= req.hi {
             // Whole subtree inside the constraint: its annotations decide.
             return if req.subtree_sure(n.max_free, n.max_order()) {
-                self.descend_sure(t, req)
+                self.descend_sure(t, req, &mut Path::new())
             } else {
                 None
             };
@@ -784,8 +822,10 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
 
     /// The first sure block of subtree `t`, which lies inside the constraint
     /// range and holds a sure block: one root-to-node descent.
-    fn descend_sure(&self, mut t: Link, req: &Request) -> Option<(Link, u64)> {
+    /// Pushes every node visited onto `path`, the found one last.
+    fn descend_sure(&self, mut t: Link, req: &Request, path: &mut Path) -> Option<(Link, u64)> {
         while t != NIL {
+            path.push(t);
             let n = self.n(t);
             let l = n.left();
             if l != NIL && req.subtree_sure(self.n(l).max_free, self.n(l).max_order()) {
@@ -825,37 +865,37 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
         self.find_exact(n.right(), n.base + n.size, sub_hi, req)
     }
 
-    /// Turns `[addr, addr + size)` of free block `t` into a used block,
-    /// keeping the rest of `t` free. Checks metadata first.
-    fn carve(&mut self, t: Link, addr: u64, size: u64) -> Result<(), RangeError> {
+    /// Turns `[addr, addr + size)` of the free block at the end of `path`
+    /// into a used block, keeping the rest free. Checks metadata first.
+    fn carve_at(&mut self, path: &mut Path, addr: u64, size: u64) -> Result<(), RangeError> {
+        let t = path.last();
+        let at = path.len - 1;
         let b = self.block(t);
         let end = addr + size;
-        let needed = (addr > b.base) as usize + (end < b.end()) as usize;
-        if needed > self.free_nodes() {
+        let (lead, trail) = (addr > b.base, end < b.end());
+        if lead as usize + trail as usize > self.free_nodes() {
             return Err(RangeError::OutOfMetadata);
         }
-        // `t` keeps a free rest if there is one (its key stays, or moves up
-        // to `end` with nothing in between), so the used block, which adds
-        // no free space, is the inserted node: its insertion changes heights
-        // only, not the free-space annotations.
-        let (lead, trail) = (addr > b.base, end < b.end());
         if !lead && !trail {
             self.nm(t).set_used(true);
-            self.refresh_path(addr);
         } else {
+            // `t` keeps a free rest (its key stays, or moves up to `end` with
+            // nothing in between), and the used block becomes a leaf right
+            // beside it in address order, found below `t`: no new descent.
+            let used = self.new_node(addr, size, true);
             if lead {
                 self.nm(t).size = addr - b.base;
-                self.refresh_path(b.base);
+                self.attach_beside(path, used, true);
             } else {
                 let n = self.nm(t);
                 n.base = end;
                 n.size = b.end() - end;
-                self.refresh_path(end);
+                self.attach_beside(path, used, false);
             }
-            if lead && trail {
-                self.insert_block(end, b.end() - end, false);
-            }
-            self.insert_block(addr, size, true);
+        }
+        self.fix_up(path, at);
+        if lead && trail {
+            self.insert_block(end, b.end() - end, false);
         }
         self.avail -= size;
         Ok(())
@@ -883,8 +923,9 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
         self.len -= 1;
     }
 
-    /// Inserts a new block; the caller has checked that a node is available.
-    fn insert_block(&mut self, base: u64, size: u64, used: bool) {
+    /// A new leaf node holding one block; the caller has checked that a node
+    /// is available.
+    fn new_node(&mut self, base: u64, size: u64, used: bool) -> Link {
         let l = self.alloc_node();
         let mut n = Node {
             base,
@@ -894,7 +935,255 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
         n.set_used(used);
         *self.nm(l) = n;
         self.update(l);
-        self.root = self.insert_at(self.root, l, base).0;
+        l
+    }
+
+    /// Inserts a new block; the caller has checked that a node is available.
+    fn insert_block(&mut self, base: u64, size: u64, used: bool) {
+        let l = self.new_node(base, size, used);
+        let mut path = Path::new();
+        let mut t = self.root;
+        if t == NIL {
+            self.root = l;
+            return;
+        }
+        loop {
+            path.push(t);
+            let n = self.nm(t);
+            let go_left = base < n.base;
+            let next = if go_left { n.left() } else { n.right() };
+            if next == NIL {
+                if go_left {
+                    n.set_left(l);
+                } else {
+                    n.set_right(l);
+                }
+                break;
+            }
+            t = next;
+        }
+        self.fix_up(&path, path.len - 1);
+    }
+
+    /// Attaches leaf `l` as the in-order neighbour of the node at the end of
+    /// `path` (successor if `after`), extending `path` to `l`'s parent.
+    fn attach_beside(&mut self, path: &mut Path, l: Link, after: bool) {
+        let t = path.last();
+        let child = if after {
+            self.n(t).right()
+        } else {
+            self.n(t).left()
+        };
+        if child == NIL {
+            if after {
+                self.nm(t).set_right(l);
+            } else {
+                self.nm(t).set_left(l);
+            }
+        } else {
+            // The neighbour is the extreme node of that subtree on the near side.
+            let parent = self.extend_extreme(path, child, !after);
+            if after {
+                self.nm(parent).set_left(l);
+            } else {
+                self.nm(parent).set_right(l);
+            }
+        }
+    }
+
+    /// Pushes `t` and its descendants down the far `rightward` (else
+    /// leftward) edge onto `path`; returns the last one, the subtree's
+    /// largest (smallest) node.
+    fn extend_extreme(&self, path: &mut Path, mut t: Link, rightward: bool) -> Link {
+        loop {
+            path.push(t);
+            let n = self.n(t);
+            let next = if rightward { n.right() } else { n.left() };
+            if next == NIL {
+                return t;
+            }
+            t = next;
+        }
+    }
+
+    /// The largest (`rightward`) or smallest node of subtree `t`.
+    fn extreme(&self, mut t: Link, rightward: bool) -> Link {
+        loop {
+            let n = self.n(t);
+            let next = if rightward { n.right() } else { n.left() };
+            if next == NIL {
+                return t;
+            }
+            t = next;
+        }
+    }
+
+    /// Merges the free block at the end of `path` into its free predecessor
+    /// (the caller checked they merge), removing one node.
+    fn merge_into_pred(&mut self, path: &mut Path) {
+        let at = path.len - 1;
+        let t = path.links[at];
+        match self.n(t).left() {
+            NIL => {
+                // The predecessor is an ancestor; `t` has at most a right
+                // child: splice `t` out and grow the predecessor.
+                let size = self.n(t).size;
+                let mut i = at;
+                while self.n(path.links[i - 1]).right() != path.links[i] {
+                    i -= 1;
+                }
+                let pred_at = i - 1;
+                let pred = path.links[pred_at];
+                self.nm(pred).size += size;
+                self.splice_last(path);
+                self.fix_up(path, pred_at);
+            }
+            l => {
+                // The predecessor is the largest node on the left; it has no
+                // right child: splice it out, `t` takes its base.
+                self.extend_extreme(path, l, true);
+                let pred = path.last();
+                let (base, size) = (self.n(pred).base, self.n(pred).size);
+                self.splice_last(path);
+                let n = self.nm(t);
+                n.base = base;
+                n.size += size;
+                self.fix_up(path, at);
+            }
+        }
+    }
+
+    /// Removes the node at the end of `path`, which has at most one child,
+    /// by linking its child to its parent, and recycles it; pops it off
+    /// `path`. The caller fixes the path up.
+    fn splice_last(&mut self, path: &mut Path) {
+        let at = path.len - 1;
+        let t = path.links[at];
+        let n = self.n(t);
+        let child = if n.left() == NIL { n.right() } else { n.left() };
+        self.relink(path, at, t, child);
+        path.len = at;
+        self.release_node(t);
+    }
+
+    /// Points the parent of `path.links[at]` (or the root) at `new` in
+    /// place of `old`.
+    fn relink(&mut self, path: &Path, at: usize, old: Link, new: Link) {
+        if at == 0 {
+            self.root = new;
+        } else {
+            let p = self.nm(path.links[at - 1]);
+            if p.left() == old {
+                p.set_left(new);
+            } else {
+                p.set_right(new);
+            }
+        }
+    }
+
+    /// Recomputes and rebalances the nodes of `path` bottom-up after a change
+    /// at or below its end. Nodes at index >= `dirty` may have changed in
+    /// place; above them, the pass stops at the first subtree whose height
+    /// and annotations come out as before, since nothing above can change.
+    fn fix_up(&mut self, path: &Path, dirty: usize) {
+        let mut i = path.len;
+        // (before, after) summary of the subtree just fixed, the child on
+        // the path of the next node up.
+        let mut child: Option<(Summary, Summary)> = None;
+        while i > 0 {
+            i -= 1;
+            let t = path.links[i];
+            let n = self.n(t);
+            let before = (n.max_free, n.max_order(), n.height());
+            let quick = match child {
+                // Only one child's annotations changed, not its height, and
+                // the node itself is as before: the maxima follow from the
+                // child's old and new values, without reading the sibling
+                // (a cache miss in a large tree).
+                Some((cb, ca)) if i < dirty && cb.2 == ca.2 => {
+                    match (
+                        max_through(before.0, cb.0, ca.0),
+                        max_through(before.1, cb.1, ca.1),
+                    ) {
+                        (Some(mf), Some(mo)) => Some((mf, mo, before.2)),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            };
+            let after = match quick {
+                Some(after) => {
+                    if after != before {
+                        let m = self.nm(t);
+                        m.max_free = after.0;
+                        m.set_max_order(after.1);
+                    }
+                    after
+                }
+                None => self.recompute(path, i),
+            };
+            if i <= dirty && after == before {
+                break;
+            }
+            child = Some((before, after));
+        }
+    }
+
+    /// Recomputes node `path.links[i]` from its children, rotating it if it
+    /// is out of balance; returns the summary of the subtree now there.
+    fn recompute(&mut self, path: &Path, i: usize) -> Summary {
+        let t = path.links[i];
+        let n = *self.n(t);
+        let before = (n.max_free, n.max_order(), n.height());
+        let (lf, lo, lh) = self.summary(n.left());
+        let (rf, ro, rh) = self.summary(n.right());
+        if lh.abs_diff(rh) > 1 {
+            let r = self.rebalance(t);
+            self.relink(path, i, t, r);
+            return self.summary(r);
+        }
+        // Balanced: recompute from the children just read and store only
+        // what changed.
+        let (own_free, own_order) = if n.used() {
+            (0, 0)
+        } else {
+            (n.size, block_order(n.base, n.size) + 1)
+        };
+        let after = (
+            own_free.max(lf).max(rf),
+            own_order.max(lo).max(ro),
+            1 + lh.max(rh),
+        );
+        if after != before {
+            let m = self.nm(t);
+            m.max_free = after.0;
+            m.set_max_order(after.1);
+            m.set_height(after.2);
+        }
+        after
+    }
+
+    /// Descends to the node with base `key`, pushing every node visited onto
+    /// `path` (the found node last). Returns it (NIL if absent) and the path
+    /// indices of the last ancestors where the descent went right and left,
+    /// whose nodes are the predecessor and successor of a node without a
+    /// child on that side.
+    fn descend(&self, key: u64, path: &mut Path) -> (Link, Option<usize>, Option<usize>) {
+        let (mut t, mut right_at, mut left_at) = (self.root, None, None);
+        while t != NIL {
+            path.push(t);
+            let n = self.n(t);
+            if key < n.base {
+                left_at = Some(path.len - 1);
+                t = n.left();
+            } else if key > n.base {
+                right_at = Some(path.len - 1);
+                t = n.right();
+            } else {
+                return (t, right_at, left_at);
+            }
+        }
+        (NIL, right_at, left_at)
     }
 
     /// Takes node `l` out of the tree and recycles it.
@@ -902,29 +1191,6 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
         let key = self.n(l).base;
         self.root = self.remove_at(self.root, key).0;
         self.release_node(l);
-    }
-
-    /// Inserts node `new` (key `key`) below `t`. Returns the new subtree root
-    /// and whether the subtree's height or annotations changed; unchanged
-    /// subtrees let the ancestors skip their recomputation.
-    fn insert_at(&mut self, t: Link, new: Link, key: u64) -> (Link, bool) {
-        if t == NIL {
-            return (new, true);
-        }
-        let changed = if key < self.n(t).base {
-            let (l, changed) = self.insert_at(self.n(t).left(), new, key);
-            self.nm(t).set_left(l);
-            changed
-        } else {
-            let (r, changed) = self.insert_at(self.n(t).right(), new, key);
-            self.nm(t).set_right(r);
-            changed
-        };
-        if changed {
-            self.rebalance_tracked(t)
-        } else {
-            (t, false)
-        }
     }
 
     /// Removes the node with base `key` (present) from subtree `t`; returns
@@ -1020,8 +1286,7 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
         changed
     }
 
-    /// (max_free, max_order + 1, height) of a subtree.
-    fn summary(&self, l: Link) -> (u64, u8, u8) {
+    fn summary(&self, l: Link) -> Summary {
         if l == NIL {
             (0, 0, 0)
         } else {
@@ -1152,6 +1417,39 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
 
 /// Enough for any AVL tree with fewer than 2^32 nodes (height <= 1.44 log2 n + 2).
 const ITER_STACK: usize = 64;
+
+/// Links from the root down to one node, for operations that change the
+/// tree bottom-up after one descent.
+struct Path {
+    links: [Link; ITER_STACK],
+    len: usize,
+}
+
+impl Path {
+    fn new() -> Self {
+        Path {
+            links: [NIL; ITER_STACK],
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, l: Link) {
+        self.links[self.len] = l;
+        self.len += 1;
+    }
+
+    /// The deepest node (NIL if empty).
+    fn last(&self) -> Link {
+        match self.len {
+            0 => NIL,
+            n => self.links[n - 1],
+        }
+    }
+
+    fn clear(&mut self) {
+        self.len = 0;
+    }
+}
 
 /// In-order iterator over the blocks of a [`RangeAllocator`].
 pub struct Iter<'a, const N: usize, const B: usize> {

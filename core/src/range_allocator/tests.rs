@@ -444,3 +444,55 @@ fn node_is_half_a_cache_line() {
     assert_eq!(core::mem::size_of::<super::Node>(), 32);
     assert_eq!(core::mem::align_of::<super::Node>(), 32);
 }
+
+/// Long seeded churn over a deep tree (hundreds of blocks, so rebalancing
+/// runs at many heights): after every operation the invariants hold, live
+/// ranges are disjoint, and `free` reports each range's size.
+#[test]
+fn random_churn_keeps_invariants() {
+    let mut a = RangeAllocator::<4096, 8>::new_boxed();
+    a.add_boundary(0x8_0000).unwrap();
+    a.add_range(0, 0x10_0000).unwrap();
+    let mut live: Vec<(u64, u64)> = Vec::new();
+    let mut x = 0x1234_5678_9abc_def0u64;
+    let mut rng = move || {
+        // xorshift64
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for step in 0..6000 {
+        let r = rng();
+        if live.len() > 400 || (!live.is_empty() && r % 5 < 2) {
+            let (addr, size) = live.swap_remove((rng() % live.len() as u64) as usize);
+            assert_eq!(a.free(addr), Ok(size), "step {step}");
+        } else if r % 5 == 2 {
+            // an exact address: fails unless the range is free
+            let addr = rng() % 0x10_0000 & !0xf;
+            let size = 0x10 << (rng() % 4);
+            if a.alloc_addr(addr, size).is_ok() {
+                live.push((addr, size));
+            }
+        } else {
+            let k = (rng() % 7) as u8;
+            let size = if r % 7 == 0 { 0x30 } else { 0x10 << k };
+            if let Ok(addr) = a.alloc(size, 4 + k, None) {
+                assert_eq!(addr % (0x10 << k), 0);
+                live.push((addr, size));
+            }
+        }
+        a.check_invariants().unwrap();
+        let mut sorted = live.clone();
+        sorted.sort_unstable();
+        assert!(sorted.windows(2).all(|w| w[0].0 + w[0].1 <= w[1].0));
+    }
+    for (addr, size) in live {
+        assert_eq!(a.free(addr), Ok(size));
+    }
+    a.check_invariants().unwrap();
+    assert_eq!(
+        blocks(&*a),
+        [(0, 0x8_0000, false), (0x8_0000, 0x8_0000, false)]
+    );
+}
