@@ -32,6 +32,9 @@ pub struct BootArgs {
     /// its per-operation log is compared with the host replay's.
     #[arg(long, value_name = "FILE")]
     pub trace: Option<std::path::PathBuf>,
+    /// Show the serial console live while checking (as `demo` does).
+    #[arg(long)]
+    pub live: bool,
 }
 
 /// Loads a scenario by name or path and applies command-line overrides.
@@ -56,12 +59,12 @@ pub fn run(args: &BootArgs) -> anyhow::Result<()> {
     let s = load(args)?;
     if args.trace.is_some() || s.compare_traces.is_some() {
         anyhow::ensure!(args.root_task.is_none(), "--root-task and a trace comparison exclude each other");
-        return match crate::trace::agree::run_scenario(&s, args.trace.as_deref(), false)? {
+        return match crate::trace::agree::run_scenario(&s, args.trace.as_deref(), args.live)? {
             true => Ok(()),
             false => anyhow::bail!("scenario `{}` failed", s.name),
         };
     }
-    if run_scenario_with(&s, false, args.root_task.as_deref())? {
+    if run_scenario_with(&s, args.live, args.root_task.as_deref())? {
         Ok(())
     } else {
         anyhow::bail!("scenario `{}` failed", s.name)

@@ -22,6 +22,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
         timeout: None,
         root_task: None,
         trace: None,
+        live: true,
     })?;
     if boot::run_scenario(&s, true)? {
         Ok(())

@@ -94,6 +94,7 @@ pub fn run(args: &MapArgs) -> Result<()> {
         timeout: args.timeout,
         root_task: None,
         trace: None,
+        live: false,
     };
     let s = boot::load(&boot_args)?;
     if let Medium::Iso(_) = s.medium {
