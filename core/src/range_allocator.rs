@@ -120,33 +120,43 @@ impl Node {
         right_meta: 0,
     };
 
+    #[inline]
     fn left(&self) -> Link {
         self.left_meta & LINK_MASK
     }
+    #[inline]
     fn set_left(&mut self, l: Link) {
         self.left_meta = (self.left_meta & !LINK_MASK) | l;
     }
+    #[inline]
     fn right(&self) -> Link {
         self.right_meta & LINK_MASK
     }
+    #[inline]
     fn set_right(&mut self, l: Link) {
         self.right_meta = (self.right_meta & !LINK_MASK) | l;
     }
+    #[inline]
     fn height(&self) -> u8 {
         ((self.left_meta & HEIGHT_MASK) >> LINK_BITS) as u8
     }
+    #[inline]
     fn set_height(&mut self, h: u8) {
         self.left_meta = (self.left_meta & !HEIGHT_MASK) | ((h as u32) << LINK_BITS);
     }
+    #[inline]
     fn used(&self) -> bool {
         self.left_meta & USED_BIT != 0
     }
+    #[inline]
     fn set_used(&mut self, used: bool) {
         self.left_meta = (self.left_meta & !USED_BIT) | if used { USED_BIT } else { 0 };
     }
+    #[inline]
     fn max_order(&self) -> u8 {
         (self.right_meta >> LINK_BITS) as u8
     }
+    #[inline]
     fn set_max_order(&mut self, o: u8) {
         self.right_meta = (self.right_meta & LINK_MASK) | ((o as u32) << LINK_BITS);
     }
@@ -155,39 +165,28 @@ impl Node {
 /// (max_free, max_order + 1, height) of a subtree.
 type Summary = (u64, u8, u8);
 
-/// A node's maximum `node` over its own value and its children's after one
-/// child's value went from `old` to `new`, or None if it must be recomputed
-/// (the child held the maximum and shrank).
-#[inline]
-fn max_through<T: Ord + Copy>(node: T, old: T, new: T) -> Option<T> {
-    if new >= node {
-        Some(new)
-    } else if old < node {
-        Some(node)
-    } else {
-        None
-    }
-}
-
 /// Largest `k` such that `[base, base + size)` contains a `2^k`-aligned chunk
 /// of `2^k` bytes. `size > 0`, `base + size` does not overflow.
+#[inline]
 fn block_order(base: u64, size: u64) -> u8 {
     // A range of length >= 2^k always holds an aligned 2^(k-1) chunk, so the
-    // answer is k or k - 1 with k = floor_log2(size).
+    // answer is k or k - 1 with k = floor_log2(size). Rounding `base` up to
+    // 2^k cannot overflow and stays below the end (2^k - 1 < size), so the
+    // test is a subtraction.
     let k = 63 - size.leading_zeros();
-    if fits_at(base, base + size, size_pow(k), k) {
-        k as u8
-    } else {
-        (k - 1) as u8
-    }
+    let mask = size_pow(k) - 1;
+    let x = (base + mask) & !mask;
+    (k - ((base + size - x) < size_pow(k)) as u32) as u8
 }
 
+#[inline]
 fn size_pow(k: u32) -> u64 {
     1u64 << k
 }
 
 /// Whether `size` bytes aligned to `2^align_log2` fit in `[lo, hi)`; returns
 /// the address on success.
+#[inline]
 fn fit_addr(lo: u64, hi: u64, size: u64, align_log2: u32) -> Option<u64> {
     if lo >= hi {
         return None;
@@ -196,10 +195,6 @@ fn fit_addr(lo: u64, hi: u64, size: u64, align_log2: u32) -> Option<u64> {
     let x = lo.checked_add(mask)? & !mask;
     let end = x.checked_add(size)?;
     (end <= hi).then_some(x)
-}
-
-fn fits_at(lo: u64, hi: u64, size: u64, align_log2: u32) -> bool {
-    fit_addr(lo, hi, size, align_log2).is_some()
 }
 
 /// The search criteria of one aligned request.
@@ -219,6 +214,7 @@ struct Request {
 }
 
 impl Request {
+    #[inline]
     fn new(size: u64, align_log2: u32, lo: u64, hi: u64) -> Self {
         let floor_log2 = 63 - size.leading_zeros();
         let ceil_log2 = if size.is_power_of_two() {
@@ -243,12 +239,14 @@ impl Request {
     }
 
     /// Some free block of a subtree with these annotations surely fits.
+    #[inline]
     fn subtree_sure(&self, max_free: u64, max_order1: u8) -> bool {
         (max_free >= self.sure_len && self.sure_len != u64::MAX)
             || max_order1 as u16 >= self.sure_order1
     }
 
     /// A subtree with these annotations may hold a fitting free block.
+    #[inline]
     fn subtree_maybe(&self, max_free: u64, max_order1: u8) -> bool {
         max_free >= self.size && max_order1 as u16 >= self.need_order1
     }
@@ -1087,45 +1085,40 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
     /// and annotations come out as before, since nothing above can change.
     fn fix_up(&mut self, path: &Path, dirty: usize) {
         let mut i = path.len;
-        // (before, after) summary of the subtree just fixed, the child on
-        // the path of the next node up.
-        let mut child: Option<(Summary, Summary)> = None;
+        // Summary of the subtree just fixed (the child on the path of the
+        // next node up) before and after; `quick_ok` once there is one.
+        let (mut child_before, mut child_after): (Summary, Summary) = ((0, 0, 0), (0, 0, 0));
+        let mut quick_ok = false;
         while i > 0 {
             i -= 1;
             let t = path.links[i];
             let n = self.n(t);
             let before = (n.max_free, n.max_order(), n.height());
-            let quick = match child {
-                // Only one child's annotations changed, not its height, and
-                // the node itself is as before: the maxima follow from the
-                // child's old and new values, without reading the sibling
-                // (a cache miss in a large tree).
-                Some((cb, ca)) if i < dirty && cb.2 == ca.2 => {
-                    match (
-                        max_through(before.0, cb.0, ca.0),
-                        max_through(before.1, cb.1, ca.1),
-                    ) {
-                        (Some(mf), Some(mo)) => Some((mf, mo, before.2)),
-                        _ => None,
-                    }
+            // Only one child's annotations changed, not its height, and the
+            // node itself is as before: unless that child held a maximum
+            // and lost it, the new maxima follow from the child's new values
+            // without reading the sibling (a cache miss in a large tree).
+            let (cb, ca) = (child_before, child_after);
+            let after = if quick_ok
+                && i < dirty
+                && cb.2 == ca.2
+                && !(cb.0 >= before.0 && ca.0 < before.0)
+                && !(cb.1 >= before.1 && ca.1 < before.1)
+            {
+                let after = (ca.0.max(before.0), ca.1.max(before.1), before.2);
+                if after != before {
+                    let m = self.nm(t);
+                    m.max_free = after.0;
+                    m.set_max_order(after.1);
                 }
-                _ => None,
-            };
-            let after = match quick {
-                Some(after) => {
-                    if after != before {
-                        let m = self.nm(t);
-                        m.max_free = after.0;
-                        m.set_max_order(after.1);
-                    }
-                    after
-                }
-                None => self.recompute(path, i),
+                after
+            } else {
+                self.recompute(path, i)
             };
             if i <= dirty && after == before {
                 break;
             }
-            child = Some((before, after));
+            (child_before, child_after, quick_ok) = (before, after, true);
         }
     }
 
