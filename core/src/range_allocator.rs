@@ -44,6 +44,15 @@
 //! * `add_range`, `free`, `alloc_addr` and `add_boundary` are O(log n) (plus a
 //!   binary search of the boundaries); `remove_range` is O(k log n) for the k
 //!   blocks it touches.
+//!
+//! How `alloc` and `free` change the tree (the hot path): one descent
+//! records the root-to-block path; the carve or merge happens at its end (a
+//! new used block becomes a leaf beside the carved block, a merged-away
+//! neighbour is a node with at most one child, spliced out); one bottom-up
+//! pass over the path then recomputes and rebalances, stopping at the first
+//! subtree that comes out unchanged. When only one child's annotations
+//! changed, the pass takes the new maxima from that child alone instead of
+//! reading the sibling, which in a large tree is a cache miss.
 
 /// Link to a node: 0 is "none", otherwise the slab index plus one. Zero as
 /// "none" keeps an empty allocator all-zero.

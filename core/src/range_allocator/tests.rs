@@ -469,7 +469,7 @@ fn random_churn_keeps_invariants() {
             assert_eq!(a.free(addr), Ok(size), "step {step}");
         } else if r % 5 == 2 {
             // an exact address: fails unless the range is free
-            let addr = rng() % 0x10_0000 & !0xf;
+            let addr = (rng() % 0x10_0000) & !0xf;
             let size = 0x10 << (rng() % 4);
             if a.alloc_addr(addr, size).is_ok() {
                 live.push((addr, size));
