@@ -71,26 +71,6 @@ impl ObjectType {
         Self::ALL.iter().copied().find(|t| t.name() == s)
     }
 
-    /// The `type` word passed to `seL4_Untyped_Retype` on a kernel with `CONFIG_HUGE_PAGE=y`,
-    /// `CONFIG_IOMMU=y`, `CONFIG_VTX=n` (`libsel4/include/sel4/objecttype.h`,
-    /// `libsel4/sel4_arch_include/x86_64/sel4/sel4_arch/objecttype.h`, `libsel4/arch_include/x86/sel4/arch/objecttype.h`).
-    pub fn sel4_type(self) -> u64 {
-        match self {
-            ObjectType::Untyped => 0,
-            ObjectType::Tcb => 1,
-            ObjectType::Endpoint => 2,
-            ObjectType::Notification => 3,
-            ObjectType::CNode => 4,
-            ObjectType::Pdpt => 5,
-            ObjectType::Pml4 => 6,
-            ObjectType::Frame1G => 7,
-            ObjectType::Frame4K => 8,
-            ObjectType::Frame2M => 9,
-            ObjectType::PageTable => 10,
-            ObjectType::PageDirectory => 11,
-        }
-    }
-
     /// Whether `size_bits` means something for this type (Untyped: log2 bytes; CNode: log2 slots).
     /// For every other type the kernel ignores it.
     pub fn has_variable_size(self) -> bool {
