@@ -66,8 +66,8 @@ impl Audit {
         Ok(Audit { probe, frames_checked: 0, watermarks_checked: 0 })
     }
 
-    /// Checks one node's watermark against the mirror.
-    pub fn node(&mut self, core: &mut Core, n: &NodeInfo) -> Result<(), Disagreement> {
+    /// Checks one node's watermark against the mirror; returns the kernel's watermark.
+    pub fn node(&mut self, core: &mut Core, n: &NodeInfo) -> Result<u64, Disagreement> {
         let kernel = core
             .kernel
             .inner
@@ -83,24 +83,28 @@ impl Audit {
                 kernel,
             });
         }
-        Ok(())
+        Ok(kernel)
+    }
+
+    /// Checks the frame cap in `slot` against the address core chose; returns the kernel's address.
+    pub fn frame(&mut self, core: &mut Core, slot: Slot, chosen: u64) -> Result<u64, Disagreement> {
+        let kernel = core.kernel.inner.frame_address(slot).map_err(|e| Disagreement::Kernel("Page_GetAddress", e))?;
+        self.frames_checked += 1;
+        if kernel != chosen {
+            return Err(Disagreement::FrameAddress { slot: slot.0, chosen, kernel });
+        }
+        Ok(kernel)
     }
 
     /// After a placement: the object is where core chose.
     pub fn placed(&mut self, core: &mut Core, p: &Placed) -> Result<(), Disagreement> {
         let (_, ty, slot) = core.ours.object(p.handle).ok_or(Disagreement::NoLeaf { paddr: p.paddr })?;
         if matches!(ty, ObjectType::Frame4K | ObjectType::Frame2M | ObjectType::Frame1G) {
-            let kernel =
-                core.kernel.inner.frame_address(slot).map_err(|e| Disagreement::Kernel("Page_GetAddress", e))?;
-            self.frames_checked += 1;
-            if kernel != p.paddr {
-                return Err(Disagreement::FrameAddress { slot: slot.0, chosen: p.paddr, kernel });
-            }
-            return Ok(());
+            return self.frame(core, slot, p.paddr).map(drop);
         }
         let node = core.ours.node_of(p.handle).ok_or(Disagreement::NoLeaf { paddr: p.paddr })?;
         let n = core.ours.placer.pool.info(node);
-        self.node(core, &n)
+        self.node(core, &n).map(drop)
     }
 
     /// After a free: the leaf that held the object is empty in the kernel too.
@@ -109,6 +113,6 @@ impl Audit {
         if n.state != NodeState::Free {
             return Err(Disagreement::NoLeaf { paddr: n.paddr });
         }
-        self.node(core, &n)
+        self.node(core, &n).map(drop)
     }
 }

@@ -38,22 +38,25 @@ fn freeindex_only(run: &mut Runner, u: &Placed) -> Result<(), Stop> {
     for (i, (ty, sb, _, _)) in SEQUENCE.iter().enumerate() {
         results[i] = k.untyped_retype(u.slot, *ty, *sb, slots[i], 1);
     }
-    let frame = k.frame_address(slots[2]).unwrap_or(0);
+    let frame = k.frame_address(slots[2]);
     let last = results[3];
     println!(
-        "seed: FreeIndex only on an 8 KiB untyped at {:#x}: cnode 1 KiB {:?}, cnode 2 KiB {:?} (gap 0x400..0x800 skipped), frame at +{:#x}, last cnode 1 KiB: {:?}",
-        u.paddr,
-        results[0],
-        results[1],
-        frame.wrapping_sub(u.paddr),
-        last
+        "seed: FreeIndex only on an 8 KiB untyped at {:#x}: cnode 1 KiB {:?}, cnode 2 KiB {:?} (gap 0x400..0x800 skipped), frame {:?}, last cnode 1 KiB: {:?}",
+        u.paddr, results[0], results[1], results[2], last
     );
+    match frame {
+        Ok(a) => println!("seed: FreeIndex only: the kernel says the frame is at +{:#x}", a.wrapping_sub(u.paddr)),
+        Err(e) => println!("seed: FreeIndex only: Page_GetAddress failed: {e:?}"),
+    }
     // Remove the objects (revoking the untyped object's cap deletes its children).
     k.cnode_revoke(u.slot).map_err(|_| Stop::Failed("seed: revoke"))?;
     for s in slots {
         let _ = run.core.ours.placer.caps.free(s);
     }
-    if results[..3].iter().any(|r| r.is_err()) || !matches!(last, Err(KernelError::NotEnoughMemory { bytes_left: 0 })) {
+    if results[..3].iter().any(|r| r.is_err())
+        || frame != Ok(u.paddr + 0x1000)
+        || !matches!(last, Err(KernelError::NotEnoughMemory { bytes_left: 0 }))
+    {
         return Err(Stop::Failed("seed: the kernel's FreeIndex rule did not behave as documented"));
     }
     println!("seed: FreeIndex only: the last CNode is refused (NotEnoughMemory, 0 bytes left)");
@@ -97,9 +100,10 @@ pub fn seed_gap(run: &mut Runner) -> Result<(), Stop> {
     };
     let last_leaf = run.core.ours.placer.pool.find(base + 0x400, 10).ok_or(Stop::Failed("seed: no leaf at 0x400"))?;
     let n = run.core.ours.placer.pool.info(last_leaf);
-    audit.node(&mut run.core, &n)?;
+    // Each check stops the run (failure exit) with both values printed if the kernel disagrees.
+    let leaf_kernel = audit.node(&mut run.core, &n)?;
     let parent = run.core.ours.placer.pool.info(n.parent.ok_or(Stop::Failed("seed: leaf has no parent"))?);
-    audit.node(&mut run.core, &parent)?;
+    let parent_kernel = audit.node(&mut run.core, &parent)?;
     // The audit must be able to fail: a mirror that claims the full leaf is empty is caught.
     let wrong = sel4_core::untyped_pool::NodeInfo { watermark: 0, ..n };
     match audit.node(&mut run.core, &wrong) {
@@ -108,18 +112,20 @@ pub fn seed_gap(run: &mut Runner) -> Result<(), Stop> {
         }
         _ => return Err(Stop::Failed("seed: the audit did not catch a wrong mirror")),
     }
-    let frame_slot = run.core.ours.object(handles[2].unwrap_or(Handle(0))).map(|o| o.2);
-    let frame_at = match frame_slot {
-        Some(s) => run.core.kernel.inner.frame_address(s).map_err(|_| Stop::Failed("seed: GetAddress"))?,
-        None => 0,
-    };
+    let frame = handles[2].and_then(|h| run.core.ours.object(h)).ok_or(Stop::Failed("seed: no frame object"))?;
+    let frame_at = audit.frame(&mut run.core, frame.2, base + 0x1000)?;
+    // The mirror agreeing is not enough: the CNode is at +0x400 only if its 1 KiB leaf is full.
+    if leaf_kernel != 1u64 << n.bits {
+        println!("seed: the kernel reports watermark {leaf_kernel:#x} for the 1 KiB untyped at +0x400, not full");
+        return Err(Stop::Failed("seed: the last CNode is not confirmed at +0x400"));
+    }
     println!(
         "seed: kernel: untyped at +0x400 watermark {:#x} of {:#x}, its parent at +0x0 watermark {:#x} of {:#x}, frame at +{:#x}",
-        n.watermark,
+        leaf_kernel,
         1u64 << n.bits,
-        parent.watermark,
+        parent_kernel,
         1u64 << parent.bits,
-        frame_at.wrapping_sub(base)
+        frame_at - base
     );
     println!("seed: last CNode 1 KiB placed at offset 0x400, confirmed by the kernel");
     crate::run::dump_memory_map(&run.core);
