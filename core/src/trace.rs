@@ -45,6 +45,8 @@ pub enum ErrorKind<'a> {
     /// The requested address is not aligned to the object's size; the
     /// kernel only places objects naturally aligned.
     MisalignedAddress { addr: u64, object_bits: u8 },
+    /// The object would end past the last 64-bit address.
+    AddressOverflow { addr: u64, object_bits: u8 },
     /// `alloc` of an id that is still live.
     DuplicateId(&'a str),
     /// `free` of an id that is not live.
@@ -86,6 +88,10 @@ impl fmt::Display for ErrorKind<'_> {
             ErrorKind::MisalignedAddress { addr, object_bits } => write!(
                 f,
                 "address {addr:#x} is not aligned to the object size 2^{object_bits}"
+            ),
+            ErrorKind::AddressOverflow { addr, object_bits } => write!(
+                f,
+                "object of 2^{object_bits} bytes at {addr:#x} ends past the 64-bit address space"
             ),
             ErrorKind::DuplicateId(id) => write!(f, "id `{id}` is already live"),
             ErrorKind::UnknownId(id) => write!(f, "free of id `{id}` that is not live"),
@@ -156,6 +162,10 @@ pub fn parse_line(line: &str) -> Result<Option<Op<'_>>, ErrorKind<'_>> {
                 let object_bits = object_bits(ty, size_bits);
                 if a & ((1u64 << object_bits) - 1) != 0 {
                     return Err(ErrorKind::MisalignedAddress { addr: a, object_bits });
+                }
+                // Every consumer forms `addr + size`; refuse what cannot be one.
+                if a.checked_add(1u64 << object_bits).is_none() {
+                    return Err(ErrorKind::AddressOverflow { addr: a, object_bits });
                 }
             }
             Op::Alloc { id, ty, size_bits, addr }
@@ -513,6 +523,22 @@ mod tests {
         assert_eq!(err("alloc a frame_4k 0 0x1800"), ErrorKind::MisalignedAddress { addr: 0x1800, object_bits: 12 });
         // cnode radix 5 = 1 KiB objects.
         assert_eq!(err("alloc a cnode 5 0x200"), ErrorKind::MisalignedAddress { addr: 0x200, object_bits: 10 });
+    }
+
+    #[test]
+    fn address_whose_object_ends_past_u64_is_refused() {
+        let e = err("alloc a frame_4k 0 0xfffffffffffff000");
+        assert_eq!(e, ErrorKind::AddressOverflow { addr: 0xffff_ffff_ffff_f000, object_bits: 12 });
+        assert_eq!(
+            e.to_string(),
+            "object of 2^12 bytes at 0xfffffffffffff000 ends past the 64-bit address space"
+        );
+        assert_eq!(
+            err("alloc u untyped 47 0xffff800000000000"),
+            ErrorKind::AddressOverflow { addr: 0xffff_8000_0000_0000, object_bits: 47 }
+        );
+        // The highest object that still ends inside the address space is fine.
+        assert!(parse_line("alloc a frame_4k 0 0xffffffffffffe000").unwrap().is_some());
     }
 
     #[test]

@@ -156,7 +156,13 @@ impl<'s> Buddy<'s> {
         let mut i = self.list(device, bits);
         while i != NIL {
             let n = self.n(i);
-            if n.paddr <= addr && addr + (1u64 << want) <= n.paddr + (1u64 << n.bits) {
+            // Offsets from the node, so a block at the top of the address
+            // space cannot overflow the comparison.
+            let fits = addr
+                .checked_sub(n.paddr)
+                .and_then(|off| off.checked_add(1u64 << want))
+                .is_some_and(|end| end <= 1u64 << n.bits);
+            if fits {
                 return i;
             }
             i = n.next;
@@ -334,5 +340,27 @@ impl Strategy for Buddy<'_> {
             }
         }
         0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use std::vec;
+
+    use super::*;
+    use crate::kernel_model::{KernelModel, ModelSlot};
+
+    #[test]
+    fn an_address_at_the_top_of_the_address_space_is_no_block_not_an_overflow() {
+        let boot = [BootUntyped { slot: Slot(1), paddr: 0, size_bits: 16, is_device: false }];
+        let mut k = KernelModel::new(vec![ModelSlot::EMPTY; 64], &boot, Slot(2)).unwrap();
+        let mut caps = vec![CapEntry::EMPTY; 62];
+        let mut nodes = vec![Entry::EMPTY; 64];
+        let mut s = Buddy::new(&boot, CapSpace::new(&mut caps[..], Slot(2)).unwrap(), &mut nodes).unwrap();
+        let top = 0xffff_ffff_ffff_f000;
+        assert_eq!(s.alloc(&mut k, ObjectType::Frame4K, 0, Some(top)).unwrap_err(), AllocFailure::NoBlock);
+        // The scan still finds a block that does fit.
+        assert_eq!(s.alloc(&mut k, ObjectType::Frame4K, 0, Some(0x3000)).unwrap().paddr, 0x3000);
     }
 }

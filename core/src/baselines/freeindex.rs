@@ -157,7 +157,7 @@ impl<const N: usize> Strategy for FreeIndexOnly<'_, N> {
             return Err(AllocFailure::Refused(e));
         }
         self.roots.get_mut(ri).note_retype(off, bits, 1);
-        if root_paddr + off != a {
+        if root_paddr.checked_add(off) != Some(a) {
             // The kernel put it elsewhere: not what the allocator chose.
             // Delete it again (the watermark stays where the kernel moved it
             // while the root has other children). seL4 has no error for

@@ -27,8 +27,10 @@ impl Root {
         1u64 << self.size_bits
     }
 
+    /// One past the last byte, saturated at `u64::MAX` for a root at the
+    /// top of the address space.
     pub fn end(&self) -> u64 {
-        self.paddr + self.size()
+        self.paddr.saturating_add(self.size())
     }
 
     /// Offset where the kernel puts the next object of `2^bits` bytes: the
