@@ -3,7 +3,7 @@
 //! bootinfo's untyped list. Streaming and allocation-free like the trace
 //! parser.
 //!
-//! Untypeds are 2^4..2^47 bytes and 16-byte aligned; they need not be
+//! Untypeds are 2^4..2^47 bytes, 16-byte aligned and end below 2^64; they need not be
 //! naturally aligned *physically*: the kernel cuts boot regions by the
 //! alignment of their kernel virtual address
 //! (src/kernel/boot.c:create_untypeds_for_region takes `ctzl` of the pptr),
@@ -43,6 +43,8 @@ pub enum ErrorKind<'a> {
     SizeBitsOutOfRange(u64),
     /// paddr not a multiple of 16 (`seL4_MinUntypedBits`).
     Misaligned(u64),
+    /// `paddr + 2^size_bits` does not fit in 64 bits.
+    EndOverflow { paddr: u64, size_bits: u8 },
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -62,6 +64,9 @@ impl fmt::Display for Error<'_> {
                 write!(f, "size_bits {b} out of range {MIN_UNTYPED_BITS}..={MAX_UNTYPED_BITS}")
             }
             ErrorKind::Misaligned(a) => write!(f, "paddr {a:#x} not aligned to 16 bytes"),
+            ErrorKind::EndOverflow { paddr, size_bits } => {
+                write!(f, "untyped of 2^{size_bits} bytes at {paddr:#x} ends past the 64-bit address space")
+            }
         }
     }
 }
@@ -89,6 +94,11 @@ pub fn parse_line(line: &str) -> Result<Option<UntypedDesc>, ErrorKind<'_>> {
     }
     if paddr & 0xf != 0 {
         return Err(ErrorKind::Misaligned(paddr));
+    }
+    // Users form the end address; it must be a u64 (no x86_64 physical
+    // address comes near 2^64, so nothing real is refused).
+    if paddr.checked_add(1u64 << sb).is_none() {
+        return Err(ErrorKind::EndOverflow { paddr, size_bits: sb as u8 });
     }
     Ok(Some(UntypedDesc { paddr, size_bits: sb as u8, is_device }))
 }
@@ -134,6 +144,16 @@ mod tests {
         assert_eq!(err("0x0 12 device x"), "line 1: unexpected field `x` (expected `device` or nothing)");
         assert_eq!(err("0x0"), "line 1: missing field <size_bits>");
         assert_eq!(err("0xg 12"), "line 1: <paddr> `0xg` is not a valid number");
+        assert_eq!(err("0x0 48"), "line 1: size_bits 48 out of range 4..=47");
+        assert_eq!(
+            err("0x0 12\n0xffffffffffffe000 13"),
+            "line 2: untyped of 2^13 bytes at 0xffffffffffffe000 ends past the 64-bit address space"
+        );
+        assert_eq!(
+            parse_line("0xffff800000000000 47 device"),
+            Err(ErrorKind::EndOverflow { paddr: 0xffff_8000_0000_0000, size_bits: 47 })
+        );
+        assert!(parse_line("0xffffffffffffc000 13").unwrap().is_some());
     }
 
     #[test]

@@ -84,11 +84,15 @@ pub fn generate(args: &GenArgs, w: impl Write) -> Result<()> {
     let mut out = FmtIo { w: std::io::BufWriter::new(w), err: None };
     let r = match args.kind {
         Kind::Churn if args.addr_percent > 0 => {
-            let layout_text = match &args.untypeds {
-                Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
-                None => super::layout::QEMU_512M.to_string(),
+            let (layout_name, layout_text) = match &args.untypeds {
+                Some(p) => (
+                    p.display().to_string(),
+                    std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
+                ),
+                None => ("the QEMU 512 MiB layout".to_string(), super::layout::QEMU_512M.to_string()),
             };
-            let roots: Vec<(u64, u8)> = super::layout::parse(&layout_text)?
+            let roots: Vec<(u64, u8)> = super::layout::parse(&layout_text)
+                .with_context(|| layout_name.clone())?
                 .into_iter()
                 .filter(|d| !d.is_device)
                 .map(|d| (d.paddr, d.size_bits))
