@@ -189,29 +189,54 @@ fn expect(ok: bool, what: &'static str) -> Result<(), Stop> {
     }
 }
 
-/// A capacity limit: a placer with an 8-node pool over a real 64 KiB untyped (placed by
-/// core), asked for 16-byte endpoints until its pool is full.
+/// Nodes of the small placer's pool: the first endpoint takes 25 (12 splits from 64 KiB down
+/// to 16 bytes), later ones fewer, so some endpoints are placed before the pool runs out.
+const SMALL_POOL_NODES: usize = 40;
+
+/// A capacity limit: a placer with a 40-node pool over a real 64 KiB untyped (placed by
+/// core), asked for 16-byte endpoints at consecutive addresses until its pool is full; it
+/// must have placed some, and must still free and place after the error.
 fn capacity(run: &mut Runner) -> Result<(), Stop> {
     let u = run.alloc(ObjectType::Untyped, 16, None, None)?.map_err(|_| Stop::Failed("no 64 KiB untyped"))?;
     let root = [BootUntyped { slot: u.slot, paddr: u.paddr, size_bits: 16, is_device: false }];
-    let mut nodes = [PoolNode::EMPTY; 8];
-    let mut entries = [CapEntry::EMPTY; 16];
+    let mut nodes = [PoolNode::EMPTY; SMALL_POOL_NODES];
+    // Enough slots for every split the pool allows (2 each) and an object per leaf, so the
+    // pool, not the CSpace, is what runs out.
+    let mut entries = [CapEntry::EMPTY; crate::state::RESERVED_SLOTS as usize];
     let pool = UntypedPool::new(&mut nodes[..], &root).map_err(|_| Stop::Failed("small pool"))?;
     let caps = CapSpace::new(&mut entries[..], Slot(run.core.reserved.start)).map_err(|_| Stop::Failed("small cap space"))?;
     let mut small = Placer::new(pool, caps);
     let mut placed = 0;
+    let mut first = None;
     let err = loop {
         match small.place(&mut run.core.kernel, ObjectType::Endpoint, 0, u.paddr + placed * 16) {
-            Ok(_) => placed += 1,
+            Ok(p) => {
+                first.get_or_insert(p);
+                placed += 1;
+            }
             Err(e) => break e,
         }
     };
     println!(
-        "error case (capacity): a placer with an 8-node pool on a 64 KiB untyped at {:#x}: {placed} endpoints, then {err:?} ({} of 8 nodes in use)",
+        "error case (capacity): a placer with a {SMALL_POOL_NODES}-node pool on a 64 KiB untyped at {:#x}: {placed} endpoints, then {err:?} ({} of {SMALL_POOL_NODES} nodes in use)",
         u.paddr,
         small.pool.nodes_in_use()
     );
     expect(err == PlaceError::Capacity, "capacity limit not reported")?;
+    let first = first.ok_or(Stop::Failed("capacity: no endpoint placed before the limit"))?;
+    // The full placer keeps working: free the first endpoint and place one at its address again.
+    small.release(&mut run.core.kernel, first.node).map_err(|_| Stop::Failed("capacity: free after the limit"))?;
+    let again = small
+        .place(&mut run.core.kernel, ObjectType::Endpoint, 0, first.paddr)
+        .map_err(|_| Stop::Failed("capacity: place after the limit"))?;
+    if let Some(audit) = run.audit.as_mut() {
+        // Its 16-byte leaf must be full in the kernel too.
+        audit.node(&mut run.core, &small.pool.info(again.node))?;
+    }
+    println!(
+        "error case (capacity): after the limit the small placer freed the endpoint at {:#x} and placed one there again",
+        again.paddr
+    );
     // Everything the small placer made descends from the 64 KiB untyped object: one revoke.
     run.core.kernel.cnode_revoke(u.slot).map_err(|_| Stop::Failed("revoke small placer"))?;
     run.free(u.handle)?.map_err(|_| Stop::Failed("free 64 KiB untyped"))?;
