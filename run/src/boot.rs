@@ -12,6 +12,10 @@ use crate::qemu::{self, Boot, Ending};
 use crate::scenario::{self, Scenario};
 use crate::{root_task, workspace};
 
+/// Longest `--timeout` accepted: a day; a deadline far beyond that would
+/// overflow `Instant` arithmetic.
+pub const MAX_TIMEOUT_SECS: u64 = 24 * 60 * 60;
+
 #[derive(Args, Debug)]
 pub struct BootArgs {
     /// Scenario name (a file in run/scenarios/ without `.scenario`) or path.
@@ -23,7 +27,7 @@ pub struct BootArgs {
     #[arg(long)]
     pub config: Option<String>,
     /// Seconds until QEMU is killed, overriding the scenario.
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_SECS))]
     pub timeout: Option<u64>,
     /// Boot this prebuilt root-task ELF instead of building the scenario's image.
     #[arg(long, value_name = "ELF")]

@@ -44,7 +44,7 @@ pub struct MapArgs {
     #[arg(long)]
     pub config: Option<String>,
     /// Seconds until QEMU is killed, overriding the scenario.
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=boot::MAX_TIMEOUT_SECS))]
     pub timeout: Option<u64>,
     /// Also save the boot's serial output here (to draw it again with `--log`).
     #[arg(long, value_name = "FILE", conflicts_with = "log")]

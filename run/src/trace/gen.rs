@@ -22,22 +22,30 @@ pub enum Kind {
     Seed,
 }
 
+/// Limits of the size-like arguments: the churn's live table is four
+/// entries per `--live`, the others bound the length of the output.
+pub const MAX_OPS: u64 = 1 << 30;
+pub const MAX_LIVE: u64 = 1 << 20;
+/// 1 TiB, twice the largest physical memory the replay layouts describe.
+pub const MAX_BYTES: u64 = 1 << 40;
+
 #[derive(Args, Debug)]
 pub struct GenArgs {
     pub kind: Kind,
     /// Number of operations (churn).
-    #[arg(long, default_value_t = 4000)]
+    #[arg(long, default_value_t = 4000, value_parser = clap::value_parser!(u64).range(1..=MAX_OPS))]
     pub ops: u64,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Live objects the churn walks around.
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = 500,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=MAX_LIVE))]
     pub live: usize,
     /// Bytes to request: fill stops above it; adversary phase 3 stops at it.
-    #[arg(long, default_value_t = 600 << 20)]
+    #[arg(long, default_value_t = 600 << 20, value_parser = clap::value_parser!(u64).range(1..=MAX_BYTES))]
     pub bytes: u64,
     /// Bytes requested in the adversary's first (interleaved) phase.
-    #[arg(long, default_value_t = 400 << 20)]
+    #[arg(long, default_value_t = 400 << 20, value_parser = clap::value_parser!(u64).range(1..=MAX_BYTES))]
     pub phase1_bytes: u64,
     /// Churn: percentage of allocations that ask for an address (free at
     /// that point in an allocator with core's choices).
@@ -161,6 +169,23 @@ mod tests {
         );
         assert_eq!(gen(&["fill", "--seed", "1"]), include_str!("../../traces/fill.trace"));
         assert_eq!(gen(&["adversary", "--seed", "1"]), include_str!("../../traces/adversary.trace"));
+    }
+
+    #[test]
+    fn size_arguments_out_of_range_are_cli_errors() {
+        let parse = |args: &[&str]| Cli::try_parse_from(std::iter::once("gen").chain(args.iter().copied()));
+        for bad in [
+            &["churn", "--live", "100000000000"][..],
+            &["churn", "--live", "0"],
+            &["churn", "--ops", "0"],
+            &["churn", "--ops", "2000000000"],
+            &["fill", "--bytes", "2000000000000"],
+            &["adversary", "--phase1-bytes", "0"],
+        ] {
+            let e = parse(bad).err().unwrap_or_else(|| panic!("{bad:?} was accepted"));
+            assert_eq!(e.kind(), clap::error::ErrorKind::ValueValidation, "{bad:?}: {e}");
+        }
+        assert_eq!(parse(&["churn", "--live", "1048576"]).unwrap().gen.live, 1 << 20);
     }
 
     #[test]

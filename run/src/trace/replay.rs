@@ -12,6 +12,12 @@ use serde_json::json;
 
 use super::layout;
 
+/// Largest `--object-slots`: 4 Mi slots keep the per-strategy tables at a
+/// few hundred MiB.
+pub const MAX_OBJECT_SLOTS: i64 = 1 << 22;
+/// Largest `--runs`.
+pub const MAX_RUNS: i64 = 1000;
+
 #[derive(Args, Debug)]
 pub struct ReplayArgs {
     /// Trace file.
@@ -26,12 +32,14 @@ pub struct ReplayArgs {
     /// One JSON object per strategy per line.
     #[arg(long)]
     pub json: bool,
-    /// CSpace slots for objects and split untypeds.
-    #[arg(long, default_value_t = Options::default().object_slots)]
+    /// CSpace slots for objects and split untypeds (each strategy's tables
+    /// are sized by it, hence the limit).
+    #[arg(long, default_value_t = Options::default().object_slots,
+          value_parser = clap::value_parser!(u32).range(1..=MAX_OBJECT_SLOTS))]
     pub object_slots: u32,
     /// Replays per strategy; ns/op is the median (every other figure is
     /// deterministic and taken from the first run).
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=MAX_RUNS))]
     pub runs: u32,
     /// Also draw core's memory map at the end of the trace (strategy
     /// `ours`, before anything is freed) as SVG into this file.
@@ -258,6 +266,28 @@ mod tests {
         let fi = reports.iter().find(|r| r.strategy == "freeindex").unwrap();
         assert_eq!((fi.stats.allocs, fi.stats.refused), (3, 1));
         assert_eq!(fi.stats.first_failure_op, Some(4));
+    }
+
+    #[test]
+    fn size_arguments_out_of_range_are_cli_errors() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            replay: ReplayArgs,
+        }
+        let parse = |args: &[&str]| Cli::try_parse_from(["replay", "t.trace"].into_iter().chain(args.iter().copied()));
+        for bad in [
+            &["--object-slots", "4294967295"][..],
+            &["--object-slots", "0"],
+            &["--runs", "0"],
+            &["--runs", "1001"],
+        ] {
+            let e = parse(bad).err().unwrap_or_else(|| panic!("{bad:?} was accepted"));
+            assert_eq!(e.kind(), clap::error::ErrorKind::ValueValidation, "{bad:?}: {e}");
+        }
+        let ok = parse(&["--object-slots", "4194304", "--runs", "1000"]).unwrap().replay;
+        assert_eq!((ok.object_slots, ok.runs), (1 << 22, 1000));
     }
 
     #[test]
