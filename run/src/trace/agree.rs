@@ -132,12 +132,21 @@ pub fn traces(s: &Scenario, given: Option<&Path>) -> Result<Vec<PathBuf>> {
         Some(d) => workspace::scenario_dir().parent().map(|p| p.join(d)).unwrap_or_default(),
         None => bail!("scenario `{}` names no traces (compare-traces) and no --trace was given", s.name),
     };
-    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+    trace_files(&dir)
+}
+
+/// Every `*.trace` in `dir`, sorted; none is an error, so a scenario
+/// cannot pass without comparing anything.
+pub fn trace_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("cannot list {}", dir.display()))?
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|e| e == "trace"))
         .collect();
+    if v.is_empty() {
+        bail!("no *.trace files in {}: nothing to compare", dir.display());
+    }
     v.sort();
     Ok(v)
 }
@@ -213,6 +222,20 @@ summary strategy=ours ops=1
         assert!(l[2].is_device && l[2].size_bits == 40);
         assert_eq!(core_lines(LOG), ["op 1 alloc 0x100000 wm 0x1000", "summary strategy=ours ops=1"]);
         assert!(untyped_layout(&LOG.replace("untypeds: 3", "untypeds: 4")).is_err());
+    }
+
+    #[test]
+    fn a_traces_folder_without_traces_is_an_error() {
+        let dir = std::env::temp_dir().join(format!("run-agree-traces-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("notes.txt"), "not a trace").unwrap();
+        let e = trace_files(&dir).unwrap_err().to_string();
+        std::fs::write(dir.join("b.trace"), "").unwrap();
+        std::fs::write(dir.join("a.trace"), "").unwrap();
+        let found = trace_files(&dir);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(e.starts_with("no *.trace files in "), "{e}");
+        assert_eq!(found.unwrap(), [dir.join("a.trace"), dir.join("b.trace")]);
     }
 
     #[test]
