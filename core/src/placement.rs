@@ -251,10 +251,10 @@ where
         Ok(())
     }
 
-    /// Debug builds: after an invocation and its pool update, the node's watermark must equal
-    /// the kernel's, where the kernel can report it ([`Kernel::observed_watermark`]).
+    /// Debug builds and tests: after an invocation and its pool update, the node's watermark
+    /// must equal the kernel's, where the kernel can report it ([`Kernel::observed_watermark`]).
     fn verify<K: Kernel>(&self, k: &mut K, id: NodeId) {
-        if cfg!(debug_assertions) {
+        if cfg!(any(test, debug_assertions)) {
             let n = self.pool.info(id);
             if let Some(w) = k.observed_watermark(n.slot) {
                 assert_eq!(w, n.watermark, "pool and kernel disagree on {:?}", n);

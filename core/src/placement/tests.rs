@@ -69,6 +69,77 @@ pub(crate) fn check_no_overlap(k: &Model) {
     }
 }
 
+/// Kernel wrapper that holds placement to its per-invocation check: after every successful
+/// invocation, the watermark of the untyped it invoked must be compared with the pool's mirror
+/// (placement's `verify` asks [`Kernel::observed_watermark`] and asserts equality) before the
+/// next invocation. `CNode_Delete` (of an object cap, not an untyped) is not tracked.
+pub(crate) struct Checked<K> {
+    pub inner: K,
+    /// Untypeds invoked successfully whose watermark placement has not compared yet.
+    unchecked: Vec<Slot>,
+    /// Watermarks answered for comparison.
+    pub compared: u64,
+    /// Fault injection: report revokes as done without doing them, so the kernel's state drifts
+    /// from the pool's mirror.
+    pub skip_revokes: bool,
+}
+
+impl<K: Kernel> Checked<K> {
+    pub fn new(inner: K) -> Self {
+        Checked { inner, unchecked: Vec::new(), compared: 0, skip_revokes: false }
+    }
+
+    /// Every untyped invoked so far had its watermark compared.
+    pub fn assert_all_compared(&self) {
+        assert!(self.unchecked.is_empty(), "untypeds {:?} invoked but not compared with the mirror", self.unchecked);
+    }
+
+    fn invoked(&mut self, r: Result<(), KernelError>, untyped: Slot) -> Result<(), KernelError> {
+        if r.is_ok() {
+            self.unchecked.push(untyped);
+        }
+        r
+    }
+}
+
+impl<K: Kernel> Kernel for Checked<K> {
+    fn untyped_retype(&mut self, u: Slot, ty: ObjectType, sb: u8, d: Slot, n: u32) -> Result<(), KernelError> {
+        self.assert_all_compared();
+        let r = self.inner.untyped_retype(u, ty, sb, d, n);
+        self.invoked(r, u)
+    }
+    fn cnode_delete(&mut self, s: Slot) -> Result<(), KernelError> {
+        self.assert_all_compared();
+        self.inner.cnode_delete(s)
+    }
+    fn cnode_revoke(&mut self, s: Slot) -> Result<(), KernelError> {
+        self.assert_all_compared();
+        let r = if self.skip_revokes { Ok(()) } else { self.inner.cnode_revoke(s) };
+        self.invoked(r, s)
+    }
+    fn observed_watermark(&mut self, s: Slot) -> Option<u64> {
+        let w = self.inner.observed_watermark(s);
+        if w.is_some() {
+            self.unchecked.retain(|&x| x != s);
+            self.compared += 1;
+        }
+        w
+    }
+}
+
+#[test]
+#[should_panic(expected = "pool and kernel disagree")]
+fn a_wrong_mirror_is_caught_at_the_invocation() {
+    let boot = [BootUntyped { slot: Slot(1), paddr: 0, size_bits: 14, is_device: false }];
+    let (k, mut p) = setup(&boot, 64, 64);
+    let mut k = Checked::new(k);
+    let x = p.place(&mut k, T::Frame4K, 0, 0x1000).unwrap();
+    k.assert_all_compared();
+    // The kernel keeps the frame while the pool records the leaf as empty.
+    k.skip_revokes = true;
+    let _ = p.release(&mut k, x.node);
+}
+
 const B: u64 = 0x10_0000;
 
 #[test]
@@ -278,7 +349,11 @@ mod prop {
                         let end = addr + (1 << bits);
                         let overlaps = live.range(..end).next_back().is_some_and(|(_, (e, _))| *e > addr);
                         let before = k.counts;
-                        let r = p.place(&mut k, t, sb, addr);
+                        let mut ck = Checked::new(&mut k);
+                        let r = p.place(&mut ck, t, sb, addr);
+                        ck.assert_all_compared();
+                        let compared = ck.compared;
+                        prop_assert!(compared >= k.counts.retypes + k.counts.revokes - before.retypes - before.revokes);
                         if overlaps {
                             prop_assert!(matches!(r, Err(PlaceError::Busy(_))), "{:?}", r);
                             prop_assert_eq!(k.counts, before);
@@ -292,21 +367,26 @@ mod prop {
                         if live.is_empty() { continue; }
                         let key = *live.keys().nth(i % live.len()).unwrap();
                         let (_, x) = live.remove(&key).unwrap();
-                        p.release(&mut k, x.node).unwrap();
+                        let mut ck = Checked::new(&mut k);
+                        p.release(&mut ck, x.node).unwrap();
+                        ck.assert_all_compared();
+                        prop_assert_eq!(ck.compared, 1, "the revoked leaf's watermark");
                         prop_assert_eq!(k.inner.cap(x.slot), Some(ModelCap::Empty));
                     }
                 }
                 check_mirror(&p, &k.inner);
                 check_no_overlap(&k.inner);
             }
+            let mut ck = Checked::new(&mut k);
             for (_, (_, x)) in live {
-                p.release(&mut k, x.node).unwrap();
+                p.release(&mut ck, x.node).unwrap();
             }
             // Full reuse: each root takes a retype of its full size again.
             for r in boot {
-                let x = p.place(&mut k, T::Untyped, r.size_bits, r.paddr).unwrap();
-                prop_assert_eq!(k.inner.object_at(x.slot), Some((T::Untyped, r.paddr, r.size_bits)));
+                let x = p.place(&mut ck, T::Untyped, r.size_bits, r.paddr).unwrap();
+                prop_assert_eq!(ck.inner.inner.object_at(x.slot), Some((T::Untyped, r.paddr, r.size_bits)));
             }
+            ck.assert_all_compared();
             check_mirror(&p, &k.inner);
             prop_assert_eq!(p.pool.nodes_in_use(), 2);
         }
