@@ -69,6 +69,19 @@ pub fn model_untypeds(descs: &[layout::UntypedDesc]) -> (Vec<BootUntyped>, usize
     (layout::boot_untypeds(&valid), dropped)
 }
 
+/// [`model_untypeds`], saying on stderr (also under `--json`, whose stdout
+/// is data) how many were left out; a layout with none left is an error.
+pub fn usable_untypeds(descs: &[layout::UntypedDesc]) -> Result<Vec<BootUntyped>> {
+    let (boot, dropped) = model_untypeds(descs);
+    if dropped > 0 {
+        eprintln!("note: {dropped} untypeds are not aligned the way the kernel cuts them and are left out");
+    }
+    if boot.is_empty() {
+        bail!("untyped layout: no usable untyped ({} in the file, {dropped} left out)", descs.len());
+    }
+    Ok(boot)
+}
+
 /// Replay `text` with each of `strategies`; also runs the ideal allocator.
 pub fn replay_all(
     text: &str,
@@ -197,10 +210,7 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
         None => layout::QEMU_512M.to_string(),
     };
     let descs = layout::parse(&layout_text).context("untyped layout")?;
-    let (boot, dropped) = model_untypeds(&descs);
-    if dropped > 0 && !args.json {
-        eprintln!("note: {dropped} untypeds are not aligned the way the kernel cuts them and are left out");
-    }
+    let boot = usable_untypeds(&descs)?;
     let all = all_strategies();
     let strategies: Vec<&str> = match args.strategy.as_str() {
         "all" => all.clone(),
@@ -288,6 +298,17 @@ mod tests {
         }
         let ok = parse(&["--object-slots", "4194304", "--runs", "1000"]).unwrap().replay;
         assert_eq!((ok.object_slots, ok.runs), (1 << 22, 1000));
+    }
+
+    #[test]
+    fn a_layout_without_usable_untypeds_is_an_error() {
+        // 2^40 at 2^40 is aligned physically but not by kernel address.
+        let unusable = layout::parse("0x10000000000 40 device\n").unwrap();
+        let e = usable_untypeds(&unusable).unwrap_err().to_string();
+        assert_eq!(e, "untyped layout: no usable untyped (1 in the file, 1 left out)");
+        assert!(usable_untypeds(&[]).is_err());
+        let mixed = layout::parse("0x10000000000 40 device\n0x100000 20\n").unwrap();
+        assert_eq!(usable_untypeds(&mixed).unwrap().len(), 1);
     }
 
     #[test]
