@@ -18,11 +18,12 @@ use sel4_core::trace::{gen, untypeds};
 const STRATEGIES: [&str; 4] = ["ours", "freeindex", "buddy", "genode"];
 const OPTS: Options = Options { object_slots: 1 << 16 };
 
+/// The layout as `run trace replay` uses it: every untyped a real boot can
+/// hand out, including device untypeds aligned only by kernel address.
 fn layout(text: &str) -> Vec<BootUntyped> {
     untypeds::parse(text)
         .map(|r| r.expect("shipped layout parses"))
-        // The kernel model takes physically aligned untypeds only (see the layout file).
-        .filter(|d| d.naturally_aligned())
+        .filter(|d| d.kernel_aligned())
         .enumerate()
         .map(|(i, d)| BootUntyped { slot: Slot(12 + i as u32), paddr: d.paddr, size_bits: d.size_bits, is_device: d.is_device })
         .collect()

@@ -32,6 +32,13 @@ impl UntypedDesc {
     pub fn naturally_aligned(&self) -> bool {
         self.paddr & ((1u64 << self.size_bits) - 1) == 0
     }
+
+    /// Aligned to its own size by kernel virtual address, as the kernel
+    /// cuts every boot untyped (src/kernel/boot.c:create_untypeds_for_region);
+    /// an untyped that is not could never come from a real boot.
+    pub fn kernel_aligned(&self) -> bool {
+        crate::kernel::kernel_vaddr(self.paddr) & ((1u64 << self.size_bits) - 1) == 0
+    }
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -161,5 +168,15 @@ mod tests {
         let d = parse_line("0x18000000000 40 device").unwrap().unwrap();
         assert!(!d.naturally_aligned());
         assert!(parse_line("0x10000000000 40 device").unwrap().unwrap().naturally_aligned());
+    }
+
+    #[test]
+    fn kernel_alignment_is_by_kernel_virtual_address() {
+        // Above the 512 GiB window the two alignments part for blocks > 2^39.
+        assert!(parse_line("0x18000000000 40 device").unwrap().unwrap().kernel_aligned());
+        assert!(!parse_line("0x10000000000 40 device").unwrap().unwrap().kernel_aligned());
+        // Below it they agree.
+        assert!(parse_line("0x100000 20").unwrap().unwrap().kernel_aligned());
+        assert!(!parse_line("0x80000 20").unwrap().unwrap().kernel_aligned());
     }
 }

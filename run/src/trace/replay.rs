@@ -63,7 +63,7 @@ pub fn model_untypeds(descs: &[layout::UntypedDesc]) -> (Vec<BootUntyped>, usize
     let valid: Vec<_> = descs
         .iter()
         .copied()
-        .filter(|d| sel4_core::kernel::kernel_vaddr(d.paddr) & ((1u64 << d.size_bits) - 1) == 0)
+        .filter(|d| d.kernel_aligned())
         .collect();
     let dropped = descs.len() - valid.len();
     (layout::boot_untypeds(&valid), dropped)
