@@ -20,22 +20,20 @@ use crate::untyped_pool::UntypedPool;
 
 const N: usize = 1 << 14;
 
-/// RAM untypeds of `-m 512M` (bootinfo as printed by core under QEMU), with slots from 12.
-const RAM_512M: [(u64, u8); 32] = [
-    (0x100000, 20), (0x200000, 21), (0x400000, 21), (0x600000, 20), (0x700000, 15), (0x708000, 14),
-    (0x70c000, 13), (0x70e000, 12), (0xa00000, 21), (0xc00000, 22), (0x1000000, 24), (0x2000000, 25),
-    (0x4000000, 26), (0x8000000, 27), (0x10000000, 27), (0x18000000, 26), (0x1c000000, 25),
-    (0x1e000000, 24), (0x1f000000, 23), (0x1f800000, 22), (0x1fc00000, 21), (0x1fe00000, 20),
-    (0x1ff00000, 19), (0x1ff80000, 18), (0x1ffc0000, 17), (0x750000, 16), (0x760000, 17),
-    (0x780000, 18), (0x7c0000, 17), (0x7e0000, 16), (0x7f0000, 14), (0x7f4000, 12),
-];
+/// The untyped list of a `-m 512M` QEMU guest, as core printed it from bootinfo.
+const QEMU_512M: &str = include_str!("../../../run/traces/qemu-512m.untypeds");
 
+/// The RAM untypeds of [`QEMU_512M`], in file order, with slots from 12.
 fn layout() -> Vec<BootUntyped> {
-    RAM_512M
-        .iter()
+    let ram: Vec<_> = trace::untypeds::parse(QEMU_512M)
+        .map(|r| r.expect("shipped layout parses"))
+        .filter(|d| !d.is_device)
         .enumerate()
-        .map(|(i, &(paddr, size_bits))| BootUntyped { slot: Slot(12 + i as u32), paddr, size_bits, is_device: false })
-        .collect()
+        .map(|(i, d)| BootUntyped { slot: Slot(12 + i as u32), paddr: d.paddr, size_bits: d.size_bits, is_device: false })
+        .collect();
+    // The figures below were taken on bootinfo's 32 RAM untypeds.
+    assert_eq!(ram.len(), 32);
+    ram
 }
 
 /// Wraps a strategy and counts operations and invocations separately before and after
