@@ -15,8 +15,8 @@ pub fn rdtsc() -> u64 {
     unsafe { core::arch::x86_64::_rdtsc() }
 }
 
-/// TSC cycles of one `seL4_Yield` (the cheapest kernel entry: the floor the design measures
-/// invocation costs against), averaged over `n`.
+/// TSC cycles of one `seL4_Yield`, averaged over `n`: the cheapest kernel entry, so the
+/// floor the scenarios report invocation costs against.
 pub fn yield_cycles(n: u64) -> u64 {
     let t0 = rdtsc();
     for _ in 0..n {

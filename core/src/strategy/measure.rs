@@ -1,7 +1,7 @@
 //! Invocations per operation of core's strategy on generated traces, replayed against the
-//! kernel model on the untyped layout of a 512 MiB QEMU guest. Asserts the design bounds (no
-//! refusal, no misplaced object, full reuse, steady-state churn <= 1.25 invocations per op) and
-//! prints the figures (`cargo test -p sel4-core --lib measure -- --nocapture`).
+//! kernel model on the untyped layout of a 512 MiB QEMU guest. Asserts the bounds core's
+//! placement is built to meet (no refusal, no misplaced object, full reuse, steady-state churn
+//! <= 1.25 invocations per op) and prints the figures (`cargo test -p sel4-core --lib measure -- --nocapture`).
 
 extern crate std;
 use std::boxed::Box;

@@ -59,7 +59,7 @@ pub struct GenArgs {
     pub output: Option<PathBuf>,
 }
 
-/// The canonical case (design §1): on an 8 KiB untyped at 0, CNode 1 KiB at
+/// The canonical gap case: on an 8 KiB untyped at 0, CNode 1 KiB at
 /// 0x0, CNode 2 KiB at 0x800 (gap 0x400..0x800), 4 KiB frame at 0x1000,
 /// then a 1 KiB CNode wherever the allocator chooses: the only free block
 /// is 0x400, which plain FreeIndex placement cannot reach.

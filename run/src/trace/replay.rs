@@ -107,8 +107,8 @@ pub fn replay_all(
     Ok((ideal, out))
 }
 
-/// The JSON object of one strategy (keys as the design's §4 names them,
-/// plus a few more).
+/// The JSON object of one strategy: every figure of the table (snake_case
+/// keys) plus the error counters, peak live bytes and setup retypes.
 pub fn to_json(r: &Report, ideal: &IdealStats) -> serde_json::Value {
     let s = &r.stats;
     json!({
