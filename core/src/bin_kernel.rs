@@ -123,7 +123,8 @@ impl Kernel for SeL4 {
         let bp = blueprint(ty, size_bits).ok_or(KernelError::InvalidArgument { which: 0 })?;
         let (cnode, offset) = self.window(dest);
         Cap::<Untyped>::from_cptr(CPtr::from_bits(untyped.0 as Word))
-            .untyped_retype(&bp, &cnode, offset, count as usize)
+            // The caller's size_bits goes to the kernel as is: it range-checks it for every type.
+            .untyped_retype_with_size_arg(bp.ty(), size_bits as Word, &cnode, offset, count as usize)
             .map_err(kernel_error)
     }
 

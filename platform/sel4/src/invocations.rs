@@ -6,7 +6,7 @@
 
 use crate::cptr::{cap_type, Cap, FrameType};
 use crate::syscalls::{self, Received};
-use crate::{ipc_buffer, AbsoluteCPtr, CPtr, Error, InvocationLabel, MessageInfo, ObjectBlueprint, Result, Word};
+use crate::{ipc_buffer, AbsoluteCPtr, CPtr, Error, InvocationLabel, MessageInfo, ObjectBlueprint, ObjectType, Result, Word};
 
 /// Access rights of a cap (`seL4_CapRights`: write bit 0, read bit 1, grant bit 2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,17 +130,25 @@ impl Cap<cap_type::Untyped> {
     ///
     /// Corresponds to `seL4_Untyped_Retype`.
     pub fn untyped_retype(&self, blueprint: &ObjectBlueprint, dst: &AbsoluteCPtr, dst_offset: usize, num_objects: usize) -> Result<()> {
+        self.untyped_retype_with_size_arg(blueprint.ty(), blueprint.api_size_bits() as Word, dst, dst_offset, num_objects)
+    }
+
+    /// `seL4_Untyped_Retype` with the `size_bits` word passed as given, as libsel4 does. The
+    /// kernel ignores it for fixed-size types but still range-checks it against
+    /// `seL4_MaxUntypedBits` (`src/object/untyped.c:decodeUntypedInvocation`), so a caller that
+    /// mirrors the kernel's answers (e.g. against a model) needs the raw word to reach it.
+    pub fn untyped_retype_with_size_arg(
+        &self,
+        ty: ObjectType,
+        size_bits: Word,
+        dst: &AbsoluteCPtr,
+        dst_offset: usize,
+        num_objects: usize,
+    ) -> Result<()> {
         invoke(
             self.cptr(),
             InvocationLabel::UntypedRetype,
-            &[
-                blueprint.ty().into_word(),
-                blueprint.api_size_bits() as Word,
-                dst.path().bits(),
-                dst.depth() as Word,
-                dst_offset as Word,
-                num_objects as Word,
-            ],
+            &[ty.into_word(), size_bits, dst.path().bits(), dst.depth() as Word, dst_offset as Word, num_objects as Word],
             &[dst.root().cptr()],
         )
         .map(drop)
