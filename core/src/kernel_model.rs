@@ -36,6 +36,10 @@ use crate::object::{ObjectType, MAX_UNTYPED_BITS, MIN_UNTYPED_BITS, WORD_BITS};
 /// `CONFIG_RETYPE_FAN_OUT_LIMIT` (default 256 in `include/config.h`, `Kconfig` and `autoconf.h`).
 pub const RETYPE_FAN_OUT_LIMIT: u32 = 256;
 
+/// `CONFIG_RESET_CHUNK_BITS` (`include/config.h` fallback 8; none of our configs sets it):
+/// the granule in which `untyped.c:resetUntypedCap` zeroes a RAM untyped.
+pub const RESET_CHUNK_BITS: u8 = 8;
+
 const NIL: u32 = u32::MAX;
 
 /// The capability held in one slot of the model.
@@ -352,7 +356,10 @@ impl<S: AsRef<[ModelSlot]> + AsMut<[ModelSlot]>> Kernel for KernelModel<S> {
             // objecttype.c:decodeInvocation: invoking a null cap.
             ModelCap::Empty => return Err(KernelError::InvalidCapability { which: 0 }),
             // Another object's decoder sees the UntypedRetype label: IllegalOperation (e.g.
-            // cnode.c:decodeCNodeInvocation, tcb.c:decodeTCBInvocation).
+            // cnode.c:decodeCNodeInvocation, tcb.c:decodeTCBInvocation). Not modelled:
+            // invoking an endpoint or notification cap is a send or signal whatever the label
+            // (objecttype.c:decodeInvocation) — the kernel would block or succeed there; the
+            // model answers IllegalOperation, and placement never invokes such caps.
             ModelCap::Other | ModelCap::Object { .. } => return Err(KernelError::IllegalOperation),
             ModelCap::Untyped { paddr, size_bits, is_device, free_index } => {
                 (paddr, size_bits, is_device, free_index)
@@ -392,10 +399,16 @@ impl<S: AsRef<[ModelSlot]> + AsMut<[ModelSlot]>> Kernel for KernelModel<S> {
         let size = 1u64 << obits;
         let aligned = (free + size - 1) & !(size - 1);
         if reset && raw_free > 0 {
-            // untyped.c:resetUntypedCap zeroes [0, FreeIndex) of RAM untypeds.
+            // untyped.c:resetUntypedCap zeroes RAM untypeds: a block below
+            // CONFIG_RESET_CHUNK_BITS (2^8) whole, a larger one in 256-byte chunks
+            // from ROUND_DOWN(offset - 1, 8) down to 0, i.e. FreeIndex rounded up to 256.
             self.stats.resets += 1;
             if !is_device {
-                self.stats.bytes_zeroed += raw_free;
+                self.stats.bytes_zeroed += if ubits < RESET_CHUNK_BITS {
+                    1u64 << ubits
+                } else {
+                    (raw_free + (1 << RESET_CHUNK_BITS) - 1) & !((1u64 << RESET_CHUNK_BITS) - 1)
+                };
             }
         }
         self.sm()[u as usize].cap = ModelCap::Untyped {

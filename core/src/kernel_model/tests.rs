@@ -501,3 +501,19 @@ mod prop {
         }
     }
 }
+
+#[test]
+fn reset_zeroes_in_whole_chunks_or_whole_small_blocks() {
+    // untyped.c:resetUntypedCap: a block below CONFIG_RESET_CHUNK_BITS is cleared whole;
+    // a larger one in 2^8-byte chunks from ROUND_DOWN(offset - 1, 8) down to 0.
+    let mut k = one(12);
+    k.untyped_retype(U, T::Endpoint, 0, Slot(10), 1).unwrap(); // first retype: 4 KiB (boot cap full)
+    k.cnode_delete(Slot(10)).unwrap();
+    k.untyped_retype(U, T::Endpoint, 0, Slot(10), 1).unwrap(); // 16 bytes used: one 256-byte chunk
+    assert_eq!(k.stats().bytes_zeroed, 0x1000 + 0x100);
+    k.untyped_retype(U, T::Untyped, 7, Slot(11), 1).unwrap(); // a 128-byte child at 0x80
+    k.untyped_retype(Slot(11), T::Endpoint, 0, Slot(12), 1).unwrap(); // fresh child: nothing to zero
+    k.cnode_delete(Slot(12)).unwrap();
+    k.untyped_retype(Slot(11), T::Endpoint, 0, Slot(12), 1).unwrap(); // below 2^8: all 128 bytes
+    assert_eq!(k.stats().bytes_zeroed, 0x1000 + 0x100 + 0x80);
+}
