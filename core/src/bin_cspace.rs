@@ -38,6 +38,9 @@ const fn guard_word(guard_size: u8) -> Word {
 pub enum CSpaceError {
     /// More second-level CNodes requested than the top CNode holds.
     TooManyLevels { asked: usize, max: usize },
+    /// The boot root CNode must have exactly 2^LEVEL2_BITS slots: it becomes top slot 0 with
+    /// guard 0 and resolves the low LEVEL2_BITS bits of every CPtr.
+    RootRadix { bootinfo: u8, expected: u8 },
     Alloc(&'static str, AllocFailure),
     Kernel(&'static str, KernelError),
 }
@@ -58,6 +61,9 @@ fn k<T>(what: &'static str, r: sel4::Result<T>) -> Result<T, CSpaceError> {
 pub fn extend(core: &mut Core, bi: &BootInfo, level2: usize) -> Result<Extended, CSpaceError> {
     if level2 > MAX_LEVEL2 {
         return Err(CSpaceError::TooManyLevels { asked: level2, max: MAX_LEVEL2 });
+    }
+    if u32::from(bi.init_thread_cnode_size_bits()) != LEVEL2_BITS {
+        return Err(CSpaceError::RootRadix { bootinfo: bi.init_thread_cnode_size_bits(), expected: LEVEL2_BITS as u8 });
     }
     let ours: &mut CoreStrategy = &mut core.ours;
     let kernel = &mut core.kernel;
