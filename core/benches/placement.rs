@@ -81,7 +81,12 @@ fn layout(text: &str) -> Vec<BootUntyped> {
         .map(|r| r.expect("shipped layout parses"))
         .filter(|d| d.kernel_aligned())
         .enumerate()
-        .map(|(i, d)| BootUntyped { slot: Slot(12 + i as u32), paddr: d.paddr, size_bits: d.size_bits, is_device: d.is_device })
+        .map(|(i, d)| BootUntyped {
+            slot: Slot(12 + i as u32),
+            paddr: d.paddr,
+            size_bits: d.size_bits,
+            is_device: d.is_device,
+        })
         .collect()
 }
 

@@ -79,10 +79,7 @@ impl Subject for RangeAlloc {
         RangeAlloc(range_alloc::RangeAllocator::new(0..space))
     }
     fn alloc(&mut self, size: u64, align_log2: u8) -> Option<u64> {
-        self.0
-            .allocate_range_aligned(size, 1 << align_log2)
-            .ok()
-            .map(|r| r.start)
+        self.0.allocate_range_aligned(size, 1 << align_log2).ok().map(|r| r.start)
     }
     fn free(&mut self, addr: u64, size: u64) {
         self.0.free_range(addr..addr + size);
@@ -269,11 +266,7 @@ fn selected_exactly(id: &str) -> bool {
 const PLAIN: (&str, &[usize], bool) = ("range_allocator_churn", &LIVE, false);
 /// Churn among about n holes; smaller sizes, as list-based peers are O(n)
 /// per operation there.
-const FRAGMENTED: (&str, &[usize], bool) = (
-    "range_allocator_churn_fragmented",
-    &[1_000, 10_000, 100_000],
-    true,
-);
+const FRAGMENTED: (&str, &[usize], bool) = ("range_allocator_churn_fragmented", &[1_000, 10_000, 100_000], true);
 
 fn bench_subject<S: Subject>(
     c: &mut Criterion,
@@ -325,10 +318,7 @@ fn bench_near_miss(c: &mut Criterion) {
         for i in 0..k {
             a.add_range(i * 0x1000 + 0x80, 0x100).unwrap();
         }
-        for (name, size) in [
-            ("natural 0x100@2^8", 0x100u64),
-            ("unnatural 0xc0@2^8", 0xc0),
-        ] {
+        for (name, size) in [("natural 0x100@2^8", 0x100u64), ("unnatural 0xc0@2^8", 0xc0)] {
             group.bench_with_input(BenchmarkId::new(name, k), &k, |b, _| {
                 b.iter(|| assert!(a.alloc(black_box(size), 8, None).is_err()))
             });
@@ -376,11 +366,8 @@ fn print_summary(rows: &[Row]) {
         if sizes.is_empty() {
             continue;
         }
-        let ns = |subject: &str, n: usize| {
-            rows.iter()
-                .find(|r| r.subject == subject && r.live == n)
-                .map(|r| r.ns_per_op)
-        };
+        let ns =
+            |subject: &str, n: usize| rows.iter().find(|r| r.subject == subject && r.live == n).map(|r| r.ns_per_op);
         let (small, large) = (sizes[0], sizes[sizes.len() - 1]);
         println!();
         println!("summary, {trace} churn: ns/op by live ranges (lower is better)");
@@ -421,11 +408,7 @@ fn print_summary(rows: &[Row]) {
             }
             println!(
                 "target faster than {s}: {} (faster at [{}], not at [{}])",
-                if lost.is_empty() && !won.is_empty() {
-                    "met"
-                } else {
-                    "not met"
-                },
+                if lost.is_empty() && !won.is_empty() { "met" } else { "not met" },
                 won.join(", "),
                 lost.join(", ")
             );
@@ -435,9 +418,7 @@ fn print_summary(rows: &[Row]) {
 
 fn main() {
     if let Ok(ops) = std::env::var("RANGE_ALLOCATOR_FIXED_OPS") {
-        let ops: u64 = ops
-            .parse()
-            .expect("RANGE_ALLOCATOR_FIXED_OPS: an operation count");
+        let ops: u64 = ops.parse().expect("RANGE_ALLOCATOR_FIXED_OPS: an operation count");
         for trace in [PLAIN, FRAGMENTED] {
             fixed_ops::<Ours>(trace, ops);
             fixed_ops::<BTreeFirstFit>(trace, ops);

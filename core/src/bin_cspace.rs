@@ -37,10 +37,16 @@ const fn guard_word(guard_size: u8) -> Word {
 #[derive(Debug)]
 pub enum CSpaceError {
     /// More second-level CNodes requested than the top CNode holds.
-    TooManyLevels { asked: usize, max: usize },
+    TooManyLevels {
+        asked: usize,
+        max: usize,
+    },
     /// The boot root CNode must have exactly 2^LEVEL2_BITS slots: it becomes top slot 0 with
     /// guard 0 and resolves the low LEVEL2_BITS bits of every CPtr.
-    RootRadix { bootinfo: u8, expected: u8 },
+    RootRadix {
+        bootinfo: u8,
+        expected: u8,
+    },
     Alloc(&'static str, AllocFailure),
     Kernel(&'static str, KernelError),
 }
@@ -67,9 +73,7 @@ pub fn extend(core: &mut Core, bi: &BootInfo, level2: usize) -> Result<Extended,
     }
     let ours: &mut CoreStrategy = &mut core.ours;
     let kernel = &mut core.kernel;
-    let top = ours
-        .alloc(kernel, ObjectType::CNode, TOP_RADIX, None)
-        .map_err(|e| CSpaceError::Alloc("top CNode", e))?;
+    let top = ours.alloc(kernel, ObjectType::CNode, TOP_RADIX, None).map_err(|e| CSpaceError::Alloc("top CNode", e))?;
     let mut out = Extended { top_cnode_paddr: top.paddr, level2_paddrs: heapless::Vec::new() };
     let root = init_thread::CNODE;
     let top_cap: Cap<CNode> = Cap::from_bits(top.slot.0 as Word);
@@ -88,7 +92,8 @@ pub fn extend(core: &mut Core, bi: &BootInfo, level2: usize) -> Result<Extended,
     // A cap to the top CNode with the guard of the new layout, in a root slot, for CNode
     // operations and retype destinations.
     let top_guard = 64 - TOP_RADIX - LEVEL2_BITS as u8;
-    let guarded = ours.placer.caps.alloc().map_err(|_| CSpaceError::Alloc("guarded top cap slot", AllocFailure::Capacity))?;
+    let guarded =
+        ours.placer.caps.alloc().map_err(|_| CSpaceError::Alloc("guarded top cap slot", AllocFailure::Capacity))?;
     let guarded_cap: Cap<CNode> = Cap::from_bits(guarded.0 as Word);
     k(
         "mint guarded top CNode",

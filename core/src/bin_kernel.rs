@@ -118,7 +118,14 @@ pub fn kernel_error(e: Error) -> KernelError {
 }
 
 impl Kernel for SeL4 {
-    fn untyped_retype(&mut self, untyped: Slot, ty: ObjectType, size_bits: u8, dest: Slot, count: u32) -> Result<(), KernelError> {
+    fn untyped_retype(
+        &mut self,
+        untyped: Slot,
+        ty: ObjectType,
+        size_bits: u8,
+        dest: Slot,
+        count: u32,
+    ) -> Result<(), KernelError> {
         // Without HUGE_PAGE the type number does not exist: the kernel's answer to an unknown type.
         let bp = blueprint(ty, size_bits).ok_or(KernelError::InvalidArgument { which: 0 })?;
         let (cnode, offset) = self.window(dest);

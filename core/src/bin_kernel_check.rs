@@ -90,10 +90,16 @@ pub fn check_kernel_interface(bi: &BootInfo) -> Result<(), CheckError> {
     step("retype TCB", retype(ObjectBlueprint::Tcb, tcb.bits()))?; // 2 KiB aligned: base + 0x1800
     let frame2: cap::Frame4K = Cap::from_bits(slots.take()?);
     step("retype second frame", retype(ObjectBlueprint::Frame4K, frame2.bits()))?;
-    expect(step("get address 2", frame2.frame_get_address())? == ut.paddr + 0x2000, "second frame not at base + 0x2000")?;
+    expect(
+        step("get address 2", frame2.frame_get_address())? == ut.paddr + 0x2000,
+        "second frame not at base + 0x2000",
+    )?;
 
     // Error replies.
-    expect(matches!(retype(ObjectBlueprint::Frame4K, frame.bits()), Err(Error::DeleteFirst)), "occupied slot: no DeleteFirst")?;
+    expect(
+        matches!(retype(ObjectBlueprint::Frame4K, frame.bits()), Err(Error::DeleteFirst)),
+        "occupied slot: no DeleteFirst",
+    )?;
     let probe = slots.take()?;
     let left = (1 << ut.size_bits) - 0x3000;
     expect(
@@ -104,7 +110,10 @@ pub fn check_kernel_interface(bi: &BootInfo) -> Result<(), CheckError> {
     // CNode operations.
     let copy = slots.take()?;
     step("copy frame cap", slot(copy).copy(&root.relative(frame), CapRights::all()))?;
-    expect(step("address of copy", Cap::<cap_type::Frame4K>::from_bits(copy).frame_get_address())? == paddr, "copy names another frame")?;
+    expect(
+        step("address of copy", Cap::<cap_type::Frame4K>::from_bits(copy).frame_get_address())? == paddr,
+        "copy names another frame",
+    )?;
     step("delete copy", slot(copy).delete())?;
     let minted = slots.take()?;
     step("mint endpoint", slot(minted).mint(&root.relative(ep), CapRights::all(), 0x42))?;
@@ -121,7 +130,10 @@ pub fn check_kernel_interface(bi: &BootInfo) -> Result<(), CheckError> {
     step("retype PT", retype(ObjectBlueprint::PageTable, pt.bits()))?;
     let vspace = init_thread::VSPACE;
     expect(
-        matches!(frame.frame_map(vspace, SCRATCH, CapRights::read_write(), VmAttributes::DEFAULT), Err(Error::FailedLookup { .. })),
+        matches!(
+            frame.frame_map(vspace, SCRATCH, CapRights::read_write(), VmAttributes::DEFAULT),
+            Err(Error::FailedLookup { .. })
+        ),
         "map without paging structures did not fail the lookup",
     )?;
     step("map PD", pd.page_directory_map(vspace, SCRATCH, VmAttributes::DEFAULT))?;
@@ -136,7 +148,10 @@ pub fn check_kernel_interface(bi: &BootInfo) -> Result<(), CheckError> {
     step("unmap frame", frame.frame_unmap())?;
     step("map frame again", frame.frame_map(vspace, SCRATCH + 0x1000, CapRights::read_write(), VmAttributes::DEFAULT))?;
     // SAFETY: mapped read-write one page higher.
-    expect(unsafe { ((SCRATCH + 0x1000) as *const u64).read_volatile() } == 0x1234_5678_9abc_def0, "data lost across remap")?;
+    expect(
+        unsafe { ((SCRATCH + 0x1000) as *const u64).read_volatile() } == 0x1234_5678_9abc_def0,
+        "data lost across remap",
+    )?;
 
     // A new address space: PML4, ASID, PDPT.
     let pml4: cap::Pml4 = Cap::from_bits(slots.take()?);
@@ -145,7 +160,10 @@ pub fn check_kernel_interface(bi: &BootInfo) -> Result<(), CheckError> {
     step("retype PDPT", retype(ObjectBlueprint::Pdpt, pdpt.bits()))?;
     step("assign ASID", init_thread::ASID_POOL.asid_pool_assign(pml4))?;
     step("map PDPT", pdpt.pdpt_map(pml4, 0, VmAttributes::DEFAULT))?;
-    expect(matches!(pdpt.pdpt_map(pml4, 0, VmAttributes::DEFAULT), Err(Error::InvalidCapability { .. })), "mapped PDPT mapped twice")?;
+    expect(
+        matches!(pdpt.pdpt_map(pml4, 0, VmAttributes::DEFAULT), Err(Error::InvalidCapability { .. })),
+        "mapped PDPT mapped twice",
+    )?;
 
     // A second thread in core's own spaces, with frame2 as IPC buffer.
     let ntfn: cap::Notification = Cap::from_bits(slots.take()?);

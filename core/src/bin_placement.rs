@@ -111,7 +111,11 @@ pub fn placement(run: &mut Runner) -> Result<(), Stop> {
                 // 1 GiB frames need a free 1 GiB of RAM; ranges may be too small for 1 GiB.
                 Err(AllocFailure::NoBlock) if bits >= 30 || (range.is_some() && bits >= 27) => {
                     unavailable += 1;
-                    println!("placement: {} {}: no free block of 2^{bits} for {c:?} (this RAM or range has none)", r.ty.name(), r.size_bits);
+                    println!(
+                        "placement: {} {}: no free block of 2^{bits} for {c:?} (this RAM or range has none)",
+                        r.ty.name(),
+                        r.size_bits
+                    );
                     continue;
                 }
                 Err(e) => {
@@ -204,7 +208,8 @@ fn capacity(run: &mut Runner) -> Result<(), Stop> {
     // pool, not the CSpace, is what runs out.
     let mut entries = [CapEntry::EMPTY; crate::state::RESERVED_SLOTS as usize];
     let pool = UntypedPool::new(&mut nodes[..], &root).map_err(|_| Stop::Failed("small pool"))?;
-    let caps = CapSpace::new(&mut entries[..], Slot(run.core.reserved.start)).map_err(|_| Stop::Failed("small cap space"))?;
+    let caps =
+        CapSpace::new(&mut entries[..], Slot(run.core.reserved.start)).map_err(|_| Stop::Failed("small cap space"))?;
     let mut small = Placer::new(pool, caps);
     let mut placed = 0;
     let mut first = None;

@@ -81,9 +81,8 @@ fn report(what: &str, ops: u64, s0: OpStats, s1: OpStats, i0: InvocationCounts, 
 /// The largest naturally aligned free RAM block, allocated as an untyped and freed again.
 fn largest_block(run: &mut Runner, what: &str, want: Option<u8>) -> Result<u8, Stop> {
     let bits = run.core.ours.ram().largest_aligned_free_log2().ok_or(Stop::Failed("no free RAM"))?.min(47);
-    let p = run
-        .alloc(ObjectType::Untyped, bits, None, None)?
-        .map_err(|_| Stop::Failed("largest block not allocatable"))?;
+    let p =
+        run.alloc(ObjectType::Untyped, bits, None, None)?.map_err(|_| Stop::Failed("largest block not allocatable"))?;
     println!("{what}: largest free block 2^{bits} ({}) allocated as an untyped at {:#x}", Size(1u128 << bits), p.paddr);
     run.free(p.handle)?.map_err(|_| Stop::Failed("free largest block"))?;
     if want.is_some_and(|w| w != bits) {
@@ -105,7 +104,8 @@ pub fn churn(run: &mut Runner, bi: &BootInfo) -> Result<(), Stop> {
     for _ in 0..CHURN_OPS {
         let r = rng.next();
         // Drift towards about half of the table live, then churn around it.
-        let alloc = live.is_empty() || (live.len() < CHURN_LIVE && (r % 100) < if live.len() < CHURN_LIVE / 2 { 65 } else { 45 });
+        let alloc = live.is_empty()
+            || (live.len() < CHURN_LIVE && (r % 100) < if live.len() < CHURN_LIVE / 2 { 65 } else { 45 });
         if alloc {
             let (ty, sb) = MIX[((r >> 8) % MIX.len() as u64) as usize];
             match run.alloc(ty, sb, None, None)? {

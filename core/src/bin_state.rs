@@ -78,7 +78,11 @@ pub const RESERVED_SLOTS: u32 = 64;
 #[derive(Debug)]
 pub enum SetupError {
     /// A fixed capacity is smaller than what bootinfo needs.
-    Capacity { what: &'static str, have: usize, need: usize },
+    Capacity {
+        what: &'static str,
+        have: usize,
+        need: usize,
+    },
     Pool(PoolError),
     Ranges(sel4_core::strategy::SetupError),
     CapSpace(sel4_core::cap_space::CapSpaceError),
@@ -93,8 +97,13 @@ pub fn setup(bi: &BootInfo, level2: usize) -> Result<Core, SetupError> {
     let n = bi.untyped_count();
     let mut boot: heapless::Vec<BootUntyped, MAX_BOOT_UNTYPEDS> = heapless::Vec::new();
     for u in bi.untypeds() {
-        let b = BootUntyped { slot: Slot(u.slot as u32), paddr: u.paddr, size_bits: u.size_bits, is_device: u.is_device };
-        boot.push(b).map_err(|_| SetupError::Capacity { what: "boot untyped list", have: MAX_BOOT_UNTYPEDS, need: n })?;
+        let b =
+            BootUntyped { slot: Slot(u.slot as u32), paddr: u.paddr, size_bits: u.size_bits, is_device: u.is_device };
+        boot.push(b).map_err(|_| SetupError::Capacity {
+            what: "boot untyped list",
+            have: MAX_BOOT_UNTYPEDS,
+            need: n,
+        })?;
     }
     if n > POOL_NODES {
         return Err(SetupError::Capacity { what: "untyped pool nodes", have: POOL_NODES, need: n });
@@ -135,7 +144,15 @@ pub fn print_untypeds(core: &Core, bi: &BootInfo) {
         let size = 1u128 << u.size_bits;
         let end = u.paddr as u128 + size;
         let kind = if u.is_device { "device" } else { "ram" };
-        println!("  {:>6}  {:#018x}  {:#018x}  {:>4}  {:>10}  {}", u.slot.0, u.paddr, end, u.size_bits, Size(size), kind);
+        println!(
+            "  {:>6}  {:#018x}  {:#018x}  {:>4}  {:>10}  {}",
+            u.slot.0,
+            u.paddr,
+            end,
+            u.size_bits,
+            Size(size),
+            kind
+        );
         if u.is_device {
             device += size;
             ndev += 1;

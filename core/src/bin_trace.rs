@@ -28,7 +28,11 @@ pub fn replay(run: &mut Runner) -> Result<(), Stop> {
         println!("trace: no trace in this image (the run tool embeds one with `boot trace --trace FILE`)");
         return Err(Stop::Failed("no trace embedded"));
     }
-    println!("trace: {} bytes, {} lines; replaying with core's strategy on the kernel", TRACE.len(), TRACE.lines().count());
+    println!(
+        "trace: {} bytes, {} lines; replaying with core's strategy on the kernel",
+        TRACE.len(),
+        TRACE.lines().count()
+    );
     // SAFETY: replay runs once; nothing else touches the table's static.
     let storage = unsafe {
         let p = addr_of_mut!(TABLE) as *mut IdEntry<'static, Live>;

@@ -51,8 +51,18 @@ pub enum ModelCap {
     Other,
     /// `free_index` in bytes (the kernel stores it in 16-byte units, `include/object/untyped.h`);
     /// it is the raw cap field: it only counts while the untyped has children.
-    Untyped { paddr: u64, size_bits: u8, is_device: bool, free_index: u64 },
-    Object { ty: ObjectType, paddr: u64, bits: u8, is_device: bool },
+    Untyped {
+        paddr: u64,
+        size_bits: u8,
+        is_device: bool,
+        free_index: u64,
+    },
+    Object {
+        ty: ObjectType,
+        paddr: u64,
+        bits: u8,
+        is_device: bool,
+    },
 }
 
 /// One CSpace slot of the model (caller-allocated storage; initialise with [`ModelSlot::EMPTY`]).
@@ -69,8 +79,14 @@ pub struct ModelSlot {
 }
 
 impl ModelSlot {
-    pub const EMPTY: ModelSlot =
-        ModelSlot { cap: ModelCap::Empty, revocable: false, parent: NIL, first_child: NIL, prev_sib: NIL, next_sib: NIL };
+    pub const EMPTY: ModelSlot = ModelSlot {
+        cap: ModelCap::Empty,
+        revocable: false,
+        parent: NIL,
+        first_child: NIL,
+        prev_sib: NIL,
+        next_sib: NIL,
+    };
 }
 
 /// Why a model could not be built.
@@ -171,9 +187,7 @@ impl<S: AsRef<[ModelSlot]> + AsMut<[ModelSlot]>> KernelModel<S> {
     /// alignment, i.e. its FreeIndex if it has children, else 0 (`untyped.c:decodeUntypedInvocation`).
     pub fn watermark(&self, slot: Slot) -> Option<u64> {
         match self.cap(slot)? {
-            ModelCap::Untyped { free_index, .. } => {
-                Some(if self.has_children(slot) { free_index } else { 0 })
-            }
+            ModelCap::Untyped { free_index, .. } => Some(if self.has_children(slot) { free_index } else { 0 }),
             _ => None,
         }
     }
@@ -213,11 +227,7 @@ impl<S: AsRef<[ModelSlot]> + AsMut<[ModelSlot]>> KernelModel<S> {
 
     /// Every non-empty slot with its cap, in slot order.
     pub fn iter(&self) -> impl Iterator<Item = (Slot, ModelCap)> + '_ {
-        self.s()
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.cap != ModelCap::Empty)
-            .map(|(i, s)| (Slot(i as u32), s.cap))
+        self.s().iter().enumerate().filter(|(_, s)| s.cap != ModelCap::Empty).map(|(i, s)| (Slot(i as u32), s.cap))
     }
 
     fn link_first_child(&mut self, parent: u32, child: u32) {
@@ -361,9 +371,7 @@ impl<S: AsRef<[ModelSlot]> + AsMut<[ModelSlot]>> Kernel for KernelModel<S> {
             // (objecttype.c:decodeInvocation) — the kernel would block or succeed there; the
             // model answers IllegalOperation, and placement never invokes such caps.
             ModelCap::Other | ModelCap::Object { .. } => return Err(KernelError::IllegalOperation),
-            ModelCap::Untyped { paddr, size_bits, is_device, free_index } => {
-                (paddr, size_bits, is_device, free_index)
-            }
+            ModelCap::Untyped { paddr, size_bits, is_device, free_index } => (paddr, size_bits, is_device, free_index),
         };
         // Type in range (every ObjectType is), size_bits <= 47, CNode radix >= 1, untyped >= 16 B.
         let obits = ty.object_bits(size_bits)?;
@@ -411,12 +419,8 @@ impl<S: AsRef<[ModelSlot]> + AsMut<[ModelSlot]>> Kernel for KernelModel<S> {
                 };
             }
         }
-        self.sm()[u as usize].cap = ModelCap::Untyped {
-            paddr: base,
-            size_bits: ubits,
-            is_device,
-            free_index: aligned + cnt * size,
-        };
+        self.sm()[u as usize].cap =
+            ModelCap::Untyped { paddr: base, size_bits: ubits, is_device, free_index: aligned + cnt * size };
         // objecttype.c:createNewObjects: object i into slot offset+i, each inserted right after
         // the untyped (insertNewCap), revocable.
         for i in 0..cnt {

@@ -13,10 +13,10 @@ mod audit;
 mod cspace;
 #[path = "bin_device.rs"]
 mod device;
-#[path = "bin_kernel.rs"]
-mod kernel_impl;
 #[path = "bin_kernel_check.rs"]
 mod kernel_check;
+#[path = "bin_kernel.rs"]
+mod kernel_impl;
 #[path = "bin_placement.rs"]
 mod placement_run;
 #[path = "bin_run.rs"]

@@ -90,9 +90,7 @@ impl ObjectType {
         }
         match self {
             ObjectType::CNode if size_bits == 0 => Err(KernelError::InvalidArgument { which: 1 }),
-            ObjectType::Untyped if size_bits < MIN_UNTYPED_BITS => {
-                Err(KernelError::InvalidArgument { which: 1 })
-            }
+            ObjectType::Untyped if size_bits < MIN_UNTYPED_BITS => Err(KernelError::InvalidArgument { which: 1 }),
             _ => Ok(self.fixed_bits().unwrap_or(match self {
                 ObjectType::Untyped => size_bits,
                 // CNode: 2^radix slots of 2^seL4_SlotBits bytes.
@@ -112,19 +110,14 @@ impl ObjectType {
             ObjectType::Frame4K => Some(12),
             ObjectType::Frame2M => Some(21),
             ObjectType::Frame1G => Some(30),
-            ObjectType::PageTable | ObjectType::PageDirectory | ObjectType::Pdpt | ObjectType::Pml4 => {
-                Some(12)
-            }
+            ObjectType::PageTable | ObjectType::PageDirectory | ObjectType::Pdpt | ObjectType::Pml4 => Some(12),
         }
     }
 
     /// Device untypeds may only become frames or untypeds
     /// (`src/object/untyped.c:decodeUntypedInvocation`, `src/arch/x86/64/object/objecttype.c:Arch_isFrameType`).
     pub fn device_ok(self) -> bool {
-        matches!(
-            self,
-            ObjectType::Untyped | ObjectType::Frame4K | ObjectType::Frame2M | ObjectType::Frame1G
-        )
+        matches!(self, ObjectType::Untyped | ObjectType::Frame4K | ObjectType::Frame2M | ObjectType::Frame1G)
     }
 
     /// `size_bits` argument that makes an object of `bits` log2 bytes of this type, if one exists
@@ -132,9 +125,7 @@ impl ObjectType {
     pub fn size_bits_for(self, bits: u8) -> Option<u8> {
         match self {
             ObjectType::Untyped if (MIN_UNTYPED_BITS..=MAX_UNTYPED_BITS).contains(&bits) => Some(bits),
-            ObjectType::CNode if bits > SLOT_BITS && bits - SLOT_BITS <= MAX_UNTYPED_BITS => {
-                Some(bits - SLOT_BITS)
-            }
+            ObjectType::CNode if bits > SLOT_BITS && bits - SLOT_BITS <= MAX_UNTYPED_BITS => Some(bits - SLOT_BITS),
             ObjectType::Untyped | ObjectType::CNode => None,
             t => (t.fixed_bits() == Some(bits)).then_some(0),
         }

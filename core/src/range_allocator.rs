@@ -121,13 +121,7 @@ const USED_BIT: u32 = 1 << 31;
 const HEIGHT_MASK: u32 = 0x3f << LINK_BITS;
 
 impl Node {
-    const ZERO: Node = Node {
-        base: 0,
-        size: 0,
-        max_free: 0,
-        left_meta: 0,
-        right_meta: 0,
-    };
+    const ZERO: Node = Node { base: 0, size: 0, max_free: 0, left_meta: 0, right_meta: 0 };
 
     #[inline]
     fn left(&self) -> Link {
@@ -226,11 +220,7 @@ impl Request {
     #[inline]
     fn new(size: u64, align_log2: u32, lo: u64, hi: u64) -> Self {
         let floor_log2 = 63 - size.leading_zeros();
-        let ceil_log2 = if size.is_power_of_two() {
-            floor_log2
-        } else {
-            floor_log2 + 1
-        };
+        let ceil_log2 = if size.is_power_of_two() { floor_log2 } else { floor_log2 + 1 };
         let sure_order = align_log2.max(ceil_log2);
         Request {
             size,
@@ -238,11 +228,7 @@ impl Request {
             lo,
             hi,
             sure_len: size.saturating_add(size_pow(align_log2) - 1),
-            sure_order1: if sure_order >= 64 {
-                u16::MAX
-            } else {
-                sure_order as u16 + 1
-            },
+            sure_order1: if sure_order >= 64 { u16::MAX } else { sure_order as u16 + 1 },
             need_order1: align_log2.min(floor_log2) as u16 + 1,
         }
     }
@@ -250,8 +236,7 @@ impl Request {
     /// Some free block of a subtree with these annotations surely fits.
     #[inline]
     fn subtree_sure(&self, max_free: u64, max_order1: u8) -> bool {
-        (max_free >= self.sure_len && self.sure_len != u64::MAX)
-            || max_order1 as u16 >= self.sure_order1
+        (max_free >= self.sure_len && self.sure_len != u64::MAX) || max_order1 as u16 >= self.sure_order1
     }
 
     /// A subtree with these annotations may hold a fitting free block.
@@ -344,11 +329,7 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
 
     /// All blocks in address order.
     pub fn iter(&self) -> Iter<'_, N, B> {
-        let mut it = Iter {
-            alloc: self,
-            stack: [NIL; ITER_STACK],
-            depth: 0,
-        };
+        let mut it = Iter { alloc: self, stack: [NIL; ITER_STACK], depth: 0 };
         it.push_left(self.root);
         it
     }
@@ -367,11 +348,7 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
         let pred = self.mergeable_pred(base);
         let succ = self.mergeable_succ(end);
         let merges = (pred != NIL) as usize + (succ != NIL) as usize;
-        let needed = if pieces == 1 {
-            (merges == 0) as usize
-        } else {
-            pieces - merges
-        };
+        let needed = if pieces == 1 { (merges == 0) as usize } else { pieces - merges };
         if needed > self.free_nodes() {
             return Err(RangeError::OutOfMetadata);
         }
@@ -455,12 +432,7 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
     /// Allocates `size` bytes aligned to `2^align_log2`, optionally inside
     /// `[lo, hi)`. Returns the base address. See the module doc for the
     /// placement policy.
-    pub fn alloc(
-        &mut self,
-        size: u64,
-        align_log2: u8,
-        range: Option<(u64, u64)>,
-    ) -> Result<u64, RangeError> {
+    pub fn alloc(&mut self, size: u64, align_log2: u8, range: Option<(u64, u64)>) -> Result<u64, RangeError> {
         if size == 0 || align_log2 >= 64 {
             return Err(RangeError::InvalidArgument);
         }
@@ -535,18 +507,13 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
             NIL => pred_at.map_or(NIL, |i| path.links[i]),
             l => self.extreme(l, true),
         };
-        let merge_pred = pred != NIL
-            && !self.n(pred).used()
-            && self.block(pred).end() == addr
-            && !self.is_boundary(addr);
+        let merge_pred =
+            pred != NIL && !self.n(pred).used() && self.block(pred).end() == addr && !self.is_boundary(addr);
         let (succ, succ_in_right) = match self.n(t).right() {
             NIL => (succ_at.map_or(NIL, |i| path.links[i]), false),
             r => (self.extreme(r, false), true),
         };
-        let merge_succ = succ != NIL
-            && !self.n(succ).used()
-            && self.n(succ).base == end
-            && !self.is_boundary(end);
+        let merge_succ = succ != NIL && !self.n(succ).used() && self.n(succ).base == end && !self.is_boundary(end);
         if merge_succ {
             if succ_in_right {
                 // The successor has no left child: splice it out.
@@ -694,11 +661,7 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
 
     fn block(&self, l: Link) -> Block {
         let n = self.n(l);
-        Block {
-            base: n.base,
-            size: n.size,
-            used: n.used(),
-        }
+        Block { base: n.base, size: n.size, used: n.used() }
     }
 
     /// (max_free, max_order + 1) of a subtree.
@@ -810,17 +773,10 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
         // A block cut by the constraint range is checked exactly (there are
         // at most two); a block inside it must be a sure fit, as elsewhere.
         let end = n.base + n.size;
-        let candidate = !n.used()
-            && (n.base < req.lo
-                || end > req.hi
-                || req.subtree_sure(n.size, block_order(n.base, n.size) + 1));
+        let candidate =
+            !n.used() && (n.base < req.lo || end > req.hi || req.subtree_sure(n.size, block_order(n.base, n.size) + 1));
         if candidate {
-            if let Some(x) = fit_addr(
-                n.base.max(req.lo),
-                end.min(req.hi),
-                req.size,
-                req.align_log2,
-            ) {
+            if let Some(x) = fit_addr(n.base.max(req.lo), end.min(req.hi), req.size, req.align_log2) {
                 return Some((t, x));
             }
         }
@@ -934,11 +890,7 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
     /// is available.
     fn new_node(&mut self, base: u64, size: u64, used: bool) -> Link {
         let l = self.alloc_node();
-        let mut n = Node {
-            base,
-            size,
-            ..Node::ZERO
-        };
+        let mut n = Node { base, size, ..Node::ZERO };
         n.set_used(used);
         *self.nm(l) = n;
         self.update(l);
@@ -976,11 +928,7 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
     /// `path` (successor if `after`), extending `path` to `l`'s parent.
     fn attach_beside(&mut self, path: &mut Path, l: Link, after: bool) {
         let t = path.last();
-        let child = if after {
-            self.n(t).right()
-        } else {
-            self.n(t).left()
-        };
+        let child = if after { self.n(t).right() } else { self.n(t).left() };
         if child == NIL {
             if after {
                 self.nm(t).set_right(l);
@@ -1146,16 +1094,8 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
         }
         // Balanced: recompute from the children just read and store only
         // what changed.
-        let (own_free, own_order) = if n.used() {
-            (0, 0)
-        } else {
-            (n.size, block_order(n.base, n.size) + 1)
-        };
-        let after = (
-            own_free.max(lf).max(rf),
-            own_order.max(lo).max(ro),
-            1 + lh.max(rh),
-        );
+        let (own_free, own_order) = if n.used() { (0, 0) } else { (n.size, block_order(n.base, n.size) + 1) };
+        let after = (own_free.max(lf).max(rf), own_order.max(lo).max(ro), 1 + lh.max(rh));
         if after != before {
             let m = self.nm(t);
             m.max_free = after.0;
@@ -1272,11 +1212,7 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
         let n = *self.n(t);
         let (lf, lo, lh) = self.summary(n.left());
         let (rf, ro, rh) = self.summary(n.right());
-        let (own_free, own_order) = if n.used() {
-            (0, 0)
-        } else {
-            (n.size, block_order(n.base, n.size) + 1)
-        };
+        let (own_free, own_order) = if n.used() { (0, 0) } else { (n.size, block_order(n.base, n.size) + 1) };
         let h = 1 + lh.max(rh);
         let mf = own_free.max(lf).max(rf);
         let mo = own_order.max(lo).max(ro);
@@ -1376,11 +1312,7 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
         if n.height() != h {
             return Err("stored height wrong");
         }
-        let (own_free, own_order) = if n.used() {
-            (0, 0)
-        } else {
-            (n.size, block_order(n.base, n.size) + 1)
-        };
+        let (own_free, own_order) = if n.used() { (0, 0) } else { (n.size, block_order(n.base, n.size) + 1) };
         let mf = own_free.max(lf).max(rf);
         let mo = own_order.max(lo).max(ro);
         if n.max_free != mf {
@@ -1429,10 +1361,7 @@ struct Path {
 
 impl Path {
     fn new() -> Self {
-        Path {
-            links: [NIL; ITER_STACK],
-            len: 0,
-        }
+        Path { links: [NIL; ITER_STACK], len: 0 }
     }
 
     fn push(&mut self, l: Link) {

@@ -189,7 +189,11 @@ pub struct AfterFreeAll {
 /// Free every object still live in `table`, then ask the strategy for its
 /// largest allocatable block and verify it by allocating an untyped of that
 /// size through the strategy and freeing it.
-pub fn free_all<K: Kernel, S: Strategy>(strategy: &mut S, kernel: &mut K, table: &mut IdTable<'_, '_, Live>) -> AfterFreeAll {
+pub fn free_all<K: Kernel, S: Strategy>(
+    strategy: &mut S,
+    kernel: &mut K,
+    table: &mut IdTable<'_, '_, Live>,
+) -> AfterFreeAll {
     let mut out = AfterFreeAll::default();
     table.drain(|_, live| {
         if let Some(h) = live.handle {

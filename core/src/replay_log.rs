@@ -27,10 +27,15 @@ use crate::untyped_pool::PoolNode;
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// Placed at `paddr`; `watermark` of the leaf untyped it came from (`None`: not asked).
-    Placed { paddr: u64, watermark: Option<u64> },
+    Placed {
+        paddr: u64,
+        watermark: Option<u64>,
+    },
     Failed(AllocFailure),
     /// Freed; the leaf's watermark afterwards.
-    Freed { watermark: Option<u64> },
+    Freed {
+        watermark: Option<u64>,
+    },
     FreeFailed,
     /// A free of an id whose allocation did not happen.
     Skipped,
@@ -233,10 +238,9 @@ mod tests {
         let mut st = vec![None; 64];
         let mut table = IdTable::new(&mut st);
         let mut lines = Vec::new();
-        let stats = run(text, &mut ours, &mut model, &mut table, |m, s, _| m.watermark(s), || 0, |l| {
-            lines.push(l.to_string())
-        })
-        .unwrap();
+        let stats =
+            run(text, &mut ours, &mut model, &mut table, |m, s, _| m.watermark(s), || 0, |l| lines.push(l.to_string()))
+                .unwrap();
         let after = replay::free_all(&mut ours, &mut model, &mut table);
         (lines, Summary { stats: &stats, after: &after, total_ram_bytes: 1 << 16 }.to_string())
     }

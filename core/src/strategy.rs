@@ -269,6 +269,6 @@ where
 }
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod measure;
+#[cfg(test)]
+mod tests;

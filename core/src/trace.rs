@@ -40,19 +40,35 @@ pub enum ErrorKind<'a> {
     ExtraField(&'a str),
     UnknownType(&'a str),
     /// A field that must be a number is not one (or overflows).
-    BadNumber { field: &'static str, token: &'a str },
-    SizeBitsOutOfRange { ty: ObjectType, size_bits: u64, min: u8, max: u8 },
+    BadNumber {
+        field: &'static str,
+        token: &'a str,
+    },
+    SizeBitsOutOfRange {
+        ty: ObjectType,
+        size_bits: u64,
+        min: u8,
+        max: u8,
+    },
     /// The requested address is not aligned to the object's size; the
     /// kernel only places objects naturally aligned.
-    MisalignedAddress { addr: u64, object_bits: u8 },
+    MisalignedAddress {
+        addr: u64,
+        object_bits: u8,
+    },
     /// The object would end past the last 64-bit address.
-    AddressOverflow { addr: u64, object_bits: u8 },
+    AddressOverflow {
+        addr: u64,
+        object_bits: u8,
+    },
     /// `alloc` of an id that is still live.
     DuplicateId(&'a str),
     /// `free` of an id that is not live.
     UnknownId(&'a str),
     /// The live-id table is full (its capacity is the caller's storage).
-    TooManyLiveIds { capacity: usize },
+    TooManyLiveIds {
+        capacity: usize,
+    },
 }
 
 /// A parse or semantic error, with the 1-based line number.
@@ -80,19 +96,15 @@ impl fmt::Display for ErrorKind<'_> {
             ErrorKind::BadNumber { field, token } => {
                 write!(f, "<{field}> `{token}` is not a valid number")
             }
-            ErrorKind::SizeBitsOutOfRange { ty, size_bits, min, max } => write!(
-                f,
-                "size_bits {size_bits} out of range for {} (allowed {min}..={max})",
-                ty.name()
-            ),
-            ErrorKind::MisalignedAddress { addr, object_bits } => write!(
-                f,
-                "address {addr:#x} is not aligned to the object size 2^{object_bits}"
-            ),
-            ErrorKind::AddressOverflow { addr, object_bits } => write!(
-                f,
-                "object of 2^{object_bits} bytes at {addr:#x} ends past the 64-bit address space"
-            ),
+            ErrorKind::SizeBitsOutOfRange { ty, size_bits, min, max } => {
+                write!(f, "size_bits {size_bits} out of range for {} (allowed {min}..={max})", ty.name())
+            }
+            ErrorKind::MisalignedAddress { addr, object_bits } => {
+                write!(f, "address {addr:#x} is not aligned to the object size 2^{object_bits}")
+            }
+            ErrorKind::AddressOverflow { addr, object_bits } => {
+                write!(f, "object of 2^{object_bits} bytes at {addr:#x} ends past the 64-bit address space")
+            }
             ErrorKind::DuplicateId(id) => write!(f, "id `{id}` is already live"),
             ErrorKind::UnknownId(id) => write!(f, "free of id `{id}` that is not live"),
             ErrorKind::TooManyLiveIds { capacity } => {
@@ -429,7 +441,8 @@ mod tests {
 
     #[test]
     fn parses_alloc_free_comments_blank() {
-        let text = "# header\n\nalloc a cnode 5 0x400 # trailing\n  free a\nalloc b endpoint 0\nalloc c untyped 12 4096\n";
+        let text =
+            "# header\n\nalloc a cnode 5 0x400 # trailing\n  free a\nalloc b endpoint 0\nalloc c untyped 12 4096\n";
         let got: Vec<_> = ops(text).map(|r| r.unwrap()).collect();
         assert_eq!(
             got,
@@ -529,10 +542,7 @@ mod tests {
     fn address_whose_object_ends_past_u64_is_refused() {
         let e = err("alloc a frame_4k 0 0xfffffffffffff000");
         assert_eq!(e, ErrorKind::AddressOverflow { addr: 0xffff_ffff_ffff_f000, object_bits: 12 });
-        assert_eq!(
-            e.to_string(),
-            "object of 2^12 bytes at 0xfffffffffffff000 ends past the 64-bit address space"
-        );
+        assert_eq!(e.to_string(), "object of 2^12 bytes at 0xfffffffffffff000 ends past the 64-bit address space");
         assert_eq!(
             err("alloc u untyped 47 0xffff800000000000"),
             ErrorKind::AddressOverflow { addr: 0xffff_8000_0000_0000, object_bits: 47 }
@@ -609,7 +619,14 @@ mod tests {
 
     #[test]
     fn never_panics_on_garbage() {
-        for line in ["\u{feff}alloc", "alloc \t a \t tcb \t 0", "free #", "# only", "   ", "alloc a cnode 99999999999999999999999"] {
+        for line in [
+            "\u{feff}alloc",
+            "alloc \t a \t tcb \t 0",
+            "free #",
+            "# only",
+            "   ",
+            "alloc a cnode 99999999999999999999999",
+        ] {
             let _ = parse_line(line);
         }
         assert!(parse_line("alloc \t a \t tcb \t 0").unwrap().is_some());

@@ -37,7 +37,10 @@ pub enum NodeState {
     Unused,
     Free,
     Split,
-    Occupied { ty: ObjectType, obj_slot: Slot },
+    Occupied {
+        ty: ObjectType,
+        obj_slot: Slot,
+    },
 }
 
 /// One arena entry (initialise storage with [`PoolNode::EMPTY`]).
@@ -418,9 +421,15 @@ mod tests {
     #[test]
     fn overlapping_or_misaligned_roots_are_refused() {
         let st = vec![PoolNode::EMPTY; 8];
-        assert_eq!(UntypedPool::new(st.clone(), &[bu(1, 0, 16), bu(2, 0x8000, 12)]).err(), Some(PoolError::BadRoot(Slot(2))));
+        assert_eq!(
+            UntypedPool::new(st.clone(), &[bu(1, 0, 16), bu(2, 0x8000, 12)]).err(),
+            Some(PoolError::BadRoot(Slot(2)))
+        );
         assert_eq!(UntypedPool::new(st.clone(), &[bu(1, 0x800, 12)]).err(), Some(PoolError::BadRoot(Slot(1))));
-        assert_eq!(UntypedPool::new(vec![PoolNode::EMPTY; 1], &[bu(1, 0, 12), bu(2, 0x1000, 12)]).err(), Some(PoolError::Capacity));
+        assert_eq!(
+            UntypedPool::new(vec![PoolNode::EMPTY; 1], &[bu(1, 0, 12), bu(2, 0x1000, 12)]).err(),
+            Some(PoolError::Capacity)
+        );
     }
 
     #[test]

@@ -141,11 +141,9 @@ pub fn report(s: &Scenario, label: &str, live: bool, out: &qemu::Outcome) -> boo
             first.as_secs_f64(),
             m.as_secs_f64()
         ),
-        (Some(first), None) => format!(
-            "{:.2} s, first serial output after {:.2} s",
-            out.elapsed.as_secs_f64(),
-            first.as_secs_f64()
-        ),
+        (Some(first), None) => {
+            format!("{:.2} s, first serial output after {:.2} s", out.elapsed.as_secs_f64(), first.as_secs_f64())
+        }
         _ => format!("{:.2} s, no serial output", out.elapsed.as_secs_f64()),
     };
     if problems.is_empty() {

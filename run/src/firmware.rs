@@ -103,12 +103,7 @@ fn pflash_args(code: &Path, vars: &Path) -> Vec<OsString> {
         s.push(file);
         s
     };
-    vec![
-        "-drive".into(),
-        drive("readonly=on,", 0, code),
-        "-drive".into(),
-        drive("", 1, vars),
-    ]
+    vec!["-drive".into(), drive("readonly=on,", 0, code), "-drive".into(), drive("", 1, vars)]
 }
 
 /// Where UEFI boots of scenario `name` keep their variable store copy.

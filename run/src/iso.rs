@@ -47,9 +47,29 @@ pub const CORE_PATH: &str = "/boot/core";
 /// the other ~240 modules, fonts, themes and locales, and compressing with
 /// xz, shrinks the image about fourfold.
 const GRUB_MODULES: &[&str] = &[
-    "normal", "configfile", "multiboot2", "serial", "terminal", "iso9660", "fat", "search", "echo", "test",
-    "halt", "reboot", "part_acorn", "part_amiga", "part_apple", "part_bsd", "part_dfly", "part_dvh",
-    "part_gpt", "part_msdos", "part_plan", "part_sun", "part_sunpc",
+    "normal",
+    "configfile",
+    "multiboot2",
+    "serial",
+    "terminal",
+    "iso9660",
+    "fat",
+    "search",
+    "echo",
+    "test",
+    "halt",
+    "reboot",
+    "part_acorn",
+    "part_amiga",
+    "part_apple",
+    "part_bsd",
+    "part_dfly",
+    "part_dvh",
+    "part_gpt",
+    "part_msdos",
+    "part_plan",
+    "part_sun",
+    "part_sunpc",
 ];
 
 /// GRUB's configuration: the serial port (COM1, 115200 8N1, where core
@@ -205,14 +225,8 @@ pub fn run_scenario(s: &Scenario, firmware: Firmware, live: bool, prebuilt: Opti
     let cpu = qemu_cpu(&autoconf);
     let qemu = sel4_kernel_build::ensure_qemu()?;
     let work_dir = firmware::work_dir(&workspace::target_dir(), &s.name);
-    let cmd = command(&IsoBoot {
-        qemu: &qemu,
-        iso: &iso,
-        firmware,
-        cpu: &cpu,
-        ram_mib: s.ram_mib,
-        work_dir: &work_dir,
-    })?;
+    let cmd =
+        command(&IsoBoot { qemu: &qemu, iso: &iso, firmware, cpu: &cpu, ram_mib: s.ram_mib, work_dir: &work_dir })?;
     let label = format!("{} ({}, {} MiB, {firmware} from ISO)", s.name, s.config, s.ram_mib);
     eprintln!("run: booting {label}, cpu {cpu}, timeout {} s", s.timeout_secs);
     let out = qemu::run_command(cmd, Duration::from_secs(s.timeout_secs), live, &s.expect)?;
@@ -287,9 +301,8 @@ mod tests {
 
     #[test]
     fn shipped_configurations_get_the_cpu_they_need() {
-        let cpu = |name: &str| {
-            qemu_cpu(&std::fs::read_to_string(sel4_kernel_build::config_header(name).unwrap()).unwrap())
-        };
+        let cpu =
+            |name: &str| qemu_cpu(&std::fs::read_to_string(sel4_kernel_build::config_header(name).unwrap()).unwrap());
         assert_eq!(cpu("pc-release"), "qemu64", "pc-release must not need optional CPU features");
         assert_eq!(cpu("release"), "qemu64,+pdpe1gb,+fsgsbase");
     }

@@ -81,9 +81,7 @@ pub fn parse_ram(text: &str) -> Result<u64, String> {
         Some((i, _)) => t.split_at(i),
         None => (t, ""),
     };
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("`{text}` is not a RAM size (e.g. 512M, 3G)"))?;
+    let n: u64 = digits.parse().map_err(|_| format!("`{text}` is not a RAM size (e.g. 512M, 3G)"))?;
     let mib = match unit.to_ascii_uppercase().as_str() {
         "M" | "MB" | "MIB" => Some(n),
         "G" | "GB" | "GIB" => n.checked_mul(1024),
@@ -115,10 +113,8 @@ impl Scenario {
     /// Parses scenario text; `file` names it in error messages and its stem
     /// becomes the scenario's name.
     pub fn parse(file: &str, text: &str) -> Result<Scenario, ParseError> {
-        let name = Path::new(file)
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| file.to_string());
+        let name =
+            Path::new(file).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| file.to_string());
         let mut ram = None;
         let mut config = None;
         let mut timeout = None;
@@ -143,11 +139,7 @@ impl Scenario {
             };
             // Trailing `# comments` are allowed except after `expect`, whose
             // text is literal.
-            let value = if directive == "expect" {
-                rest
-            } else {
-                rest.split('#').next().unwrap_or("").trim()
-            };
+            let value = if directive == "expect" { rest } else { rest.split('#').next().unwrap_or("").trim() };
             if value.is_empty() {
                 return Err(err(format!("`{directive}` needs a value")));
             }
@@ -219,10 +211,7 @@ impl Scenario {
                 }
                 "expect" => expect.push(value.to_string()),
                 other => {
-                    return Err(err(format!(
-                        "unknown directive `{other}`; directives: {}",
-                        DIRECTIVES.join(", ")
-                    )))
+                    return Err(err(format!("unknown directive `{other}`; directives: {}", DIRECTIVES.join(", "))))
                 }
             }
         }
@@ -249,8 +238,7 @@ impl Scenario {
 
     /// Reads and parses a scenario file.
     pub fn load(path: &Path) -> anyhow::Result<Scenario> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
         Ok(Scenario::parse(&path.display().to_string(), &text)?)
     }
 
@@ -283,10 +271,8 @@ pub fn find(dir: &Path, name: &str) -> anyhow::Result<PathBuf> {
     if file.is_file() {
         return Ok(file);
     }
-    let names: Vec<String> = list(dir)?
-        .iter()
-        .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
-        .collect();
+    let names: Vec<String> =
+        list(dir)?.iter().filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned())).collect();
     anyhow::bail!("no scenario `{name}` in {}; available: {}", dir.display(), names.join(", "))
 }
 
@@ -323,7 +309,10 @@ exit success
     fn run_features_and_trace_comparison() {
         let s = Scenario::parse("p.scenario", GOOD).unwrap();
         assert_eq!((s.run, s.features.len(), s.compare_traces), (None, 0, None));
-        let text = GOOD.replace("image core", "image core\nrun churn # what core runs\nfeatures audit extra\ncompare-traces traces");
+        let text = GOOD.replace(
+            "image core",
+            "image core\nrun churn # what core runs\nfeatures audit extra\ncompare-traces traces",
+        );
         let s = Scenario::parse("p.scenario", &text).unwrap();
         assert_eq!(s.run.as_deref(), Some("churn"));
         assert_eq!(s.features, vec!["audit", "extra"]);

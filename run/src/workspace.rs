@@ -5,10 +5,7 @@ use std::path::{Path, PathBuf};
 
 /// The workspace root (the run crate sits one level below it).
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("run crate lives inside the workspace")
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("run crate lives inside the workspace").to_path_buf()
 }
 
 /// Cargo's target folder: `CARGO_TARGET_DIR` if set (relative to the

@@ -169,10 +169,7 @@ impl<const N: usize> Strategy for FreeIndexOnly<'_, N> {
             self.release(a, dev);
             return Err(AllocFailure::Refused(KernelError::AlignmentError));
         }
-        let i = self
-            .objs
-            .insert(Obj { root: ri as u32, slot, paddr: a, device: dev })
-            .ok_or(AllocFailure::Capacity)?;
+        let i = self.objs.insert(Obj { root: ri as u32, slot, paddr: a, device: dev }).ok_or(AllocFailure::Capacity)?;
         Ok(Placed { handle: self.objs.handle(i), paddr: a, slot })
     }
 

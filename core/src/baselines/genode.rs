@@ -103,8 +103,7 @@ impl<'s, const N: usize> GenodePages<'s, N> {
             while done < pages {
                 let n = (pages - done).min(u64::from(RETYPE_FAN_OUT_LIMIT)) as u32;
                 setup_retypes += 1;
-                k.untyped_retype(r.slot, ObjectType::Untyped, PAGE_BITS, Slot(next), n)
-                    .map_err(SetupError::Kernel)?;
+                k.untyped_retype(r.slot, ObjectType::Untyped, PAGE_BITS, Slot(next), n).map_err(SetupError::Kernel)?;
                 next = next.checked_add(n).ok_or(SetupError::Capacity)?;
                 done += u64::from(n);
             }

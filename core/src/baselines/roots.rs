@@ -20,8 +20,7 @@ pub struct Root {
 }
 
 impl Root {
-    pub const EMPTY: Root =
-        Root { slot: Slot(0), paddr: 0, size_bits: 0, is_device: false, children: 0, watermark: 0 };
+    pub const EMPTY: Root = Root { slot: Slot(0), paddr: 0, size_bits: 0, is_device: false, children: 0, watermark: 0 };
 
     pub fn size(&self) -> u64 {
         1u64 << self.size_bits

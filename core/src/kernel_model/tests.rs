@@ -17,7 +17,13 @@ fn model(slots: usize, boot: &[BootUntyped]) -> KernelModel<Vec<ModelSlot>> {
 
 fn one(bits: u8) -> KernelModel<Vec<ModelSlot>> {
     // Above 2^39 bytes a root is aligned by its kernel address PPTR_BASE + paddr (= 0 here).
-    let paddr = if bits <= 20 { RAM } else if bits <= 39 { 1 << bits } else { 1 << 39 };
+    let paddr = if bits <= 20 {
+        RAM
+    } else if bits <= 39 {
+        1 << bits
+    } else {
+        1 << 39
+    };
     model(64, &[BootUntyped { slot: Slot(1), paddr, size_bits: bits, is_device: false }])
 }
 
@@ -131,7 +137,10 @@ fn not_enough_memory_reports_bytes_left_and_ignores_alignment() {
     k.untyped_retype(U, T::Endpoint, 0, Slot(10), 1).unwrap();
     // (untypedFreeBytes >> objectSize) < nodeWindow, without alignment: 0x1ff0 bytes left,
     // one 4 KiB frame fits (at 0x1000), two do not.
-    assert_eq!(k.untyped_retype(U, T::Frame4K, 0, Slot(11), 2), Err(KernelError::NotEnoughMemory { bytes_left: 0x1ff0 }));
+    assert_eq!(
+        k.untyped_retype(U, T::Frame4K, 0, Slot(11), 2),
+        Err(KernelError::NotEnoughMemory { bytes_left: 0x1ff0 })
+    );
     k.untyped_retype(U, T::Frame4K, 0, Slot(11), 1).unwrap();
     assert_eq!(k.object_at(Slot(11)), Some((T::Frame4K, RAM + 0x1000, 12)));
     // Object bigger than the untyped.
@@ -148,16 +157,25 @@ fn not_enough_memory_reports_bytes_left_and_ignores_alignment() {
 fn device_untyped_only_frames_and_untypeds_checked_after_memory() {
     let mut k = model(64, &[BootUntyped { slot: Slot(1), paddr: 0xfee0_0000, size_bits: 21, is_device: true }]);
     k.untyped_retype(U, T::Frame4K, 0, Slot(10), 1).unwrap();
-    assert_eq!(k.cap(Slot(10)), Some(ModelCap::Object { ty: T::Frame4K, paddr: 0xfee0_0000, bits: 12, is_device: true }));
+    assert_eq!(
+        k.cap(Slot(10)),
+        Some(ModelCap::Object { ty: T::Frame4K, paddr: 0xfee0_0000, bits: 12, is_device: true })
+    );
     // Arch_isFrameType fails and it is not an untyped -> InvalidArgument 1.
     assert_eq!(k.untyped_retype(U, T::Tcb, 0, Slot(11), 1), Err(KernelError::InvalidArgument { which: 1 }));
     assert_eq!(k.untyped_retype(U, T::PageTable, 0, Slot(11), 1), Err(KernelError::InvalidArgument { which: 1 }));
     // The memory check comes first.
     assert_eq!(k.untyped_retype(U, T::Tcb, 0, Slot(11), 2000), Err(KernelError::RangeError { min: 1, max: 256 }));
-    assert_eq!(k.untyped_retype(U, T::Frame1G, 0, Slot(11), 1), Err(KernelError::NotEnoughMemory { bytes_left: 0x1f_f000 }));
+    assert_eq!(
+        k.untyped_retype(U, T::Frame1G, 0, Slot(11), 1),
+        Err(KernelError::NotEnoughMemory { bytes_left: 0x1f_f000 })
+    );
     // Child untypeds inherit the device flag (objecttype.c:createObject); no zeroing on reset.
     k.untyped_retype(U, T::Untyped, 12, Slot(11), 1).unwrap();
-    assert_eq!(k.cap(Slot(11)), Some(ModelCap::Untyped { paddr: 0xfee0_1000, size_bits: 12, is_device: true, free_index: 0 }));
+    assert_eq!(
+        k.cap(Slot(11)),
+        Some(ModelCap::Untyped { paddr: 0xfee0_1000, size_bits: 12, is_device: true, free_index: 0 })
+    );
     assert_eq!(k.untyped_retype(Slot(11), T::Endpoint, 0, Slot(12), 1), Err(KernelError::InvalidArgument { which: 1 }));
     assert_eq!(k.stats().bytes_zeroed, 0);
 }
@@ -186,7 +204,10 @@ fn watermark_returns_to_zero_only_without_children() {
     k.untyped_retype(U, T::Frame4K, 0, Slot(10), 2).unwrap();
     k.cnode_delete(Slot(11)).unwrap();
     assert_eq!(k.watermark(U), Some(0x2000), "one child left: no reset");
-    assert_eq!(k.untyped_retype(U, T::Frame4K, 0, Slot(11), 3), Err(KernelError::NotEnoughMemory { bytes_left: 0x2000 }));
+    assert_eq!(
+        k.untyped_retype(U, T::Frame4K, 0, Slot(11), 3),
+        Err(KernelError::NotEnoughMemory { bytes_left: 0x2000 })
+    );
     k.cnode_delete(Slot(10)).unwrap();
     assert_eq!(k.watermark(U), Some(0));
     k.untyped_retype(U, T::Frame4K, 0, Slot(10), 4).unwrap();
@@ -209,7 +230,10 @@ fn revoke_deletes_all_descendants_and_keeps_free_index() {
         assert_eq!(k.cap(Slot(s)), Some(ModelCap::Empty));
     }
     assert!(!k.has_children(Slot(10)));
-    assert_eq!(k.cap(Slot(10)), Some(ModelCap::Untyped { paddr: RAM, size_bits: 15, is_device: false, free_index: 0x8000 }));
+    assert_eq!(
+        k.cap(Slot(10)),
+        Some(ModelCap::Untyped { paddr: RAM, size_bits: 15, is_device: false, free_index: 0x8000 })
+    );
     assert_eq!(k.watermark(Slot(10)), Some(0));
     assert_eq!(k.object_at(Slot(16)).map(|o| o.1), Some(RAM + 0x8000), "the sibling's objects stay");
     // Revoking the sibling removes the frame and the copy derived from it.
@@ -260,7 +284,10 @@ fn untyped_copy_marks_source_full() {
     assert_eq!(k.cnode_copy(Slot(10), Slot(12)), Err(KernelError::RevokeFirst));
     k.cnode_delete(Slot(11)).unwrap();
     k.cnode_copy(Slot(10), Slot(12)).unwrap();
-    assert_eq!(k.untyped_retype(Slot(10), T::Endpoint, 0, Slot(13), 1), Err(KernelError::NotEnoughMemory { bytes_left: 0 }));
+    assert_eq!(
+        k.untyped_retype(Slot(10), T::Endpoint, 0, Slot(13), 1),
+        Err(KernelError::NotEnoughMemory { bytes_left: 0 })
+    );
     k.untyped_retype(Slot(12), T::Endpoint, 0, Slot(13), 1).unwrap();
     assert_eq!(k.object_at(Slot(13)), Some((T::Endpoint, RAM, 4)));
 }
@@ -276,7 +303,10 @@ fn roots_are_aligned_by_kernel_virtual_address() {
     assert_eq!(k.object_at(Slot(11)), Some((T::Untyped, 0x200_0000_0000, 39)));
     // Physically aligned but not in the kernel window's alignment: refused.
     let bad = [BootUntyped { slot: Slot(1), paddr: 0x200_0000_0000, size_bits: 40, is_device: true }];
-    assert_eq!(KernelModel::new(vec![ModelSlot::EMPTY; 16], &bad, Slot(2)).err(), Some(ModelError::BadUntyped(Slot(1))));
+    assert_eq!(
+        KernelModel::new(vec![ModelSlot::EMPTY; 16], &bad, Slot(2)).err(),
+        Some(ModelError::BadUntyped(Slot(1)))
+    );
 }
 
 #[test]
@@ -286,7 +316,10 @@ fn constructor_rejects_bad_layouts() {
     assert_eq!(KernelModel::new(st(), &[u(3, 0, 12)], Slot(3)).err(), Some(ModelError::SlotOutOfRange(Slot(3))));
     assert_eq!(KernelModel::new(st(), &[u(1, 0x800, 12)], Slot(3)).err(), Some(ModelError::BadUntyped(Slot(1))));
     assert_eq!(KernelModel::new(st(), &[u(1, 0, 3)], Slot(3)).err(), Some(ModelError::BadUntyped(Slot(1))));
-    assert_eq!(KernelModel::new(st(), &[u(1, 0, 12), u(1, 0x1000, 12)], Slot(3)).err(), Some(ModelError::DuplicateSlot(Slot(1))));
+    assert_eq!(
+        KernelModel::new(st(), &[u(1, 0, 12), u(1, 0x1000, 12)], Slot(3)).err(),
+        Some(ModelError::DuplicateSlot(Slot(1)))
+    );
     assert_eq!(KernelModel::new(st(), &[], Slot(17)).err(), Some(ModelError::Storage));
 }
 
@@ -316,7 +349,11 @@ fn region(c: ModelCap) -> Option<(u64, u64)> {
 
 impl RefKernel {
     fn new(m: &KernelModel<Vec<ModelSlot>>) -> Self {
-        let s = m.s().iter().map(|x| RefSlot { cap: x.cap, revocable: x.cap != ModelCap::Empty, prev: NIL, next: NIL }).collect();
+        let s = m
+            .s()
+            .iter()
+            .map(|x| RefSlot { cap: x.cap, revocable: x.cap != ModelCap::Empty, prev: NIL, next: NIL })
+            .collect();
         RefKernel { s }
     }
     // objecttype.c:sameRegionAs (untyped: containment; objects: the same object).
@@ -408,7 +445,8 @@ impl RefKernel {
         }
         let sz = 1u64 << ob;
         let al = (base + free + sz - 1) & !(sz - 1);
-        self.s[u as usize].cap = ModelCap::Untyped { paddr: base, size_bits: ubits, is_device: dev, free_index: al + cnt * sz - base };
+        self.s[u as usize].cap =
+            ModelCap::Untyped { paddr: base, size_bits: ubits, is_device: dev, free_index: al + cnt * sz - base };
         for i in 0..cnt {
             let p = al + i * sz;
             let cap = if ty == ObjectType::Untyped {

@@ -221,7 +221,10 @@ fn busy_blocks_and_bad_requests_are_refused_without_invocations() {
     assert_eq!(p.place(&mut k, T::Frame4K, 0, 0x0), Err(PlaceError::Busy(x.node.parent_hint(&p))));
     assert!(matches!(p.place(&mut k, T::Endpoint, 0, 0x810), Err(PlaceError::Busy(_))));
     assert_eq!(p.place(&mut k, T::Frame4K, 0, 0x800), Err(PlaceError::Invalid(KernelError::AlignmentError)));
-    assert_eq!(p.place(&mut k, T::CNode, 0, 0x1000), Err(PlaceError::Invalid(KernelError::InvalidArgument { which: 1 })));
+    assert_eq!(
+        p.place(&mut k, T::CNode, 0, 0x1000),
+        Err(PlaceError::Invalid(KernelError::InvalidArgument { which: 1 }))
+    );
     assert_eq!(p.place(&mut k, T::Frame4K, 0, 0x20000), Err(PlaceError::NotCovered));
     assert_eq!(p.place(&mut k, T::Untyped, 17, 0), Err(PlaceError::NotCovered));
     // Device memory: frames yes, kernel objects no (untyped.c:decodeUntypedInvocation).
@@ -231,7 +234,10 @@ fn busy_blocks_and_bad_requests_are_refused_without_invocations() {
     );
     assert_eq!(k.counts, before);
     let f = p.place(&mut k, T::Frame2M, 0, 0xfe00_0000).unwrap();
-    assert_eq!(k.inner.cap(f.slot), Some(ModelCap::Object { ty: T::Frame2M, paddr: 0xfe00_0000, bits: 21, is_device: true }));
+    assert_eq!(
+        k.inner.cap(f.slot),
+        Some(ModelCap::Object { ty: T::Frame2M, paddr: 0xfe00_0000, bits: 21, is_device: true })
+    );
     check_mirror(&p, &k.inner);
 }
 
@@ -303,7 +309,10 @@ fn revoke_free_removes_client_copies() {
     p.free_mode = FreeMode::Delete;
     k.inner.cnode_copy(y.slot, Slot(63)).unwrap();
     p.release(&mut k, y.node).unwrap();
-    assert!(matches!(p.place(&mut k, T::Frame4K, 0, 0x1000), Err(PlaceError::Kernel(KernelError::NotEnoughMemory { .. }))));
+    assert!(matches!(
+        p.place(&mut k, T::Frame4K, 0, 0x1000),
+        Err(PlaceError::Kernel(KernelError::NotEnoughMemory { .. }))
+    ));
 }
 
 mod prop {
@@ -313,7 +322,11 @@ mod prop {
     #[derive(Clone, Debug)]
     enum Op {
         /// Place type `ty` (index into the menu) at block `pick` (scaled into the root).
-        Place { ty: usize, radix: u8, pick: u64 },
+        Place {
+            ty: usize,
+            radix: u8,
+            pick: u64,
+        },
         Free(usize),
     }
 

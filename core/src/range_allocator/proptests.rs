@@ -35,17 +35,9 @@ struct Model {
 enum Op {
     AddRange(u64, u64),
     RemoveRange(u64, u64),
-    Alloc {
-        size: u64,
-        align_log2: u8,
-        range: Option<(u64, u64)>,
-    },
+    Alloc { size: u64, align_log2: u8, range: Option<(u64, u64)> },
     AllocAddr(u64, u64),
-    Free {
-        pick: Index,
-        addr: u64,
-        random: bool,
-    },
+    Free { pick: Index, addr: u64, random: bool },
     AddBoundary(u64),
 }
 
@@ -63,11 +55,7 @@ fn op() -> impl Strategy<Value = Op> {
             range
         }),
         // naturally aligned powers of two: what core asks for
-        (0..=8u8, range).prop_map(|(k, range)| Op::Alloc {
-            size: 1 << k,
-            align_log2: k,
-            range
-        }),
+        (0..=8u8, range).prop_map(|(k, range)| Op::Alloc { size: 1 << k, align_log2: k, range }),
     ];
     prop_oneof![
         3 => (off.clone(), size.clone()).prop_map(|(b, s)| Op::AddRange(b, s)),
@@ -81,11 +69,7 @@ fn op() -> impl Strategy<Value = Op> {
 
 /// Address space placements: low, high, and touching the top of u64.
 fn offset() -> impl Strategy<Value = u64> {
-    prop_oneof![
-        Just(0u64),
-        Just(0x1_0000_0000u64),
-        Just(0u64.wrapping_sub(SPACE))
-    ]
+    prop_oneof![Just(0u64), Just(0x1_0000_0000u64), Just(0u64.wrapping_sub(SPACE))]
 }
 
 fn align_up(x: u128, align_log2: u8) -> u128 {
@@ -154,26 +138,15 @@ impl Model {
                 Byte::Used(start) => {
                     debug_assert_eq!(start, i);
                     let size = self.used_size[i as usize];
-                    out.push(Block {
-                        base: self.abs(i),
-                        size,
-                        used: true,
-                    });
+                    out.push(Block { base: self.abs(i), size, used: true });
                     i += size;
                 }
                 Byte::Free => {
                     let mut j = i + 1;
-                    while j < SPACE
-                        && self.bytes[j as usize] == Byte::Free
-                        && !self.is_boundary_rel(j as u128)
-                    {
+                    while j < SPACE && self.bytes[j as usize] == Byte::Free && !self.is_boundary_rel(j as u128) {
                         j += 1;
                     }
-                    out.push(Block {
-                        base: self.abs(i),
-                        size: j - i,
-                        used: false,
-                    });
+                    out.push(Block { base: self.abs(i), size: j - i, used: false });
                     i = j;
                 }
             }
@@ -223,11 +196,7 @@ impl Model {
     /// exact fit (blocks cut by the constraint range count as sure).
     fn policy_pick(&self, size: u64, align_log2: u8, lo: u64, hi: u64) -> Option<u64> {
         let floor = 63 - size.leading_zeros() as u8;
-        let ceil = if size.is_power_of_two() {
-            floor
-        } else {
-            floor + 1
-        };
+        let ceil = if size.is_power_of_two() { floor } else { floor + 1 };
         let sure_order = align_log2.max(ceil);
         let fit = |b: &Block| {
             let l = b.base.max(lo) as u128;
@@ -238,8 +207,8 @@ impl Model {
         let free: Vec<Block> = self.blocks().into_iter().filter(|b| !b.used).collect();
         let sure = free.iter().find_map(|b| {
             let inside = b.base >= lo && b.end() <= hi;
-            let is_sure = (b.size as u128) >= size as u128 + (1u128 << align_log2) - 1
-                || order(b.base, b.size) >= sure_order;
+            let is_sure =
+                (b.size as u128) >= size as u128 + (1u128 << align_log2) - 1 || order(b.base, b.size) >= sure_order;
             if inside && !is_sure {
                 None
             } else {
@@ -264,23 +233,13 @@ fn run<const N: usize>(offset: u64, ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let b = b % SPACE;
                 let s = s.min(SPACE - b);
                 let abs = next.abs(b);
-                (
-                    a.add_range(abs, s).map(|_| 0),
-                    next.add_range(abs, s).map(|_| 0),
-                )
+                (a.add_range(abs, s).map(|_| 0), next.add_range(abs, s).map(|_| 0))
             }
             Op::RemoveRange(b, s) => {
                 let abs = next.abs(b);
-                (
-                    a.remove_range(abs, s).map(|_| 0),
-                    next.remove_range(abs, s).map(|_| 0),
-                )
+                (a.remove_range(abs, s).map(|_| 0), next.remove_range(abs, s).map(|_| 0))
             }
-            Op::Alloc {
-                size,
-                align_log2,
-                range,
-            } => {
+            Op::Alloc { size, align_log2, range } => {
                 let (lo, hi) = match range {
                     Some((l, h)) => (offset.saturating_add(l), offset.saturating_add(h)),
                     None => (0, u64::MAX),
@@ -324,14 +283,8 @@ fn run<const N: usize>(offset: u64, ops: Vec<Op>) -> Result<(), TestCaseError> {
                 (got, want)
             }
             Op::Free { pick, addr, random } => {
-                let starts: Vec<u64> = (0..SPACE)
-                    .filter(|&i| next.bytes[i as usize] == Byte::Used(i))
-                    .collect();
-                let rel = if random || starts.is_empty() {
-                    addr
-                } else {
-                    starts[pick.index(starts.len())]
-                };
+                let starts: Vec<u64> = (0..SPACE).filter(|&i| next.bytes[i as usize] == Byte::Used(i)).collect();
+                let rel = if random || starts.is_empty() { addr } else { starts[pick.index(starts.len())] };
                 let abs = next.abs(rel);
                 let want = if rel < SPACE && next.bytes[rel as usize] == Byte::Used(rel) {
                     let size = next.used_size[rel as usize];
@@ -357,11 +310,7 @@ fn run<const N: usize>(offset: u64, ops: Vec<Op>) -> Result<(), TestCaseError> {
                 (a.add_boundary(abs).map(|_| 0), want)
             }
         };
-        let want = if want.is_ok() && next.blocks().len() > N {
-            Err(RangeError::OutOfMetadata)
-        } else {
-            want
-        };
+        let want = if want.is_ok() && next.blocks().len() > N { Err(RangeError::OutOfMetadata) } else { want };
         prop_assert_eq!(got, want, "{:?}", op);
         if want.is_ok() {
             m = next;
@@ -372,18 +321,9 @@ fn run<const N: usize>(offset: u64, ops: Vec<Op>) -> Result<(), TestCaseError> {
         prop_assert_eq!(a.len(), blocks.len());
         let avail: u64 = blocks.iter().filter(|b| !b.used).map(|b| b.size).sum();
         prop_assert_eq!(a.avail(), avail);
-        let largest = blocks
-            .iter()
-            .filter(|b| !b.used)
-            .map(|b| b.size)
-            .max()
-            .unwrap_or(0);
+        let largest = blocks.iter().filter(|b| !b.used).map(|b| b.size).max().unwrap_or(0);
         prop_assert_eq!(a.largest_free(), largest);
-        let largest_order = blocks
-            .iter()
-            .filter(|b| !b.used)
-            .map(|b| order(b.base, b.size))
-            .max();
+        let largest_order = blocks.iter().filter(|b| !b.used).map(|b| order(b.base, b.size)).max();
         prop_assert_eq!(a.largest_aligned_free_log2(), largest_order);
     }
     Ok(())

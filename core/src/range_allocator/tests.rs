@@ -33,10 +33,7 @@ fn add_range_merges_with_free_neighbours() {
     let mut a = A::new();
     a.add_range(0x1000, 0x1000).unwrap();
     a.add_range(0x3000, 0x1000).unwrap();
-    assert_eq!(
-        blocks(&a),
-        [(0x1000, 0x1000, false), (0x3000, 0x1000, false)]
-    );
+    assert_eq!(blocks(&a), [(0x1000, 0x1000, false), (0x3000, 0x1000, false)]);
     a.add_range(0x2000, 0x1000).unwrap();
     assert_eq!(blocks(&a), [(0x1000, 0x3000, false)]);
     a.add_range(0x4000, 0x10).unwrap();
@@ -54,10 +51,7 @@ fn add_range_does_not_merge_with_used_neighbours() {
     a.add_range(0x1000, 0x1000).unwrap();
     a.alloc_addr(0x1000, 0x1000).unwrap();
     a.add_range(0x2000, 0x1000).unwrap();
-    assert_eq!(
-        blocks(&a),
-        [(0x1000, 0x1000, true), (0x2000, 0x1000, false)]
-    );
+    assert_eq!(blocks(&a), [(0x1000, 0x1000, true), (0x2000, 0x1000, false)]);
     ok(&a);
 }
 
@@ -105,14 +99,7 @@ fn remove_range_cuts_free_blocks() {
     assert_eq!(a.avail(), 0x1000);
     // split in the middle
     a.remove_range(0x100, 0x100).unwrap();
-    assert_eq!(
-        blocks(&a),
-        [
-            (0, 0x100, false),
-            (0x200, 0x600, false),
-            (0x4800, 0x800, false)
-        ]
-    );
+    assert_eq!(blocks(&a), [(0, 0x100, false), (0x200, 0x600, false), (0x4800, 0x800, false)]);
     // unmanaged parts are ignored
     a.remove_range(0x10000, 0x1000).unwrap();
     a.remove_range(0, 0x100).unwrap();
@@ -125,10 +112,7 @@ fn remove_range_cuts_free_blocks() {
 fn remove_range_errors() {
     let mut a = A::new();
     assert_eq!(a.remove_range(0, 0), Err(RangeError::InvalidArgument));
-    assert_eq!(
-        a.remove_range(1, u64::MAX),
-        Err(RangeError::InvalidArgument)
-    );
+    assert_eq!(a.remove_range(1, u64::MAX), Err(RangeError::InvalidArgument));
     a.add_range(0, 0x3000).unwrap();
     a.alloc_addr(0x1000, 0x1000).unwrap();
     let before = blocks(&a);
@@ -137,10 +121,7 @@ fn remove_range_errors() {
     assert_eq!(blocks(&a), before);
     let mut b = RangeAllocator::<1, 1>::new();
     b.add_range(0, 0x3000).unwrap();
-    assert_eq!(
-        b.remove_range(0x1000, 0x1000),
-        Err(RangeError::OutOfMetadata)
-    );
+    assert_eq!(b.remove_range(0x1000, 0x1000), Err(RangeError::OutOfMetadata));
     assert_eq!(blocks(&b), [(0, 0x3000, false)]);
     // a cut at one edge needs no node
     b.remove_range(0, 0x1000).unwrap();
@@ -154,14 +135,7 @@ fn alloc_aligned_first_fit() {
     let mut a = A::new();
     a.add_range(0x10, 0x3ff0).unwrap();
     assert_eq!(a.alloc(0x1000, 12, None), Ok(0x1000));
-    assert_eq!(
-        blocks(&a),
-        [
-            (0x10, 0xff0, false),
-            (0x1000, 0x1000, true),
-            (0x2000, 0x2000, false)
-        ]
-    );
+    assert_eq!(blocks(&a), [(0x10, 0xff0, false), (0x1000, 0x1000, true), (0x2000, 0x2000, false)]);
     assert_eq!(a.alloc(0x10, 4, None), Ok(0x10));
     assert_eq!(a.alloc(0x20, 0, None), Ok(0x20));
     assert_eq!(a.avail(), 0x4000 - 0x10 - 0x1000 - 0x30);
@@ -193,16 +167,10 @@ fn alloc_in_constraint_range() {
     let mut a = A::new();
     a.add_range(0, 0x10000).unwrap();
     assert_eq!(a.alloc(0x1000, 12, Some((0x3800, 0x5000))), Ok(0x4000));
-    assert_eq!(
-        a.alloc(0x1000, 12, Some((0x3800, 0x5000))),
-        Err(RangeError::NoFit)
-    );
+    assert_eq!(a.alloc(0x1000, 12, Some((0x3800, 0x5000))), Err(RangeError::NoFit));
     assert_eq!(a.alloc(0x800, 0, Some((0x3800, 0x5000))), Ok(0x3800));
     assert_eq!(a.alloc(0x10, 0, Some((0xfff0, u64::MAX))), Ok(0xfff0));
-    assert_eq!(
-        a.alloc(0x10, 0, Some((0x20000, u64::MAX))),
-        Err(RangeError::NoFit)
-    );
+    assert_eq!(a.alloc(0x10, 0, Some((0x20000, u64::MAX))), Err(RangeError::NoFit));
     ok(&a);
 }
 
@@ -213,14 +181,8 @@ fn alloc_errors() {
     a.add_range(0, 0x1000).unwrap();
     assert_eq!(a.alloc(0, 0, None), Err(RangeError::InvalidArgument));
     assert_eq!(a.alloc(1, 64, None), Err(RangeError::InvalidArgument));
-    assert_eq!(
-        a.alloc(1, 0, Some((5, 5))),
-        Err(RangeError::InvalidArgument)
-    );
-    assert_eq!(
-        a.alloc(1, 0, Some((6, 5))),
-        Err(RangeError::InvalidArgument)
-    );
+    assert_eq!(a.alloc(1, 0, Some((5, 5))), Err(RangeError::InvalidArgument));
+    assert_eq!(a.alloc(1, 0, Some((6, 5))), Err(RangeError::InvalidArgument));
     assert_eq!(a.alloc(0x1001, 0, None), Err(RangeError::NoFit));
     assert_eq!(a.alloc(u64::MAX, 63, None), Err(RangeError::NoFit));
     let mut b = RangeAllocator::<3, 1>::new();
@@ -228,10 +190,7 @@ fn alloc_errors() {
     // needs two nodes (leading and trailing rest)
     assert_eq!(b.alloc(0x100, 8, Some((0x100, 0x1000))), Ok(0x100));
     let before = blocks(&b);
-    assert_eq!(
-        b.alloc(0x100, 8, Some((0x300, 0x1000))),
-        Err(RangeError::OutOfMetadata)
-    );
+    assert_eq!(b.alloc(0x100, 8, Some((0x300, 0x1000))), Err(RangeError::OutOfMetadata));
     assert_eq!(blocks(&b), before);
     ok(&b);
 }
@@ -243,15 +202,7 @@ fn alloc_addr_places_exactly() {
     a.alloc_addr(0x400, 0x400).unwrap();
     a.alloc_addr(0, 0x400).unwrap();
     a.alloc_addr(0x1c00, 0x400).unwrap();
-    assert_eq!(
-        blocks(&a),
-        [
-            (0, 0x400, true),
-            (0x400, 0x400, true),
-            (0x800, 0x1400, false),
-            (0x1c00, 0x400, true)
-        ]
-    );
+    assert_eq!(blocks(&a), [(0, 0x400, true), (0x400, 0x400, true), (0x800, 0x1400, false), (0x1c00, 0x400, true)]);
     assert_eq!(a.alloc_addr(0x7ff, 2), Err(RangeError::Overlap));
     assert_eq!(a.alloc_addr(0x1bff, 2), Err(RangeError::Overlap));
     assert_eq!(a.alloc_addr(0x2000, 1), Err(RangeError::NoFit));
@@ -306,12 +257,7 @@ fn boundaries_split_and_block_merging() {
     a.add_range(0x5000, 0x2000).unwrap();
     assert_eq!(
         blocks(&a),
-        [
-            (0, 0x1000, false),
-            (0x1000, 0x2000, false),
-            (0x3000, 0x3000, false),
-            (0x6000, 0x1000, false)
-        ]
+        [(0, 0x1000, false), (0x1000, 0x2000, false), (0x3000, 0x3000, false), (0x6000, 0x1000, false)]
     );
     // no allocation spans a boundary
     assert_eq!(a.alloc(0x4000, 14, None), Err(RangeError::NoFit));
@@ -321,10 +267,7 @@ fn boundaries_split_and_block_merging() {
     a.alloc_addr(0x1000, 0x1000).unwrap();
     a.free(0x1000).unwrap();
     a.free(0).unwrap();
-    assert_eq!(
-        blocks(&a)[..2],
-        [(0, 0x1000, false), (0x1000, 0x2000, false)]
-    );
+    assert_eq!(blocks(&a)[..2], [(0, 0x1000, false), (0x1000, 0x2000, false)]);
     ok(&a);
 }
 
@@ -362,27 +305,10 @@ fn block_containing_and_iter() {
     let mut a = A::new();
     a.add_range(0x100, 0x100).unwrap();
     a.alloc_addr(0x180, 0x10).unwrap();
-    assert_eq!(
-        a.block_containing(0x185),
-        Some(Block {
-            base: 0x180,
-            size: 0x10,
-            used: true
-        })
-    );
-    assert_eq!(
-        a.block_containing(0x100),
-        Some(Block {
-            base: 0x100,
-            size: 0x80,
-            used: false
-        })
-    );
+    assert_eq!(a.block_containing(0x185), Some(Block { base: 0x180, size: 0x10, used: true }));
+    assert_eq!(a.block_containing(0x100), Some(Block { base: 0x100, size: 0x80, used: false }));
     assert_eq!(a.block_containing(0x200), None);
-    assert_eq!(
-        a.iter().map(|b| b.end()).collect::<Vec<_>>(),
-        [0x180, 0x190, 0x200]
-    );
+    assert_eq!(a.iter().map(|b| b.end()).collect::<Vec<_>>(), [0x180, 0x190, 0x200]);
 }
 
 #[test]
@@ -491,8 +417,5 @@ fn random_churn_keeps_invariants() {
         assert_eq!(a.free(addr), Ok(size));
     }
     a.check_invariants().unwrap();
-    assert_eq!(
-        blocks(&*a),
-        [(0, 0x8_0000, false), (0x8_0000, 0x8_0000, false)]
-    );
+    assert_eq!(blocks(&*a), [(0, 0x8_0000, false), (0x8_0000, 0x8_0000, false)]);
 }

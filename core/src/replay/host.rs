@@ -19,12 +19,12 @@ use crate::baselines::slab::Entry;
 use crate::cap_space::{CapEntry, CapSpace};
 use crate::kernel::{BootUntyped, InvocationCounts, Slot};
 use crate::kernel_model::{KernelModel, ModelSlot};
+use crate::placement::Placer;
 use crate::range_allocator::RangeAllocator;
 use crate::replay::{self, AfterFreeAll, Ideal, IdealStats, Live, Stats};
-use crate::placement::Placer;
 use crate::strategy::{Ours, Strategy};
-use crate::untyped_pool::{PoolNode, UntypedPool};
 use crate::trace::{self, IdTable, Summary};
+use crate::untyped_pool::{PoolNode, UntypedPool};
 
 /// Blocks each range allocator can hold (free and used).
 pub const RANGE_NODES: usize = 1 << 16;
@@ -155,7 +155,8 @@ pub fn replay(name: &str, text: &str, boot: &[BootUntyped], opts: Options) -> Re
             (a, b, m, InvocationCounts::default(), "ours")
         }
         "freeindex" => {
-            let caps = CapSpace::new(&mut cap_store[..], Slot(obj_first)).map_err(|e| std::format!("cap space: {e:?}"))?;
+            let caps =
+                CapSpace::new(&mut cap_store[..], Slot(obj_first)).map_err(|e| std::format!("cap space: {e:?}"))?;
             let mut objs = vec![Entry::EMPTY; n_objs];
             let mut s = FreeIndexOnly::new(&mut ram, &mut device, &mut root_store, boot, caps, &mut objs)
                 .map_err(|e| std::format!("freeindex setup: {e:?}"))?;
@@ -163,14 +164,16 @@ pub fn replay(name: &str, text: &str, boot: &[BootUntyped], opts: Options) -> Re
             (a, b, m, InvocationCounts::default(), "freeindex")
         }
         "buddy" => {
-            let caps = CapSpace::new(&mut cap_store[..], Slot(obj_first)).map_err(|e| std::format!("cap space: {e:?}"))?;
+            let caps =
+                CapSpace::new(&mut cap_store[..], Slot(obj_first)).map_err(|e| std::format!("cap space: {e:?}"))?;
             let mut nodes = vec![Entry::EMPTY; n_objs + boot.len()];
             let mut s = Buddy::new(boot, caps, &mut nodes).map_err(|e| std::format!("buddy setup: {e:?}"))?;
             let (a, b, m) = drive(&mut s, &mut k, text, &summary)?;
             (a, b, m, InvocationCounts::default(), "buddy")
         }
         "genode" => {
-            let caps = CapSpace::new(&mut cap_store[..], Slot(obj_first)).map_err(|e| std::format!("cap space: {e:?}"))?;
+            let caps =
+                CapSpace::new(&mut cap_store[..], Slot(obj_first)).map_err(|e| std::format!("cap space: {e:?}"))?;
             let mut objs = vec![Entry::EMPTY; n_objs];
             let mut base = vec![0u32; boot.len()];
             let mut s = GenodePages::new(

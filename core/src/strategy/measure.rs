@@ -29,7 +29,12 @@ fn layout() -> Vec<BootUntyped> {
         .map(|r| r.expect("shipped layout parses"))
         .filter(|d| !d.is_device)
         .enumerate()
-        .map(|(i, d)| BootUntyped { slot: Slot(12 + i as u32), paddr: d.paddr, size_bits: d.size_bits, is_device: false })
+        .map(|(i, d)| BootUntyped {
+            slot: Slot(12 + i as u32),
+            paddr: d.paddr,
+            size_bits: d.size_bits,
+            is_device: false,
+        })
         .collect();
     // The figures below were taken on bootinfo's 32 RAM untypeds.
     assert_eq!(ram.len(), 32);
@@ -63,7 +68,13 @@ impl<S: Strategy> Strategy for Phased<S> {
     fn name(&self) -> &'static str {
         self.inner.name()
     }
-    fn alloc<K: Kernel>(&mut self, k: &mut K, ty: ObjectType, sb: u8, addr: Option<u64>) -> Result<Placed, AllocFailure> {
+    fn alloc<K: Kernel>(
+        &mut self,
+        k: &mut K,
+        ty: ObjectType,
+        sb: u8,
+        addr: Option<u64>,
+    ) -> Result<Placed, AllocFailure> {
         let mut c = Counting::new(k);
         let r = self.inner.alloc(&mut c, ty, sb, addr);
         self.add(c.counts);
@@ -134,7 +145,12 @@ fn report(name: &str, r: &Measured) {
     }
     std::eprintln!(
         "  placer: splits {} merges {} objects {} frees {}; free-all {:?}; largest block after free-all {} MiB",
-        r.placer.splits, r.placer.merges, r.placer.objects, r.placer.frees, r.free_all, r.largest_after_free_all >> 20
+        r.placer.splits,
+        r.placer.merges,
+        r.placer.objects,
+        r.placer.frees,
+        r.free_all,
+        r.largest_after_free_all >> 20
     );
 }
 

@@ -81,7 +81,10 @@ fn device_memory_rules() {
     let (k, mut s) = ours(&mut r);
     let f = s.alloc(k, T::Frame4K, 0, Some(0xfe00_1000)).unwrap();
     assert_eq!(k.inner.object_at(f.slot), Some((T::Frame4K, 0xfe00_1000, 12)));
-    assert_eq!(s.alloc(k, T::Tcb, 0, Some(0xfe00_2000)), Err(AllocFailure::Invalid(KernelError::InvalidArgument { which: 1 })));
+    assert_eq!(
+        s.alloc(k, T::Tcb, 0, Some(0xfe00_2000)),
+        Err(AllocFailure::Invalid(KernelError::InvalidArgument { which: 1 }))
+    );
     assert_eq!(s.alloc(k, T::Frame4K, 0, Some(0xfe00_1000)), Err(AllocFailure::NoBlock), "already in use");
     assert_eq!(s.alloc(k, T::Frame4K, 0, Some(0x5000)), Err(AllocFailure::NoBlock), "no memory there");
     assert_eq!(s.alloc(k, T::Frame4K, 0, Some(0x10_0800)), Err(AllocFailure::Invalid(KernelError::AlignmentError)));

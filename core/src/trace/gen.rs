@@ -269,11 +269,8 @@ pub fn adversary(out: &mut impl Write, phase1_bytes: u64, large_bytes: u64, seed
     let mut total = 0u64;
     let mut id = 0u64;
     while total < large_bytes {
-        let (ty, sb) = if rng.below(2) == 0 {
-            (ObjectType::Frame2M, 0)
-        } else {
-            (ObjectType::Untyped, 18 + rng.below(5) as u8)
-        };
+        let (ty, sb) =
+            if rng.below(2) == 0 { (ObjectType::Frame2M, 0) } else { (ObjectType::Untyped, 18 + rng.below(5) as u8) };
         writeln!(out, "alloc L{id} {} {sb}", ty.name())?;
         total += bytes_of(ty, sb);
         id += 1;

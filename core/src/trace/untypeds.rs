@@ -44,14 +44,20 @@ impl UntypedDesc {
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum ErrorKind<'a> {
     MissingField(&'static str),
-    BadNumber { field: &'static str, token: &'a str },
+    BadNumber {
+        field: &'static str,
+        token: &'a str,
+    },
     /// A third field other than `device`, or a fourth field.
     ExtraField(&'a str),
     SizeBitsOutOfRange(u64),
     /// paddr not a multiple of 16 (`seL4_MinUntypedBits`).
     Misaligned(u64),
     /// `paddr + 2^size_bits` does not fit in 64 bits.
-    EndOverflow { paddr: u64, size_bits: u8 },
+    EndOverflow {
+        paddr: u64,
+        size_bits: u8,
+    },
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]

@@ -83,7 +83,9 @@ impl Defines {
     /// are kept as `Function` and never evaluated.
     pub fn define_line(&mut self, args: &str) -> Result<(), ParseError> {
         let (name, value) = split_word(args);
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '(' || c == ')' || c == ',') {
+        if name.is_empty()
+            || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '(' || c == ')' || c == ',')
+        {
             return Err(ParseError(format!("bad macro name in `#define {args}`")));
         }
         if let Some(fname) = name.split('(').next().filter(|_| name.contains('(')) {
@@ -190,9 +192,8 @@ enum Tok {
     Op(&'static str),
 }
 
-const OPS: [&str; 21] = [
-    "&&", "||", "==", "!=", "<=", ">=", "<<", ">>", "!", "<", ">", "(", ")", "+", "-", "*", "/", "%", "&", "|", "~",
-];
+const OPS: [&str; 21] =
+    ["&&", "||", "==", "!=", "<=", ">=", "<<", ">>", "!", "<", ">", "(", ")", "+", "-", "*", "/", "%", "&", "|", "~"];
 
 fn tokenize(s: &str) -> Result<Vec<Tok>, ParseError> {
     let mut toks = Vec::new();
@@ -374,7 +375,9 @@ impl Parser<'_> {
                 self.pos += 1;
                 match self.defs.map.get(&id) {
                     None => Ok(0),
-                    Some(_) => self.defs.int_at(&id, self.depth)?.ok_or_else(|| self.err(&format!("`{id}` is not an integer"))),
+                    Some(_) => {
+                        self.defs.int_at(&id, self.depth)?.ok_or_else(|| self.err(&format!("`{id}` is not an integer")))
+                    }
                 }
             }
             _ => Err(self.err("expected a value")),
@@ -494,7 +497,9 @@ mod tests {
 
     #[test]
     fn kconfig_types_are_read() {
-        let k = kconfig_types("config A\n    bool \"x\"\n    default y\nconfig N\n  int\nchoice\n  prompt \"p\"\nconfig S\n string\n");
+        let k = kconfig_types(
+            "config A\n    bool \"x\"\n    default y\nconfig N\n  int\nchoice\n  prompt \"p\"\nconfig S\n string\n",
+        );
         assert_eq!(k["A"], OptionType::Bool);
         assert_eq!(k["N"], OptionType::Int);
         assert_eq!(k["S"], OptionType::Str);

@@ -37,8 +37,7 @@ impl Key {
 
     /// Hashes a file's name (as given by `label`) and contents.
     pub fn file(&mut self, label: &str, path: &Path) -> Result<&mut Self, Error> {
-        let data = std::fs::read(path)
-            .map_err(|e| Error::Missing(format!("cannot read {}: {e}", path.display())))?;
+        let data = std::fs::read(path).map_err(|e| Error::Missing(format!("cannot read {}: {e}", path.display())))?;
         self.field(label.as_bytes());
         self.field(&data);
         Ok(self)
@@ -105,11 +104,7 @@ pub struct OutRootLock(#[allow(dead_code)] std::fs::File);
 
 pub fn lock_out_root(out_root: &Path) -> Result<OutRootLock, Error> {
     std::fs::create_dir_all(out_root)?;
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(out_root.join("lock"))?;
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(out_root.join("lock"))?;
     file.lock()?;
     Ok(OutRootLock(file))
 }

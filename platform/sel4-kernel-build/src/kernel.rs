@@ -94,9 +94,6 @@ pub fn build_kernel(config: &str, out_root: &Path) -> Result<KernelArtifacts, Er
     objcopy.args(["-O", "elf32-i386"]).arg(&artifacts.kernel_elf).arg(&artifacts.kernel32_elf);
     logged::run("objcopy to elf32-i386", &mut objcopy, &log)?;
     cache::record(&stamp, &key)?;
-    eprintln!(
-        "sel4-kernel-build: built the `{config}` kernel in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
+    eprintln!("sel4-kernel-build: built the `{config}` kernel in {:.1} s", started.elapsed().as_secs_f64());
     Ok(artifacts)
 }

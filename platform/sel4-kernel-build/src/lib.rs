@@ -33,7 +33,10 @@ pub enum Error {
     /// Something expected on disk or on the system is missing.
     Missing(String),
     /// No configuration of that name exists.
-    UnknownConfig { name: String, known: Vec<String> },
+    UnknownConfig {
+        name: String,
+        known: Vec<String>,
+    },
     Io(std::io::Error),
 }
 
@@ -42,11 +45,9 @@ impl fmt::Display for Error {
         match self {
             Error::Tool(m) => write!(f, "{m}"),
             Error::Missing(m) => write!(f, "{m}"),
-            Error::UnknownConfig { name, known } => write!(
-                f,
-                "unknown kernel configuration `{name}`; known configurations: {}",
-                known.join(", ")
-            ),
+            Error::UnknownConfig { name, known } => {
+                write!(f, "unknown kernel configuration `{name}`; known configurations: {}", known.join(", "))
+            }
             Error::Io(e) => write!(f, "I/O error: {e}"),
         }
     }

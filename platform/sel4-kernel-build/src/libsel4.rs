@@ -32,11 +32,7 @@ pub fn libsel4_headers(config: &str, out_root: &Path) -> Result<Vec<PathBuf>, Er
         generated.clone(),
     ];
 
-    let key = Key::new()
-        .text("libsel4-headers-v1")
-        .text(&src.key)
-        .file("autoconf.h", &header)?
-        .hex();
+    let key = Key::new().text("libsel4-headers-v1").text(&src.key).file("autoconf.h", &header)?.hex();
     let stamp = dir.join("stamp");
     if build.is_dir() && cache::is_current(&stamp, &key) {
         return Ok(include_dirs);

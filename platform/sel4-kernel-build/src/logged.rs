@@ -21,11 +21,7 @@ pub fn run(what: &str, cmd: &mut Command, log: &Path) -> Result<(), Error> {
     if status.success() {
         return Ok(());
     }
-    Err(Error::Tool(format!(
-        "{what} failed ({status}); last lines of {}:\n{}",
-        log.display(),
-        tail(log, TAIL_LINES)
-    )))
+    Err(Error::Tool(format!("{what} failed ({status}); last lines of {}:\n{}", log.display(), tail(log, TAIL_LINES))))
 }
 
 /// The last `n` lines of a text file (lossy UTF-8), or a note why not.

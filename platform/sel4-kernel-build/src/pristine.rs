@@ -25,9 +25,9 @@ fn cargo_home_from(cargo_home: Option<OsString>, home: Option<OsString>) -> Resu
     if let Some(h) = set(cargo_home) {
         return Ok(h);
     }
-    set(home).map(|h| h.join(".cargo")).ok_or_else(|| {
-        Error::Missing("neither CARGO_HOME nor HOME is set: cannot find cargo's registry".into())
-    })
+    set(home)
+        .map(|h| h.join(".cargo"))
+        .ok_or_else(|| Error::Missing("neither CARGO_HOME nor HOME is set: cannot find cargo's registry".into()))
 }
 
 /// Finds the unpacked `sel4-sys` crate in cargo's registry, if present.
@@ -37,10 +37,7 @@ fn find_unpacked() -> Result<Option<PathBuf>, Error> {
         return Ok(None);
     };
     for index in entries.flatten() {
-        let tree = index
-            .path()
-            .join(format!("sel4-sys-{SEL4_SYS_VERSION}"))
-            .join("seL4");
+        let tree = index.path().join(format!("sel4-sys-{SEL4_SYS_VERSION}")).join("seL4");
         if tree.join("libsel4").join("include").join("interfaces").join("sel4.xml").is_file() {
             return Ok(Some(tree));
         }

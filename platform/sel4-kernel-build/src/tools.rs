@@ -82,12 +82,7 @@ fn find_python() -> Option<PathBuf> {
     }
     candidates.push(PathBuf::from("/usr/bin/python3"));
     for candidate in candidates {
-        let out = Command::new(&candidate)
-            .arg("-c")
-            .arg(&check)
-            .stdin(Stdio::null())
-            .stderr(Stdio::null())
-            .output();
+        let out = Command::new(&candidate).arg("-c").arg(&check).stdin(Stdio::null()).stderr(Stdio::null()).output();
         if let Ok(out) = out {
             if out.status.success() {
                 let exe = String::from_utf8_lossy(&out.stdout).trim().to_string();
@@ -162,7 +157,11 @@ fn ensure(missing: impl Fn() -> Vec<(String, &'static str)>) -> Result<(), Error
     packages.sort();
     packages.dedup();
     let what: Vec<String> = before.iter().map(|(w, _)| w.clone()).collect();
-    eprintln!("sel4-kernel-build: missing {}; installing Debian packages: {}", dedup(&what).join(", "), packages.join(" "));
+    eprintln!(
+        "sel4-kernel-build: missing {}; installing Debian packages: {}",
+        dedup(&what).join(", "),
+        packages.join(" ")
+    );
     let installed = apt_install(&packages);
     let after = missing();
     if after.is_empty() {
@@ -173,10 +172,7 @@ fn ensure(missing: impl Fn() -> Vec<(String, &'static str)>) -> Result<(), Error
         Ok(()) => "apt-get succeeded but they are still missing".to_string(),
         Err(e) => e,
     };
-    Err(Error::Missing(format!(
-        "missing {}: {why}; install them and retry",
-        dedup(&what).join(", ")
-    )))
+    Err(Error::Missing(format!("missing {}: {why}; install them and retry", dedup(&what).join(", "))))
 }
 
 fn dedup(items: &[String]) -> Vec<String> {
@@ -195,9 +191,7 @@ fn is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .and_then(|l| l.split_whitespace().nth(2).map(|u| u == "0"))
+            s.lines().find(|l| l.starts_with("Uid:")).and_then(|l| l.split_whitespace().nth(2).map(|u| u == "0"))
         })
         .unwrap_or(false)
 }

@@ -12,10 +12,10 @@
 mod entry;
 pub use entry::STACK_SIZE;
 pub mod mem;
-pub mod printing;
-pub mod termination;
 #[cfg(not(test))]
 mod panicking;
+pub mod printing;
+pub mod termination;
 
 pub use termination::{exit, Termination};
 

@@ -233,7 +233,10 @@ mod tests {
     #[test]
     fn short_images_are_errors() {
         let b = vec![0u8; BOOTINFO_SIZE - 1];
-        assert_eq!(BootInfo::parse(&b).unwrap_err(), BootInfoError::TooShort { len: BOOTINFO_SIZE - 1, need: BOOTINFO_SIZE });
+        assert_eq!(
+            BootInfo::parse(&b).unwrap_err(),
+            BootInfoError::TooShort { len: BOOTINFO_SIZE - 1, need: BOOTINFO_SIZE }
+        );
         assert!(BootInfo::parse(&[]).is_err());
     }
 

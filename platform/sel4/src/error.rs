@@ -8,29 +8,54 @@ use crate::{sys, Word};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LookupFailure {
     InvalidRoot,
-    MissingCapability { bits_left: Word },
-    DepthMismatch { bits_left: Word, bits_found: Word },
-    GuardMismatch { bits_left: Word, guard_found: Word, bits_found: Word },
+    MissingCapability {
+        bits_left: Word,
+    },
+    DepthMismatch {
+        bits_left: Word,
+        bits_found: Word,
+    },
+    GuardMismatch {
+        bits_left: Word,
+        guard_found: Word,
+        bits_found: Word,
+    },
     /// A lookup-failure type this version does not define.
-    Unknown { kind: Word },
+    Unknown {
+        kind: Word,
+    },
 }
 
 /// An invocation's error reply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Error {
-    InvalidArgument { which: Word },
-    InvalidCapability { which: Word },
+    InvalidArgument {
+        which: Word,
+    },
+    InvalidCapability {
+        which: Word,
+    },
     IllegalOperation,
-    RangeError { min: Word, max: Word },
+    RangeError {
+        min: Word,
+        max: Word,
+    },
     AlignmentError,
     /// `source` is true when the source lookup (e.g. of CNode_Copy) failed.
-    FailedLookup { source: bool, failure: LookupFailure },
+    FailedLookup {
+        source: bool,
+        failure: LookupFailure,
+    },
     TruncatedMessage,
     DeleteFirst,
     RevokeFirst,
-    NotEnoughMemory { bytes_available: Word },
+    NotEnoughMemory {
+        bytes_available: Word,
+    },
     /// A label that is no `seL4_Error` of this version.
-    Unknown { label: Word },
+    Unknown {
+        label: Word,
+    },
 }
 
 pub type Result<T> = core::result::Result<T, Error>;
@@ -119,13 +144,28 @@ mod tests {
             (3, &[], Error::IllegalOperation),
             (4, &[0, 61], Error::RangeError { min: 0, max: 61 }),
             (5, &[], Error::AlignmentError),
-            (6, &[0, 2, 30], Error::FailedLookup { source: false, failure: LookupFailure::MissingCapability { bits_left: 30 } }),
+            (
+                6,
+                &[0, 2, 30],
+                Error::FailedLookup { source: false, failure: LookupFailure::MissingCapability { bits_left: 30 } },
+            ),
             (6, &[1, 1], Error::FailedLookup { source: true, failure: LookupFailure::InvalidRoot }),
-            (6, &[0, 3, 10, 12], Error::FailedLookup { source: false, failure: LookupFailure::DepthMismatch { bits_left: 10, bits_found: 12 } }),
-            (6, &[0, 4, 64, 5, 48], Error::FailedLookup {
-                source: false,
-                failure: LookupFailure::GuardMismatch { bits_left: 64, guard_found: 5, bits_found: 48 },
-            }),
+            (
+                6,
+                &[0, 3, 10, 12],
+                Error::FailedLookup {
+                    source: false,
+                    failure: LookupFailure::DepthMismatch { bits_left: 10, bits_found: 12 },
+                },
+            ),
+            (
+                6,
+                &[0, 4, 64, 5, 48],
+                Error::FailedLookup {
+                    source: false,
+                    failure: LookupFailure::GuardMismatch { bits_left: 64, guard_found: 5, bits_found: 48 },
+                },
+            ),
             (8, &[], Error::DeleteFirst),
             (10, &[0x800], Error::NotEnoughMemory { bytes_available: 0x800 }),
         ];

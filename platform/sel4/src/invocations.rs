@@ -6,7 +6,9 @@
 
 use crate::cptr::{cap_type, Cap, FrameType};
 use crate::syscalls::{self, Received};
-use crate::{ipc_buffer, AbsoluteCPtr, CPtr, Error, InvocationLabel, MessageInfo, ObjectBlueprint, ObjectType, Result, Word};
+use crate::{
+    ipc_buffer, AbsoluteCPtr, CPtr, Error, InvocationLabel, MessageInfo, ObjectBlueprint, ObjectType, Result, Word,
+};
 
 /// Access rights of a cap (`seL4_CapRights`: write bit 0, read bit 1, grant bit 2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,14 +82,51 @@ impl UserContext {
 
     pub fn to_words(&self) -> [Word; Self::COUNT] {
         [
-            self.rip, self.rsp, self.rflags, self.rax, self.rbx, self.rcx, self.rdx, self.rsi, self.rdi, self.rbp,
-            self.r8, self.r9, self.r10, self.r11, self.r12, self.r13, self.r14, self.r15, self.tls_base,
+            self.rip,
+            self.rsp,
+            self.rflags,
+            self.rax,
+            self.rbx,
+            self.rcx,
+            self.rdx,
+            self.rsi,
+            self.rdi,
+            self.rbp,
+            self.r8,
+            self.r9,
+            self.r10,
+            self.r11,
+            self.r12,
+            self.r13,
+            self.r14,
+            self.r15,
+            self.tls_base,
         ]
     }
 
     pub fn from_words(w: &[Word; Self::COUNT]) -> Self {
         let [rip, rsp, rflags, rax, rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15, tls_base] = *w;
-        UserContext { rip, rsp, rflags, rax, rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15, tls_base }
+        UserContext {
+            rip,
+            rsp,
+            rflags,
+            rax,
+            rbx,
+            rcx,
+            rdx,
+            rsi,
+            rdi,
+            rbp,
+            r8,
+            r9,
+            r10,
+            r11,
+            r12,
+            r13,
+            r14,
+            r15,
+            tls_base,
+        }
     }
 }
 
@@ -129,8 +168,20 @@ impl Cap<cap_type::Untyped> {
     /// root itself).
     ///
     /// Corresponds to `seL4_Untyped_Retype`.
-    pub fn untyped_retype(&self, blueprint: &ObjectBlueprint, dst: &AbsoluteCPtr, dst_offset: usize, num_objects: usize) -> Result<()> {
-        self.untyped_retype_with_size_arg(blueprint.ty(), blueprint.api_size_bits() as Word, dst, dst_offset, num_objects)
+    pub fn untyped_retype(
+        &self,
+        blueprint: &ObjectBlueprint,
+        dst: &AbsoluteCPtr,
+        dst_offset: usize,
+        num_objects: usize,
+    ) -> Result<()> {
+        self.untyped_retype_with_size_arg(
+            blueprint.ty(),
+            blueprint.api_size_bits() as Word,
+            dst,
+            dst_offset,
+            num_objects,
+        )
     }
 
     /// `seL4_Untyped_Retype` with the `size_bits` word passed as given, as libsel4 does. The
@@ -148,7 +199,14 @@ impl Cap<cap_type::Untyped> {
         invoke(
             self.cptr(),
             InvocationLabel::UntypedRetype,
-            &[ty.into_word(), size_bits, dst.path().bits(), dst.depth() as Word, dst_offset as Word, num_objects as Word],
+            &[
+                ty.into_word(),
+                size_bits,
+                dst.path().bits(),
+                dst.depth() as Word,
+                dst_offset as Word,
+                num_objects as Word,
+            ],
             &[dst.root().cptr()],
         )
         .map(drop)
@@ -303,9 +361,20 @@ impl<T: FrameType> Cap<T> {
     /// Maps the frame at `vaddr` in `vspace` (whose paging levels must exist).
     ///
     /// Corresponds to `seL4_X86_Page_Map`.
-    pub fn frame_map(&self, vspace: Cap<cap_type::Pml4>, vaddr: Word, rights: CapRights, attrs: VmAttributes) -> Result<()> {
-        invoke(self.cptr(), InvocationLabel::X86PageMap, &[vaddr, rights.into_word(), attrs.into_word()], &[vspace.cptr()])
-            .map(drop)
+    pub fn frame_map(
+        &self,
+        vspace: Cap<cap_type::Pml4>,
+        vaddr: Word,
+        rights: CapRights,
+        attrs: VmAttributes,
+    ) -> Result<()> {
+        invoke(
+            self.cptr(),
+            InvocationLabel::X86PageMap,
+            &[vaddr, rights.into_word(), attrs.into_word()],
+            &[vspace.cptr()],
+        )
+        .map(drop)
     }
 
     /// Corresponds to `seL4_X86_Page_Unmap`.
@@ -338,7 +407,8 @@ impl Cap<cap_type::PageDirectory> {
     ///
     /// Corresponds to `seL4_X86_PageDirectory_Map`.
     pub fn page_directory_map(&self, vspace: Cap<cap_type::Pml4>, vaddr: Word, attrs: VmAttributes) -> Result<()> {
-        invoke(self.cptr(), InvocationLabel::X86PageDirectoryMap, &[vaddr, attrs.into_word()], &[vspace.cptr()]).map(drop)
+        invoke(self.cptr(), InvocationLabel::X86PageDirectoryMap, &[vaddr, attrs.into_word()], &[vspace.cptr()])
+            .map(drop)
     }
 }
 

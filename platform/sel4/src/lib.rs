@@ -21,7 +21,9 @@ pub mod syscalls;
 pub use bootinfo::{BootInfo, BootInfoError, SlotRegion, UntypedDesc};
 pub use cptr::{cap, cap_type, init_thread, AbsoluteCPtr, CPtr, Cap, CapType};
 pub use error::{Error, LookupFailure, Result};
-pub use generated::{sys, InvocationLabel, Syscall, N_ARCH_INVOCATION_LABELS, N_INVOCATION_LABELS, N_SEL4_ARCH_INVOCATION_LABELS};
+pub use generated::{
+    sys, InvocationLabel, Syscall, N_ARCH_INVOCATION_LABELS, N_INVOCATION_LABELS, N_SEL4_ARCH_INVOCATION_LABELS,
+};
 pub use invocations::{CapRights, UserContext, VmAttributes};
 pub use ipc_buffer::IpcBuffer;
 pub use message_info::MessageInfo;

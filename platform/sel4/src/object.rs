@@ -63,12 +63,16 @@ impl ObjectType {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ObjectBlueprint {
     /// `size_bits` = log2 bytes (`seL4_MinUntypedBits`..=`seL4_MaxUntypedBits`).
-    Untyped { size_bits: usize },
+    Untyped {
+        size_bits: usize,
+    },
     Tcb,
     Endpoint,
     Notification,
     /// `size_bits` = log2 slots (radix).
-    CNode { size_bits: usize },
+    CNode {
+        size_bits: usize,
+    },
     Pdpt,
     Pml4,
     #[cfg(sel4_cfg_huge_page)]

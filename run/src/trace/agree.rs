@@ -88,8 +88,7 @@ pub fn host_lines(text: &str, layout: &[BootUntyped]) -> Result<Vec<String>> {
         .map_err(|e| anyhow!("cap space: {e:?}"))?;
     let (mut ram, mut device) =
         (RangeAllocator::<RANGE_BLOCKS>::new_boxed(), RangeAllocator::<RANGE_BLOCKS>::new_boxed());
-    let mut ours =
-        Ours::new(&mut ram, &mut device, Placer::new(pool, caps)).map_err(|e| anyhow!("strategy: {e:?}"))?;
+    let mut ours = Ours::new(&mut ram, &mut device, Placer::new(pool, caps)).map_err(|e| anyhow!("strategy: {e:?}"))?;
     let mut storage = vec![None; 1 << 15];
     let mut table: IdTable<'_, '_, Live> = IdTable::new(&mut storage);
     let mut out = Vec::new();
@@ -183,7 +182,9 @@ pub fn run_scenario(s: &Scenario, given: Option<&Path>, live: bool) -> Result<bo
             })
         });
         match verdict {
-            Ok(Ok(n)) => println!("PASS {label}: kernel and host model agree on all {} operations and the summary", n - 1),
+            Ok(Ok(n)) => {
+                println!("PASS {label}: kernel and host model agree on all {} operations and the summary", n - 1)
+            }
             Ok(Err(d)) => {
                 all = false;
                 println!("FAIL {label}: kernel and host model disagree: {d}");

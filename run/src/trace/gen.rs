@@ -108,7 +108,9 @@ pub fn generate(args: &GenArgs, w: impl Write) -> Result<()> {
             let mut ram = RangeAllocator::<{ host::RANGE_NODES }>::new_boxed();
             for &(b, sb) in &roots {
                 let end = b + (1u64 << sb);
-                ram.add_boundary(b).and_then(|()| ram.add_boundary(end)).and_then(|()| ram.add_range(b, 1u64 << sb))
+                ram.add_boundary(b)
+                    .and_then(|()| ram.add_boundary(end))
+                    .and_then(|()| ram.add_range(b, 1u64 << sb))
                     .map_err(|e| anyhow::anyhow!("layout: {e:?}"))?;
             }
             let mut live = vec![(0u64, 0u64); args.live.saturating_mul(4).max(16)];

@@ -60,11 +60,7 @@ pub fn all_strategies() -> Vec<&'static str> {
 /// every strategy take those as they are. Only an untyped the kernel could
 /// never have produced is left out, and counted so the caller can say so.
 pub fn model_untypeds(descs: &[layout::UntypedDesc]) -> (Vec<BootUntyped>, usize) {
-    let valid: Vec<_> = descs
-        .iter()
-        .copied()
-        .filter(|d| d.kernel_aligned())
-        .collect();
+    let valid: Vec<_> = descs.iter().copied().filter(|d| d.kernel_aligned()).collect();
     let dropped = descs.len() - valid.len();
     (layout::boot_untypeds(&valid), dropped)
 }
@@ -94,7 +90,8 @@ pub fn replay_all(
     let ideal = host::ideal(text, boot, &summary).map_err(anyhow::Error::msg)?;
     let mut out = Vec::new();
     for s in strategies {
-        let one = || host::replay(s, text, boot, opts).map_err(anyhow::Error::msg).with_context(|| format!("strategy {s}"));
+        let one =
+            || host::replay(s, text, boot, opts).map_err(anyhow::Error::msg).with_context(|| format!("strategy {s}"));
         let mut first = one()?;
         let mut ns = vec![first.ns_per_op];
         for _ in 1..runs {
@@ -220,7 +217,8 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
         },
     };
     let (ideal, reports) =
-        replay_all(&text, &boot, &strategies, Options { object_slots: args.object_slots }, args.runs).with_context(|| format!("{}", args.file.display()))?;
+        replay_all(&text, &boot, &strategies, Options { object_slots: args.object_slots }, args.runs)
+            .with_context(|| format!("{}", args.file.display()))?;
     if args.json {
         for r in &reports {
             println!("{}", to_json(r, &ideal));
@@ -287,12 +285,9 @@ mod tests {
             replay: ReplayArgs,
         }
         let parse = |args: &[&str]| Cli::try_parse_from(["replay", "t.trace"].into_iter().chain(args.iter().copied()));
-        for bad in [
-            &["--object-slots", "4294967295"][..],
-            &["--object-slots", "0"],
-            &["--runs", "0"],
-            &["--runs", "1001"],
-        ] {
+        for bad in
+            [&["--object-slots", "4294967295"][..], &["--object-slots", "0"], &["--runs", "0"], &["--runs", "1001"]]
+        {
             let e = parse(bad).err().unwrap_or_else(|| panic!("{bad:?} was accepted"));
             assert_eq!(e.kind(), clap::error::ErrorKind::ValueValidation, "{bad:?}: {e}");
         }
