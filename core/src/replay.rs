@@ -8,7 +8,7 @@
 use crate::kernel::{Counting, InvocationCounts, Kernel, Slot};
 use crate::object::ObjectType;
 use crate::range_allocator::{RangeAllocator, RangeError};
-use crate::strategy::{AllocFailure, Handle, Strategy};
+use crate::strategy::{AllocFailure, Handle, Placed, Strategy};
 use crate::trace::{self, IdTable, Op, TraceError};
 
 #[cfg(any(test, feature = "std"))]
@@ -23,6 +23,11 @@ pub struct Live {
     pub bytes: u64,
     pub slot: Slot,
     pub paddr: u64,
+}
+
+impl Live {
+    /// An id with no object behind it (its allocation did not happen).
+    pub const GONE: Live = Live { handle: None, bytes: 0, slot: Slot(0), paddr: 0 };
 }
 
 /// What one strategy did on one trace.
@@ -83,6 +88,51 @@ impl Stats {
             self.live_bytes_at_first_failure = Some(self.live_bytes);
         }
     }
+
+    /// Counts the outcome of operation `op` (trace line `line`), an allocation of `bytes` that
+    /// asked for `asked`, and returns what the live-id table keeps for its id.
+    pub(crate) fn record_alloc(
+        &mut self,
+        op: u64,
+        line: usize,
+        asked: Option<u64>,
+        bytes: u64,
+        r: &Result<Placed, AllocFailure>,
+    ) -> Live {
+        match r {
+            Ok(p) => {
+                if asked.is_some_and(|a| a != p.paddr) {
+                    self.misplaced += 1;
+                }
+                self.allocs += 1;
+                self.live_bytes += bytes;
+                self.peak_live_bytes = self.peak_live_bytes.max(self.live_bytes);
+                Live { handle: Some(p.handle), bytes, slot: p.slot, paddr: p.paddr }
+            }
+            Err(f) => {
+                match f {
+                    AllocFailure::NoBlock => self.failed += 1,
+                    AllocFailure::Refused(_) => self.refused += 1,
+                    AllocFailure::Capacity => self.capacity += 1,
+                    AllocFailure::Invalid(_) => self.invalid += 1,
+                }
+                if !matches!(f, AllocFailure::Invalid(_)) {
+                    self.note_failure(op, line);
+                }
+                Live { bytes, ..Live::GONE }
+            }
+        }
+    }
+
+    /// Counts the outcome of freeing a live object of `bytes`.
+    pub(crate) fn record_free(&mut self, freed: bool, bytes: u64) {
+        if freed {
+            self.frees += 1;
+            self.live_bytes -= bytes;
+        } else {
+            self.free_errors += 1;
+        }
+    }
 }
 
 /// Size in bytes of an object of a trace line (size_bits already checked by
@@ -114,45 +164,17 @@ pub fn run<'a, K: Kernel, S: Strategy>(
                 // Check the id first, so a bad trace never leaves an object
                 // the table does not know about.
                 precheck(table, line, id)?;
-                let bytes = object_bytes(ty, size_bits);
-                let mut live = Live { handle: None, bytes, slot: Slot(0), paddr: 0 };
-                match strategy.alloc(&mut k, ty, size_bits, addr) {
-                    Ok(p) => {
-                        if addr.is_some_and(|a| a != p.paddr) {
-                            st.misplaced += 1;
-                        }
-                        st.allocs += 1;
-                        st.live_bytes += bytes;
-                        st.peak_live_bytes = st.peak_live_bytes.max(st.live_bytes);
-                        live = Live { handle: Some(p.handle), bytes, slot: p.slot, paddr: p.paddr };
-                    }
-                    Err(f) => {
-                        match f {
-                            AllocFailure::NoBlock => st.failed += 1,
-                            AllocFailure::Refused(_) => st.refused += 1,
-                            AllocFailure::Capacity => st.capacity += 1,
-                            AllocFailure::Invalid(_) => st.invalid += 1,
-                        }
-                        if !matches!(f, AllocFailure::Invalid(_)) {
-                            st.note_failure(st.ops, line);
-                        }
-                    }
-                }
+                let r = strategy.alloc(&mut k, ty, size_bits, addr);
+                let live = st.record_alloc(st.ops, line, addr, object_bytes(ty, size_bits), &r);
                 trace::track(table, line, &op, live)?;
             }
-            Op::Free { .. } => {
-                let live = trace::track(table, line, &op, Live { handle: None, bytes: 0, slot: Slot(0), paddr: 0 })?;
-                match live {
-                    Some(Live { handle: Some(h), bytes, .. }) => match strategy.free(&mut k, h) {
-                        Ok(()) => {
-                            st.frees += 1;
-                            st.live_bytes -= bytes;
-                        }
-                        Err(_) => st.free_errors += 1,
-                    },
-                    _ => st.skipped_frees += 1,
+            Op::Free { .. } => match trace::track(table, line, &op, Live::GONE)? {
+                Some(Live { handle: Some(h), bytes, .. }) => {
+                    let freed = strategy.free(&mut k, h).is_ok();
+                    st.record_free(freed, bytes);
                 }
-            }
+                _ => st.skipped_frees += 1,
+            },
         }
     }
     st.elapsed = clock().saturating_sub(start);
@@ -161,7 +183,7 @@ pub fn run<'a, K: Kernel, S: Strategy>(
 }
 
 /// The live-id rules of an `alloc`, checked before the allocation happens.
-fn precheck<'a, V>(table: &IdTable<'_, 'a, V>, line: usize, id: &'a str) -> Result<(), TraceError<'a>> {
+pub(crate) fn precheck<'a, V>(table: &IdTable<'_, 'a, V>, line: usize, id: &'a str) -> Result<(), TraceError<'a>> {
     let kind = if table.get(id).is_some() {
         trace::ErrorKind::DuplicateId(id)
     } else if table.len() >= table.capacity() {

@@ -18,7 +18,7 @@ use core::fmt;
 
 use crate::cap_space::CapEntry;
 use crate::kernel::{Counting, Kernel, Slot};
-use crate::replay::{object_bytes, AfterFreeAll, Live, Stats};
+use crate::replay::{self, object_bytes, AfterFreeAll, Live, Stats};
 use crate::strategy::{AllocFailure, Ours, Strategy};
 use crate::trace::{self, IdTable, Op, TraceError};
 use crate::untyped_pool::PoolNode;
@@ -109,60 +109,34 @@ where
         st.ops += 1;
         let n = st.ops;
         match op {
-            Op::Alloc { ty, size_bits, addr, .. } => {
-                let bytes = object_bytes(ty, size_bits);
+            Op::Alloc { id, ty, size_bits, addr } => {
+                // As in `replay::run`: a bad id stops the replay before anything is allocated.
+                replay::precheck(table, ln, id)?;
                 let t0 = clock();
                 let r = ours.alloc(&mut k, ty, size_bits, addr);
                 st.elapsed += clock().saturating_sub(t0);
-                let mut live = Live { handle: None, bytes, slot: Slot(0), paddr: 0 };
+                let live = st.record_alloc(n, ln, addr, object_bytes(ty, size_bits), &r);
                 let outcome = match r {
-                    Ok(p) => {
-                        if addr.is_some_and(|a| a != p.paddr) {
-                            st.misplaced += 1;
-                        }
-                        st.allocs += 1;
-                        st.live_bytes += bytes;
-                        st.peak_live_bytes = st.peak_live_bytes.max(st.live_bytes);
-                        live = Live { handle: Some(p.handle), bytes, slot: p.slot, paddr: p.paddr };
-                        let wm = ours.node_of(p.handle).and_then(|node| leaf_wm(ours, &mut k, node));
-                        Outcome::Placed { paddr: p.paddr, watermark: wm }
-                    }
-                    Err(f) => {
-                        match f {
-                            AllocFailure::NoBlock => st.failed += 1,
-                            AllocFailure::Refused(_) => st.refused += 1,
-                            AllocFailure::Capacity => st.capacity += 1,
-                            AllocFailure::Invalid(_) => st.invalid += 1,
-                        }
-                        if !matches!(f, AllocFailure::Invalid(_)) && st.first_failure_op.is_none() {
-                            st.first_failure_op = Some(n);
-                            st.first_failure_line = Some(ln);
-                            st.live_bytes_at_first_failure = Some(st.live_bytes);
-                        }
-                        Outcome::Failed(f)
-                    }
+                    Ok(p) => Outcome::Placed {
+                        paddr: p.paddr,
+                        watermark: ours.node_of(p.handle).and_then(|node| leaf_wm(ours, &mut k, node)),
+                    },
+                    Err(f) => Outcome::Failed(f),
                 };
                 line(&Line { op: n, outcome });
                 trace::track(table, ln, &op, live)?;
             }
             Op::Free { .. } => {
-                let gone = Live { handle: None, bytes: 0, slot: Slot(0), paddr: 0 };
-                let outcome = match trace::track(table, ln, &op, gone)? {
+                let outcome = match trace::track(table, ln, &op, Live::GONE)? {
                     Some(Live { handle: Some(h), bytes, .. }) => {
                         let node = ours.node_of(h);
                         let t0 = clock();
                         let r = ours.free(&mut k, h);
                         st.elapsed += clock().saturating_sub(t0);
+                        st.record_free(r.is_ok(), bytes);
                         match r {
-                            Ok(()) => {
-                                st.frees += 1;
-                                st.live_bytes -= bytes;
-                                Outcome::Freed { watermark: node.and_then(|node| leaf_wm(ours, &mut k, node)) }
-                            }
-                            Err(_) => {
-                                st.free_errors += 1;
-                                Outcome::FreeFailed
-                            }
+                            Ok(()) => Outcome::Freed { watermark: node.and_then(|node| leaf_wm(ours, &mut k, node)) },
+                            Err(_) => Outcome::FreeFailed,
                         }
                     }
                     _ => {
@@ -269,5 +243,22 @@ mod tests {
         assert!(summary.starts_with("summary strategy=ours ops=8 allocs=4 frees=1 refused=0 failed=2 "), "{summary}");
         assert!(summary.contains(" first_failure_op=5 live_bytes_at_first_failure=8192 "), "{summary}");
         assert!(summary.ends_with(" largest_block_after_free_all=65536 total_ram_bytes=65536"), "{summary}");
+    }
+
+    #[test]
+    fn a_duplicate_id_stops_before_anything_is_allocated() {
+        let boot = [BootUntyped { slot: Slot(1), paddr: 0x10_0000, size_bits: 16, is_device: false }];
+        let mut model = KernelModel::new(vec![ModelSlot::EMPTY; 256], &boot, Slot(2)).unwrap();
+        let pool = UntypedPool::new(vec![PoolNode::EMPTY; 64], &boot).unwrap();
+        let caps = CapSpace::new(vec![CapEntry::EMPTY; 200], Slot(16)).unwrap();
+        let (mut ram, mut dev) = (RangeAllocator::<64>::new(), RangeAllocator::<64>::new());
+        let mut ours = Ours::new(&mut ram, &mut dev, Placer::new(pool, caps)).unwrap();
+        let mut st = vec![None; 64];
+        let mut table = IdTable::new(&mut st);
+        let text = "alloc a endpoint 0\nalloc a endpoint 0\n";
+        let err = run(text, &mut ours, &mut model, &mut table, |m, s, _| m.watermark(s), || 0, |_| {}).unwrap_err();
+        assert_eq!(err.line, 2);
+        assert!(matches!(err.kind, trace::ErrorKind::DuplicateId("a")), "{err:?}");
+        assert_eq!(ours.ram().avail(), (1 << 16) - 16, "only the first endpoint is allocated");
     }
 }
