@@ -91,13 +91,7 @@ pub fn run_scenario_with(s: &Scenario, live: bool, prebuilt: Option<&Path>) -> a
         return iso::run_scenario(s, firmware, live, prebuilt);
     }
     let kernel = sel4_kernel_build::build_kernel(&s.config, &workspace::sel4_out_root())?;
-    let root_task = match prebuilt {
-        Some(elf) => {
-            anyhow::ensure!(elf.is_file(), "root task {} does not exist", elf.display());
-            elf.to_path_buf()
-        }
-        None => root_task::build_scenario(s, None)?,
-    };
+    let root_task = root_task::prebuilt_or_build(s, prebuilt, None)?;
     let qemu = sel4_kernel_build::ensure_qemu()?;
     let boot = Boot {
         qemu: &qemu,

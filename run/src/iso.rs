@@ -211,13 +211,7 @@ fn scenario_iso(name: &str) -> PathBuf {
 /// scenario (one PASS/FAIL line). Returns whether it passed.
 pub fn run_scenario(s: &Scenario, firmware: Firmware, live: bool, prebuilt: Option<&Path>) -> anyhow::Result<bool> {
     let kernel = sel4_kernel_build::build_kernel(&s.config, &workspace::sel4_out_root())?;
-    let root_task = match prebuilt {
-        Some(elf) => {
-            anyhow::ensure!(elf.is_file(), "root task {} does not exist", elf.display());
-            elf.to_path_buf()
-        }
-        None => root_task::build_scenario(s, None)?,
-    };
+    let root_task = root_task::prebuilt_or_build(s, prebuilt, None)?;
     let iso = scenario_iso(&s.name);
     let size = build(&kernel.kernel_elf, &root_task, &iso)?;
     eprintln!("run: {} is {:.1} MiB", iso.display(), size as f64 / (1 << 20) as f64);

@@ -101,20 +101,12 @@ pub fn run(args: &MapArgs) -> Result<()> {
         bail!("scenario `{}` boots from an ISO; `map` boots the kernel directly (use a kernel-boot scenario)", s.name);
     }
     let kernel = sel4_kernel_build::build_kernel(&s.config, &crate::workspace::sel4_out_root())?;
-    let elf = match &args.root_task {
-        Some(elf) => {
-            anyhow::ensure!(elf.is_file(), "root task {} does not exist", elf.display());
-            elf.clone()
-        }
-        None => {
-            // The scenario's own image (its `run` and features), plus the dump.
-            let mut with_dump = s.clone();
-            if !with_dump.features.iter().any(|f| f == DUMP_FEATURE) {
-                with_dump.features.push(DUMP_FEATURE.to_string());
-            }
-            root_task::build_scenario(&with_dump, args.trace.as_deref())?
-        }
-    };
+    // The scenario's own image (its `run` and features), plus the dump.
+    let mut with_dump = s.clone();
+    if !with_dump.features.iter().any(|f| f == DUMP_FEATURE) {
+        with_dump.features.push(DUMP_FEATURE.to_string());
+    }
+    let elf = root_task::prebuilt_or_build(&with_dump, args.root_task.as_deref(), args.trace.as_deref())?;
     let qemu = sel4_kernel_build::ensure_qemu()?;
     let boot = Boot {
         qemu: &qemu,

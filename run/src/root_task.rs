@@ -10,6 +10,18 @@ use crate::workspace;
 /// The target triple of host and freestanding builds alike.
 pub const TARGET: &str = "x86_64-unknown-linux-gnu";
 
+/// The root task a boot of scenario `s` uses: `prebuilt` if given (it must exist), else the
+/// scenario's own image built by [`build_scenario`] with `trace` embedded.
+pub fn prebuilt_or_build(s: &Scenario, prebuilt: Option<&Path>, trace: Option<&Path>) -> anyhow::Result<PathBuf> {
+    match prebuilt {
+        Some(elf) => {
+            anyhow::ensure!(elf.is_file(), "root task {} does not exist", elf.display());
+            Ok(elf.to_path_buf())
+        }
+        None => build_scenario(s, trace),
+    }
+}
+
 /// The image a scenario boots: its features, `CORE_RUN` from its `run` line and, if given, the
 /// trace core embeds (`CORE_TRACE`, read by core's build script). The ELF is copied to a name
 /// of its own, so a later build of another variant in the same folder cannot change it
