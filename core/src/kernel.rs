@@ -124,6 +124,12 @@ pub fn kernel_vaddr(paddr: u64) -> u64 {
     paddr.wrapping_add(PPTR_BASE)
 }
 
+/// Whether an untyped of 2^`size_bits` bytes at `paddr` is aligned the way the kernel cuts boot
+/// untypeds (by [`kernel_vaddr`]): one that is not could never come from a real boot.
+pub fn kernel_aligned(paddr: u64, size_bits: u8) -> bool {
+    kernel_vaddr(paddr) & ((1u64 << size_bits) - 1) == 0
+}
+
 /// One untyped cap handed to the root task at boot (bootinfo's untyped list).
 #[derive(Copy, Clone, Eq, PartialEq, Debug)]
 pub struct BootUntyped {

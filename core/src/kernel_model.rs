@@ -30,7 +30,7 @@
 //! revoke O(descendants) (each deleted once). Storage is caller-provided (`S`), one
 //! [`ModelSlot`] per CSpace slot.
 
-use crate::kernel::{kernel_vaddr, BootUntyped, Kernel, KernelError, Slot};
+use crate::kernel::{kernel_aligned, BootUntyped, Kernel, KernelError, Slot};
 use crate::object::{ObjectType, MAX_UNTYPED_BITS, MIN_UNTYPED_BITS, WORD_BITS};
 
 /// `CONFIG_RETYPE_FAN_OUT_LIMIT` (default 256 in `include/config.h`, `Kconfig` and `autoconf.h`).
@@ -143,9 +143,7 @@ impl<S: AsRef<[ModelSlot]> + AsMut<[ModelSlot]>> KernelModel<S> {
                 return Err(ModelError::SlotOutOfRange(u.slot));
             }
             // Aligned as the kernel cuts them: by kernel virtual address.
-            if !(MIN_UNTYPED_BITS..=MAX_UNTYPED_BITS).contains(&u.size_bits)
-                || kernel_vaddr(u.paddr) & ((1u64 << u.size_bits) - 1) != 0
-            {
+            if !(MIN_UNTYPED_BITS..=MAX_UNTYPED_BITS).contains(&u.size_bits) || !kernel_aligned(u.paddr, u.size_bits) {
                 return Err(ModelError::BadUntyped(u.slot));
             }
             let s = &mut slots[u.slot.0 as usize];

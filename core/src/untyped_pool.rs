@@ -17,7 +17,7 @@
 //! The pool only records what the kernel did; it issues no invocations (placement does, and
 //! updates the pool only after an invocation succeeded).
 
-use crate::kernel::{kernel_vaddr, BootUntyped, Slot};
+use crate::kernel::{kernel_aligned, BootUntyped, Slot};
 use crate::object::{ObjectType, MAX_UNTYPED_BITS, MIN_UNTYPED_BITS};
 
 const NIL: u32 = u32::MAX;
@@ -135,9 +135,7 @@ impl<S: AsRef<[PoolNode]> + AsMut<[PoolNode]>> UntypedPool<S> {
         }
         // Insertion sort by address into arena[0..roots).
         for (i, u) in boot.iter().enumerate() {
-            if !(MIN_UNTYPED_BITS..=MAX_UNTYPED_BITS).contains(&u.size_bits)
-                || kernel_vaddr(u.paddr) & ((1u64 << u.size_bits) - 1) != 0
-            {
+            if !(MIN_UNTYPED_BITS..=MAX_UNTYPED_BITS).contains(&u.size_bits) || !kernel_aligned(u.paddr, u.size_bits) {
                 return Err(PoolError::BadRoot(u.slot));
             }
             let node = PoolNode {

@@ -37,7 +37,7 @@ impl UntypedDesc {
     /// cuts every boot untyped (src/kernel/boot.c:create_untypeds_for_region);
     /// an untyped that is not could never come from a real boot.
     pub fn kernel_aligned(&self) -> bool {
-        crate::kernel::kernel_vaddr(self.paddr) & ((1u64 << self.size_bits) - 1) == 0
+        crate::kernel::kernel_aligned(self.paddr, self.size_bits)
     }
 }
 
