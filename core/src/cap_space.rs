@@ -41,6 +41,18 @@ pub enum CapSpaceError {
     Storage,
 }
 
+impl core::fmt::Display for CapSpaceError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            CapSpaceError::Exhausted => write!(f, "cap slots exhausted"),
+            CapSpaceError::NotAllocated(s) => write!(f, "slot {:#x} is not allocated", s.0),
+            CapSpaceError::OutOfRange(s) => write!(f, "slot {:#x} is outside core's cap space", s.0),
+            CapSpaceError::UnsupportedRun(n) => write!(f, "runs of {n} slots are not supported (1 or 2)"),
+            CapSpaceError::Storage => write!(f, "cap storage larger than slot numbers can name"),
+        }
+    }
+}
+
 pub struct CapSpace<S> {
     e: S,
     first: u32,
@@ -76,6 +88,50 @@ impl<S: AsRef<[CapEntry]> + AsMut<[CapEntry]>> CapSpace<S> {
 
     pub fn capacity(&self) -> usize {
         self.e.as_ref().len()
+    }
+
+    /// Moves the cap space into `storage`, at least as large: every slot keeps its state, and
+    /// the slots past the old capacity are free. Gives the cap space back if `storage` is too
+    /// small or too large for slot numbers.
+    pub fn move_to<T>(self, mut storage: T) -> Result<CapSpace<T>, (Self, CapSpaceError)>
+    where
+        T: AsRef<[CapEntry]> + AsMut<[CapEntry]>,
+    {
+        let (old, len) = (self.capacity(), storage.as_ref().len());
+        if len < old {
+            return Err((self, CapSpaceError::Storage));
+        }
+        if self.first as u64 + len as u64 >= NIL as u64 {
+            return Err((self, CapSpaceError::Storage));
+        }
+        let dst = storage.as_mut();
+        dst[..old].copy_from_slice(self.e.as_ref());
+        for x in dst[old..].iter_mut() {
+            *x = CapEntry::EMPTY;
+        }
+        let mut cs =
+            CapSpace { e: storage, first: self.first, singles: self.singles, pairs: self.pairs, free: self.free };
+        let (old, len) = (old as u32, len as u32);
+        let mut i = old;
+        if i % 2 == 1 && i < len {
+            // The old last slot's partner is new: a free single becomes a free pair.
+            if cs.ent(i - 1).state == SINGLE {
+                cs.unlink(i - 1, SINGLE);
+                cs.push(i - 1, PAIR);
+            } else {
+                cs.push(i, SINGLE);
+            }
+            i += 1;
+        }
+        while i + 1 < len {
+            cs.push(i, PAIR);
+            i += 2;
+        }
+        if i < len {
+            cs.push(i, SINGLE);
+        }
+        cs.free += (len - old) as usize;
+        Ok(cs)
     }
 
     pub fn free_slots(&self) -> usize {
@@ -293,5 +349,25 @@ mod tests {
             }
             assert_eq!(c.free_slots(), 64 - used.len());
         }
+    }
+
+    #[test]
+    fn a_moved_cap_space_keeps_its_slots_and_frees_the_new_ones() {
+        // Slots 100..105: a pair at 100, the lone single 104 taken and given back.
+        let mut c = cs(5);
+        assert_eq!(c.alloc_pair().unwrap(), Slot(100));
+        assert_eq!(c.alloc().unwrap(), Slot(104));
+        c.free(Slot(104)).unwrap();
+        let mut c = c.move_to(vec![CapEntry::EMPTY; 9]).map_err(|(_, e)| e).unwrap();
+        assert_eq!((c.capacity(), c.free_slots()), (9, 7));
+        assert!(c.is_allocated(Slot(100)) && c.is_allocated(Slot(101)));
+        // The old last slot and the first new one form a pair.
+        let mut pairs = BTreeSet::new();
+        while let Ok(p) = c.alloc_pair() {
+            pairs.insert(p.0);
+        }
+        assert_eq!(pairs, BTreeSet::from([102, 104, 106]));
+        assert_eq!(c.alloc().unwrap(), Slot(108));
+        assert!(c.move_to(vec![CapEntry::EMPTY; 1]).is_err());
     }
 }

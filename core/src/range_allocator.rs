@@ -79,6 +79,18 @@ pub enum RangeError {
     NoFit,
 }
 
+impl core::fmt::Display for RangeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            RangeError::OutOfMetadata => "range allocator blocks exhausted",
+            RangeError::Overlap => "range overlaps a block",
+            RangeError::NotFound => "no used block starts there",
+            RangeError::InvalidArgument => "invalid range arguments",
+            RangeError::NoFit => "no free block fits",
+        })
+    }
+}
+
 /// One block as seen by [`RangeAllocator::iter`].
 #[derive(Copy, Clone, Debug, Eq, PartialEq, Hash)]
 pub struct Block {
@@ -246,11 +258,17 @@ impl Request {
     }
 }
 
-/// AVL range allocator with `N` block nodes (`N < 2^25`) and up to `B`
+/// AVL range allocator with up to `N` block nodes (`N < 2^25`) and up to `B`
 /// boundaries. Blocks are free or used; every used block came from `alloc`
 /// or `alloc_addr` and keeps its size for `free`.
+///
+/// The slab comes last and is used from its start (`fresh` only grows), so an
+/// allocator whose memory is backed only up to some node may be used with
+/// [`Self::limit_capacity`] set to that node: core's root task keeps its
+/// allocators in frames it maps at boot, sized from the machine, inside a
+/// virtual reservation of `N` nodes.
+#[repr(C)]
 pub struct RangeAllocator<const N: usize, const B: usize = DEFAULT_BOUNDARIES> {
-    nodes: [Node; N],
     root: Link,
     /// Recycled nodes, linked through `left`.
     recycled: Link,
@@ -258,9 +276,12 @@ pub struct RangeAllocator<const N: usize, const B: usize = DEFAULT_BOUNDARIES> {
     fresh: u32,
     /// Nodes in the tree.
     len: u32,
+    /// Nodes that may be used (0: all `N`).
+    limit: u32,
     avail: u64,
-    boundaries: [u64; B],
     n_boundaries: usize,
+    boundaries: [u64; B],
+    nodes: [Node; N],
 }
 
 impl<const N: usize, const B: usize> Default for RangeAllocator<N, B> {
@@ -275,20 +296,57 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
     pub const fn new() -> Self {
         assert!(N < LINK_MASK as usize, "node capacity must fit a link");
         RangeAllocator {
-            nodes: [Node::ZERO; N],
             root: NIL,
             recycled: NIL,
             fresh: 0,
             len: 0,
+            limit: 0,
             avail: 0,
-            boundaries: [0; B],
             n_boundaries: 0,
+            boundaries: [0; B],
+            nodes: [Node::ZERO; N],
         }
     }
 
     /// Node capacity (maximum number of blocks, free and used).
     pub fn capacity(&self) -> usize {
-        N
+        match self.limit {
+            0 => N,
+            l => (l as usize).min(N),
+        }
+    }
+
+    /// Uses only the first `nodes` nodes of the slab (at least those already used, at most
+    /// `N`); returns the capacity now in force.
+    pub fn limit_capacity(&mut self, nodes: usize) -> usize {
+        let n = nodes.clamp(self.fresh as usize, N).max(1);
+        self.limit = n as u32;
+        self.capacity()
+    }
+
+    /// Bytes an allocator with a capacity of `nodes` occupies from its start (the header and
+    /// the first `nodes` nodes of the slab): what must be backed by memory.
+    pub const fn bytes_for(nodes: usize) -> usize {
+        core::mem::offset_of!(Self, nodes) + nodes * core::mem::size_of::<Node>()
+    }
+
+    /// Copies this allocator's state into `dst` (of any slab size that holds every node used
+    /// so far): node indices stay valid, so the copy is the same allocator. `dst` keeps its
+    /// own capacity limit.
+    pub fn copy_to<const M: usize>(&self, dst: &mut RangeAllocator<M, B>) -> Result<(), RangeError> {
+        let used = self.fresh as usize;
+        if used > dst.capacity() {
+            return Err(RangeError::OutOfMetadata);
+        }
+        dst.nodes[..used].copy_from_slice(&self.nodes[..used]);
+        dst.root = self.root;
+        dst.recycled = self.recycled;
+        dst.fresh = self.fresh;
+        dst.len = self.len;
+        dst.avail = self.avail;
+        dst.n_boundaries = self.n_boundaries;
+        dst.boundaries = self.boundaries;
+        Ok(())
     }
 
     /// Number of blocks (free and used) in the allocator.
@@ -648,7 +706,7 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
     }
 
     fn free_nodes(&self) -> usize {
-        N - self.len as usize
+        self.capacity() - self.len as usize
     }
 
     fn n(&self, l: Link) -> &Node {

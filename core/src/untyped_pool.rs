@@ -101,6 +101,18 @@ pub enum PoolError {
     WrongState(NodeId),
 }
 
+impl core::fmt::Display for PoolError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            PoolError::Capacity => write!(f, "untyped pool nodes exhausted"),
+            PoolError::BadRoot(s) => {
+                write!(f, "boot untyped in slot {:#x} overlaps, is misaligned or has an impossible size", s.0)
+            }
+            PoolError::WrongState(n) => write!(f, "pool node {} is not in the state the operation needs", n.0),
+        }
+    }
+}
+
 /// Where the walk from a root towards a block ended.
 #[derive(Copy, Clone, Eq, PartialEq, Debug)]
 pub enum Walk {
@@ -188,6 +200,31 @@ impl<S: AsRef<[PoolNode]> + AsMut<[PoolNode]>> UntypedPool<S> {
 
     pub fn capacity(&self) -> usize {
         self.a().len()
+    }
+
+    /// Moves the pool into `storage`, at least as large: node ids stay valid, and the nodes
+    /// past the old capacity are free. Gives the pool back if `storage` is too small or too
+    /// large for node ids.
+    pub fn move_to<T>(self, mut storage: T) -> Result<UntypedPool<T>, (Self, PoolError)>
+    where
+        T: AsRef<[PoolNode]> + AsMut<[PoolNode]>,
+    {
+        let (old, len) = (self.capacity(), storage.as_ref().len());
+        if len < old || len >= NIL as usize {
+            return Err((self, PoolError::Capacity));
+        }
+        let dst = storage.as_mut();
+        dst[..old].copy_from_slice(self.a());
+        for x in dst[old..].iter_mut() {
+            *x = PoolNode::EMPTY;
+        }
+        Ok(UntypedPool {
+            n: storage,
+            roots: self.roots,
+            free_pairs: self.free_pairs,
+            fresh: self.fresh,
+            nodes_in_use: self.nodes_in_use,
+        })
     }
 
     /// Whether the arena can take one more split.
@@ -510,5 +547,19 @@ mod tests {
         p.apply_split(NodeId(0), Slot(10)).unwrap();
         assert!(!p.can_split());
         assert_eq!(p.apply_split(NodeId(2), Slot(12)), Err(PoolError::Capacity));
+    }
+
+    #[test]
+    fn a_moved_pool_keeps_its_nodes_and_can_split_further() {
+        let boot = [BootUntyped { slot: Slot(1), paddr: 0, size_bits: 14, is_device: false }];
+        let mut p = UntypedPool::new(vec![PoolNode::EMPTY; 4], &boot).unwrap();
+        let (lower, _) = p.apply_split(NodeId(0), Slot(10)).unwrap();
+        assert!(!p.can_split());
+        let mut p = p.move_to(vec![PoolNode::EMPTY; 8]).map_err(|(_, e)| e).unwrap();
+        assert_eq!((p.capacity(), p.nodes_in_use()), (8, 3));
+        assert!(p.can_split());
+        p.apply_split(lower, Slot(12)).unwrap();
+        assert_eq!(p.nodes_in_use(), 5);
+        assert!(p.move_to(vec![PoolNode::EMPTY; 2]).is_err());
     }
 }

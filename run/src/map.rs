@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use sel4_core::kernel::BootUntyped;
-use sel4_core::replay::host;
+use sel4_core_lab::replay::host;
 
 use crate::boot::{self, BootArgs};
 use crate::iso::Medium;

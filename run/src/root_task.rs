@@ -47,6 +47,15 @@ pub fn build_scenario(s: &Scenario, trace: Option<&Path>) -> anyhow::Result<Path
     Ok(copy)
 }
 
+/// The package whose binary `image` is: the product `core`, or a self-test `core-*`.
+fn package_of(image: &str) -> &'static str {
+    if image == "core" {
+        "sel4-core"
+    } else {
+        "sel4-core-selftest"
+    }
+}
+
 /// Builds binary `image` of package sel4-core (feature `root-task` plus
 /// `features`) with kernel configuration `config`, showing cargo's progress,
 /// and returns the ELF's path. A target folder of its own per configuration
@@ -64,7 +73,7 @@ pub fn build_with(image: &str, config: &str, features: &[&str], env: &[(&str, Os
     eprintln!("run: building root task `{image}` for the `{config}` kernel");
     let status = Command::new(cargo)
         .current_dir(workspace::root())
-        .args(["build", "--release", "-p", "sel4-core", "--bin", image, "--features", &all_features])
+        .args(["build", "--release", "-p", package_of(image), "--bin", image, "--features", &all_features])
         .args(["--target", TARGET])
         .arg("--target-dir")
         .arg(&target_dir)

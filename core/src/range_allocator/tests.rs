@@ -419,3 +419,38 @@ fn random_churn_keeps_invariants() {
     a.check_invariants().unwrap();
     assert_eq!(blocks(&*a), [(0, 0x8_0000, false), (0x8_0000, 0x8_0000, false)]);
 }
+
+#[test]
+fn a_limited_capacity_is_out_of_metadata_at_the_limit_and_can_grow() {
+    let mut a = A::new();
+    assert_eq!(a.limit_capacity(3), 3);
+    a.add_range(0, 0x1000).unwrap();
+    a.alloc_addr(0x100, 0x100).unwrap(); // free | used | free: three blocks
+    assert_eq!(a.alloc_addr(0x400, 0x100), Err(RangeError::OutOfMetadata));
+    ok(&a);
+    // Never below what is in use; raising it lets the request through.
+    assert_eq!(a.limit_capacity(1), 3);
+    assert_eq!(a.limit_capacity(5), 5);
+    a.alloc_addr(0x400, 0x100).unwrap();
+    ok(&a);
+}
+
+#[test]
+fn a_copy_into_a_larger_slab_is_the_same_allocator() {
+    let mut a = A::new();
+    a.add_range(0, 0x10000).unwrap();
+    for i in 0..8 {
+        a.alloc_addr(i * 0x1000, 0x800).unwrap();
+    }
+    a.free(0x3000).unwrap();
+    let mut big: std::boxed::Box<RangeAllocator<256, 8>> = RangeAllocator::new_boxed();
+    let mut small: std::boxed::Box<RangeAllocator<4, 8>> = RangeAllocator::new_boxed();
+    assert_eq!(a.copy_to(&mut *small), Err(RangeError::OutOfMetadata));
+    a.copy_to(&mut *big).unwrap();
+    big.check_invariants().unwrap();
+    assert_eq!(big.iter().collect::<Vec<_>>(), a.iter().collect::<Vec<_>>());
+    assert_eq!((big.avail(), big.len()), (a.avail(), a.len()));
+    // Both go on the same way.
+    assert_eq!(big.alloc(0x800, 11, None), a.alloc(0x800, 11, None));
+    big.check_invariants().unwrap();
+}

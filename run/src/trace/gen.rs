@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use sel4_core::range_allocator::RangeAllocator;
-use sel4_core::replay::host;
-use sel4_core::trace::gen;
+use sel4_core_lab::replay::host;
+use sel4_core_lab::trace::gen;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Kind {
@@ -163,14 +163,14 @@ mod tests {
     /// can regenerate them (the commands are in the README).
     #[test]
     fn shipped_traces_are_reproducible() {
-        assert_eq!(gen(&["seed"]), include_str!("../../traces/seed.trace"));
-        assert_eq!(gen(&["churn", "--ops", "4000", "--seed", "1"]), include_str!("../../traces/churn.trace"));
+        assert_eq!(gen(&["seed"]), sel4_core_lab::shipped::SEED);
+        assert_eq!(gen(&["churn", "--ops", "4000", "--seed", "1"]), sel4_core_lab::shipped::CHURN);
         assert_eq!(
             gen(&["churn", "--ops", "4000", "--seed", "1", "--addr-percent", "25"]),
-            include_str!("../../traces/churn-at.trace")
+            sel4_core_lab::shipped::CHURN_AT
         );
-        assert_eq!(gen(&["fill", "--seed", "1"]), include_str!("../../traces/fill.trace"));
-        assert_eq!(gen(&["adversary", "--seed", "1"]), include_str!("../../traces/adversary.trace"));
+        assert_eq!(gen(&["fill", "--seed", "1"]), sel4_core_lab::shipped::FILL);
+        assert_eq!(gen(&["adversary", "--seed", "1"]), sel4_core_lab::shipped::ADVERSARY);
     }
 
     #[test]
