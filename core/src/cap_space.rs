@@ -90,48 +90,49 @@ impl<S: AsRef<[CapEntry]> + AsMut<[CapEntry]>> CapSpace<S> {
         self.e.as_ref().len()
     }
 
-    /// Moves the cap space into `storage`, at least as large: every slot keeps its state, and
-    /// the slots past the old capacity are free. Gives the cap space back if `storage` is too
-    /// small or too large for slot numbers.
-    pub fn move_to<T>(self, mut storage: T) -> Result<CapSpace<T>, (Self, CapSpaceError)>
-    where
-        T: AsRef<[CapEntry]> + AsMut<[CapEntry]>,
-    {
+    /// Whether storage of `len` entries can hold this cap space: at least as large, and
+    /// small enough for slot numbers.
+    pub fn can_move_to(&self, len: usize) -> bool {
+        len >= self.capacity() && (self.first as u64 + len as u64) < NIL as u64
+    }
+
+    /// Moves the cap space onto `storage` (see [`Self::can_move_to`]) and returns the old
+    /// storage: every slot keeps its state, and the slots past the old capacity are free,
+    /// lowest first. Gives `storage` back if it cannot hold the cap space.
+    pub fn replace_storage(&mut self, mut storage: S) -> Result<S, S> {
+        if !self.can_move_to(storage.as_ref().len()) {
+            return Err(storage);
+        }
         let (old, len) = (self.capacity(), storage.as_ref().len());
-        if len < old {
-            return Err((self, CapSpaceError::Storage));
-        }
-        if self.first as u64 + len as u64 >= NIL as u64 {
-            return Err((self, CapSpaceError::Storage));
-        }
         let dst = storage.as_mut();
         dst[..old].copy_from_slice(self.e.as_ref());
         for x in dst[old..].iter_mut() {
             *x = CapEntry::EMPTY;
         }
-        let mut cs =
-            CapSpace { e: storage, first: self.first, singles: self.singles, pairs: self.pairs, free: self.free };
+        let previous = core::mem::replace(&mut self.e, storage);
         let (old, len) = (old as u32, len as u32);
-        let mut i = old;
-        if i % 2 == 1 && i < len {
+        // Free lists hand out their last push first: push the new slots from the top down.
+        let start = old + old % 2;
+        let mut top = len;
+        if (top - start.min(top)) % 2 == 1 {
+            top -= 1;
+            self.push(top, SINGLE);
+        }
+        while top > start {
+            top -= 2;
+            self.push(top, PAIR);
+        }
+        if old % 2 == 1 && old < len {
             // The old last slot's partner is new: a free single becomes a free pair.
-            if cs.ent(i - 1).state == SINGLE {
-                cs.unlink(i - 1, SINGLE);
-                cs.push(i - 1, PAIR);
+            if self.ent(old - 1).state == SINGLE {
+                self.unlink(old - 1, SINGLE);
+                self.push(old - 1, PAIR);
             } else {
-                cs.push(i, SINGLE);
+                self.push(old, SINGLE);
             }
-            i += 1;
         }
-        while i + 1 < len {
-            cs.push(i, PAIR);
-            i += 2;
-        }
-        if i < len {
-            cs.push(i, SINGLE);
-        }
-        cs.free += (len - old) as usize;
-        Ok(cs)
+        self.free += (len - old) as usize;
+        Ok(previous)
     }
 
     pub fn free_slots(&self) -> usize {
@@ -358,7 +359,8 @@ mod tests {
         assert_eq!(c.alloc_pair().unwrap(), Slot(100));
         assert_eq!(c.alloc().unwrap(), Slot(104));
         c.free(Slot(104)).unwrap();
-        let mut c = c.move_to(vec![CapEntry::EMPTY; 9]).map_err(|(_, e)| e).unwrap();
+        assert!(!c.can_move_to(4));
+        assert_eq!(c.replace_storage(vec![CapEntry::EMPTY; 9]).map(|v| v.len()).map_err(|v| v.len()), Ok(5));
         assert_eq!((c.capacity(), c.free_slots()), (9, 7));
         assert!(c.is_allocated(Slot(100)) && c.is_allocated(Slot(101)));
         // The old last slot and the first new one form a pair.
@@ -368,6 +370,6 @@ mod tests {
         }
         assert_eq!(pairs, BTreeSet::from([102, 104, 106]));
         assert_eq!(c.alloc().unwrap(), Slot(108));
-        assert!(c.move_to(vec![CapEntry::EMPTY; 1]).is_err());
+        assert_eq!(c.replace_storage(vec![CapEntry::EMPTY; 1]).map(|v| v.len()).map_err(|v| v.len()), Err(1));
     }
 }

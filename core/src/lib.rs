@@ -26,4 +26,5 @@ pub mod range_allocator;
 #[cfg(feature = "root-task")]
 pub mod root;
 pub mod size;
+pub mod static_slab;
 pub mod untyped_pool;

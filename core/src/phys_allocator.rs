@@ -8,7 +8,7 @@ use crate::cap_space::CapEntry;
 use crate::kernel::{Capacity, Kernel, KernelError, Slot};
 use crate::object::{ObjectType, MAX_UNTYPED_BITS, MIN_UNTYPED_BITS};
 use crate::placement::{PlaceError, Placer};
-use crate::range_allocator::{RangeAllocator, RangeError};
+use crate::range_allocator::{RangeAllocator, RangeError, RangeNode, Slab};
 use crate::untyped_pool::{NodeId, NodeState, PoolNode};
 
 /// Opaque reference to one live allocation; only meaningful to the allocator that returned it
@@ -52,6 +52,18 @@ pub enum FreeError {
     InvalidHandle,
     /// The kernel refused an invocation; the strategy's state is unchanged.
     Kernel(KernelError),
+}
+
+/// The four slabs of a [`PhysAllocator`]'s metadata.
+pub struct Storage<R, P, C> {
+    /// Nodes of the RAM range allocator.
+    pub ram: R,
+    /// Nodes of the device-memory range allocator.
+    pub device: R,
+    /// Nodes of the untyped pool.
+    pub pool: P,
+    /// Entries of the cap space.
+    pub caps: C,
 }
 
 /// Why [`PhysAllocator::new`] failed.
@@ -103,21 +115,22 @@ impl fmt::Display for FreeError {
 /// (property tests on random traces, `tests/phys_allocator.rs`).
 ///
 /// Handles pack the leaf node and its generation, so a stale or forged handle is rejected.
-pub struct PhysAllocator<'s, const N: usize, P, C> {
-    ram: &'s mut RangeAllocator<N>,
-    device: &'s mut RangeAllocator<N>,
+pub struct PhysAllocator<'s, R, P, C> {
+    ram: &'s mut RangeAllocator<R>,
+    device: &'s mut RangeAllocator<R>,
     pub placer: Placer<P, C>,
 }
 
-impl<'s, const N: usize, P, C> PhysAllocator<'s, N, P, C>
+impl<'s, R, P, C> PhysAllocator<'s, R, P, C>
 where
+    R: Slab<RangeNode>,
     P: AsRef<[PoolNode]> + AsMut<[PoolNode]>,
     C: AsRef<[CapEntry]> + AsMut<[CapEntry]>,
 {
     /// `ram` and `device` must be empty; every root of the placer's pool is added to one of them.
     pub fn new(
-        ram: &'s mut RangeAllocator<N>,
-        device: &'s mut RangeAllocator<N>,
+        ram: &'s mut RangeAllocator<R>,
+        device: &'s mut RangeAllocator<R>,
         placer: Placer<P, C>,
     ) -> Result<Self, SetupError> {
         for r in placer.pool.roots() {
@@ -130,34 +143,35 @@ where
         Ok(PhysAllocator { ram, device, placer })
     }
 
-    /// Moves the allocator's metadata into new storage, at least as large as what is in use:
-    /// range allocators (copied, node indices kept), pool nodes and cap-slot entries (moved,
-    /// ids kept). Every handle stays valid. Fails, naming the capacity that is too small, if a
-    /// storage cannot hold what is in use (core then stops: this happens once, at boot).
-    pub fn move_to<'t, const M: usize, P2, C2>(
-        self,
-        ram: &'t mut RangeAllocator<M>,
-        device: &'t mut RangeAllocator<M>,
-        pool: P2,
-        caps: C2,
-    ) -> Result<PhysAllocator<'t, M, P2, C2>, Capacity>
-    where
-        P2: AsRef<[PoolNode]> + AsMut<[PoolNode]>,
-        C2: AsRef<[CapEntry]> + AsMut<[CapEntry]>,
-    {
-        self.ram.copy_to(ram).map_err(|_| Capacity::RangeBlocks)?;
-        self.device.copy_to(device).map_err(|_| Capacity::RangeBlocks)?;
-        let Placer { pool: old_pool, caps: old_caps, free_mode, stats } = self.placer;
-        let pool = old_pool.move_to(pool).map_err(|_| Capacity::PoolNodes)?;
-        let caps = old_caps.move_to(caps).map_err(|_| Capacity::CapSlots)?;
-        Ok(PhysAllocator { ram, device, placer: Placer { pool, caps, free_mode, stats } })
+    /// Moves the allocator's metadata onto new storage, each at least as large as what is in
+    /// use (range allocators: the nodes used so far; pool and cap space: their capacity). Every
+    /// handle, node id and slot stays valid; capacities become the new storage's sizes. Checks
+    /// all four first: on failure, naming the capacity that is too small, nothing changed.
+    /// Returns the old storage.
+    pub fn replace_storage(&mut self, storage: Storage<R, P, C>) -> Result<Storage<R, P, C>, Capacity> {
+        let Storage { ram, device, pool, caps } = storage;
+        if !self.ram.can_move_to(ram.as_ref().len()) || !self.device.can_move_to(device.as_ref().len()) {
+            return Err(Capacity::RangeBlocks);
+        }
+        if !self.placer.pool.can_move_to(pool.as_ref().len()) {
+            return Err(Capacity::PoolNodes);
+        }
+        if !self.placer.caps.can_move_to(caps.as_ref().len()) {
+            return Err(Capacity::CapSlots);
+        }
+        // Checked above: none of these gives its storage back.
+        let ram = self.ram.replace_storage(ram).map_err(|_| Capacity::RangeBlocks)?;
+        let device = self.device.replace_storage(device).map_err(|_| Capacity::RangeBlocks)?;
+        let pool = self.placer.pool.replace_storage(pool).map_err(|_| Capacity::PoolNodes)?;
+        let caps = self.placer.caps.replace_storage(caps).map_err(|_| Capacity::CapSlots)?;
+        Ok(Storage { ram, device, pool, caps })
     }
 
-    pub fn ram(&self) -> &RangeAllocator<N> {
+    pub fn ram(&self) -> &RangeAllocator<R> {
         self.ram
     }
 
-    pub fn device(&self) -> &RangeAllocator<N> {
+    pub fn device(&self) -> &RangeAllocator<R> {
         self.device
     }
 

@@ -202,29 +202,26 @@ impl<S: AsRef<[PoolNode]> + AsMut<[PoolNode]>> UntypedPool<S> {
         self.a().len()
     }
 
-    /// Moves the pool into `storage`, at least as large: node ids stay valid, and the nodes
-    /// past the old capacity are free. Gives the pool back if `storage` is too small or too
-    /// large for node ids.
-    pub fn move_to<T>(self, mut storage: T) -> Result<UntypedPool<T>, (Self, PoolError)>
-    where
-        T: AsRef<[PoolNode]> + AsMut<[PoolNode]>,
-    {
-        let (old, len) = (self.capacity(), storage.as_ref().len());
-        if len < old || len >= NIL as usize {
-            return Err((self, PoolError::Capacity));
+    /// Whether an arena of `len` nodes can hold this pool: at least as large, and small
+    /// enough for node ids.
+    pub fn can_move_to(&self, len: usize) -> bool {
+        len >= self.capacity() && len < NIL as usize
+    }
+
+    /// Moves the pool onto `storage` (see [`Self::can_move_to`]) and returns the old arena:
+    /// node ids stay valid, and the nodes past the old capacity are free. Gives `storage`
+    /// back if it cannot hold the pool.
+    pub fn replace_storage(&mut self, mut storage: S) -> Result<S, S> {
+        if !self.can_move_to(storage.as_ref().len()) {
+            return Err(storage);
         }
+        let old = self.capacity();
         let dst = storage.as_mut();
         dst[..old].copy_from_slice(self.a());
         for x in dst[old..].iter_mut() {
             *x = PoolNode::EMPTY;
         }
-        Ok(UntypedPool {
-            n: storage,
-            roots: self.roots,
-            free_pairs: self.free_pairs,
-            fresh: self.fresh,
-            nodes_in_use: self.nodes_in_use,
-        })
+        Ok(core::mem::replace(&mut self.n, storage))
     }
 
     /// Whether the arena can take one more split.
@@ -555,11 +552,11 @@ mod tests {
         let mut p = UntypedPool::new(vec![PoolNode::EMPTY; 4], &boot).unwrap();
         let (lower, _) = p.apply_split(NodeId(0), Slot(10)).unwrap();
         assert!(!p.can_split());
-        let mut p = p.move_to(vec![PoolNode::EMPTY; 8]).map_err(|(_, e)| e).unwrap();
+        assert!(!p.can_move_to(3));
+        assert_eq!(p.replace_storage(vec![PoolNode::EMPTY; 8]).map(|v| v.len()).map_err(|v| v.len()), Ok(4));
         assert_eq!((p.capacity(), p.nodes_in_use()), (8, 3));
         assert!(p.can_split());
         p.apply_split(lower, Slot(12)).unwrap();
         assert_eq!(p.nodes_in_use(), 5);
-        assert!(p.move_to(vec![PoolNode::EMPTY; 2]).is_err());
     }
 }

@@ -12,21 +12,21 @@ type Model = KernelModel<Vec<ModelSlot>>;
 
 struct Rig {
     k: Counting<Model>,
-    ram: Box<RangeAllocator<N>>,
-    dev: Box<RangeAllocator<N>>,
+    ram: Box<ArrayRangeAllocator<N>>,
+    dev: Box<ArrayRangeAllocator<N>>,
     boot: Vec<BootUntyped>,
 }
 
 fn rig(boot: &[BootUntyped]) -> Rig {
     Rig {
         k: Counting::new(KernelModel::new(vec![ModelSlot::EMPTY; 2048], boot, Slot(FIRST_FREE)).unwrap()),
-        ram: RangeAllocator::new_boxed(),
-        dev: RangeAllocator::new_boxed(),
+        ram: ArrayRangeAllocator::new_boxed(),
+        dev: ArrayRangeAllocator::new_boxed(),
         boot: boot.to_vec(),
     }
 }
 
-type TestOurs<'s> = PhysAllocator<'s, N, Vec<PoolNode>, Vec<CapEntry>>;
+type TestOurs<'s> = PhysAllocator<'s, [RangeNode; N], Vec<PoolNode>, Vec<CapEntry>>;
 
 fn ours<'s>(r: &'s mut Rig) -> (&'s mut Counting<Model>, TestOurs<'s>) {
     let pool = UntypedPool::new(vec![PoolNode::EMPTY; 2048], &r.boot).unwrap();
@@ -155,8 +155,8 @@ mod prop {
             let (k, mut s) = ours(&mut r);
             // The ideal allocator: same ranges and boundaries, no kernel.
             let (mut ideal_ram, mut ideal_dev) = {
-                let mut a = RangeAllocator::<N>::new_boxed();
-                let mut d = RangeAllocator::<N>::new_boxed();
+                let mut a = ArrayRangeAllocator::<N>::new_boxed();
+                let mut d = ArrayRangeAllocator::<N>::new_boxed();
                 for u in &boot {
                     let x = if u.is_device { &mut d } else { &mut a };
                     x.add_boundary(u.paddr).unwrap();
@@ -240,12 +240,14 @@ mod prop {
 #[test]
 fn moved_metadata_keeps_every_handle_and_grows_the_capacity() {
     let boot = layout();
-    let mut r = rig(&boot);
+    let mut k = Counting::new(KernelModel::new(vec![ModelSlot::EMPTY; 2048], &boot, Slot(FIRST_FREE)).unwrap());
     // Small storage: a handful of objects fit.
+    let mut ram = RangeAllocator::with_storage(vec![RangeNode::ZERO; 32]).unwrap();
+    let mut dev = RangeAllocator::with_storage(vec![RangeNode::ZERO; 32]).unwrap();
     let pool = UntypedPool::new(vec![PoolNode::EMPTY; 64], &boot).unwrap();
     let caps = CapSpace::new(vec![CapEntry::EMPTY; 48], Slot(FIRST_FREE)).unwrap();
-    let mut s = PhysAllocator::new(&mut r.ram, &mut r.dev, Placer::new(pool, caps)).unwrap();
-    let k = &mut r.k;
+    let mut s = PhysAllocator::new(&mut ram, &mut dev, Placer::new(pool, caps)).unwrap();
+    let k = &mut k;
     let mut live = Vec::new();
     let failure = loop {
         match s.alloc(k, T::Endpoint, 0) {
@@ -254,9 +256,15 @@ fn moved_metadata_keeps_every_handle_and_grows_the_capacity() {
         }
     };
     assert!(matches!(failure, AllocFailure::Capacity(_)), "{failure:?}");
-    let mut ram2: Box<RangeAllocator<N>> = RangeAllocator::new_boxed();
-    let mut dev2: Box<RangeAllocator<N>> = RangeAllocator::new_boxed();
-    let mut s = s.move_to(&mut ram2, &mut dev2, vec![PoolNode::EMPTY; 1024], vec![CapEntry::EMPTY; 1024]).unwrap();
+    let small = |n| Storage {
+        ram: vec![RangeNode::ZERO; n],
+        device: vec![RangeNode::ZERO; n],
+        pool: vec![PoolNode::EMPTY; n],
+        caps: vec![CapEntry::EMPTY; n],
+    };
+    assert!(s.replace_storage(small(8)).is_err(), "smaller than what is in use");
+    let old = s.replace_storage(small(1024)).map_err(|_| "larger storage refused").unwrap();
+    assert_eq!((old.pool.len(), old.caps.len()), (64, 48));
     check_mirror(&s.placer, &k.inner);
     for p in &live {
         assert_eq!(s.object(p.handle).map(|o| o.0), Some(p.paddr));

@@ -18,7 +18,7 @@ use sel4_core::kernel::{Kernel, Slot};
 use sel4_core::object::ObjectType;
 use sel4_core::phys_allocator::PhysAllocator;
 use sel4_core::placement::Placer;
-use sel4_core::range_allocator::RangeAllocator;
+use sel4_core::range_allocator::ArrayRangeAllocator;
 use sel4_core::untyped_pool::PoolNode;
 use sel4_kernel_model::{KernelModel, ModelSlot};
 
@@ -122,8 +122,8 @@ fn run(text: &str, cut: u64) -> Measured {
     let mut k = KernelModel::new(vec![ModelSlot::EMPTY; slots], &boot, first_free).unwrap();
     let pool = UntypedPool::new(vec![PoolNode::EMPTY; 1 << 18], &boot).unwrap();
     let caps = CapSpace::new(vec![CapEntry::EMPTY; slots - first_free.0 as usize], first_free).unwrap();
-    let mut ram: Box<RangeAllocator<N>> = RangeAllocator::new_boxed();
-    let mut dev: Box<RangeAllocator<N>> = RangeAllocator::new_boxed();
+    let mut ram: Box<ArrayRangeAllocator<N>> = ArrayRangeAllocator::new_boxed();
+    let mut dev: Box<ArrayRangeAllocator<N>> = ArrayRangeAllocator::new_boxed();
     let ours = PhysAllocator::new(&mut ram, &mut dev, Placer::new(pool, caps)).unwrap();
     let mut s = Phased { inner: ours, cut, ops: [0; 2], counts: [InvocationCounts::default(); 2] };
     let mut st: Vec<trace::IdEntry<'_, Live>> = vec![None; 1 << 17];

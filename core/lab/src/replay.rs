@@ -9,7 +9,7 @@ use crate::strategy::{AllocFailure, Handle, Placed, Strategy};
 use crate::trace::{self, IdTable, Op, TraceError};
 use sel4_core::kernel::{Counting, InvocationCounts, Kernel, Slot};
 use sel4_core::object::ObjectType;
-use sel4_core::range_allocator::{RangeAllocator, RangeError};
+use sel4_core::range_allocator::{ArrayRangeAllocator, RangeError};
 
 #[cfg(any(test, feature = "std"))]
 pub mod host;
@@ -259,8 +259,8 @@ pub struct IdealStats {
 /// untypeds). A boundary at each untyped's edges keeps every block inside
 /// one untyped, as the kernel requires, and nothing else is constrained.
 pub struct Ideal<'r, const N: usize> {
-    pub ram: &'r mut RangeAllocator<N>,
-    pub device: &'r mut RangeAllocator<N>,
+    pub ram: &'r mut ArrayRangeAllocator<N>,
+    pub device: &'r mut ArrayRangeAllocator<N>,
 }
 
 impl<const N: usize> Ideal<'_, N> {

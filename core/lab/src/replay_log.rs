@@ -22,6 +22,7 @@ use crate::trace::{self, IdTable, Op, TraceError};
 use sel4_core::cap_space::CapEntry;
 use sel4_core::kernel::{Counting, Kernel, Slot};
 use sel4_core::phys_allocator::PhysAllocator;
+use sel4_core::range_allocator::{RangeNode, Slab};
 use sel4_core::untyped_pool::PoolNode;
 
 /// What one operation did.
@@ -87,9 +88,9 @@ impl fmt::Display for Line {
 /// (of 2^bits bytes); its invocations are not counted in the returned statistics. `clock`
 /// measures the operations (not the watermark questions). Live objects stay in `table`.
 #[allow(clippy::too_many_arguments)]
-pub fn run<'a, K: Kernel, const N: usize, P, C>(
+pub fn run<'a, K: Kernel, R, P, C>(
     text: &'a str,
-    ours: &mut PhysAllocator<'_, N, P, C>,
+    ours: &mut PhysAllocator<'_, R, P, C>,
     kernel: &mut K,
     table: &mut IdTable<'_, 'a, Live>,
     mut watermark: impl FnMut(&mut K, Slot, u8) -> Option<u64>,
@@ -97,12 +98,13 @@ pub fn run<'a, K: Kernel, const N: usize, P, C>(
     mut line: impl FnMut(&Line),
 ) -> Result<Stats, TraceError<'a>>
 where
+    R: Slab<RangeNode>,
     P: AsRef<[PoolNode]> + AsMut<[PoolNode]>,
     C: AsRef<[CapEntry]> + AsMut<[CapEntry]>,
 {
     let mut k = Counting::new(&mut *kernel);
     let mut st = Stats::default();
-    let mut leaf_wm = |ours: &PhysAllocator<'_, N, P, C>, k: &mut Counting<&mut K>, node| {
+    let mut leaf_wm = |ours: &PhysAllocator<'_, R, P, C>, k: &mut Counting<&mut K>, node| {
         let n = ours.placer.pool.info(node);
         watermark(&mut *k.inner, n.slot, n.bits)
     };
@@ -197,7 +199,7 @@ mod tests {
     use sel4_core::cap_space::CapSpace;
     use sel4_core::kernel::BootUntyped;
     use sel4_core::placement::Placer;
-    use sel4_core::range_allocator::RangeAllocator;
+    use sel4_core::range_allocator::ArrayRangeAllocator;
     use sel4_core::untyped_pool::UntypedPool;
     use sel4_kernel_model::{KernelModel, ModelSlot};
     use std::string::{String, ToString};
@@ -209,7 +211,7 @@ mod tests {
         let mut model = KernelModel::new(vec![ModelSlot::EMPTY; 256], &boot, Slot(2)).unwrap();
         let pool = UntypedPool::new(vec![PoolNode::EMPTY; 64], &boot).unwrap();
         let caps = CapSpace::new(vec![CapEntry::EMPTY; 200], Slot(16)).unwrap();
-        let (mut ram, mut dev) = (RangeAllocator::<64>::new(), RangeAllocator::<64>::new());
+        let (mut ram, mut dev) = (ArrayRangeAllocator::<64>::new(), ArrayRangeAllocator::<64>::new());
         let mut ours = PhysAllocator::new(&mut ram, &mut dev, Placer::new(pool, caps)).unwrap();
         let mut st = vec![None; 64];
         let mut table = IdTable::new(&mut st);
@@ -253,7 +255,7 @@ mod tests {
         let mut model = KernelModel::new(vec![ModelSlot::EMPTY; 256], &boot, Slot(2)).unwrap();
         let pool = UntypedPool::new(vec![PoolNode::EMPTY; 64], &boot).unwrap();
         let caps = CapSpace::new(vec![CapEntry::EMPTY; 200], Slot(16)).unwrap();
-        let (mut ram, mut dev) = (RangeAllocator::<64>::new(), RangeAllocator::<64>::new());
+        let (mut ram, mut dev) = (ArrayRangeAllocator::<64>::new(), ArrayRangeAllocator::<64>::new());
         let mut ours = PhysAllocator::new(&mut ram, &mut dev, Placer::new(pool, caps)).unwrap();
         let mut st = vec![None; 64];
         let mut table = IdTable::new(&mut st);

@@ -6,6 +6,7 @@ use sel4_core::kernel::Kernel;
 use sel4_core::object::ObjectType;
 use sel4_core::phys_allocator::PhysAllocator;
 pub use sel4_core::phys_allocator::{AllocFailure, FreeError, Handle, Placed};
+use sel4_core::range_allocator::{RangeNode, Slab};
 use sel4_core::untyped_pool::PoolNode;
 
 pub trait Strategy {
@@ -31,8 +32,9 @@ pub trait Strategy {
 }
 
 /// core's allocator as a strategy (`ours` in reports).
-impl<const N: usize, P, C> Strategy for PhysAllocator<'_, N, P, C>
+impl<R, P, C> Strategy for PhysAllocator<'_, R, P, C>
 where
+    R: Slab<RangeNode>,
     P: AsRef<[PoolNode]> + AsMut<[PoolNode]>,
     C: AsRef<[CapEntry]> + AsMut<[CapEntry]>,
 {

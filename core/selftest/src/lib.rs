@@ -12,38 +12,21 @@ pub mod scale;
 pub mod trace;
 
 use sel4::BootInfo;
+use sel4_core::root::boot;
 use sel4_core::root::error::Error;
 use sel4_core::root::runner::{self, Runner};
-use sel4_core::root::{cspace, state};
+use sel4_core::root::state::{Capacities, Metadata};
 use sel4_root_task::println;
 
-/// Brings core up for self-test `name`: bootinfo summary, every untyped mirrored and listed,
-/// and `level2` second-level CNodes of 2^16 slots (0: the boot CNode only).
-pub fn start(bi: &BootInfo, name: &str, level2: usize) -> Result<Runner, Error> {
+/// Brings core up for self-test `name` with its metadata where `metadata` says.
+pub fn start(bi: &BootInfo, name: &str, metadata: Metadata) -> Result<Runner, Error> {
     println!("core: seL4 root task, kernel config {}, self-test `{name}`", sel4_config::NAME);
-    state::print_summary(bi);
-    let t0 = runner::rdtsc();
-    let core = state::setup(bi, level2)?;
-    state::print_untypeds(&core, bi)?;
-    let mut run = Runner::new(core)?;
-    if level2 > 0 {
-        let ext = cspace::extend(&mut run.core, bi, level2)?;
-        println!(
-            "cspace: top CNode at {:#x}, {} second-level CNodes of 2^16 slots at {:x?}; {} cap slots managed",
-            ext.top_cnode_paddr,
-            ext.level2_paddrs.len(),
-            &ext.level2_paddrs[..],
-            run.core.ours.placer.caps.capacity()
-        );
-    }
-    let t1 = runner::rdtsc();
-    println!(
-        "setup: {} cycles ({} us at {} MHz) from mirror to two-level CSpace",
-        t1 - t0,
-        (t1 - t0) / bi.tsc_mhz().max(1),
-        bi.tsc_mhz()
-    );
-    Ok(run)
+    boot::start(bi, metadata)
+}
+
+/// Metadata sized from the machine, as the product does.
+pub fn machine(bi: &BootInfo) -> Metadata {
+    Metadata::Mapped(Capacities::for_machine(bi))
 }
 
 /// Dumps the memory map (feature `memory-map`), reports the audit, says done.

@@ -7,9 +7,7 @@
 //! Cycles per operation count core's alloc/free only (the audit's questions
 //! to the kernel are outside the measurement).
 
-use core::mem::MaybeUninit;
-use core::ptr::addr_of_mut;
-use core::sync::atomic::{AtomicBool, Ordering};
+use sel4_core::static_slab::StaticSlab;
 
 use sel4::BootInfo;
 use sel4_core::kernel::InvocationCounts;
@@ -143,23 +141,11 @@ pub fn churn(run: &mut Runner, bi: &BootInfo) -> Result<(), Error> {
 }
 
 pub const SCALE_OBJECTS: usize = 100_000;
-static mut HANDLES: MaybeUninit<[Handle; SCALE_OBJECTS]> = MaybeUninit::uninit();
-static HANDLES_TAKEN: AtomicBool = AtomicBool::new(false);
+static HANDLES: StaticSlab<Handle, SCALE_OBJECTS> = StaticSlab::new();
 
 pub fn scale(run: &mut Runner, bi: &BootInfo) -> Result<(), Error> {
     let mhz = bi.tsc_mhz();
-    if HANDLES_TAKEN.swap(true, Ordering::AcqRel) {
-        return Err(Error::Failed("scale: runs once (its handle table is taken)"));
-    }
-    // SAFETY: HANDLES_TAKEN was false, so this is the only reference to HANDLES ever made.
-    // Handles are plain integers: writing each initialises the array.
-    let handles = unsafe {
-        let p = addr_of_mut!(HANDLES) as *mut Handle;
-        for i in 0..SCALE_OBJECTS {
-            p.add(i).write(Handle(0));
-        }
-        core::slice::from_raw_parts_mut(p, SCALE_OBJECTS)
-    };
+    let handles = HANDLES.take(Handle(0)).ok_or(Error::Failed("scale: runs once (its handle table is taken)"))?;
     let before = largest_block(run, "scale", None)?;
     let mut rng = Rng(0x5ca1_e000_0000_0001);
     let (s0, i0) = (run.stats, run.invocations());

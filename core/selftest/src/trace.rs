@@ -5,9 +5,14 @@
 //! replay's field names. The run tool replays the same trace on the host
 //! model with the untyped layout core printed and compares the lines.
 
-use core::mem::MaybeUninit;
-use core::ptr::addr_of_mut;
-use core::sync::atomic::{AtomicBool, Ordering};
+use sel4::BootInfo;
+use sel4_core::cap_space::CapEntry;
+use sel4_core::phys_allocator::Storage;
+use sel4_core::range_allocator::RangeNode;
+use sel4_core::root::kernel::LEVEL2_BITS;
+use sel4_core::root::state::{first_managed_slot, Metadata, MAX_BOOT_UNTYPEDS};
+use sel4_core::static_slab::StaticSlab;
+use sel4_core::untyped_pool::PoolNode;
 
 use sel4_core_lab::replay::{self, Live};
 use sel4_core_lab::replay_log::{self, Summary};
@@ -18,13 +23,37 @@ use sel4_core::root::audit::Audit;
 use sel4_core::root::error::Error;
 use sel4_core::root::runner::{rdtsc, Runner};
 
+/// Range blocks per allocator, pool nodes and cap slots (the boot CNode's) of the replay: the
+/// host replay the run tool compares with has the same (`run`'s trace agreement).
+const RANGE_BLOCKS: usize = 1 << 17;
+const POOL_NODES: usize = 2 * (1 << 16) + MAX_BOOT_UNTYPEDS;
+const ROOT_SLOTS: usize = 1 << LEVEL2_BITS;
+
+static RAM: StaticSlab<RangeNode, RANGE_BLOCKS> = StaticSlab::new();
+static DEVICE: StaticSlab<RangeNode, RANGE_BLOCKS> = StaticSlab::new();
+static POOL: StaticSlab<PoolNode, POOL_NODES> = StaticSlab::new();
+static CAPS: StaticSlab<CapEntry, ROOT_SLOTS> = StaticSlab::new();
+
+/// The replay's metadata: fixed, in this image, with the cap slots the boot CNode has left.
+pub fn storage(bi: &BootInfo) -> Result<Metadata, Error> {
+    let taken = Error::Failed("trace: its storage is taken");
+    let caps = CAPS.take(CapEntry::EMPTY).ok_or(taken)?;
+    let free = ROOT_SLOTS.saturating_sub(first_managed_slot(bi) as usize);
+    let (caps, _) = caps.split_at_mut(free);
+    Ok(Metadata::Static(Storage {
+        ram: RAM.take(RangeNode::ZERO).ok_or(Error::Failed("trace: its storage is taken"))?,
+        device: DEVICE.take(RangeNode::ZERO).ok_or(Error::Failed("trace: its storage is taken"))?,
+        pool: POOL.take(PoolNode::EMPTY).ok_or(Error::Failed("trace: its storage is taken"))?,
+        caps,
+    }))
+}
+
 /// The embedded trace (empty without `CORE_TRACE`).
 static TRACE: &str = include_str!(concat!(env!("OUT_DIR"), "/core.trace"));
 
 /// Live ids the replay can track (the table keeps 1/8 free for short probes).
 const LIVE_IDS: usize = 1 << 15;
-static mut TABLE: MaybeUninit<[IdEntry<'static, Live>; LIVE_IDS]> = MaybeUninit::uninit();
-static TABLE_TAKEN: AtomicBool = AtomicBool::new(false);
+static TABLE: StaticSlab<IdEntry<'static, Live>, LIVE_IDS> = StaticSlab::new();
 
 pub fn replay(run: &mut Runner) -> Result<(), Error> {
     if TRACE.is_empty() {
@@ -36,17 +65,7 @@ pub fn replay(run: &mut Runner) -> Result<(), Error> {
         TRACE.len(),
         TRACE.lines().count()
     );
-    if TABLE_TAKEN.swap(true, Ordering::AcqRel) {
-        return Err(Error::Failed("trace: replays once (its id table is taken)"));
-    }
-    // SAFETY: TABLE_TAKEN was false, so this is the only reference to TABLE ever made.
-    let storage = unsafe {
-        let p = addr_of_mut!(TABLE) as *mut IdEntry<'static, Live>;
-        for i in 0..LIVE_IDS {
-            p.add(i).write(None);
-        }
-        core::slice::from_raw_parts_mut(p, LIVE_IDS)
-    };
+    let storage = TABLE.take(None).ok_or(Error::Failed("trace: replays once (its id table is taken)"))?;
     let mut table = IdTable::new(storage);
     let probe = match run.audit.as_ref() {
         Some(a) => a.probe,

@@ -10,6 +10,8 @@
 #![cfg_attr(not(test), no_std)]
 
 mod entry;
+#[cfg(not(test))]
+pub mod image;
 pub use entry::STACK_SIZE;
 pub mod mem;
 #[cfg(not(test))]

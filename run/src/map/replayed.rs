@@ -8,7 +8,7 @@ use sel4_core::cap_space::{CapEntry, CapSpace};
 use sel4_core::kernel::{BootUntyped, Slot};
 use sel4_core::phys_allocator::PhysAllocator;
 use sel4_core::placement::Placer;
-use sel4_core::range_allocator::RangeAllocator;
+use sel4_core::range_allocator::ArrayRangeAllocator;
 use sel4_core::untyped_pool::{PoolNode, UntypedPool};
 use sel4_core_lab::replay::{self, host, Live};
 use sel4_core_lab::trace::{IdEntry, IdTable};
@@ -30,8 +30,8 @@ pub fn ours_at_end(text: &str, boot: &[BootUntyped], opts: host::Options) -> Res
         .map_err(|e| anyhow!("untyped pool: {e:?}"))?;
     let caps =
         CapSpace::new(vec![CapEntry::EMPTY; n_objs], Slot(first_free)).map_err(|e| anyhow!("cap space: {e:?}"))?;
-    let mut ram = RangeAllocator::<{ host::RANGE_NODES }>::new_boxed();
-    let mut device = RangeAllocator::<{ host::RANGE_NODES }>::new_boxed();
+    let mut ram = ArrayRangeAllocator::<{ host::RANGE_NODES }>::new_boxed();
+    let mut device = ArrayRangeAllocator::<{ host::RANGE_NODES }>::new_boxed();
     let mut ours =
         PhysAllocator::new(&mut ram, &mut device, Placer::new(pool, caps)).map_err(|e| anyhow!("ours setup: {e:?}"))?;
     let mut ids: Vec<IdEntry<'_, Live>> = vec![None; (summary.max_live + 1) * 2 + 16];

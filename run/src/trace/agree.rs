@@ -13,7 +13,7 @@ use sel4_core::cap_space::{CapEntry, CapSpace};
 use sel4_core::kernel::{BootUntyped, Slot};
 use sel4_core::phys_allocator::PhysAllocator;
 use sel4_core::placement::Placer;
-use sel4_core::range_allocator::RangeAllocator;
+use sel4_core::range_allocator::ArrayRangeAllocator;
 use sel4_core::untyped_pool::{PoolNode, UntypedPool};
 use sel4_core_lab::replay::{self, Live};
 use sel4_core_lab::replay_log::{self, Summary};
@@ -87,7 +87,7 @@ pub fn host_lines(text: &str, layout: &[BootUntyped]) -> Result<Vec<String>> {
     let caps = CapSpace::new(vec![CapEntry::EMPTY; OBJECT_SLOTS as usize], Slot(first_free))
         .map_err(|e| anyhow!("cap space: {e:?}"))?;
     let (mut ram, mut device) =
-        (RangeAllocator::<RANGE_BLOCKS>::new_boxed(), RangeAllocator::<RANGE_BLOCKS>::new_boxed());
+        (ArrayRangeAllocator::<RANGE_BLOCKS>::new_boxed(), ArrayRangeAllocator::<RANGE_BLOCKS>::new_boxed());
     let mut ours =
         PhysAllocator::new(&mut ram, &mut device, Placer::new(pool, caps)).map_err(|e| anyhow!("strategy: {e:?}"))?;
     let mut storage = vec![None; 1 << 15];

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use sel4_core::range_allocator::RangeAllocator;
+use sel4_core::range_allocator::ArrayRangeAllocator;
 use sel4_core_lab::replay::host;
 use sel4_core_lab::trace::gen;
 
@@ -105,7 +105,7 @@ pub fn generate(args: &GenArgs, w: impl Write) -> Result<()> {
                 .filter(|d| !d.is_device)
                 .map(|d| (d.paddr, d.size_bits))
                 .collect();
-            let mut ram = RangeAllocator::<{ host::RANGE_NODES }>::new_boxed();
+            let mut ram = ArrayRangeAllocator::<{ host::RANGE_NODES }>::new_boxed();
             for &(b, sb) in &roots {
                 let end = b + (1u64 << sb);
                 ram.add_boundary(b)

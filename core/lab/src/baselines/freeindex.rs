@@ -15,7 +15,7 @@ use crate::strategy::{AllocFailure, FreeError, Handle, Placed, Strategy};
 use sel4_core::cap_space::{CapEntry, CapSpace};
 use sel4_core::kernel::{BootUntyped, Capacity, Kernel, KernelError, Slot};
 use sel4_core::object::{ObjectType, MAX_UNTYPED_BITS, MIN_UNTYPED_BITS};
-use sel4_core::range_allocator::{RangeAllocator, RangeError};
+use sel4_core::range_allocator::{ArrayRangeAllocator, RangeError};
 
 /// A live object of this strategy.
 #[derive(Copy, Clone, Debug)]
@@ -40,8 +40,8 @@ pub enum SetupError {
 }
 
 pub struct FreeIndexOnly<'s, const N: usize> {
-    ram: &'s mut RangeAllocator<N>,
-    device: &'s mut RangeAllocator<N>,
+    ram: &'s mut ArrayRangeAllocator<N>,
+    device: &'s mut ArrayRangeAllocator<N>,
     roots: Roots<'s>,
     caps: CapSpace<&'s mut [CapEntry]>,
     objs: Slab<'s, Obj>,
@@ -51,8 +51,8 @@ pub struct FreeIndexOnly<'s, const N: usize> {
 /// edges so no block spans two roots.
 pub(crate) fn add_roots<const N: usize>(
     roots: &[Root],
-    ram: &mut RangeAllocator<N>,
-    device: &mut RangeAllocator<N>,
+    ram: &mut ArrayRangeAllocator<N>,
+    device: &mut ArrayRangeAllocator<N>,
 ) -> Result<(), SetupError> {
     for r in roots {
         let a = if r.is_device { &mut *device } else { &mut *ram };
@@ -68,8 +68,8 @@ pub(crate) fn add_roots<const N: usize>(
 /// the types a device untyped can hold. Returns the address and whether it
 /// is device memory.
 pub(crate) fn choose<const N: usize>(
-    ram: &mut RangeAllocator<N>,
-    device: &mut RangeAllocator<N>,
+    ram: &mut ArrayRangeAllocator<N>,
+    device: &mut ArrayRangeAllocator<N>,
     ty: ObjectType,
     bits: u8,
     addr: Option<u64>,
@@ -105,8 +105,8 @@ impl<'s, const N: usize> FreeIndexOnly<'s, N> {
     /// `ram`/`device` must be empty allocators; `root_storage` holds at least
     /// `boot.len()` entries; `caps` manages free slots for objects.
     pub fn new(
-        ram: &'s mut RangeAllocator<N>,
-        device: &'s mut RangeAllocator<N>,
+        ram: &'s mut ArrayRangeAllocator<N>,
+        device: &'s mut ArrayRangeAllocator<N>,
         root_storage: &'s mut [Root],
         boot: &[BootUntyped],
         caps: CapSpace<&'s mut [CapEntry]>,

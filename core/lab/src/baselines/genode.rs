@@ -29,7 +29,7 @@ use crate::strategy::{AllocFailure, FreeError, Handle, Placed, Strategy};
 use sel4_core::cap_space::{CapEntry, CapSpace};
 use sel4_core::kernel::{BootUntyped, Capacity, Kernel, Slot};
 use sel4_core::object::ObjectType;
-use sel4_core::range_allocator::RangeAllocator;
+use sel4_core::range_allocator::ArrayRangeAllocator;
 use sel4_kernel_model::RETYPE_FAN_OUT_LIMIT;
 
 pub const PAGE_BITS: u8 = 12;
@@ -46,8 +46,8 @@ pub struct Obj {
 }
 
 pub struct GenodePages<'s, const N: usize> {
-    ram: &'s mut RangeAllocator<N>,
-    device: &'s mut RangeAllocator<N>,
+    ram: &'s mut ArrayRangeAllocator<N>,
+    device: &'s mut ArrayRangeAllocator<N>,
     roots: Roots<'s>,
     /// First page slot of each root (sorted like `roots`), `u32::MAX` if
     /// the root was not converted.
@@ -78,8 +78,8 @@ impl<'s, const N: usize> GenodePages<'s, N> {
     #[allow(clippy::too_many_arguments)]
     pub fn new<K: Kernel>(
         k: &mut K,
-        ram: &'s mut RangeAllocator<N>,
-        device: &'s mut RangeAllocator<N>,
+        ram: &'s mut ArrayRangeAllocator<N>,
+        device: &'s mut ArrayRangeAllocator<N>,
         root_storage: &'s mut [Root],
         page_base: &'s mut [u32],
         boot: &[BootUntyped],
@@ -125,10 +125,10 @@ impl<'s, const N: usize> GenodePages<'s, N> {
 }
 
 fn ram_or<'a, const N: usize>(
-    device: &'a mut RangeAllocator<N>,
-    ram: &'a mut RangeAllocator<N>,
+    device: &'a mut ArrayRangeAllocator<N>,
+    ram: &'a mut ArrayRangeAllocator<N>,
     is_device: bool,
-) -> &'a mut RangeAllocator<N> {
+) -> &'a mut ArrayRangeAllocator<N> {
     if is_device {
         device
     } else {

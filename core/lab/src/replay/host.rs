@@ -23,13 +23,13 @@ use sel4_core::cap_space::{CapEntry, CapSpace};
 use sel4_core::kernel::{BootUntyped, InvocationCounts, Slot};
 use sel4_core::phys_allocator::PhysAllocator;
 use sel4_core::placement::Placer;
-use sel4_core::range_allocator::RangeAllocator;
+use sel4_core::range_allocator::ArrayRangeAllocator;
 use sel4_core::untyped_pool::{PoolNode, UntypedPool};
 use sel4_kernel_model::{KernelModel, ModelSlot};
 
 /// Blocks each range allocator can hold (free and used).
 pub const RANGE_NODES: usize = 1 << 16;
-type Ranges = RangeAllocator<RANGE_NODES>;
+type Ranges = ArrayRangeAllocator<RANGE_NODES>;
 
 /// The baselines this harness can build besides core's own (`ours`), in
 /// report order.

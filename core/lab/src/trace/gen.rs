@@ -9,7 +9,7 @@
 use core::fmt::{self, Write};
 
 use sel4_core::object::ObjectType;
-use sel4_core::range_allocator::RangeAllocator;
+use sel4_core::range_allocator::ArrayRangeAllocator;
 
 /// SplitMix64 (Steele, Lea, Flood 2014): tiny, full-period, good enough to
 /// shuffle allocation sizes and pick victims.
@@ -155,7 +155,7 @@ pub fn churn_at<const N: usize>(
     target_live: usize,
     addr_percent: u64,
     roots: &[(u64, u8)],
-    ram: &mut RangeAllocator<N>,
+    ram: &mut ArrayRangeAllocator<N>,
     live: &mut [(u64, u64)],
 ) -> fmt::Result {
     let mut rng = SplitMix64::new(seed);
@@ -214,7 +214,7 @@ pub fn churn_at<const N: usize>(
 fn free_random<const N: usize>(
     out: &mut impl Write,
     rng: &mut SplitMix64,
-    ram: &mut RangeAllocator<N>,
+    ram: &mut ArrayRangeAllocator<N>,
     live: &mut [(u64, u64)],
     n_live: &mut usize,
 ) -> fmt::Result {
@@ -315,7 +315,7 @@ mod tests {
     fn churn_at_asks_for_free_addresses_inside_roots() {
         let roots = [(0x100000u64, 20u8), (0x400000, 22)];
         let text = |seed| {
-            let mut ram = RangeAllocator::<4096>::new_boxed();
+            let mut ram = ArrayRangeAllocator::<4096>::new_boxed();
             for (b, sb) in roots {
                 ram.add_boundary(b).unwrap();
                 ram.add_boundary(b + (1 << sb)).unwrap();

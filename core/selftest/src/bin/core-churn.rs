@@ -10,7 +10,7 @@ use sel4_root_task::declare_main;
 declare_main!(main);
 
 fn main(bi: &BootInfo<'static>) -> Result<(), Error> {
-    let mut run = sel4_core_selftest::start(bi, "churn", 1)?;
+    let mut run = sel4_core_selftest::start(bi, "churn", sel4_core_selftest::machine(bi))?;
     scale::churn(&mut run, bi)?;
     sel4_core_selftest::finish(&run);
     Ok(())

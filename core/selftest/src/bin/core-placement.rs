@@ -12,7 +12,7 @@ use sel4_root_task::declare_main;
 declare_main!(main);
 
 fn main(bi: &BootInfo<'static>) -> Result<(), Error> {
-    let mut run = sel4_core_selftest::start(bi, "placement", 1)?;
+    let mut run = sel4_core_selftest::start(bi, "placement", sel4_core_selftest::machine(bi))?;
     placement::placement(&mut run)?;
     device::vga(&mut run)?;
     placement::errors(&mut run)?;

@@ -1,20 +1,19 @@
-//! Self-test `scale`: 10^5 objects live at once, over a two-level CSpace of seven
-//! second-level CNodes (every object and every pool node holds a slot).
+//! Self-test `scale`: 10^5 objects live at once, with core's metadata sized for them (every
+//! object and every pool node holds a cap slot: a two-level CSpace).
 #![no_std]
 #![no_main]
 
 use sel4::BootInfo;
 use sel4_core::root::error::Error;
+use sel4_core::root::state::{Capacities, Metadata};
 use sel4_core_selftest::scale;
 use sel4_root_task::declare_main;
 
 declare_main!(main);
 
-/// Second-level CNodes of 2^16 slots for 10^5 objects and their split paths.
-const LEVEL2: usize = 7;
-
 fn main(bi: &BootInfo<'static>) -> Result<(), Error> {
-    let mut run = sel4_core_selftest::start(bi, "scale", LEVEL2)?;
+    let mut run =
+        sel4_core_selftest::start(bi, "scale", Metadata::Mapped(Capacities { objects: scale::SCALE_OBJECTS }))?;
     scale::scale(&mut run, bi)?;
     sel4_core_selftest::finish(&run);
     Ok(())

@@ -10,7 +10,7 @@ use sel4_root_task::declare_main;
 declare_main!(main);
 
 fn main(bi: &BootInfo<'static>) -> Result<(), Error> {
-    let mut run = sel4_core_selftest::start(bi, "seed-gap", 1)?;
+    let mut run = sel4_core_selftest::start(bi, "seed-gap", sel4_core_selftest::machine(bi))?;
     seed::seed_gap(&mut run)?;
     // The seed case dumps its map while its objects are live.
     sel4_core_selftest::finish(&run);

@@ -11,8 +11,9 @@ use sel4_root_task::declare_main;
 declare_main!(main);
 
 fn main(bi: &BootInfo<'static>) -> Result<(), Error> {
-    // The replay starts from the bare boot state (no second-level CNodes), as the host replay does.
-    let mut run = sel4_core_selftest::start(bi, "trace", 0)?;
+    // The replay starts from the bare boot state, as the host replay does: no metadata frames,
+    // no second-level CNodes.
+    let mut run = sel4_core_selftest::start(bi, "trace", trace::storage(bi)?)?;
     trace::replay(&mut run)?;
     sel4_core_selftest::finish(&run);
     Ok(())
