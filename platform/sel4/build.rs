@@ -4,16 +4,8 @@
 //! constants of the interface headers (object types, sizes, errors, initial
 //! cap slots, message limits), honouring every condition for that config.
 
-#[path = "../sel4-config/build/autoconf.rs"]
-#[allow(dead_code)]
-mod autoconf;
-#[path = "build/cheader.rs"]
-mod cheader;
-#[path = "build/numbers.rs"]
-#[allow(dead_code)]
-mod numbers;
-
-use autoconf::Defines;
+use sel4_build_support::autoconf::Defines;
+use sel4_build_support::numbers;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -31,9 +23,6 @@ fn read(path: &Path) -> Result<String, String> {
 
 fn run() -> Result<(), String> {
     println!("cargo:rerun-if-env-changed=SEL4_CONFIG");
-    for f in ["build/cheader.rs", "build/numbers.rs", "../sel4-config/build/autoconf.rs"] {
-        println!("cargo:rerun-if-changed={f}");
-    }
     forward_config_cfgs();
 
     let name = std::env::var("SEL4_CONFIG").unwrap_or_else(|_| "debug".into());

@@ -16,12 +16,9 @@ mod generated {
 pub use generated::*;
 
 #[cfg(test)]
-#[path = "../build/autoconf.rs"]
-mod autoconf;
-
-#[cfg(test)]
 mod tests {
     use super::*;
+    use sel4_build_support::autoconf;
 
     /// The constants agree with the config file they were generated from.
     #[test]

@@ -38,11 +38,3 @@ pub const WORD_BITS: usize = sys::seL4_WordBits as usize;
 /// Every generated number under its C name (`("UntypedRetype", 1)`, ...),
 /// for checking against libsel4's own generated headers.
 pub const GENERATED_C_CONSTANTS: &[(&str, i128)] = generated::C_CHECK;
-
-#[cfg(test)]
-#[path = "../../sel4-config/build/autoconf.rs"]
-#[allow(dead_code)]
-mod autoconf;
-#[cfg(test)]
-#[path = "../build/cheader.rs"]
-mod cheader;

@@ -5,19 +5,12 @@
 //! Checked for the crate as built (config in use) and, through the build
 //! script's generator, for every configuration.
 
-#[path = "../../sel4-config/build/autoconf.rs"]
-#[allow(dead_code)]
-mod autoconf;
-#[path = "../build/cheader.rs"]
-#[allow(dead_code)]
-mod cheader;
-#[path = "../build/numbers.rs"]
-mod numbers;
-
+use sel4_build_support::{autoconf, numbers};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 fn c_values(names: &[&str]) -> BTreeMap<String, i128> {
     c_values_for(sel4_config::NAME, names)
@@ -27,7 +20,11 @@ fn c_values(names: &[&str]) -> BTreeMap<String, i128> {
 fn c_values_for(config: &str, names: &[&str]) -> BTreeMap<String, i128> {
     let out_root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sel4-kernel");
     let includes = sel4_kernel_build::libsel4_headers(config, &out_root).expect("libsel4 headers");
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("c-headers-{config}"));
+    // A folder per call: tests run in parallel, and one must not run a program
+    // another is still writing ("Text file busy").
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+    let n = CALLS.fetch_add(1, Ordering::Relaxed);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("c-headers-{config}-{n}"));
     std::fs::create_dir_all(&dir).unwrap();
     let mut c = String::from("#include <stdio.h>\n#include <sel4/sel4.h>\n#include <sel4/invocation.h>\n#include <sel4/syscall.h>\nint main(void) {\n");
     for n in names {
