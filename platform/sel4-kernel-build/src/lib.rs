@@ -21,7 +21,7 @@ use std::path::PathBuf;
 
 pub use config::{config_header, config_names, config_root};
 pub use kernel::{build_kernel, KernelArtifacts};
-pub use libsel4::{kconfig_from_autoconf, libsel4_headers};
+pub use libsel4::{kconfig_from_autoconf, libsel4_eval, libsel4_headers};
 pub use pristine::{pristine_source_dir, SEL4_SYS_VERSION};
 pub use source::{patch_dir, patches, prepared_source};
 pub use tools::{ensure_build_tools, ensure_installed, ensure_qemu, find_program, BuildTools};
