@@ -135,34 +135,34 @@ impl UserContext {
 }
 
 /// Sends one invocation with `seL4_Call` and decodes an error reply.
-/// Arguments beyond MR3 and the extra caps go through the IPC buffer.
+/// Arguments beyond MR3 and the extra caps go through the IPC buffer, which
+/// is filled before the call and read after it, never borrowed across it.
 fn invoke(cap: CPtr, label: InvocationLabel, args: &[Word], caps: &[CPtr]) -> Result<Received> {
     let mut regs = [0; 4];
-    for (i, &a) in args.iter().enumerate() {
-        match regs.get_mut(i) {
-            Some(r) => *r = a,
-            None => {
-                ipc_buffer::set_mr(i, a);
+    let in_regs = args.len().min(regs.len());
+    regs[..in_regs].copy_from_slice(&args[..in_regs]);
+    if args.len() > in_regs || !caps.is_empty() {
+        ipc_buffer::with_ipc_buffer(|b| {
+            for (i, &a) in args.iter().enumerate().skip(in_regs) {
+                b.set_mr(i, a);
             }
-        }
-    }
-    for (i, c) in caps.iter().enumerate() {
-        ipc_buffer::set_cap(i, *c);
+            for (i, c) in caps.iter().enumerate() {
+                b.set_cap(i, *c);
+            }
+        });
     }
     let info = MessageInfo::new(label as Word, 0, caps.len(), args.len());
     let r = syscalls::call(cap, info, regs);
-    Error::check(r.info.label(), |i| match r.mrs.get(i) {
-        Some(v) => *v,
-        None => ipc_buffer::get_mr(i).unwrap_or(0),
-    })?;
+    Error::check(r.info.label(), |i| reply_mr(&r, i))?;
     Ok(r)
 }
 
-/// Message register `i` of a reply.
+/// Message register `i` of a reply: MR0..MR3 from the registers, the rest
+/// from the IPC buffer.
 fn reply_mr(r: &Received, i: usize) -> Word {
     match r.mrs.get(i) {
         Some(v) => *v,
-        None => ipc_buffer::get_mr(i).unwrap_or(0),
+        None => ipc_buffer::with_ipc_buffer(|b| b.get_mr(i).unwrap_or(0)),
     }
 }
 
