@@ -10,6 +10,7 @@
 //! has no assembly, so host code (models of the kernel, tools, tests) and the
 //! root task share the one source.
 #![no_std]
+#![forbid(unsafe_code)]
 
 #[cfg(test)]
 extern crate std;

@@ -6,6 +6,8 @@
 //! number of a configuration ([`numbers`]), and the field layout of bitfield
 //! blocks in the kernel's `.bf` files ([`bitfield`]).
 
+#![forbid(unsafe_code)]
+
 pub mod autoconf;
 pub mod bitfield;
 pub mod cheader;

@@ -7,6 +7,8 @@
 //! only when its inputs change. Missing host tools are installed with
 //! apt-get.
 
+#![forbid(unsafe_code)]
+
 mod cache;
 mod config;
 mod kernel;

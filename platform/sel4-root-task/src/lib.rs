@@ -13,6 +13,8 @@
 //! handler, `memcpy`, ...) exist only outside `cfg(test)`, so the crate's
 //! unit tests run as ordinary host programs.
 #![cfg_attr(not(test), no_std)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 mod entry;
 pub use entry::STACK_SIZE;

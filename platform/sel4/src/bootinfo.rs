@@ -122,7 +122,9 @@ impl<'a> BootInfo<'a> {
     /// `ptr` must point to a readable bootinfo frame of 4 KiB that stays
     /// mapped and unchanged for `'static` (true for the root task's frame).
     pub unsafe fn from_ptr(ptr: *const u8) -> Result<BootInfo<'static>, BootInfoError> {
-        BootInfo::parse(core::slice::from_raw_parts(ptr, BOOTINFO_FRAME_SIZE))
+        // SAFETY: the caller promises BOOTINFO_FRAME_SIZE readable bytes at
+        // `ptr` that nothing changes for 'static.
+        BootInfo::parse(unsafe { core::slice::from_raw_parts(ptr, BOOTINFO_FRAME_SIZE) })
     }
 
     /// The bytes of the `seL4_BootInfo` struct.

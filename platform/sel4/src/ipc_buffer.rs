@@ -154,7 +154,8 @@ mod tests {
     /// The registry lends the buffer out once at a time and gets it back.
     #[test]
     fn registered_buffer_is_lent_and_returned() {
-        // SAFETY: this test is the only user of the registry in this test binary.
+        // SAFETY: tests run on threads of their own, but this is the only test
+        // that uses the registry, and no test makes system calls.
         unsafe { set_ipc_buffer(Box::leak(boxed())) };
         with_ipc_buffer(|b| b.set_mr(4, 44));
         assert_eq!(with_ipc_buffer(|b| b.get_mr(4)), Some(44));

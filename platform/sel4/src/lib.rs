@@ -4,6 +4,8 @@
 //! kernel's interface files for the configuration in use, never typed by
 //! hand) and are re-exported here.
 #![cfg_attr(not(test), no_std)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod bootinfo;
 pub mod cptr;
