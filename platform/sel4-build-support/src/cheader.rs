@@ -2,7 +2,9 @@
 //! a small preprocessor (`#if`/`#ifdef`/`#ifndef`/`#elif`/`#else`/`#endif`,
 //! object-like `#define`s) plus `enum { A = expr, B, ... }` numbering, which
 //! is all the interface headers (`objecttype.h`, `constants.h`, `errors.h`,
-//! `bootinfo_types.h`) need.
+//! `bootinfo_types.h`, `types.h`) and the kernel's `config.h` need; other
+//! kernel headers yield the object-like macros whose values are integer
+//! expressions (e.g. `PPTR_BASE`), and ignore the rest.
 
 use crate::autoconf::{directive, eval, holds, split_word, strip_comments, Defines, ParseError, Value};
 
