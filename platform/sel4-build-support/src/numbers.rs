@@ -1,10 +1,13 @@
 //! Computes every kernel number for one configuration from the kernel
 //! source: invocation labels from the interface XML (as
 //! `libsel4/tools/invocation_header_gen.py` numbers them), syscall numbers
-//! from `syscall.xml` (as `libsel4/tools/syscall_header_gen.py` does), and
-//! the integer constants of the interface headers.
+//! from `syscall.xml` (as `libsel4/tools/syscall_header_gen.py` does), the
+//! integer constants of the interface headers, the layout of the bitfield
+//! words the interface uses, and the few numbers of the kernel's own headers
+//! whose effects userland sees.
 
 use crate::autoconf::{holds, Defines};
+use crate::bitfield::{self, Block};
 use crate::cheader::{self, Constant};
 use std::path::Path;
 
@@ -19,7 +22,7 @@ pub const INTERFACES: [(&str, &str); 3] = [
 
 /// Headers with integer constants, in include order (later ones use
 /// earlier ones' values, e.g. `seL4_NonArchObjectTypeCount`).
-pub const HEADERS: [&str; 8] = [
+pub const HEADERS: [&str; 9] = [
     "libsel4/include/sel4/constants.h",
     "libsel4/sel4_arch_include/x86_64/sel4/sel4_arch/constants.h",
     "libsel4/sel4_plat_include/pc99/sel4/plat/api/constants.h",
@@ -28,6 +31,29 @@ pub const HEADERS: [&str; 8] = [
     "libsel4/arch_include/x86/sel4/arch/objecttype.h",
     "libsel4/include/sel4/errors.h",
     "libsel4/include/sel4/bootinfo_types.h",
+    "libsel4/arch_include/x86/sel4/arch/types.h",
+];
+
+/// One-word bitfield blocks (file, block): the message info, rights and
+/// priority words of libsel4's shared types, and the CNode cap data word as
+/// the kernel decodes it (`src/object/objecttype.c:updateCapData` reads it as
+/// `cnode_capdata`; libsel4's own `seL4_CapData_Guard` puts the same fields
+/// at the same offsets).
+pub const BITFIELDS: [(&str, &str); 4] = [
+    ("libsel4/include/sel4/shared_types_64.bf", "seL4_MessageInfo"),
+    ("libsel4/include/sel4/shared_types_64.bf", "seL4_CapRights"),
+    ("libsel4/include/sel4/shared_types_64.bf", "seL4_PrioProps"),
+    ("include/object/structures_64.bf", "cnode_capdata"),
+];
+
+/// Numbers of the kernel's own headers (not libsel4's interface) that
+/// userland sees the effects of, with the header that defines them:
+/// configuration values with the kernel's fallback when `autoconf.h` leaves
+/// them out (`include/config.h`), and the base of the kernel's window onto
+/// physical memory.
+pub const KERNEL_CONSTANTS: [(&str, &[&str]); 2] = [
+    ("include/config.h", &["CONFIG_RETYPE_FAN_OUT_LIMIT", "CONFIG_RESET_CHUNK_BITS"]),
+    ("include/plat/pc99/plat/64/plat_mode/machine/hardware.h", &["PPTR_BASE"]),
 ];
 
 pub const SYSCALL_XML: &str = "include/api/syscall.xml";
@@ -41,6 +67,11 @@ pub struct Numbers {
     pub syscalls: Vec<(String, i64)>,
     /// Header constants, each name once (the last definition wins, as in C).
     pub constants: Vec<Constant>,
+    /// The blocks of [`BITFIELDS`], in that order.
+    pub bitfields: Vec<Block>,
+    /// The constants of [`KERNEL_CONSTANTS`], in that order (not in libsel4's
+    /// headers, so not among [`Numbers::c_names`]).
+    pub kernel: Vec<Constant>,
 }
 
 impl Numbers {
@@ -115,5 +146,28 @@ pub fn generate(tree: &Path, config: &Defines, on_read: &mut dyn FnMut(&Path)) -
             None => constants.push(c),
         }
     }
-    Ok(Numbers { labels, counts, syscalls, constants })
+
+    let word_bits =
+        constants.iter().find(|c| c.name == "seL4_WordBits").ok_or("no seL4_WordBits in the interface headers")?.value;
+    let mut bitfields = Vec::new();
+    for (file, block) in BITFIELDS {
+        let path = tree.join(file);
+        on_read(&path);
+        bitfields.push(
+            bitfield::read_block(&read(&path)?, block, config, word_bits as u32).map_err(|e| format!("{file}: {e}"))?,
+        );
+    }
+
+    let mut kernel = Vec::new();
+    for (file, names) in KERNEL_CONSTANTS {
+        let path = tree.join(file);
+        on_read(&path);
+        let mut defs = config.clone();
+        cheader::scan(&read(&path)?, &mut defs).map_err(|e| format!("{file}: {e}"))?;
+        for name in names {
+            let value = defs.int(name).ok_or_else(|| format!("{file}: no integer `{name}`"))?;
+            kernel.push(Constant { name: name.to_string(), value });
+        }
+    }
+    Ok(Numbers { labels, counts, syscalls, constants, bitfields, kernel })
 }

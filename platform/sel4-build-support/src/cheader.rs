@@ -2,7 +2,9 @@
 //! a small preprocessor (`#if`/`#ifdef`/`#ifndef`/`#elif`/`#else`/`#endif`,
 //! object-like `#define`s) plus `enum { A = expr, B, ... }` numbering, which
 //! is all the interface headers (`objecttype.h`, `constants.h`, `errors.h`,
-//! `bootinfo_types.h`) need.
+//! `bootinfo_types.h`, `types.h`) and the kernel's `config.h` need; other
+//! kernel headers yield the object-like macros whose values are integer
+//! expressions (e.g. `PPTR_BASE`), and ignore the rest.
 
 use crate::autoconf::{directive, eval, holds, split_word, strip_comments, Defines, ParseError, Value};
 
@@ -22,20 +24,29 @@ struct Branch {
     parent: bool,
 }
 
-/// Scans `text`, updating `defs` with its active `#define`s and enum
-/// constants, and returns the integer constants it introduced.
-pub fn scan(text: &str, defs: &mut Defines) -> Result<Vec<Constant>, ParseError> {
+/// What the preprocessor keeps of a file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Preprocessed {
+    /// The lines of active groups that are not directives, comments removed and
+    /// continuation lines joined.
+    pub code: String,
+    /// Names of the active `#define`s, in the order found.
+    pub defined: Vec<String>,
+}
+
+/// Runs the conditionals of `text` against `defs`, updating `defs` with its
+/// active `#define`s and `#undef`s. Includes are not followed: callers scan
+/// files in include order.
+pub fn preprocess(text: &str, defs: &mut Defines) -> Result<Preprocessed, ParseError> {
     let text = strip_comments(&text.replace("\\\n", " "));
     let mut stack: Vec<Branch> = Vec::new();
-    let mut code = String::new();
-    let mut found = Vec::new();
-    let mut defined = Vec::new();
+    let mut out = Preprocessed::default();
     let active = |s: &Vec<Branch>| s.last().is_none_or(|b| b.active);
     for line in text.lines() {
         let Some(d) = directive(line) else {
             if active(&stack) {
-                code.push_str(line);
-                code.push('\n');
+                out.code.push_str(line);
+                out.code.push('\n');
             }
             continue;
         };
@@ -72,7 +83,7 @@ pub fn scan(text: &str, defs: &mut Defines) -> Result<Vec<Constant>, ParseError>
             "define" if parent => {
                 defs.define_line(rest)?;
                 let (name, _) = split_word(rest);
-                defined.push(name.to_string());
+                out.defined.push(name.to_string());
             }
             "undef" if parent => {
                 defs.map.remove(rest);
@@ -84,10 +95,17 @@ pub fn scan(text: &str, defs: &mut Defines) -> Result<Vec<Constant>, ParseError>
     if !stack.is_empty() {
         return Err(ParseError("unterminated #if".into()));
     }
-    found.extend(scan_enums(&code, defs)?);
+    Ok(out)
+}
+
+/// Scans `text`, updating `defs` with its active `#define`s and enum
+/// constants, and returns the integer constants it introduced.
+pub fn scan(text: &str, defs: &mut Defines) -> Result<Vec<Constant>, ParseError> {
+    let pre = preprocess(text, defs)?;
+    let mut found = scan_enums(&pre.code, defs)?;
     // Macros are evaluated last: an alias such as `seL4_CapInitThreadPD`
     // may name an enum constant of the same file.
-    for name in defined {
+    for name in pre.defined {
         if matches!(defs.map.get(&name), Some(Value::Int(_) | Value::Expr(_))) {
             if let Some(value) = defs.int(&name) {
                 found.push(Constant { name, value });

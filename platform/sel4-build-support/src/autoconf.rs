@@ -1,9 +1,6 @@
 //! Reads a kernel `autoconf.h` (`#define CONFIG_X v` lines) and evaluates the
 //! preprocessor conditions the kernel's interface files use
 //! (`defined(CONFIG_X)`, `CONFIG_MAX_NUM_NODES > 1`, `&&`, `||`, `!`, ...).
-//!
-//! Shared by the build scripts of `sel4-config` and `sel4` (included with
-//! `#[path]`), and unit-tested through `sel4-config`'s test build.
 
 use std::collections::BTreeMap;
 use std::fmt;
