@@ -7,57 +7,9 @@ use crate::object::ObjectType;
 #[derive(Copy, Clone, Eq, PartialEq, Ord, PartialOrd, Hash, Debug)]
 pub struct Slot(pub u32);
 
-/// An `seL4_Error` reply with its detail words (`libsel4/include/sel4/errors.h`,
-/// `src/object/tcb.c:setMRs_syscall_error`).
-#[derive(Copy, Clone, Eq, PartialEq, Debug)]
-pub enum KernelError {
-    InvalidArgument { which: u64 },
-    InvalidCapability { which: u64 },
-    IllegalOperation,
-    RangeError { min: u64, max: u64 },
-    AlignmentError,
-    FailedLookup,
-    TruncatedMessage,
-    DeleteFirst,
-    RevokeFirst,
-    NotEnoughMemory { bytes_left: u64 },
-}
-
-impl KernelError {
-    /// The `seL4_Error` number (the error reply's label).
-    pub fn code(&self) -> u64 {
-        match self {
-            KernelError::InvalidArgument { .. } => 1,
-            KernelError::InvalidCapability { .. } => 2,
-            KernelError::IllegalOperation => 3,
-            KernelError::RangeError { .. } => 4,
-            KernelError::AlignmentError => 5,
-            KernelError::FailedLookup => 6,
-            KernelError::TruncatedMessage => 7,
-            KernelError::DeleteFirst => 8,
-            KernelError::RevokeFirst => 9,
-            KernelError::NotEnoughMemory { .. } => 10,
-        }
-    }
-
-    /// Rebuild an error from an error reply: label and the first two message registers.
-    /// Returns `None` for label 0 (success) or an unknown label.
-    pub fn from_reply(label: u64, mr0: u64, mr1: u64) -> Option<Self> {
-        Some(match label {
-            1 => KernelError::InvalidArgument { which: mr0 },
-            2 => KernelError::InvalidCapability { which: mr0 },
-            3 => KernelError::IllegalOperation,
-            4 => KernelError::RangeError { min: mr0, max: mr1 },
-            5 => KernelError::AlignmentError,
-            6 => KernelError::FailedLookup,
-            7 => KernelError::TruncatedMessage,
-            8 => KernelError::DeleteFirst,
-            9 => KernelError::RevokeFirst,
-            10 => KernelError::NotEnoughMemory { bytes_left: mr0 },
-            _ => return None,
-        })
-    }
-}
+/// An `seL4_Error` reply with its detail words: the one error type of the kernel interface
+/// (`sel4-abi`, shared with the real kernel's invocations), under the name the library uses.
+pub use sel4_abi::Error as KernelError;
 
 /// The kernel invocations placement issues. Every slot is in core's CSpace.
 ///
@@ -68,7 +20,7 @@ impl KernelError {
 ///   number of the kernel's configuration (generated from its headers by `platform/sel4`);
 /// * `cnode_delete` / `cnode_revoke`: `seL4_CNode_Delete/Revoke(CapInitThreadCNode, slot, 64)`.
 ///
-/// Errors must come back as the kernel's error reply (`KernelError::from_reply`), so use
+/// Errors must come back as the kernel's error reply (`KernelError::decode`), so use
 /// `seL4_Call`, never `seL4_Send` (errors are only reported for calls).
 pub trait Kernel {
     /// `seL4_Untyped_Retype(untyped, ty, size_bits, root=core's CNode, depth 0, offset=dest, num=count)`:
@@ -111,8 +63,8 @@ impl<K: Kernel + ?Sized> Kernel for &mut K {
 }
 
 /// Start of the kernel's window onto physical memory on x86_64
-/// (`include/plat/pc99/plat/64/plat_mode/machine/hardware.h:PPTR_BASE`).
-pub const PPTR_BASE: u64 = 0xffff_ff80_0000_0000;
+/// (`include/plat/pc99/plat/64/plat_mode/machine/hardware.h:PPTR_BASE`, generated).
+pub use sel4_abi::PPTR_BASE;
 
 /// The kernel virtual address of a physical address, wrapping as the kernel's arithmetic does.
 /// Boot untypeds are cut by the alignment of this address (`src/arch/x86/kernel/boot.c` converts
@@ -207,54 +159,9 @@ impl<K: Kernel> Kernel for Counting<K> {
     }
 }
 
-impl core::fmt::Display for KernelError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match *self {
-            KernelError::InvalidArgument { which } => write!(f, "invalid argument {which}"),
-            KernelError::InvalidCapability { which } => write!(f, "invalid capability {which}"),
-            KernelError::IllegalOperation => write!(f, "illegal operation"),
-            KernelError::RangeError { min, max } => write!(f, "argument out of range [{min}, {max}]"),
-            KernelError::AlignmentError => write!(f, "alignment error"),
-            KernelError::FailedLookup => write!(f, "failed lookup"),
-            KernelError::TruncatedMessage => write!(f, "truncated message"),
-            KernelError::DeleteFirst => write!(f, "delete first"),
-            KernelError::RevokeFirst => write!(f, "revoke first"),
-            KernelError::NotEnoughMemory { bytes_left } => write!(f, "not enough memory ({bytes_left} bytes left)"),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn codes_round_trip() {
-        let all = [
-            KernelError::InvalidArgument { which: 1 },
-            KernelError::InvalidCapability { which: 0 },
-            KernelError::IllegalOperation,
-            KernelError::RangeError { min: 1, max: 256 },
-            KernelError::AlignmentError,
-            KernelError::FailedLookup,
-            KernelError::TruncatedMessage,
-            KernelError::DeleteFirst,
-            KernelError::RevokeFirst,
-            KernelError::NotEnoughMemory { bytes_left: 0x400 },
-        ];
-        for (i, e) in all.iter().enumerate() {
-            assert_eq!(e.code(), i as u64 + 1);
-            let (mr0, mr1) = match *e {
-                KernelError::InvalidArgument { which } | KernelError::InvalidCapability { which } => (which, 0),
-                KernelError::RangeError { min, max } => (min, max),
-                KernelError::NotEnoughMemory { bytes_left } => (bytes_left, 0),
-                _ => (0, 0),
-            };
-            assert_eq!(KernelError::from_reply(e.code(), mr0, mr1), Some(*e));
-        }
-        assert_eq!(KernelError::from_reply(0, 0, 0), None);
-        assert_eq!(KernelError::from_reply(11, 0, 0), None);
-    }
 
     struct Refuser;
     impl Kernel for Refuser {

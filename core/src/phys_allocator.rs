@@ -237,7 +237,7 @@ where
         let bits = ty.object_bits(size_bits).map_err(AllocFailure::Invalid)?;
         if bits > MAX_UNTYPED_BITS {
             // Larger than any untyped: the kernel's memory check refuses it.
-            return Err(AllocFailure::Invalid(KernelError::NotEnoughMemory { bytes_left: 0 }));
+            return Err(AllocFailure::Invalid(KernelError::NotEnoughMemory { bytes_available: 0 }));
         }
         let size = 1u64 << bits;
         let (base, device) = match addr {

@@ -146,7 +146,7 @@ where
             return Err(PlaceError::NotCovered);
         }
         // untyped.c:decodeUntypedInvocation refuses non-frame objects from device untypeds.
-        if r.device && !ty.device_ok() {
+        if r.device && !ty.allowed_from_device() {
             return Err(PlaceError::Invalid(KernelError::InvalidArgument { which: 1 }));
         }
         Ok((bits, r.device))

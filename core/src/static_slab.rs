@@ -21,6 +21,8 @@ impl<T, const N: usize> StaticSlab<T, N> {
     }
 
     /// The array, every element set to `fill`, on the first call; `None` after that.
+    // One `&mut` from a shared static is sound here: `taken` lets it out once.
+    #[allow(clippy::mut_from_ref)]
     pub fn take(&'static self, fill: T) -> Option<&'static mut [T]>
     where
         T: Copy,
@@ -30,6 +32,7 @@ impl<T, const N: usize> StaticSlab<T, N> {
 
     /// The array, element `i` set to the `i`-th value of `fill`, on the first call; `None`
     /// after that.
+    #[allow(clippy::mut_from_ref)]
     pub fn take_with(&'static self, mut fill: impl FnMut() -> T) -> Option<&'static mut [T]> {
         if self.taken.swap(true, Ordering::AcqRel) {
             return None;

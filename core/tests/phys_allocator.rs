@@ -182,7 +182,7 @@ mod prop {
                         let misaligned = addr.is_some_and(|a| a & ((1u64 << bits) - 1) != 0);
                         let expect: Result<u64, AllocFailure> = if misaligned {
                             Err(AllocFailure::Invalid(KernelError::AlignmentError))
-                        } else if dev_root && !t.device_ok() {
+                        } else if dev_root && !t.allowed_from_device() {
                             Err(AllocFailure::Invalid(KernelError::InvalidArgument { which: 1 }))
                         } else {
                             let a = if dev_root { &mut ideal_dev } else { &mut ideal_ram };

@@ -146,7 +146,7 @@ fn kernel_refusal_leaves_pool_mirroring_kernel() {
     impl Kernel for FailObjects {
         fn untyped_retype(&mut self, u: Slot, ty: ObjectType, sb: u8, d: Slot, n: u32) -> Result<(), KernelError> {
             if ty != T::Untyped {
-                return Err(KernelError::NotEnoughMemory { bytes_left: 0 });
+                return Err(KernelError::NotEnoughMemory { bytes_available: 0 });
             }
             self.0.untyped_retype(u, ty, sb, d, n)
         }
@@ -162,7 +162,7 @@ fn kernel_refusal_leaves_pool_mirroring_kernel() {
     let mut k = FailObjects(k.inner);
     assert_eq!(
         p.place(&mut k, T::Frame4K, 0, 0x1000),
-        Err(PlaceError::Kernel(KernelError::NotEnoughMemory { bytes_left: 0 }))
+        Err(PlaceError::Kernel(KernelError::NotEnoughMemory { bytes_available: 0 }))
     );
     check_mirror(&p, &k.0);
     assert_eq!(p.stats.splits, 2);

@@ -31,17 +31,22 @@
 //! [`ModelSlot`] per CSpace slot.
 #![no_std]
 
+use sel4_abi::LookupFailure;
+/// `CONFIG_RETYPE_FAN_OUT_LIMIT` and `CONFIG_RESET_CHUNK_BITS` of the configuration (the
+/// granule in which `untyped.c:resetUntypedCap` zeroes a RAM untyped), generated.
+pub use sel4_abi::{RESET_CHUNK_BITS, RETYPE_FAN_OUT_LIMIT};
 use sel4_core::kernel::{kernel_aligned, BootUntyped, Kernel, KernelError, Slot};
 use sel4_core::object::{ObjectType, MAX_UNTYPED_BITS, MIN_UNTYPED_BITS, WORD_BITS};
 
-/// `CONFIG_RETYPE_FAN_OUT_LIMIT` (default 256 in `include/config.h`, `Kconfig` and `autoconf.h`).
-pub const RETYPE_FAN_OUT_LIMIT: u32 = 256;
-
-/// `CONFIG_RESET_CHUNK_BITS` (`include/config.h` fallback 8; none of our configs sets it):
-/// the granule in which `untyped.c:resetUntypedCap` zeroes a RAM untyped.
-pub const RESET_CHUNK_BITS: u8 = 8;
-
 const NIL: u32 = u32::MAX;
+
+/// The model's answer for a slot beyond its storage (the source or the destination of a CNode
+/// operation): a failed lookup, as an index beyond core's CNode (radix 16, a guard of 48 zero
+/// bits at depth 64) meets a guard it does not match (`cspace.c:resolveAddressBits`).
+pub fn outside(slot: Slot, source: bool) -> KernelError {
+    let failure = LookupFailure::GuardMismatch { bits_left: 64, guard_found: (slot.0 >> 16) as u64, bits_found: 48 };
+    KernelError::FailedLookup { source, failure }
+}
 
 /// The capability held in one slot of the model.
 #[derive(Copy, Clone, Eq, PartialEq, Debug)]
@@ -297,12 +302,15 @@ impl<S: AsRef<[ModelSlot]> + AsMut<[ModelSlot]>> KernelModel<S> {
         self.stats.caps_deleted += 1;
     }
 
-    fn lookup(&self, slot: Slot) -> Result<u32, KernelError> {
-        // `lookupTargetSlot` of an index beyond core's CNode fails (guard or depth mismatch).
+    fn lookup(&self, slot: Slot, source: bool) -> Result<u32, KernelError> {
+        // An index beyond core's CNode (radix 16, guard of 48 zero bits at depth 64) meets a
+        // guard it does not match (`cspace.c:resolveAddressBits`).
         if (slot.0 as usize) < self.s().len() {
             Ok(slot.0)
         } else {
-            Err(KernelError::FailedLookup)
+            let failure =
+                LookupFailure::GuardMismatch { bits_left: 64, guard_found: (slot.0 >> 16) as u64, bits_found: 48 };
+            Err(KernelError::FailedLookup { source, failure })
         }
     }
 
@@ -310,14 +318,18 @@ impl<S: AsRef<[ModelSlot]> + AsMut<[ModelSlot]>> KernelModel<S> {
     /// (`cnode.c:decodeCNodeInvocation`, `cteInsert`, `objecttype.c:deriveCap`). Not used by
     /// placement; it models the copies clients hold, to test that revoking a leaf removes them.
     pub fn cnode_copy(&mut self, src: Slot, dest: Slot) -> Result<(), KernelError> {
-        let d = self.lookup(dest)?;
+        let d = self.lookup(dest, false)?;
         if self.s()[d as usize].cap != ModelCap::Empty {
             return Err(KernelError::DeleteFirst);
         }
-        let s = self.lookup(src)?;
+        let s = self.lookup(src, true)?;
         let cap = self.s()[s as usize].cap;
         let revocable = match cap {
-            ModelCap::Empty => return Err(KernelError::FailedLookup),
+            // decodeCNodeInvocation: an empty source slot is a missing capability.
+            ModelCap::Empty => {
+                let failure = LookupFailure::MissingCapability { bits_left: 64 };
+                return Err(KernelError::FailedLookup { source: true, failure });
+            }
             ModelCap::Other => return Err(KernelError::IllegalOperation),
             ModelCap::Untyped { .. } => {
                 // deriveCap: an untyped with children cannot be copied.
@@ -360,7 +372,7 @@ impl<S: AsRef<[ModelSlot]> + AsMut<[ModelSlot]>> Kernel for KernelModel<S> {
     ) -> Result<(), KernelError> {
         // The invoked cap. On the real kernel a CPtr that does not resolve raises a cap fault
         // (`src/api/syscall.c:handleInvocation`); the model reports FailedLookup instead.
-        let u = self.lookup(untyped)?;
+        let u = self.lookup(untyped, false)?;
         let (base, ubits, is_device, raw_free) = match self.s()[u as usize].cap {
             // objecttype.c:decodeInvocation: invoking a null cap.
             ModelCap::Empty => return Err(KernelError::InvalidCapability { which: 0 }),
@@ -395,10 +407,10 @@ impl<S: AsRef<[ModelSlot]> + AsMut<[ModelSlot]>> Kernel for KernelModel<S> {
         let free = if reset { 0 } else { raw_free };
         let free_bytes = (1u64 << ubits) - free;
         if obits >= WORD_BITS || (free_bytes >> obits) < cnt {
-            return Err(KernelError::NotEnoughMemory { bytes_left: free_bytes });
+            return Err(KernelError::NotEnoughMemory { bytes_available: free_bytes });
         }
         // Device untypeds make only frames and untypeds (Arch_isFrameType), checked after memory.
-        if is_device && !ty.device_ok() {
+        if is_device && !ty.allowed_from_device() {
             return Err(KernelError::InvalidArgument { which: 1 });
         }
         // Natural alignment: alignUp(freeRef, objectSize) on the kernel pointer, whose base is
@@ -441,7 +453,7 @@ impl<S: AsRef<[ModelSlot]> + AsMut<[ModelSlot]>> Kernel for KernelModel<S> {
     /// `cnode.c:cteDelete`: deleting an empty slot succeeds and does nothing. Children of a
     /// deleted untyped stay alive and follow its predecessor (`emptySlot`).
     fn cnode_delete(&mut self, slot: Slot) -> Result<(), KernelError> {
-        let x = self.lookup(slot)?;
+        let x = self.lookup(slot, false)?;
         self.empty_slot(x);
         Ok(())
     }
@@ -449,7 +461,7 @@ impl<S: AsRef<[ModelSlot]> + AsMut<[ModelSlot]>> Kernel for KernelModel<S> {
     /// `cnode.c:cteRevoke`: deletes the entries after the cap while they are its MDB children.
     /// FreeIndex is not touched; the next retype resets.
     fn cnode_revoke(&mut self, slot: Slot) -> Result<(), KernelError> {
-        let x = self.lookup(slot)?;
+        let x = self.lookup(slot, false)?;
         loop {
             let c = self.s()[x as usize].first_child;
             if c == NIL {

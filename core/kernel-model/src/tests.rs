@@ -55,7 +55,7 @@ fn seed_case_freeindex_placement_fails() {
     assert_eq!(k.watermark(U), Some(0x1000));
     k.untyped_retype(U, T::Frame4K, 0, Slot(12), 1).unwrap();
     assert_eq!(k.object_at(Slot(12)), Some((T::Frame4K, RAM + 0x1000, 12)));
-    assert_eq!(k.untyped_retype(U, T::CNode, 5, Slot(13), 1), Err(KernelError::NotEnoughMemory { bytes_left: 0 }));
+    assert_eq!(k.untyped_retype(U, T::CNode, 5, Slot(13), 1), Err(KernelError::NotEnoughMemory { bytes_available: 0 }));
     assert_eq!(k.cap(Slot(13)), Some(ModelCap::Empty), "a failed retype changes nothing");
     assert_eq!(k.watermark(U), Some(0x2000));
 }
@@ -98,7 +98,7 @@ fn invoked_cap_errors() {
     k.untyped_retype(U, T::Endpoint, 0, Slot(10), 1).unwrap();
     assert_eq!(k.untyped_retype(Slot(10), T::Endpoint, 0, Slot(11), 1), Err(KernelError::IllegalOperation));
     // Beyond the CNode: the real kernel faults, the model reports FailedLookup.
-    assert_eq!(k.untyped_retype(Slot(64), T::Tcb, 0, Slot(10), 1), Err(KernelError::FailedLookup));
+    assert_eq!(k.untyped_retype(Slot(64), T::Tcb, 0, Slot(10), 1), Err(outside(Slot(64), false)));
 }
 
 #[test]
@@ -126,7 +126,10 @@ fn delete_first_is_checked_before_memory() {
     k.untyped_retype(U, T::Frame4K, 0, Slot(10), 1).unwrap();
     // ensureEmptySlot (DeleteFirst) comes before the memory check (NotEnoughMemory).
     assert_eq!(k.untyped_retype(U, T::Frame4K, 0, Slot(9), 2), Err(KernelError::DeleteFirst));
-    assert_eq!(k.untyped_retype(U, T::Frame4K, 0, Slot(11), 1), Err(KernelError::NotEnoughMemory { bytes_left: 0 }));
+    assert_eq!(
+        k.untyped_retype(U, T::Frame4K, 0, Slot(11), 1),
+        Err(KernelError::NotEnoughMemory { bytes_available: 0 })
+    );
     // The untyped's own slot counts as occupied.
     assert_eq!(k.untyped_retype(U, T::Endpoint, 0, U, 1), Err(KernelError::DeleteFirst));
 }
@@ -139,17 +142,20 @@ fn not_enough_memory_reports_bytes_left_and_ignores_alignment() {
     // one 4 KiB frame fits (at 0x1000), two do not.
     assert_eq!(
         k.untyped_retype(U, T::Frame4K, 0, Slot(11), 2),
-        Err(KernelError::NotEnoughMemory { bytes_left: 0x1ff0 })
+        Err(KernelError::NotEnoughMemory { bytes_available: 0x1ff0 })
     );
     k.untyped_retype(U, T::Frame4K, 0, Slot(11), 1).unwrap();
     assert_eq!(k.object_at(Slot(11)), Some((T::Frame4K, RAM + 0x1000, 12)));
     // Object bigger than the untyped.
-    assert_eq!(k.untyped_retype(U, T::Frame2M, 0, Slot(12), 1), Err(KernelError::NotEnoughMemory { bytes_left: 0 }));
+    assert_eq!(
+        k.untyped_retype(U, T::Frame2M, 0, Slot(12), 1),
+        Err(KernelError::NotEnoughMemory { bytes_available: 0 })
+    );
     // objectSize >= wordBits: a CNode of radix 47 is 2^52 bytes, refused as NotEnoughMemory.
     let mut k = one(47);
     assert_eq!(
         k.untyped_retype(U, T::CNode, 47, Slot(10), 1),
-        Err(KernelError::NotEnoughMemory { bytes_left: 1 << 47 })
+        Err(KernelError::NotEnoughMemory { bytes_available: 1 << 47 })
     );
 }
 
@@ -168,7 +174,7 @@ fn device_untyped_only_frames_and_untypeds_checked_after_memory() {
     assert_eq!(k.untyped_retype(U, T::Tcb, 0, Slot(11), 2000), Err(KernelError::RangeError { min: 1, max: 256 }));
     assert_eq!(
         k.untyped_retype(U, T::Frame1G, 0, Slot(11), 1),
-        Err(KernelError::NotEnoughMemory { bytes_left: 0x1f_f000 })
+        Err(KernelError::NotEnoughMemory { bytes_available: 0x1f_f000 })
     );
     // Child untypeds inherit the device flag (objecttype.c:createObject); no zeroing on reset.
     k.untyped_retype(U, T::Untyped, 12, Slot(11), 1).unwrap();
@@ -206,7 +212,7 @@ fn watermark_returns_to_zero_only_without_children() {
     assert_eq!(k.watermark(U), Some(0x2000), "one child left: no reset");
     assert_eq!(
         k.untyped_retype(U, T::Frame4K, 0, Slot(11), 3),
-        Err(KernelError::NotEnoughMemory { bytes_left: 0x2000 })
+        Err(KernelError::NotEnoughMemory { bytes_available: 0x2000 })
     );
     k.cnode_delete(Slot(10)).unwrap();
     assert_eq!(k.watermark(U), Some(0));
@@ -242,8 +248,8 @@ fn revoke_deletes_all_descendants_and_keeps_free_index() {
     assert_eq!(k.cap(Slot(17)), Some(ModelCap::Empty));
     // Revoking an object cap without children, or an empty slot, does nothing.
     k.cnode_revoke(Slot(30)).unwrap();
-    assert_eq!(k.cnode_revoke(Slot(64)), Err(KernelError::FailedLookup));
-    assert_eq!(k.cnode_delete(Slot(64)), Err(KernelError::FailedLookup));
+    assert_eq!(k.cnode_revoke(Slot(64)), Err(outside(Slot(64), false)));
+    assert_eq!(k.cnode_delete(Slot(64)), Err(outside(Slot(64), false)));
 }
 
 #[test]
@@ -255,7 +261,10 @@ fn deleting_object_cap_with_client_copy_keeps_leaf_busy() {
     k.cnode_copy(Slot(10), Slot(11)).unwrap();
     k.cnode_delete(Slot(10)).unwrap();
     assert!(k.has_children(U));
-    assert_eq!(k.untyped_retype(U, T::Frame4K, 0, Slot(10), 1), Err(KernelError::NotEnoughMemory { bytes_left: 0 }));
+    assert_eq!(
+        k.untyped_retype(U, T::Frame4K, 0, Slot(10), 1),
+        Err(KernelError::NotEnoughMemory { bytes_available: 0 })
+    );
     k.cnode_revoke(U).unwrap();
     assert_eq!(k.cap(Slot(11)), Some(ModelCap::Empty));
     k.untyped_retype(U, T::Frame4K, 0, Slot(10), 1).unwrap();
@@ -286,7 +295,7 @@ fn untyped_copy_marks_source_full() {
     k.cnode_copy(Slot(10), Slot(12)).unwrap();
     assert_eq!(
         k.untyped_retype(Slot(10), T::Endpoint, 0, Slot(13), 1),
-        Err(KernelError::NotEnoughMemory { bytes_left: 0 })
+        Err(KernelError::NotEnoughMemory { bytes_available: 0 })
     );
     k.untyped_retype(Slot(12), T::Endpoint, 0, Slot(13), 1).unwrap();
     assert_eq!(k.object_at(Slot(13)), Some((T::Endpoint, RAM, 4)));
@@ -412,7 +421,7 @@ impl RefKernel {
     fn retype(&mut self, u: u32, ty: ObjectType, sb: u8, dest: u32, count: u32) -> Result<(), KernelError> {
         let n = self.s.len() as u64;
         if u as u64 >= n {
-            return Err(KernelError::FailedLookup);
+            return Err(outside(Slot(u), false));
         }
         let (base, ubits, dev, raw) = match self.s[u as usize].cap {
             ModelCap::Empty => return Err(KernelError::InvalidCapability { which: 0 }),
@@ -438,9 +447,9 @@ impl RefKernel {
         let free = if self.has_children(u) { raw } else { 0 };
         let left = (1u64 << ubits) - free;
         if ob >= 64 || (left >> ob) < cnt {
-            return Err(KernelError::NotEnoughMemory { bytes_left: left });
+            return Err(KernelError::NotEnoughMemory { bytes_available: left });
         }
-        if dev && !ty.device_ok() {
+        if dev && !ty.allowed_from_device() {
             return Err(KernelError::InvalidArgument { which: 1 });
         }
         let sz = 1u64 << ob;
@@ -461,17 +470,20 @@ impl RefKernel {
     fn copy(&mut self, src: u32, dest: u32) -> Result<(), KernelError> {
         let n = self.s.len() as u32;
         if dest >= n {
-            return Err(KernelError::FailedLookup);
+            return Err(outside(Slot(dest), false));
         }
         if self.s[dest as usize].cap != ModelCap::Empty {
             return Err(KernelError::DeleteFirst);
         }
         if src >= n {
-            return Err(KernelError::FailedLookup);
+            return Err(outside(Slot(src), true));
         }
         let cap = self.s[src as usize].cap;
         let rev = match cap {
-            ModelCap::Empty => return Err(KernelError::FailedLookup),
+            ModelCap::Empty => {
+                let failure = sel4_abi::LookupFailure::MissingCapability { bits_left: 64 };
+                return Err(KernelError::FailedLookup { source: true, failure });
+            }
             ModelCap::Other => return Err(KernelError::IllegalOperation),
             ModelCap::Untyped { .. } if self.has_children(src) => return Err(KernelError::RevokeFirst),
             ModelCap::Untyped { .. } => true,

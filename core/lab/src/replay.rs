@@ -280,7 +280,7 @@ impl<const N: usize> Ideal<'_, N> {
             None => self.ram.alloc(size, bits, None),
             Some(a) => match self.ram.alloc_addr(a, size) {
                 Ok(()) => Ok(a),
-                Err(_) if ty.device_ok() => self.device.alloc_addr(a, size).map(|()| a),
+                Err(_) if ty.allowed_from_device() => self.device.alloc_addr(a, size).map(|()| a),
                 Err(e) => Err(e),
             },
         }

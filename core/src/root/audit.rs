@@ -62,7 +62,7 @@ impl Audit {
             .placer
             .caps
             .alloc()
-            .map_err(|_| Disagreement::Kernel("probe slot", KernelError::NotEnoughMemory { bytes_left: 0 }))?;
+            .map_err(|_| Disagreement::Kernel("probe slot", KernelError::NotEnoughMemory { bytes_available: 0 }))?;
         Ok(Audit { probe, frames_checked: 0, watermarks_checked: 0 })
     }
 

@@ -17,16 +17,10 @@ use crate::kernel::{Capacity, KernelError};
 use crate::object::ObjectType;
 use crate::phys_allocator::AllocFailure;
 use sel4::cap_type::CNode;
-use sel4::{init_thread, BootInfo, CPtr, Cap, CapRights, Word};
+use sel4::{init_thread, BootInfo, CNodeCapData, CPtr, Cap, CapRights, Word};
 
-use crate::root::kernel::{kernel_error, CSpaceLayout, LEVEL2_BITS, MAX_LEVEL2, TOP_RADIX};
+use crate::root::kernel::{CSpaceLayout, LEVEL2_BITS, MAX_LEVEL2, TOP_RADIX};
 use crate::root::state::{Core, CoreStrategy};
-
-/// `seL4_CNode_CapData`: guard size in bits 2..8, guard in bits 8..26
-/// (`include/object/structures_64.bf: cnode_capdata`).
-const fn guard_word(guard_size: u8) -> Word {
-    (guard_size as Word) << 2
-}
 
 #[derive(Debug)]
 pub enum CSpaceError {
@@ -43,6 +37,8 @@ pub enum CSpaceError {
     },
     Alloc(&'static str, AllocFailure),
     Kernel(&'static str, KernelError),
+    /// A guard of this many bits does not fit a CNode cap's guard-size field.
+    Guard(u8),
 }
 
 impl core::fmt::Display for CSpaceError {
@@ -56,6 +52,7 @@ impl core::fmt::Display for CSpaceError {
             }
             CSpaceError::Alloc(what, e) => write!(f, "{what}: {e}"),
             CSpaceError::Kernel(what, e) => write!(f, "{what}: {e}"),
+            CSpaceError::Guard(bits) => write!(f, "a guard of {bits} bits does not fit a CNode cap"),
         }
     }
 }
@@ -66,8 +63,16 @@ pub struct Extended {
     pub level2_paddrs: heapless::Vec<u64, MAX_LEVEL2>,
 }
 
+/// The priority and MCP the kernel gives the root task (`seL4_MaxPrio`), kept as they are.
+const MAX_PRIO: u8 = sel4::sys::seL4_MaxPrio as u8;
+
+/// The cap data of a CNode cap that skips `bits` bits of guard (all zero).
+fn guard(bits: u8) -> Result<Word, CSpaceError> {
+    CNodeCapData::skip(bits).map(CNodeCapData::into_word).ok_or(CSpaceError::Guard(bits))
+}
+
 fn k<T>(what: &'static str, r: sel4::Result<T>) -> Result<T, CSpaceError> {
-    r.map_err(|e| CSpaceError::Kernel(what, kernel_error(e)))
+    r.map_err(|e| CSpaceError::Kernel(what, e))
 }
 
 /// Makes `level2` second-level CNodes (each placed by core's own allocator) reachable and
@@ -89,7 +94,7 @@ pub fn extend(core: &mut Core, bi: &BootInfo, level2: usize) -> Result<Extended,
     // Core's own cap to the new CNode has no guard: index it at depth = radix.
     let top_slot = |i: Word| top_cap.relative_bits_with_depth(i, TOP_RADIX as usize);
     // Slot 0: the boot root CNode with guard 0, so it resolves exactly the low 16 bits.
-    k("mint root CNode into top", top_slot(0).mint(&root.relative(root), CapRights::all(), guard_word(0)))?;
+    k("mint root CNode into top", top_slot(0).mint(&root.relative(root), CapRights::all(), guard(0)?))?;
     for j in 1..=level2 {
         let c = ours
             .alloc(kernel, ObjectType::CNode, LEVEL2_BITS as u8)
@@ -109,7 +114,7 @@ pub fn extend(core: &mut Core, bi: &BootInfo, level2: usize) -> Result<Extended,
     let guarded_cap: Cap<CNode> = Cap::from_bits(guarded.0 as Word);
     k(
         "mint guarded top CNode",
-        root.relative(guarded_cap).mint(&root.relative(top_cap), CapRights::all(), guard_word(top_guard)),
+        root.relative(guarded_cap).mint(&root.relative(top_cap), CapRights::all(), guard(top_guard)?),
     )?;
     // The new CSpace root; priority, VSpace and IPC buffer stay as the kernel set them up
     // (src/kernel/boot.c:create_initial_thread: priority and MCP seL4_MaxPrio).
@@ -117,8 +122,8 @@ pub fn extend(core: &mut Core, bi: &BootInfo, level2: usize) -> Result<Extended,
         "configure own TCB",
         init_thread::TCB.tcb_configure(
             CPtr::from_bits(0),
-            255,
-            255,
+            MAX_PRIO,
+            MAX_PRIO,
             guarded_cap,
             0,
             init_thread::VSPACE,

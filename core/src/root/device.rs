@@ -9,7 +9,6 @@ use sel4::{cap_type, init_thread, Cap, CapRights, VmAttributes, Word};
 use sel4_root_task::println;
 
 use crate::root::error::Error;
-use crate::root::kernel::kernel_error;
 use crate::root::runner::Runner;
 
 /// Physical address of the VGA text buffer (80x25 cells of character + attribute).
@@ -21,7 +20,7 @@ const WINDOW: Word = 0xc000_0000;
 const ATTR: u16 = 0x1f00;
 
 fn step<T>(what: &'static str, r: sel4::Result<T>) -> Result<T, Error> {
-    r.map_err(|e| Error::Kernel(what, kernel_error(e)))
+    r.map_err(|e| Error::Kernel(what, e))
 }
 
 pub fn vga(run: &mut Runner) -> Result<(), Error> {

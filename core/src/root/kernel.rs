@@ -11,7 +11,7 @@
 use crate::kernel::{Kernel, KernelError, Slot};
 use crate::object::{ObjectType, MAX_UNTYPED_BITS};
 use sel4::cap_type::{self, CNode, Untyped};
-use sel4::{AbsoluteCPtr, CPtr, Cap, Error, ObjectBlueprint, Word};
+use sel4::{AbsoluteCPtr, CPtr, Cap, Word};
 
 /// How slot numbers reach CNodes.
 #[derive(Copy, Clone, Debug)]
@@ -25,7 +25,7 @@ pub enum CSpaceLayout {
 }
 
 /// Bits a second-level CNode resolves (the boot root CNode's radix, `CONFIG_ROOT_CNODE_SIZE_BITS`).
-pub const LEVEL2_BITS: u32 = 16;
+pub const LEVEL2_BITS: u32 = sel4_config::ROOT_CNODE_SIZE_BITS as u32;
 
 /// log2 slots of the top CNode: up to 2^5 - 1 second-level CNodes.
 pub const TOP_RADIX: u8 = 5;
@@ -69,7 +69,7 @@ impl SeL4 {
 
     /// `seL4_X86_Page_GetAddress` of the frame cap in `s`.
     pub fn frame_address(&self, s: Slot) -> Result<u64, KernelError> {
-        Cap::<cap_type::Frame4K>::from_bits(s.0 as Word).frame_get_address().map_err(kernel_error)
+        Cap::<cap_type::Frame4K>::from_bits(s.0 as Word).frame_get_address()
     }
 
     /// The kernel's effective watermark of the untyped in `untyped`, from a retype that must
@@ -79,51 +79,11 @@ impl SeL4 {
     /// (`src/object/untyped.c:decodeUntypedInvocation`). `untyped_bits` is its size.
     pub fn watermark(&mut self, untyped: Slot, untyped_bits: u8, probe: Slot) -> Result<u64, KernelError> {
         match self.untyped_retype(untyped, ObjectType::Untyped, MAX_UNTYPED_BITS, probe, 1) {
-            Err(KernelError::NotEnoughMemory { bytes_left }) => Ok((1u64 << untyped_bits) - bytes_left),
+            Err(KernelError::NotEnoughMemory { bytes_available }) => Ok((1u64 << untyped_bits) - bytes_available),
             Err(e) => Err(e),
             // Cannot happen below 2^47 bytes; if it did, the probe slot now holds a cap.
             Ok(()) => Err(KernelError::IllegalOperation),
         }
-    }
-}
-
-/// The blueprint of a library object type (1 GiB frames only with `CONFIG_HUGE_PAGE`).
-pub fn blueprint(ty: ObjectType, size_bits: u8) -> Option<ObjectBlueprint> {
-    let sb = size_bits as usize;
-    Some(match ty {
-        ObjectType::Untyped => ObjectBlueprint::Untyped { size_bits: sb },
-        ObjectType::Tcb => ObjectBlueprint::Tcb,
-        ObjectType::Endpoint => ObjectBlueprint::Endpoint,
-        ObjectType::Notification => ObjectBlueprint::Notification,
-        ObjectType::CNode => ObjectBlueprint::CNode { size_bits: sb },
-        ObjectType::Frame4K => ObjectBlueprint::Frame4K,
-        ObjectType::Frame2M => ObjectBlueprint::LargePage,
-        #[cfg(sel4_cfg_huge_page)]
-        ObjectType::Frame1G => ObjectBlueprint::HugePage,
-        #[cfg(not(sel4_cfg_huge_page))]
-        ObjectType::Frame1G => return None,
-        ObjectType::PageTable => ObjectBlueprint::PageTable,
-        ObjectType::PageDirectory => ObjectBlueprint::PageDirectory,
-        ObjectType::Pdpt => ObjectBlueprint::Pdpt,
-        ObjectType::Pml4 => ObjectBlueprint::Pml4,
-    })
-}
-
-/// The library's view of an error reply.
-pub fn kernel_error(e: Error) -> KernelError {
-    match e {
-        Error::InvalidArgument { which } => KernelError::InvalidArgument { which },
-        Error::InvalidCapability { which } => KernelError::InvalidCapability { which },
-        Error::IllegalOperation => KernelError::IllegalOperation,
-        Error::RangeError { min, max } => KernelError::RangeError { min, max },
-        Error::AlignmentError => KernelError::AlignmentError,
-        Error::FailedLookup { .. } => KernelError::FailedLookup,
-        Error::TruncatedMessage => KernelError::TruncatedMessage,
-        Error::DeleteFirst => KernelError::DeleteFirst,
-        Error::RevokeFirst => KernelError::RevokeFirst,
-        Error::NotEnoughMemory { bytes_available } => KernelError::NotEnoughMemory { bytes_left: bytes_available },
-        // No such label in this kernel version; the closest library error.
-        Error::Unknown { .. } => KernelError::IllegalOperation,
     }
 }
 
@@ -136,20 +96,17 @@ impl Kernel for SeL4 {
         dest: Slot,
         count: u32,
     ) -> Result<(), KernelError> {
-        // Without HUGE_PAGE the type number does not exist: the kernel's answer to an unknown type.
-        let bp = blueprint(ty, size_bits).ok_or(KernelError::InvalidArgument { which: 0 })?;
         let (cnode, offset) = self.window(dest);
         Cap::<Untyped>::from_cptr(CPtr::from_bits(untyped.0 as Word))
             // The caller's size_bits goes to the kernel as is: it range-checks it for every type.
-            .untyped_retype_with_size_arg(bp.ty(), size_bits as Word, &cnode, offset, count as usize)
-            .map_err(kernel_error)
+            .untyped_retype_with_size_arg(ty, size_bits as Word, &cnode, offset, count as usize)
     }
 
     fn cnode_delete(&mut self, slot: Slot) -> Result<(), KernelError> {
-        self.slot(slot).delete().map_err(kernel_error)
+        self.slot(slot).delete()
     }
 
     fn cnode_revoke(&mut self, slot: Slot) -> Result<(), KernelError> {
-        self.slot(slot).revoke().map_err(kernel_error)
+        self.slot(slot).revoke()
     }
 }

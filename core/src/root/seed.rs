@@ -49,7 +49,7 @@ fn freeindex_only(run: &mut Runner, u: &Placed) -> Result<(), Error> {
     }
     if results[..3].iter().any(|r| r.is_err())
         || frame != Ok(u.paddr + 0x1000)
-        || !matches!(last, Err(KernelError::NotEnoughMemory { bytes_left: 0 }))
+        || !matches!(last, Err(KernelError::NotEnoughMemory { bytes_available: 0 }))
     {
         return Err(Error::Failed("seed: the kernel's FreeIndex rule did not behave as documented"));
     }

@@ -348,7 +348,8 @@ pub fn print_footprint(core: &Core, bi: &BootInfo) {
         Size(f.paging_bytes as u128),
         f.level2
     );
-    let image = bi.user_image_frames().len() as u128 * 4096;
+    let page = ObjectType::Frame4K.object_bits(0).map_or(0, |b| 1u128 << b);
+    let image = bi.user_image_frames().len() as u128 * page;
     println!(
         "footprint: image {} ({image} bytes in {} frames), of which .bss {} bytes",
         Size(image),

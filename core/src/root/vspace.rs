@@ -12,7 +12,6 @@ use sel4::{cap_type, init_thread, Cap, CapRights, VmAttributes, Word};
 use crate::kernel::{KernelError, Slot};
 use crate::object::ObjectType;
 use crate::phys_allocator::AllocFailure;
-use crate::root::kernel::kernel_error;
 use crate::root::state::Core;
 
 /// Why a mapping could not be made.
@@ -82,11 +81,12 @@ fn is_failed_lookup(e: &sel4::Error) -> bool {
 /// whole frames) and maps them read-write, cached, in core's VSpace, placing the paging
 /// structures that are missing.
 pub fn map_new_frames(core: &mut Core, base: u64, bytes: u64, frame: ObjectType) -> Result<Mapped, MapError> {
-    let (bits, first_level) = match frame {
-        ObjectType::Frame2M => (21u32, Level::PageDirectory),
-        _ => (12u32, Level::PageTable),
+    let first_level = match frame {
+        ObjectType::Frame2M => Level::PageDirectory,
+        ObjectType::Frame4K => Level::PageTable,
+        _ => return Err(MapError::Window { base, bytes }),
     };
-    let size = 1u64 << bits;
+    let size = frame.object_bits(0).map(|b| 1u64 << b).map_err(|e| MapError::Kernel("frame size", e))?;
     let end = base.checked_add(bytes.next_multiple_of(size)).ok_or(MapError::Window { base, bytes })?;
     if !base.is_multiple_of(size) || end > 1 << 47 {
         return Err(MapError::Window { base, bytes });
@@ -124,7 +124,7 @@ fn map_frame(
         match r {
             Ok(()) => return Ok(()),
             Err(e) if is_failed_lookup(&e) => place_level(core, level, va, done)?,
-            Err(e) => return Err(MapError::Kernel("map frame", kernel_error(e))),
+            Err(e) => return Err(MapError::Kernel("map frame", e)),
         }
     }
 }
@@ -148,7 +148,7 @@ fn place_level(core: &mut Core, level: Level, va: u64, done: &mut Mapped) -> Res
         match (r, level.above()) {
             (Ok(()), _) => return Ok(()),
             (Err(e), Some(up)) if is_failed_lookup(&e) => place_level(core, up, va, done)?,
-            (Err(e), _) => return Err(MapError::Kernel("map paging structure", kernel_error(e))),
+            (Err(e), _) => return Err(MapError::Kernel("map paging structure", e)),
         }
     }
 }

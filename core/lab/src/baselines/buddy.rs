@@ -287,7 +287,7 @@ impl Strategy for Buddy<'_> {
                 (false, self.list(false, bits))
             }
             Some(a) => {
-                let device = if ty.device_ok() && self.covers(true, a, bits) {
+                let device = if ty.allowed_from_device() && self.covers(true, a, bits) {
                     true
                 } else if self.covers(false, a, bits) {
                     false

@@ -83,7 +83,7 @@ pub(crate) fn choose<const N: usize>(
         Some(a) => {
             if ram.alloc_addr(a, size).is_ok() {
                 Ok((a, false))
-            } else if ty.device_ok() && device.alloc_addr(a, size).is_ok() {
+            } else if ty.allowed_from_device() && device.alloc_addr(a, size).is_ok() {
                 Ok((a, true))
             } else {
                 Err(AllocFailure::NoBlock)
@@ -96,7 +96,7 @@ pub(crate) fn choose<const N: usize>(
 pub(crate) fn bits_of(ty: ObjectType, size_bits: u8) -> Result<u8, AllocFailure> {
     let bits = ty.object_bits(size_bits).map_err(AllocFailure::Invalid)?;
     if bits > MAX_UNTYPED_BITS {
-        return Err(AllocFailure::Invalid(KernelError::NotEnoughMemory { bytes_left: 0 }));
+        return Err(AllocFailure::Invalid(KernelError::NotEnoughMemory { bytes_available: 0 }));
     }
     Ok(bits)
 }

@@ -161,7 +161,7 @@ impl<const N: usize> Strategy for GenodePages<'_, N> {
             Some(a) => {
                 if self.ram.alloc_addr(a, PAGE).is_ok() {
                     (a, false)
-                } else if ty.device_ok() && self.device.alloc_addr(a, PAGE).is_ok() {
+                } else if ty.allowed_from_device() && self.device.alloc_addr(a, PAGE).is_ok() {
                     (a, true)
                 } else {
                     return Err(AllocFailure::NoBlock);
