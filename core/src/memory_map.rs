@@ -26,8 +26,6 @@
 //! a well-formed dump ([`Checker`]: the nodes of each root tile it exactly as a binary tree), so
 //! the format lives in one place. Nothing here allocates; the walk is O(1) per line.
 
-use core::fmt;
-
 use crate::object::{ObjectType, MAX_UNTYPED_BITS, MIN_UNTYPED_BITS};
 use crate::untyped_pool::{NodeId, NodeInfo, NodeState, PoolNode, UntypedPool};
 
@@ -94,8 +92,8 @@ pub enum Record {
 }
 
 /// The serial line, without a newline.
-impl fmt::Display for Record {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl core::fmt::Display for Record {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match *self {
             Record::Begin => f.write_str("map begin"),
             Record::Root { paddr, bits, device } => {
@@ -116,10 +114,10 @@ where
 }
 
 /// Writes the dump of `pool`, one line per record (for a `core::fmt::Write` console).
-pub fn write_dump<P, W>(pool: &UntypedPool<P>, out: &mut W) -> fmt::Result
+pub fn write_dump<P, W>(pool: &UntypedPool<P>, out: &mut W) -> core::fmt::Result
 where
     P: AsRef<[PoolNode]> + AsMut<[PoolNode]>,
-    W: fmt::Write,
+    W: core::fmt::Write,
 {
     for r in records(pool) {
         writeln!(out, "{r}")?;
@@ -227,8 +225,8 @@ pub enum LineError<'a> {
     UnknownRecord(&'a str),
 }
 
-impl fmt::Display for LineError<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl core::fmt::Display for LineError<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match *self {
             LineError::MissingField(n) => write!(f, "missing field <{n}>"),
             LineError::ExtraField(t) => write!(f, "unexpected extra field `{t}`"),
@@ -347,8 +345,8 @@ pub enum SequenceError {
     MissingEnd,
 }
 
-impl fmt::Display for SequenceError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl core::fmt::Display for SequenceError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match *self {
             SequenceError::NotInDump => f.write_str("map record outside `map begin` .. `map end`"),
             SequenceError::NestedBegin => f.write_str("`map begin` inside a dump that has not ended"),

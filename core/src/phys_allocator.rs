@@ -2,8 +2,6 @@
 //! address. Range allocators (one for RAM, one for device memory) choose the block,
 //! [`Placer`] makes the kernel create the object exactly there.
 
-use core::fmt;
-
 use crate::cap_space::CapEntry;
 use crate::kernel::{Capacity, Kernel, KernelError, Slot};
 use crate::object::{ObjectType, MAX_UNTYPED_BITS, MIN_UNTYPED_BITS};
@@ -79,16 +77,16 @@ impl From<RangeError> for SetupError {
     }
 }
 
-impl fmt::Display for SetupError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl core::fmt::Display for SetupError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             SetupError::Ranges(e) => write!(f, "cannot add an untyped to a range allocator: {e}"),
         }
     }
 }
 
-impl fmt::Display for AllocFailure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl core::fmt::Display for AllocFailure {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             AllocFailure::NoBlock => write!(f, "no free block satisfies the request"),
             AllocFailure::Refused(e) => write!(f, "the kernel refused the chosen block: {e}"),
@@ -99,8 +97,8 @@ impl fmt::Display for AllocFailure {
     }
 }
 
-impl fmt::Display for FreeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl core::fmt::Display for FreeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             FreeError::InvalidHandle => write!(f, "the handle names no live allocation"),
             FreeError::Kernel(e) => write!(f, "the kernel refused: {e}"),

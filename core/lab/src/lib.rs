@@ -2,12 +2,15 @@
 //! trait that core's allocator and the [`baselines`] it is compared with implement, the
 //! allocation [`trace`] format and its generator, [`replay`] of a trace against any kernel
 //! (the host model or, inside a self-test root task, the real kernel with a per-operation
-//! [`replay_log`]), and the [`shipped`] traces and layouts.
+//! [`replay_log`]), the [`shipped`] traces and layouts, and host rigs (`rig`, feature `std`) that put core's
+//! allocator over the kernel model of a layout.
 #![no_std]
 
 pub mod baselines;
 pub mod replay;
 pub mod replay_log;
+#[cfg(any(test, feature = "std"))]
+pub mod rig;
 pub mod shipped;
 pub mod strategy;
 pub mod trace;

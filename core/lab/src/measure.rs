@@ -4,26 +4,16 @@
 //! <= 1.25 invocations per op) and prints the figures (`cargo test -p sel4-core-lab --lib measure -- --nocapture`).
 
 extern crate std;
-use std::boxed::Box;
 use std::string::String;
 use std::vec;
 use std::vec::Vec;
 
 use crate::replay::{self, Live, Stats};
+use crate::rig::{Options, Rig};
 use crate::strategy::{AllocFailure, FreeError, Handle, Placed, Strategy};
-use sel4_core::cap_space::CapEntry;
-use sel4_core::cap_space::CapSpace;
-use sel4_core::kernel::{BootUntyped, Counting, InvocationCounts};
-use sel4_core::kernel::{Kernel, Slot};
-use sel4_core::object::ObjectType;
-use sel4_core::phys_allocator::PhysAllocator;
-use sel4_core::placement::Placer;
-use sel4_core::range_allocator::ArrayRangeAllocator;
-use sel4_core::untyped_pool::PoolNode;
-use sel4_kernel_model::{KernelModel, ModelSlot};
-
 use crate::trace::{self, IdTable};
-use sel4_core::untyped_pool::UntypedPool;
+use sel4_core::kernel::{BootUntyped, Counting, InvocationCounts, Kernel, Slot};
+use sel4_core::object::ObjectType;
 
 const N: usize = 1 << 14;
 
@@ -117,24 +107,18 @@ impl Measured {
 /// as steady state. Then frees everything and checks the largest block.
 fn run(text: &str, cut: u64) -> Measured {
     let boot = layout();
-    let slots = 1usize << 18;
-    let first_free = Slot(12 + boot.len() as u32);
-    let mut k = KernelModel::new(vec![ModelSlot::EMPTY; slots], &boot, first_free).unwrap();
-    let pool = UntypedPool::new(vec![PoolNode::EMPTY; 1 << 18], &boot).unwrap();
-    let caps = CapSpace::new(vec![CapEntry::EMPTY; slots - first_free.0 as usize], first_free).unwrap();
-    let mut ram: Box<ArrayRangeAllocator<N>> = ArrayRangeAllocator::new_boxed();
-    let mut dev: Box<ArrayRangeAllocator<N>> = ArrayRangeAllocator::new_boxed();
-    let ours = PhysAllocator::new(&mut ram, &mut dev, Placer::new(pool, caps)).unwrap();
+    let mut rig = Rig::new(&boot, Options { object_slots: 1 << 17, range_blocks: N }).unwrap();
+    let (k, ours) = rig.ours().unwrap();
     let mut s = Phased { inner: ours, cut, ops: [0; 2], counts: [InvocationCounts::default(); 2] };
     let mut st: Vec<trace::IdEntry<'_, Live>> = vec![None; 1 << 17];
     let mut table = IdTable::new(&mut st);
-    let stats = replay::run(text, &mut s, &mut k, &mut table, || 0).unwrap();
+    let stats = replay::run(text, &boot, &mut s, k, &mut table, || 0).unwrap();
     let (ops, counts) = (s.ops, s.counts);
-    let mut kc = Counting::new(&mut k);
+    let mut kc = Counting::new(&mut *k);
     let after = replay::free_all(&mut s.inner, &mut kc, &mut table);
     assert_eq!(after.free_errors, 0);
     let free_all = kc.counts;
-    let largest = s.inner.largest_allocatable(&mut k);
+    let largest = s.inner.largest_allocatable(&mut *k);
     Measured { stats, ops, counts, largest_after_free_all: largest, free_all, placer: s.inner.placer.stats }
 }
 

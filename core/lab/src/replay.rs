@@ -7,8 +7,8 @@
 
 use crate::strategy::{AllocFailure, Handle, Placed, Strategy};
 use crate::trace::{self, IdTable, Op, TraceError};
-use sel4_core::kernel::{Counting, InvocationCounts, Kernel, Slot};
-use sel4_core::object::ObjectType;
+use sel4_core::kernel::{BootUntyped, Counting, InvocationCounts, Kernel, KernelError, Slot};
+use sel4_core::object::{ObjectType, MAX_UNTYPED_BITS};
 use sel4_core::range_allocator::{ArrayRangeAllocator, RangeError};
 
 #[cfg(any(test, feature = "std"))]
@@ -93,7 +93,9 @@ impl Stats {
     }
 
     /// Counts the outcome of operation `op` (trace line `line`), an allocation of `bytes` that
-    /// asked for `asked`, and returns what the live-id table keeps for its id.
+    /// asked for `asked`, and returns what the live-id table keeps for its id. `r` is what the
+    /// strategy answered, or, for a request [`invalid_request`] refuses (which no strategy
+    /// sees), that refusal.
     pub(crate) fn record_alloc(
         &mut self,
         op: u64,
@@ -120,7 +122,7 @@ impl Stats {
                     AllocFailure::Invalid(_) => self.invalid += 1,
                     AllocFailure::Disagreement => self.disagreements += 1,
                 }
-                if !matches!(f, AllocFailure::Invalid(_)) {
+                if !matches!(f, AllocFailure::Invalid(_) | AllocFailure::Disagreement) {
                     self.note_failure(op, line);
                 }
                 Live { bytes, ..Live::GONE }
@@ -139,6 +141,52 @@ impl Stats {
     }
 }
 
+/// The one rule every strategy and the ideal allocator are held to: the kernel's own refusal of
+/// a request, whichever allocator would choose the address. A request with bad size arguments,
+/// an object larger than any untyped, an address not aligned to the object, or a kernel object
+/// other than a frame or an untyped at an address in device memory (`decodeUntypedInvocation`)
+/// is invalid. The replays count it as `invalid` without handing it to any strategy, so it is
+/// never a first failure; a strategy that calls a valid request invalid contradicts this rule,
+/// which counts as a disagreement.
+pub fn invalid_request(boot: &[BootUntyped], ty: ObjectType, size_bits: u8, addr: Option<u64>) -> Option<KernelError> {
+    let bits = match ty.object_bits(size_bits) {
+        Ok(b) => b,
+        Err(e) => return Some(e),
+    };
+    if bits > MAX_UNTYPED_BITS {
+        return Some(KernelError::NotEnoughMemory { bytes_available: 0 });
+    }
+    let a = addr?;
+    if a & ((1u64 << bits) - 1) != 0 {
+        return Some(KernelError::AlignmentError);
+    }
+    let in_device = boot.iter().any(|u| u.is_device && a >= u.paddr && a - u.paddr < 1u64 << u.size_bits);
+    (in_device && !ty.allowed_from_device()).then_some(KernelError::InvalidArgument { which: 1 })
+}
+
+/// What a strategy's answer to a valid request counts as: a strategy that calls it invalid
+/// disagrees with [`invalid_request`].
+fn valid_answer(r: Result<Placed, AllocFailure>) -> Result<Placed, AllocFailure> {
+    match r {
+        Err(AllocFailure::Invalid(_)) => Err(AllocFailure::Disagreement),
+        r => r,
+    }
+}
+
+/// The answer to a request: [`invalid_request`]'s refusal, or what `alloc` says.
+pub fn answer(
+    boot: &[BootUntyped],
+    ty: ObjectType,
+    size_bits: u8,
+    addr: Option<u64>,
+    alloc: impl FnOnce() -> Result<Placed, AllocFailure>,
+) -> Result<Placed, AllocFailure> {
+    match invalid_request(boot, ty, size_bits, addr) {
+        Some(e) => Err(AllocFailure::Invalid(e)),
+        None => valid_answer(alloc()),
+    }
+}
+
 /// Size in bytes of an object of a trace line (size_bits already checked by
 /// the parser).
 pub fn object_bytes(ty: ObjectType, size_bits: u8) -> u64 {
@@ -152,6 +200,7 @@ pub fn object_bytes(ty: ObjectType, size_bits: u8) -> u64 {
 /// cannot be satisfied are counted, not errors.
 pub fn run<'a, K: Kernel, S: Strategy>(
     text: &'a str,
+    boot: &[BootUntyped],
     strategy: &mut S,
     kernel: &mut K,
     table: &mut IdTable<'_, 'a, Live>,
@@ -168,7 +217,7 @@ pub fn run<'a, K: Kernel, S: Strategy>(
                 // Check the id first, so a bad trace never leaves an object
                 // the table does not know about.
                 precheck(table, line, id)?;
-                let r = strategy.alloc(&mut k, ty, size_bits, addr);
+                let r = answer(boot, ty, size_bits, addr, || strategy.alloc(&mut k, ty, size_bits, addr));
                 let live = st.record_alloc(st.ops, line, addr, object_bytes(ty, size_bits), &r);
                 trace::track(table, line, &op, live)?;
             }
@@ -247,6 +296,8 @@ pub fn free_all<K: Kernel, S: Strategy>(
 pub struct IdealStats {
     pub allocs: u64,
     pub failed: u64,
+    /// Requests [`invalid_request`] refuses (not failures).
+    pub invalid: u64,
     pub first_failure_op: Option<u64>,
     pub live_bytes_at_first_failure: Option<u64>,
     /// Largest free naturally aligned block after freeing everything.
@@ -297,6 +348,7 @@ impl<const N: usize> Ideal<'_, N> {
 /// object's address and size, `None` if it failed).
 pub fn run_ideal<'a, const N: usize>(
     text: &'a str,
+    boot: &[BootUntyped],
     ideal: &mut Ideal<'_, N>,
     table: &mut IdTable<'_, 'a, Option<(u64, u64)>>,
 ) -> Result<IdealStats, TraceError<'a>> {
@@ -307,6 +359,10 @@ pub fn run_ideal<'a, const N: usize>(
         let (line, op) = item?;
         n += 1;
         match op {
+            Op::Alloc { ty, size_bits, addr, .. } if invalid_request(boot, ty, size_bits, addr).is_some() => {
+                st.invalid += 1;
+                trace::track(table, line, &op, None)?;
+            }
             Op::Alloc { ty, size_bits, addr, .. } => {
                 let v = match ideal.alloc(ty, size_bits, addr) {
                     Ok(a) => {
@@ -365,10 +421,70 @@ mod tests {
         let mut st = vec![None; 8];
         let mut table = IdTable::new(&mut st);
         let text = "alloc a endpoint 0\nfree a\nalloc a endpoint 0\nalloc a tcb 0\n";
-        let e = run(text, &mut s, &mut k, &mut table, || 0).unwrap_err();
+        let e = run(text, &boot, &mut s, &mut k, &mut table, || 0).unwrap_err();
         assert_eq!(e, TraceError { line: 4, kind: trace::ErrorKind::DuplicateId("a") });
         // Two endpoints were created (one freed); the TCB never was.
         assert_eq!(k.iter().filter(|(_, c)| matches!(c, sel4_kernel_model::ModelCap::Object { .. })).count(), 1);
         assert_eq!(table.len(), 1);
+    }
+
+    /// A RAM untyped and a device untyped at 1 MiB.
+    fn ram_and_device() -> [BootUntyped; 2] {
+        [
+            BootUntyped { slot: Slot(1), paddr: 0, size_bits: 20, is_device: false },
+            BootUntyped { slot: Slot(2), paddr: 0x10_0000, size_bits: 20, is_device: true },
+        ]
+    }
+
+    #[test]
+    fn an_invalid_request_is_invalid_for_every_strategy_and_the_ideal_allocator() {
+        let boot = ram_and_device();
+        // A TCB in device memory, then requests that succeed everywhere.
+        let text = "alloc a tcb 0 0x100000\nalloc b endpoint 0\nalloc c frame_4k 0 0x100000\nfree b\n";
+        for name in ["ours", "freeindex", "buddy", "genode"] {
+            let r = host::replay(name, text, &boot, host::Options { object_slots: 256 }).unwrap();
+            let st = r.stats;
+            assert_eq!((st.invalid, st.allocs, st.failed, st.refused, st.disagreements), (1, 2, 0, 0, 0), "{name}");
+            assert_eq!(st.first_failure_op, None, "{name}: an invalid request is no failure");
+        }
+        let summary = host::check(text).unwrap();
+        let ideal = host::ideal(text, &boot, &summary).unwrap();
+        assert_eq!((ideal.invalid, ideal.allocs, ideal.failed, ideal.first_failure_op), (1, 2, 0, None));
+    }
+
+    /// Calls every request invalid.
+    struct Contrary;
+
+    impl Strategy for Contrary {
+        fn name(&self) -> &'static str {
+            "contrary"
+        }
+        fn alloc<K: Kernel>(
+            &mut self,
+            _: &mut K,
+            _: ObjectType,
+            _: u8,
+            _: Option<u64>,
+        ) -> Result<Placed, AllocFailure> {
+            Err(AllocFailure::Invalid(KernelError::IllegalOperation))
+        }
+        fn free<K: Kernel>(&mut self, _: &mut K, _: Handle) -> Result<(), crate::strategy::FreeError> {
+            Ok(())
+        }
+        fn largest_allocatable<K: Kernel>(&mut self, _: &mut K) -> u64 {
+            0
+        }
+    }
+
+    #[test]
+    fn a_strategy_that_calls_a_valid_request_invalid_disagrees() {
+        let boot = ram_and_device();
+        let mut k = KernelModel::new(vec![ModelSlot::EMPTY; 64], &boot, Slot(3)).unwrap();
+        let mut st = vec![None; 8];
+        let mut table = IdTable::new(&mut st);
+        let text = "alloc a endpoint 0\nalloc b tcb 0 0x100000\n";
+        let stats = run(text, &boot, &mut Contrary, &mut k, &mut table, || 0).unwrap();
+        assert_eq!((stats.disagreements, stats.invalid, stats.refused, stats.failed), (1, 1, 0, 0));
+        assert_eq!(stats.first_failure_op, None);
     }
 }

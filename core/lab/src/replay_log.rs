@@ -20,7 +20,7 @@ use crate::replay::{self, object_bytes, AfterFreeAll, Live, Stats};
 use crate::strategy::{AllocFailure, Strategy};
 use crate::trace::{self, IdTable, Op, TraceError};
 use sel4_core::cap_space::CapEntry;
-use sel4_core::kernel::{Counting, Kernel, Slot};
+use sel4_core::kernel::{BootUntyped, Counting, Kernel, Slot};
 use sel4_core::phys_allocator::PhysAllocator;
 use sel4_core::range_allocator::{RangeNode, Slab};
 use sel4_core::untyped_pool::PoolNode;
@@ -90,6 +90,7 @@ impl fmt::Display for Line {
 #[allow(clippy::too_many_arguments)]
 pub fn run<'a, K: Kernel, R, P, C>(
     text: &'a str,
+    boot: &[BootUntyped],
     ours: &mut PhysAllocator<'_, R, P, C>,
     kernel: &mut K,
     table: &mut IdTable<'_, 'a, Live>,
@@ -117,7 +118,8 @@ where
                 // As in `replay::run`: a bad id stops the replay before anything is allocated.
                 replay::precheck(table, ln, id)?;
                 let t0 = clock();
-                let r = Strategy::alloc(ours, &mut k, ty, size_bits, addr);
+                let r =
+                    replay::answer(boot, ty, size_bits, addr, || Strategy::alloc(ours, &mut k, ty, size_bits, addr));
                 st.elapsed += clock().saturating_sub(t0);
                 let live = st.record_alloc(n, ln, addr, object_bytes(ty, size_bits), &r);
                 let outcome = match r {
@@ -170,7 +172,7 @@ impl fmt::Display for Summary<'_> {
         write!(
             f,
             "summary strategy=ours ops={} allocs={} frees={} refused={} failed={} capacity={} invalid={} \
-             first_failure_op={} live_bytes_at_first_failure={} retypes={} deletes={} revokes={} \
+             disagreements={} first_failure_op={} live_bytes_at_first_failure={} retypes={} deletes={} revokes={} \
              invocations_per_op={:.4} largest_block_after_free_all={} total_ram_bytes={}",
             s.ops,
             s.allocs,
@@ -179,6 +181,7 @@ impl fmt::Display for Summary<'_> {
             s.failed,
             s.capacity,
             s.invalid,
+            s.disagreements,
             opt(s.first_failure_op),
             opt(s.live_bytes_at_first_failure),
             s.invocations.retypes,
@@ -196,30 +199,30 @@ mod tests {
     extern crate std;
     use super::*;
     use crate::replay;
-    use sel4_core::cap_space::CapSpace;
-    use sel4_core::kernel::BootUntyped;
-    use sel4_core::placement::Placer;
-    use sel4_core::range_allocator::ArrayRangeAllocator;
-    use sel4_core::untyped_pool::UntypedPool;
-    use sel4_kernel_model::{KernelModel, ModelSlot};
+    use crate::rig::{Options, Rig};
     use std::string::{String, ToString};
     use std::vec;
     use std::vec::Vec;
 
     fn replay_lines(text: &str) -> (Vec<String>, String) {
         let boot = [BootUntyped { slot: Slot(1), paddr: 0x10_0000, size_bits: 16, is_device: false }];
-        let mut model = KernelModel::new(vec![ModelSlot::EMPTY; 256], &boot, Slot(2)).unwrap();
-        let pool = UntypedPool::new(vec![PoolNode::EMPTY; 64], &boot).unwrap();
-        let caps = CapSpace::new(vec![CapEntry::EMPTY; 200], Slot(16)).unwrap();
-        let (mut ram, mut dev) = (ArrayRangeAllocator::<64>::new(), ArrayRangeAllocator::<64>::new());
-        let mut ours = PhysAllocator::new(&mut ram, &mut dev, Placer::new(pool, caps)).unwrap();
+        let mut rig = Rig::new(&boot, Options { object_slots: 200, range_blocks: 64 }).unwrap();
+        let (model, mut ours) = rig.ours().unwrap();
         let mut st = vec![None; 64];
         let mut table = IdTable::new(&mut st);
         let mut lines = Vec::new();
-        let stats =
-            run(text, &mut ours, &mut model, &mut table, |m, s, _| m.watermark(s), || 0, |l| lines.push(l.to_string()))
-                .unwrap();
-        let after = replay::free_all(&mut ours, &mut model, &mut table);
+        let stats = run(
+            text,
+            &boot,
+            &mut ours,
+            model,
+            &mut table,
+            |m, s, _| m.watermark(s),
+            || 0,
+            |l| lines.push(l.to_string()),
+        )
+        .unwrap();
+        let after = replay::free_all(&mut ours, model, &mut table);
         (lines, Summary { stats: &stats, after: &after, total_ram_bytes: 1 << 16 }.to_string())
     }
 
@@ -252,15 +255,12 @@ mod tests {
     #[test]
     fn a_duplicate_id_stops_before_anything_is_allocated() {
         let boot = [BootUntyped { slot: Slot(1), paddr: 0x10_0000, size_bits: 16, is_device: false }];
-        let mut model = KernelModel::new(vec![ModelSlot::EMPTY; 256], &boot, Slot(2)).unwrap();
-        let pool = UntypedPool::new(vec![PoolNode::EMPTY; 64], &boot).unwrap();
-        let caps = CapSpace::new(vec![CapEntry::EMPTY; 200], Slot(16)).unwrap();
-        let (mut ram, mut dev) = (ArrayRangeAllocator::<64>::new(), ArrayRangeAllocator::<64>::new());
-        let mut ours = PhysAllocator::new(&mut ram, &mut dev, Placer::new(pool, caps)).unwrap();
+        let mut rig = Rig::new(&boot, Options { object_slots: 200, range_blocks: 64 }).unwrap();
+        let (model, mut ours) = rig.ours().unwrap();
         let mut st = vec![None; 64];
         let mut table = IdTable::new(&mut st);
         let text = "alloc a endpoint 0\nalloc a endpoint 0\n";
-        let err = run(text, &mut ours, &mut model, &mut table, |m, s, _| m.watermark(s), || 0, |_| {}).unwrap_err();
+        let err = run(text, &boot, &mut ours, model, &mut table, |m, s, _| m.watermark(s), || 0, |_| {}).unwrap_err();
         assert_eq!(err.line, 2);
         assert!(matches!(err.kind, trace::ErrorKind::DuplicateId("a")), "{err:?}");
         assert_eq!(ours.ram().avail(), (1 << 16) - 16, "only the first endpoint is allocated");

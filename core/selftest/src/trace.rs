@@ -74,6 +74,7 @@ pub fn replay(run: &mut Runner) -> Result<(), Error> {
     let core = &mut run.core;
     let stats = replay_log::run(
         TRACE,
+        &core.boot,
         &mut core.ours,
         &mut core.kernel,
         &mut table,
@@ -86,6 +87,10 @@ pub fn replay(run: &mut Runner) -> Result<(), Error> {
         Error::Failed("malformed trace")
     })?;
     let after = replay::free_all(&mut core.ours, &mut core.kernel, &mut table);
+    if stats.disagreements > 0 {
+        println!("trace: {} allocations contradicted core's own bookkeeping", stats.disagreements);
+        return Err(Error::Failed("trace: core's range allocator and untyped pool disagree"));
+    }
     let total_ram: u64 = core.boot.iter().filter(|u| !u.is_device).map(|u| 1u64 << u.size_bits).sum();
     println!("{}", Summary { stats: &stats, after: &after, total_ram_bytes: total_ram });
     println!(

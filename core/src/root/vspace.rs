@@ -9,10 +9,12 @@
 
 use sel4::{cap_type, init_thread, Cap, CapRights, VmAttributes, Word};
 
-use crate::kernel::{KernelError, Slot};
+use crate::cap_space::CapEntry;
+use crate::kernel::{Kernel, KernelError, Slot};
 use crate::object::ObjectType;
-use crate::phys_allocator::AllocFailure;
-use crate::root::state::Core;
+use crate::phys_allocator::{AllocFailure, PhysAllocator};
+use crate::range_allocator::{RangeNode, Slab};
+use crate::untyped_pool::PoolNode;
 
 /// Why a mapping could not be made.
 #[derive(Debug)]
@@ -80,7 +82,18 @@ fn is_failed_lookup(e: &sel4::Error) -> bool {
 /// Places frames of `frame` type (4 KiB or 2 MiB) for `[base, base + bytes)` (rounded up to
 /// whole frames) and maps them read-write, cached, in core's VSpace, placing the paging
 /// structures that are missing.
-pub fn map_new_frames(core: &mut Core, base: u64, bytes: u64, frame: ObjectType) -> Result<Mapped, MapError> {
+pub fn map_new_frames<R, P, C>(
+    ours: &mut PhysAllocator<'_, R, P, C>,
+    kernel: &mut impl Kernel,
+    base: u64,
+    bytes: u64,
+    frame: ObjectType,
+) -> Result<Mapped, MapError>
+where
+    R: Slab<RangeNode>,
+    P: Slab<PoolNode>,
+    C: Slab<CapEntry>,
+{
     let first_level = match frame {
         ObjectType::Frame2M => Level::PageDirectory,
         ObjectType::Frame4K => Level::PageTable,
@@ -94,24 +107,30 @@ pub fn map_new_frames(core: &mut Core, base: u64, bytes: u64, frame: ObjectType)
     let mut done = Mapped::default();
     let mut va = base;
     while va < end {
-        let p = core.ours.alloc(&mut core.kernel, frame, 0).map_err(|e| MapError::Alloc(frame, e))?;
+        let p = ours.alloc(kernel, frame, 0).map_err(|e| MapError::Alloc(frame, e))?;
         done.frames += 1;
         done.frame_bytes += size;
-        map_frame(core, p.slot, frame, va, first_level, &mut done)?;
+        map_frame(ours, kernel, p.slot, frame, va, first_level, &mut done)?;
         va += size;
     }
     Ok(done)
 }
 
 /// Maps the frame in `slot` at `va`, placing missing paging structures from `level` up.
-fn map_frame(
-    core: &mut Core,
+fn map_frame<R, P, C>(
+    ours: &mut PhysAllocator<'_, R, P, C>,
+    kernel: &mut impl Kernel,
     slot: Slot,
     frame: ObjectType,
     va: u64,
     level: Level,
     done: &mut Mapped,
-) -> Result<(), MapError> {
+) -> Result<(), MapError>
+where
+    R: Slab<RangeNode>,
+    P: Slab<PoolNode>,
+    C: Slab<CapEntry>,
+{
     let vspace = init_thread::VSPACE;
     let (rights, attrs) = (CapRights::read_write(), VmAttributes::DEFAULT);
     loop {
@@ -123,7 +142,7 @@ fn map_frame(
         };
         match r {
             Ok(()) => return Ok(()),
-            Err(e) if is_failed_lookup(&e) => place_level(core, level, va, done)?,
+            Err(e) if is_failed_lookup(&e) => place_level(ours, kernel, level, va, done)?,
             Err(e) => return Err(MapError::Kernel("map frame", e)),
         }
     }
@@ -131,9 +150,20 @@ fn map_frame(
 
 /// Places and maps the paging structure of `level` that covers `va`, and the levels above it
 /// that are missing too.
-fn place_level(core: &mut Core, level: Level, va: u64, done: &mut Mapped) -> Result<(), MapError> {
+fn place_level<R, P, C>(
+    ours: &mut PhysAllocator<'_, R, P, C>,
+    kernel: &mut impl Kernel,
+    level: Level,
+    va: u64,
+    done: &mut Mapped,
+) -> Result<(), MapError>
+where
+    R: Slab<RangeNode>,
+    P: Slab<PoolNode>,
+    C: Slab<CapEntry>,
+{
     let ty = level.object();
-    let p = core.ours.alloc(&mut core.kernel, ty, 0).map_err(|e| MapError::Alloc(ty, e))?;
+    let p = ours.alloc(kernel, ty, 0).map_err(|e| MapError::Alloc(ty, e))?;
     done.paging_structures += 1;
     done.paging_bytes += ty.object_bits(0).map(|b| 1u64 << b).unwrap_or(0);
     let vspace = init_thread::VSPACE;
@@ -147,7 +177,7 @@ fn place_level(core: &mut Core, level: Level, va: u64, done: &mut Mapped) -> Res
         };
         match (r, level.above()) {
             (Ok(()), _) => return Ok(()),
-            (Err(e), Some(up)) if is_failed_lookup(&e) => place_level(core, up, va, done)?,
+            (Err(e), Some(up)) if is_failed_lookup(&e) => place_level(ours, kernel, up, va, done)?,
             (Err(e), _) => return Err(MapError::Kernel("map paging structure", e)),
         }
     }

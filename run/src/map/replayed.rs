@@ -4,15 +4,10 @@
 //! measure reuse, so it cannot give this state).
 
 use anyhow::{anyhow, Result};
-use sel4_core::cap_space::{CapEntry, CapSpace};
-use sel4_core::kernel::{BootUntyped, Slot};
-use sel4_core::phys_allocator::PhysAllocator;
-use sel4_core::placement::Placer;
-use sel4_core::range_allocator::ArrayRangeAllocator;
-use sel4_core::untyped_pool::{PoolNode, UntypedPool};
+use sel4_core::kernel::BootUntyped;
 use sel4_core_lab::replay::{self, host, Live};
+use sel4_core_lab::rig::{self, Rig};
 use sel4_core_lab::trace::{IdEntry, IdTable};
-use sel4_kernel_model::{KernelModel, ModelSlot};
 
 use super::dump::{self, MemoryMap};
 
@@ -20,29 +15,19 @@ use super::dump::{self, MemoryMap};
 /// them) and returns the pool's map after the last operation.
 pub fn ours_at_end(text: &str, boot: &[BootUntyped], opts: host::Options) -> Result<MemoryMap> {
     let summary = host::check(text).map_err(anyhow::Error::msg)?;
-    // Caps of the model: boot slots, then the objects' and splits' slots.
-    let first_free = boot.iter().map(|u| u.slot.0 + 1).max().unwrap_or(1);
-    let slots = first_free as usize + opts.object_slots as usize;
-    let mut k = KernelModel::new(vec![ModelSlot::EMPTY; slots], boot, Slot(first_free))
-        .map_err(|e| anyhow!("kernel model: {e:?}"))?;
-    let n_objs = opts.object_slots as usize;
-    let pool = UntypedPool::new(vec![PoolNode::EMPTY; 2 * n_objs + 2 * boot.len()], boot)
-        .map_err(|e| anyhow!("untyped pool: {e:?}"))?;
-    let caps =
-        CapSpace::new(vec![CapEntry::EMPTY; n_objs], Slot(first_free)).map_err(|e| anyhow!("cap space: {e:?}"))?;
-    let mut ram = ArrayRangeAllocator::<{ host::RANGE_NODES }>::new_boxed();
-    let mut device = ArrayRangeAllocator::<{ host::RANGE_NODES }>::new_boxed();
-    let mut ours =
-        PhysAllocator::new(&mut ram, &mut device, Placer::new(pool, caps)).map_err(|e| anyhow!("ours setup: {e:?}"))?;
+    let mut rig = Rig::new(boot, rig::Options { object_slots: opts.object_slots, range_blocks: host::RANGE_NODES })
+        .map_err(anyhow::Error::msg)?;
+    let (k, mut ours) = rig.ours().map_err(anyhow::Error::msg)?;
     let mut ids: Vec<IdEntry<'_, Live>> = vec![None; (summary.max_live + 1) * 2 + 16];
     let mut table = IdTable::new(&mut ids);
-    replay::run(text, &mut ours, &mut k, &mut table, || 0).map_err(|e| anyhow!("{e}"))?;
+    replay::run(text, boot, &mut ours, k, &mut table, || 0).map_err(|e| anyhow!("{e}"))?;
     Ok(dump::from_pool(&ours.placer.pool))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sel4_core::kernel::Slot;
     use crate::trace::layout;
     use sel4_core::memory_map::Kind;
     use sel4_core::object::ObjectType;

@@ -9,16 +9,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
-use sel4_core::cap_space::{CapEntry, CapSpace};
 use sel4_core::kernel::{BootUntyped, Slot};
-use sel4_core::phys_allocator::PhysAllocator;
-use sel4_core::placement::Placer;
-use sel4_core::range_allocator::ArrayRangeAllocator;
-use sel4_core::untyped_pool::{PoolNode, UntypedPool};
 use sel4_core_lab::replay::{self, Live};
 use sel4_core_lab::replay_log::{self, Summary};
+use sel4_core_lab::rig::{self, Rig};
 use sel4_core_lab::trace::IdTable;
-use sel4_kernel_model::{KernelModel, ModelSlot};
 
 use crate::boot;
 use crate::qemu::{self, Boot};
@@ -26,8 +21,8 @@ use crate::root_task;
 use crate::scenario::Scenario;
 use crate::workspace;
 
-/// Range allocator capacity, as in core (`bin_state::RANGE_BLOCKS`): a capacity failure must
-/// happen at the same operation on both sides.
+/// Range allocator capacity, as in the `core-trace` image: a capacity failure must happen at
+/// the same operation on both sides.
 const RANGE_BLOCKS: usize = 1 << 17;
 /// Cap slots for core's objects and splits on the host (core has its root CNode's free slots).
 const OBJECT_SLOTS: u32 = 1 << 16;
@@ -77,34 +72,25 @@ pub fn core_lines(log: &str) -> Vec<&str> {
 pub fn host_lines(text: &str, layout: &[BootUntyped]) -> Result<Vec<String>> {
     // Every untyped core mirrored, including the device untypeds above the 512 GiB kernel
     // window that are aligned only by their kernel virtual address: the model takes them too.
-    let boot: Vec<BootUntyped> = layout.to_vec();
-    let first_free = boot.iter().map(|u| u.slot.0 + 1).max().unwrap_or(1);
-    let n_slots = (first_free + OBJECT_SLOTS) as usize;
-    let mut model = KernelModel::new(vec![ModelSlot::EMPTY; n_slots], &boot, Slot(first_free))
-        .map_err(|e| anyhow!("kernel model: {e:?}"))?;
-    let pool = UntypedPool::new(vec![PoolNode::EMPTY; 2 * OBJECT_SLOTS as usize + boot.len()], &boot)
-        .map_err(|e| anyhow!("untyped pool: {e:?}"))?;
-    let caps = CapSpace::new(vec![CapEntry::EMPTY; OBJECT_SLOTS as usize], Slot(first_free))
-        .map_err(|e| anyhow!("cap space: {e:?}"))?;
-    let (mut ram, mut device) =
-        (ArrayRangeAllocator::<RANGE_BLOCKS>::new_boxed(), ArrayRangeAllocator::<RANGE_BLOCKS>::new_boxed());
-    let mut ours =
-        PhysAllocator::new(&mut ram, &mut device, Placer::new(pool, caps)).map_err(|e| anyhow!("strategy: {e:?}"))?;
+    let opts = rig::Options { object_slots: OBJECT_SLOTS, range_blocks: RANGE_BLOCKS };
+    let mut rig = Rig::new(layout, opts).map_err(anyhow::Error::msg)?;
+    let (model, mut ours) = rig.ours().map_err(anyhow::Error::msg)?;
     let mut storage = vec![None; 1 << 15];
     let mut table: IdTable<'_, '_, Live> = IdTable::new(&mut storage);
     let mut out = Vec::new();
     let t0 = Instant::now();
     let stats = replay_log::run(
         text,
+        layout,
         &mut ours,
-        &mut model,
+        &mut *model,
         &mut table,
         |m, slot, _| m.watermark(slot),
         || t0.elapsed().as_nanos() as u64,
         |l| out.push(l.to_string()),
     )
     .map_err(|e| anyhow!("{e}"))?;
-    let after = replay::free_all(&mut ours, &mut model, &mut table);
+    let after = replay::free_all(&mut ours, model, &mut table);
     let total_ram = layout.iter().filter(|u| !u.is_device).map(|u| 1u64 << u.size_bits).sum();
     out.push(Summary { stats: &stats, after: &after, total_ram_bytes: total_ram }.to_string());
     Ok(out)

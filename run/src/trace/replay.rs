@@ -168,6 +168,7 @@ pub fn table(ideal: &IdealStats, reports: &[Report]) -> String {
         ("refused (kernel)", Box::new(|r| r.stats.refused.to_string())),
         ("failed (no block)", Box::new(|r| r.stats.failed.to_string())),
         ("capacity", Box::new(|r| r.stats.capacity.to_string())),
+        ("invalid (request)", Box::new(|r| r.stats.invalid.to_string())),
         ("first failure op", Box::new(|r| opt(r.stats.first_failure_op))),
         ("live at first failure", Box::new(|r| bytes(r.stats.live_bytes_at_first_failure))),
         ("  ideal allocator", Box::new(|_| bytes(ideal.live_bytes_at_first_failure))),

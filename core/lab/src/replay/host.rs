@@ -17,14 +17,12 @@ use crate::baselines::genode::{pages_needed, GenodePages};
 use crate::baselines::roots::Root;
 use crate::baselines::slab::Entry;
 use crate::replay::{self, AfterFreeAll, Ideal, IdealStats, Live, Stats};
+use crate::rig::{self, first_free, Rig};
 use crate::strategy::Strategy;
 use crate::trace::{self, IdTable, Summary};
 use sel4_core::cap_space::{CapEntry, CapSpace};
 use sel4_core::kernel::{BootUntyped, InvocationCounts, Slot};
-use sel4_core::phys_allocator::PhysAllocator;
-use sel4_core::placement::Placer;
 use sel4_core::range_allocator::ArrayRangeAllocator;
-use sel4_core::untyped_pool::{PoolNode, UntypedPool};
 use sel4_kernel_model::{KernelModel, ModelSlot};
 
 /// Blocks each range allocator can hold (free and used).
@@ -66,12 +64,6 @@ pub struct Report {
     pub kernel_mismatches: u64,
 }
 
-/// Boot slots as the kernel model sees them: the untypeds' slots, then the
-/// first free slot.
-fn first_free(boot: &[BootUntyped]) -> u32 {
-    boot.iter().map(|u| u.slot.0 + 1).max().unwrap_or(1)
-}
-
 /// Bytes of RAM (non-device untypeds).
 pub fn total_ram(boot: &[BootUntyped]) -> u64 {
     boot.iter().filter(|u| !u.is_device).map(|u| 1u64 << u.size_bits).sum()
@@ -107,10 +99,11 @@ pub fn ideal(text: &str, boot: &[BootUntyped], summary: &Summary) -> Result<Idea
     }
     let mut st = vec![None; table_len(summary)];
     let mut table = IdTable::new(&mut st);
-    replay::run_ideal(text, &mut ideal, &mut table).map_err(|e| e.to_string())
+    replay::run_ideal(text, boot, &mut ideal, &mut table).map_err(|e| e.to_string())
 }
 
 fn drive<S: Strategy>(
+    boot: &[BootUntyped],
     s: &mut S,
     k: &mut KernelModel<Vec<ModelSlot>>,
     text: &str,
@@ -119,7 +112,15 @@ fn drive<S: Strategy>(
     let mut st: Vec<trace::IdEntry<'_, Live>> = vec![None; table_len(summary)];
     let mut table = IdTable::new(&mut st);
     let t0 = Instant::now();
-    let stats = replay::run(text, s, k, &mut table, || t0.elapsed().as_nanos() as u64).map_err(|e| e.to_string())?;
+    let stats =
+        replay::run(text, boot, s, k, &mut table, || t0.elapsed().as_nanos() as u64).map_err(|e| e.to_string())?;
+    if stats.disagreements > 0 {
+        return Err(std::format!(
+            "{}: {} allocations contradicted the strategy's own bookkeeping (a bug in the strategy)",
+            s.name(),
+            stats.disagreements
+        ));
+    }
     let mismatches = table
         .iter()
         .filter_map(|(_, l)| l.handle.map(|_| l))
@@ -133,6 +134,12 @@ fn drive<S: Strategy>(
 /// of `boot`.
 pub fn replay(name: &str, text: &str, boot: &[BootUntyped], opts: Options) -> Result<Report, String> {
     let summary = check(text)?;
+    if name == "ours" {
+        let mut rig = Rig::new(boot, rig::Options { object_slots: opts.object_slots, range_blocks: RANGE_NODES })?;
+        let (k, mut s) = rig.ours()?;
+        let (stats, after, kernel_mismatches) = drive(boot, &mut s, k, text, &summary)?;
+        return Ok(report("ours", stats, after, boot, InvocationCounts::default(), kernel_mismatches));
+    }
     let ff = first_free(boot);
     let pages = if name == "genode" { pages_needed(boot) } else { 0 };
     let pages = u32::try_from(pages).map_err(|_| "too many pages".to_string())?;
@@ -140,28 +147,18 @@ pub fn replay(name: &str, text: &str, boot: &[BootUntyped], opts: Options) -> Re
     let n_slots = obj_first as usize + opts.object_slots as usize;
     let mut k = KernelModel::new(vec![ModelSlot::EMPTY; n_slots], boot, Slot(ff))
         .map_err(|e| std::format!("kernel model: {e:?}"))?;
-    #[allow(unused_mut)]
     let mut cap_store = vec![CapEntry::EMPTY; opts.object_slots as usize];
     let mut root_store = vec![Root::EMPTY; boot.len()];
     let n_objs = opts.object_slots as usize;
     let (mut ram, mut device) = ranges();
     let (stats, after, kernel_mismatches, setup, strategy) = match name {
-        "ours" => {
-            let pool = UntypedPool::new(vec![PoolNode::EMPTY; 2 * n_objs + 2 * boot.len()], boot)
-                .map_err(|e| std::format!("untyped pool: {e:?}"))?;
-            let caps = CapSpace::new(cap_store, Slot(obj_first)).map_err(|e| std::format!("cap space: {e:?}"))?;
-            let mut s = PhysAllocator::new(&mut ram, &mut device, Placer::new(pool, caps))
-                .map_err(|e| std::format!("ours setup: {e:?}"))?;
-            let (a, b, m) = drive(&mut s, &mut k, text, &summary)?;
-            (a, b, m, InvocationCounts::default(), "ours")
-        }
         "freeindex" => {
             let caps =
                 CapSpace::new(&mut cap_store[..], Slot(obj_first)).map_err(|e| std::format!("cap space: {e:?}"))?;
             let mut objs = vec![Entry::EMPTY; n_objs];
             let mut s = FreeIndexOnly::new(&mut ram, &mut device, &mut root_store, boot, caps, &mut objs)
                 .map_err(|e| std::format!("freeindex setup: {e:?}"))?;
-            let (a, b, m) = drive(&mut s, &mut k, text, &summary)?;
+            let (a, b, m) = drive(boot, &mut s, &mut k, text, &summary)?;
             (a, b, m, InvocationCounts::default(), "freeindex")
         }
         "buddy" => {
@@ -169,7 +166,7 @@ pub fn replay(name: &str, text: &str, boot: &[BootUntyped], opts: Options) -> Re
                 CapSpace::new(&mut cap_store[..], Slot(obj_first)).map_err(|e| std::format!("cap space: {e:?}"))?;
             let mut nodes = vec![Entry::EMPTY; n_objs + boot.len()];
             let mut s = Buddy::new(boot, caps, &mut nodes).map_err(|e| std::format!("buddy setup: {e:?}"))?;
-            let (a, b, m) = drive(&mut s, &mut k, text, &summary)?;
+            let (a, b, m) = drive(boot, &mut s, &mut k, text, &summary)?;
             (a, b, m, InvocationCounts::default(), "buddy")
         }
         "genode" => {
@@ -190,13 +187,24 @@ pub fn replay(name: &str, text: &str, boot: &[BootUntyped], opts: Options) -> Re
             )
             .map_err(|e| std::format!("genode setup: {e:?}"))?;
             let setup = InvocationCounts { retypes: s.setup_retypes, ..Default::default() };
-            let (a, b, m) = drive(&mut s, &mut k, text, &summary)?;
+            let (a, b, m) = drive(boot, &mut s, &mut k, text, &summary)?;
             (a, b, m, setup, "genode")
         }
         other => return Err(std::format!("unknown strategy `{other}`")),
     };
+    Ok(report(strategy, stats, after, boot, setup, kernel_mismatches))
+}
+
+fn report(
+    strategy: &'static str,
+    stats: Stats,
+    after: AfterFreeAll,
+    boot: &[BootUntyped],
+    setup: InvocationCounts,
+    kernel_mismatches: u64,
+) -> Report {
     let ns_per_op = if stats.ops == 0 { 0.0 } else { stats.elapsed as f64 / stats.ops as f64 };
-    Ok(Report { strategy, stats, after, total_ram_bytes: total_ram(boot), setup, ns_per_op, kernel_mismatches })
+    Report { strategy, stats, after, total_ram_bytes: total_ram(boot), setup, ns_per_op, kernel_mismatches }
 }
 
 #[cfg(test)]
