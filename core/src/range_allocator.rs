@@ -299,6 +299,13 @@ impl<const N: usize, const B: usize> RangeAllocator<[Node; N], B> {
     /// a `static` (placed in `.bss`) or zeroed heap memory (see `new_boxed`).
     pub const fn new() -> Self {
         assert!(N < LINK_MASK as usize, "node capacity must fit a link");
+        Self::empty([Node::ZERO; N])
+    }
+}
+
+impl<S, const B: usize> RangeAllocator<S, B> {
+    /// No blocks, no boundaries, over `nodes`.
+    const fn empty(nodes: S) -> Self {
         RangeAllocator {
             root: NIL,
             recycled: NIL,
@@ -307,7 +314,7 @@ impl<const N: usize, const B: usize> RangeAllocator<[Node; N], B> {
             avail: 0,
             n_boundaries: 0,
             boundaries: [0; B],
-            nodes: [Node::ZERO; N],
+            nodes,
         }
     }
 }
@@ -320,16 +327,7 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
         if nodes.as_ref().len() >= LINK_MASK as usize {
             return Err(RangeError::InvalidArgument);
         }
-        Ok(RangeAllocator {
-            root: NIL,
-            recycled: NIL,
-            fresh: 0,
-            len: 0,
-            avail: 0,
-            n_boundaries: 0,
-            boundaries: [0; B],
-            nodes,
-        })
+        Ok(Self::empty(nodes))
     }
 
     /// Node capacity (maximum number of blocks, free and used).

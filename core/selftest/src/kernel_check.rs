@@ -21,7 +21,7 @@ pub enum CheckError {
 impl core::fmt::Display for CheckError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            CheckError::Kernel(what, e) => write!(f, "kernel interface check: {what}: {e:?}"),
+            CheckError::Kernel(what, e) => write!(f, "kernel interface check: {what}: {e}"),
             CheckError::Unexpected(what) => write!(f, "kernel interface check: {what}"),
         }
     }

@@ -50,7 +50,7 @@ impl core::fmt::Display for Disagreement {
                 "untyped in slot {untyped_slot:#x} ({paddr:#x}, 2^{bits}): mirror watermark {mirror:#x}, kernel watermark {kernel:#x}"
             ),
             Disagreement::NoLeaf { paddr } => write!(f, "no live leaf in the pool for the object at {paddr:#x}"),
-            Disagreement::Kernel(what, e) => write!(f, "{what}: kernel error {e:?}"),
+            Disagreement::Kernel(what, e) => write!(f, "{what}: kernel error: {e}"),
         }
     }
 }

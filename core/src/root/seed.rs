@@ -40,7 +40,7 @@ fn freeindex_only(run: &mut Runner, u: &Placed) -> Result<(), Error> {
     );
     match frame {
         Ok(a) => println!("seed: FreeIndex only: the kernel says the frame is at +{:#x}", a.wrapping_sub(u.paddr)),
-        Err(e) => println!("seed: FreeIndex only: Page_GetAddress failed: {e:?}"),
+        Err(e) => println!("seed: FreeIndex only: Page_GetAddress failed: {e}"),
     }
     // Remove the objects (revoking the untyped object's cap deletes its children).
     k.cnode_revoke(u.slot).map_err(|e| Error::Kernel("seed: revoke", e))?;

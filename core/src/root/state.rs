@@ -295,8 +295,9 @@ fn move_metadata(core: &mut Core, c: Capacities, first: u32) -> Result<(), Setup
     let pool_at = (dev_at + dev_n * size_of::<RangeNode>()).next_multiple_of(align_of::<PoolNode>());
     let caps_at = (pool_at + pool_n * size_of::<PoolNode>()).next_multiple_of(align_of::<CapEntry>());
     let bytes = caps_at + slots * size_of::<CapEntry>();
-    let mapped =
-        vspace::map_new_frames(&mut core.ours, &mut core.kernel, METADATA_BASE, bytes as u64, ObjectType::Frame2M)?;
+    let (ours, kernel) = (&mut core.ours, &mut core.kernel);
+    let mut place = |ty| ours.alloc(kernel, ty, 0).map(|p| p.slot);
+    let mapped = vspace::map_new_frames(&mut place, METADATA_BASE, bytes as u64, ObjectType::Frame2M)?;
     let base = METADATA_BASE as usize;
     // SAFETY: `map_new_frames` mapped [METADATA_BASE, METADATA_BASE + bytes) read-write in core's
     // VSpace, backed by frames only core holds and nothing else references; the four ranges

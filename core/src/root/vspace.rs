@@ -9,12 +9,9 @@
 
 use sel4::{cap_type, init_thread, Cap, CapRights, VmAttributes, Word};
 
-use crate::cap_space::CapEntry;
-use crate::kernel::{Kernel, KernelError, Slot};
+use crate::kernel::{KernelError, Slot};
 use crate::object::ObjectType;
-use crate::phys_allocator::{AllocFailure, PhysAllocator};
-use crate::range_allocator::{RangeNode, Slab};
-use crate::untyped_pool::PoolNode;
+use crate::phys_allocator::AllocFailure;
 
 /// Why a mapping could not be made.
 #[derive(Debug)]
@@ -38,6 +35,11 @@ impl core::fmt::Display for MapError {
         }
     }
 }
+
+/// Places one object of a type (a frame or a paging structure) and gives the slot of its cap:
+/// core's allocator for core's own VSpace; a loader charges a child for what it places.
+pub trait Place: FnMut(ObjectType) -> Result<Slot, AllocFailure> {}
+impl<F: FnMut(ObjectType) -> Result<Slot, AllocFailure>> Place for F {}
 
 /// What [`map_new_frames`] placed.
 #[derive(Copy, Clone, Debug, Default)]
@@ -82,18 +84,7 @@ fn is_failed_lookup(e: &sel4::Error) -> bool {
 /// Places frames of `frame` type (4 KiB or 2 MiB) for `[base, base + bytes)` (rounded up to
 /// whole frames) and maps them read-write, cached, in core's VSpace, placing the paging
 /// structures that are missing.
-pub fn map_new_frames<R, P, C>(
-    ours: &mut PhysAllocator<'_, R, P, C>,
-    kernel: &mut impl Kernel,
-    base: u64,
-    bytes: u64,
-    frame: ObjectType,
-) -> Result<Mapped, MapError>
-where
-    R: Slab<RangeNode>,
-    P: Slab<PoolNode>,
-    C: Slab<CapEntry>,
-{
+pub fn map_new_frames(place: &mut impl Place, base: u64, bytes: u64, frame: ObjectType) -> Result<Mapped, MapError> {
     let first_level = match frame {
         ObjectType::Frame2M => Level::PageDirectory,
         ObjectType::Frame4K => Level::PageTable,
@@ -107,30 +98,24 @@ where
     let mut done = Mapped::default();
     let mut va = base;
     while va < end {
-        let p = ours.alloc(kernel, frame, 0).map_err(|e| MapError::Alloc(frame, e))?;
+        let slot = place(frame).map_err(|e| MapError::Alloc(frame, e))?;
         done.frames += 1;
         done.frame_bytes += size;
-        map_frame(ours, kernel, p.slot, frame, va, first_level, &mut done)?;
+        map_frame(place, slot, frame, va, first_level, &mut done)?;
         va += size;
     }
     Ok(done)
 }
 
 /// Maps the frame in `slot` at `va`, placing missing paging structures from `level` up.
-fn map_frame<R, P, C>(
-    ours: &mut PhysAllocator<'_, R, P, C>,
-    kernel: &mut impl Kernel,
+fn map_frame(
+    place: &mut impl Place,
     slot: Slot,
     frame: ObjectType,
     va: u64,
     level: Level,
     done: &mut Mapped,
-) -> Result<(), MapError>
-where
-    R: Slab<RangeNode>,
-    P: Slab<PoolNode>,
-    C: Slab<CapEntry>,
-{
+) -> Result<(), MapError> {
     let vspace = init_thread::VSPACE;
     let (rights, attrs) = (CapRights::read_write(), VmAttributes::DEFAULT);
     loop {
@@ -142,7 +127,7 @@ where
         };
         match r {
             Ok(()) => return Ok(()),
-            Err(e) if is_failed_lookup(&e) => place_level(ours, kernel, level, va, done)?,
+            Err(e) if is_failed_lookup(&e) => place_level(place, level, va, done)?,
             Err(e) => return Err(MapError::Kernel("map frame", e)),
         }
     }
@@ -150,25 +135,14 @@ where
 
 /// Places and maps the paging structure of `level` that covers `va`, and the levels above it
 /// that are missing too.
-fn place_level<R, P, C>(
-    ours: &mut PhysAllocator<'_, R, P, C>,
-    kernel: &mut impl Kernel,
-    level: Level,
-    va: u64,
-    done: &mut Mapped,
-) -> Result<(), MapError>
-where
-    R: Slab<RangeNode>,
-    P: Slab<PoolNode>,
-    C: Slab<CapEntry>,
-{
+fn place_level(place: &mut impl Place, level: Level, va: u64, done: &mut Mapped) -> Result<(), MapError> {
     let ty = level.object();
-    let p = ours.alloc(kernel, ty, 0).map_err(|e| MapError::Alloc(ty, e))?;
+    let slot = place(ty).map_err(|e| MapError::Alloc(ty, e))?;
     done.paging_structures += 1;
     done.paging_bytes += ty.object_bits(0).map(|b| 1u64 << b).unwrap_or(0);
     let vspace = init_thread::VSPACE;
     let attrs = VmAttributes::DEFAULT;
-    let s = p.slot.0 as Word;
+    let s = slot.0 as Word;
     loop {
         let r = match level {
             Level::PageTable => Cap::<cap_type::PageTable>::from_bits(s).page_table_map(vspace, va, attrs),
@@ -177,7 +151,7 @@ where
         };
         match (r, level.above()) {
             (Ok(()), _) => return Ok(()),
-            (Err(e), Some(up)) if is_failed_lookup(&e) => place_level(ours, kernel, up, va, done)?,
+            (Err(e), Some(up)) if is_failed_lookup(&e) => place_level(place, up, va, done)?,
             (Err(e), _) => return Err(MapError::Kernel("map paging structure", e)),
         }
     }

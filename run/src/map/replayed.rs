@@ -27,8 +27,8 @@ pub fn ours_at_end(text: &str, boot: &[BootUntyped], opts: host::Options) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sel4_core::kernel::Slot;
     use crate::trace::layout;
+    use sel4_core::kernel::Slot;
     use sel4_core::memory_map::Kind;
     use sel4_core::object::ObjectType;
 

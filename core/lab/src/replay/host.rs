@@ -95,7 +95,7 @@ pub fn ideal(text: &str, boot: &[BootUntyped], summary: &Summary) -> Result<Idea
     let (mut ram, mut device) = ranges();
     let mut ideal = Ideal { ram: &mut ram, device: &mut device };
     for u in boot {
-        ideal.add_untyped(u.paddr, u.size_bits, u.is_device).map_err(|e| std::format!("ideal setup: {e:?}"))?;
+        ideal.add_untyped(u.paddr, u.size_bits, u.is_device).map_err(|e| std::format!("ideal setup: {e}"))?;
     }
     let mut st = vec![None; table_len(summary)];
     let mut table = IdTable::new(&mut st);
@@ -154,7 +154,7 @@ pub fn replay(name: &str, text: &str, boot: &[BootUntyped], opts: Options) -> Re
     let (stats, after, kernel_mismatches, setup, strategy) = match name {
         "freeindex" => {
             let caps =
-                CapSpace::new(&mut cap_store[..], Slot(obj_first)).map_err(|e| std::format!("cap space: {e:?}"))?;
+                CapSpace::new(&mut cap_store[..], Slot(obj_first)).map_err(|e| std::format!("cap space: {e}"))?;
             let mut objs = vec![Entry::EMPTY; n_objs];
             let mut s = FreeIndexOnly::new(&mut ram, &mut device, &mut root_store, boot, caps, &mut objs)
                 .map_err(|e| std::format!("freeindex setup: {e:?}"))?;
@@ -163,7 +163,7 @@ pub fn replay(name: &str, text: &str, boot: &[BootUntyped], opts: Options) -> Re
         }
         "buddy" => {
             let caps =
-                CapSpace::new(&mut cap_store[..], Slot(obj_first)).map_err(|e| std::format!("cap space: {e:?}"))?;
+                CapSpace::new(&mut cap_store[..], Slot(obj_first)).map_err(|e| std::format!("cap space: {e}"))?;
             let mut nodes = vec![Entry::EMPTY; n_objs + boot.len()];
             let mut s = Buddy::new(boot, caps, &mut nodes).map_err(|e| std::format!("buddy setup: {e:?}"))?;
             let (a, b, m) = drive(boot, &mut s, &mut k, text, &summary)?;
@@ -171,7 +171,7 @@ pub fn replay(name: &str, text: &str, boot: &[BootUntyped], opts: Options) -> Re
         }
         "genode" => {
             let caps =
-                CapSpace::new(&mut cap_store[..], Slot(obj_first)).map_err(|e| std::format!("cap space: {e:?}"))?;
+                CapSpace::new(&mut cap_store[..], Slot(obj_first)).map_err(|e| std::format!("cap space: {e}"))?;
             let mut objs = vec![Entry::EMPTY; n_objs];
             let mut base = vec![0u32; boot.len()];
             let mut s = GenodePages::new(
