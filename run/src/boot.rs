@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::iso::{self, Medium};
+use crate::iso;
 use crate::qemu::{self, Boot, Ending};
+use crate::scenario::Medium;
 use crate::scenario::{self, Scenario};
 use crate::{root_task, workspace};
 

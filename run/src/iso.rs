@@ -9,33 +9,10 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::firmware::{self, Firmware};
+use crate::firmware;
 use crate::qemu;
-use crate::scenario::{self, Scenario};
+use crate::scenario::{self, Firmware, Scenario};
 use crate::{boot, root_task, workspace};
-
-/// How a scenario's machine gets the kernel (`boot` line of a scenario).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Medium {
-    /// QEMU loads kernel and core itself (`-kernel`, `-initrd`).
-    #[default]
-    Kernel,
-    /// GRUB from an ISO on a CD drive, started by this firmware.
-    Iso(Firmware),
-}
-
-impl Medium {
-    /// Parses `kernel`, `iso-bios` or `iso-uefi`.
-    pub fn parse(text: &str) -> Result<Medium, String> {
-        if text == "kernel" {
-            return Ok(Medium::Kernel);
-        }
-        text.strip_prefix("iso-")
-            .and_then(|f| Firmware::parse(f).ok())
-            .map(Medium::Iso)
-            .ok_or_else(|| format!("boot wants `kernel`, `iso-bios` or `iso-uefi`, not `{text}`"))
-    }
-}
 
 /// Where the image puts the kernel and core (GRUB paths).
 pub const KERNEL_PATH: &str = "/boot/kernel.elf";
@@ -261,15 +238,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn media() {
-        assert_eq!(Medium::parse("kernel"), Ok(Medium::Kernel));
-        assert_eq!(Medium::parse("iso-bios"), Ok(Medium::Iso(Firmware::Bios)));
-        assert_eq!(Medium::parse("iso-uefi"), Ok(Medium::Iso(Firmware::Uefi)));
-        assert!(Medium::parse("iso").unwrap_err().contains("iso-uefi"));
-        assert!(Medium::parse("uefi").is_err());
-    }
-
-    #[test]
     fn grub_cfg_boots_kernel_with_core_as_module_zero() {
         let cfg = grub_cfg();
         assert!(cfg.contains("set timeout=0\n"));
@@ -299,23 +267,6 @@ mod tests {
             |name: &str| qemu_cpu(&std::fs::read_to_string(sel4_kernel_build::config_header(name).unwrap()).unwrap());
         assert_eq!(cpu("pc-release"), "qemu64", "pc-release must not need optional CPU features");
         assert_eq!(cpu("release"), "qemu64,+pdpe1gb,+fsgsbase");
-    }
-
-    fn load(name: &str) -> Scenario {
-        Scenario::load(&scenario::find(&workspace::scenario_dir(), name).unwrap()).unwrap()
-    }
-
-    #[test]
-    fn iso_scenarios_check_the_demo_patterns_on_the_pc_kernel() {
-        let demo = load("demo");
-        for (name, firmware) in [("iso-bios", Firmware::Bios), ("iso-uefi", Firmware::Uefi)] {
-            let s = load(name);
-            assert_eq!(s.medium, Medium::Iso(firmware), "{name}");
-            assert_eq!(s.config, "pc-release", "{name}");
-            assert_eq!(s.expect, demo.expect, "{name} must expect what the demo shows");
-            assert_eq!(s.exit_value, demo.exit_value, "{name}");
-            assert!(s.manual.is_none(), "{name} must run in `run test`");
-        }
     }
 
     #[test]

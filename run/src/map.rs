@@ -15,9 +15,9 @@ use sel4_core::kernel::BootUntyped;
 use sel4_core::replay::host;
 
 use crate::boot::{self, BootArgs};
-use crate::iso::Medium;
 use crate::qemu::{self, Boot};
 use crate::root_task;
+use crate::scenario::Medium;
 
 pub mod dump;
 pub mod replayed;

@@ -23,7 +23,9 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::iso::Medium;
+mod medium;
+
+pub use medium::{Firmware, Medium};
 
 /// Byte core writes to QEMU's isa-debug-exit port on success (QEMU then
 /// exits with status 2 * 0x10 + 1 = 33).
@@ -379,5 +381,22 @@ exit success
     fn unknown_scenario_lists_available() {
         let e = find(&crate::workspace::scenario_dir(), "no-such").unwrap_err().to_string();
         assert!(e.contains("available:") && e.contains("boot"), "{e}");
+    }
+
+    fn load(name: &str) -> Scenario {
+        Scenario::load(&find(&crate::workspace::scenario_dir(), name).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn iso_scenarios_check_the_demo_patterns_on_the_pc_kernel() {
+        let demo = load("demo");
+        for (name, firmware) in [("iso-bios", Firmware::Bios), ("iso-uefi", Firmware::Uefi)] {
+            let s = load(name);
+            assert_eq!(s.medium, Medium::Iso(firmware), "{name}");
+            assert_eq!(s.config, "pc-release", "{name}");
+            assert_eq!(s.expect, demo.expect, "{name} must expect what the demo shows");
+            assert_eq!(s.exit_value, demo.exit_value, "{name}");
+            assert!(s.manual.is_none(), "{name} must run in `run test`");
+        }
     }
 }
