@@ -10,6 +10,8 @@ use sel4_core::range_allocator::RangeAllocator;
 use sel4_core::replay::host;
 use sel4_core::trace::gen;
 
+use crate::untypeds;
+
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Kind {
     /// Random churn over mixed object types.
@@ -97,9 +99,9 @@ pub fn generate(args: &GenArgs, w: impl Write) -> Result<()> {
                     p.display().to_string(),
                     std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
                 ),
-                None => ("the QEMU 512 MiB layout".to_string(), super::layout::QEMU_512M.to_string()),
+                None => ("the QEMU 512 MiB layout".to_string(), untypeds::QEMU_512M.to_string()),
             };
-            let roots: Vec<(u64, u8)> = super::layout::parse(&layout_text)
+            let roots: Vec<(u64, u8)> = untypeds::parse(&layout_text)
                 .with_context(|| layout_name.clone())?
                 .into_iter()
                 .filter(|d| !d.is_device)
@@ -163,14 +165,14 @@ mod tests {
     /// can regenerate them (the commands are in the README).
     #[test]
     fn shipped_traces_are_reproducible() {
-        assert_eq!(gen(&["seed"]), include_str!("../../traces/seed.trace"));
-        assert_eq!(gen(&["churn", "--ops", "4000", "--seed", "1"]), include_str!("../../traces/churn.trace"));
+        assert_eq!(gen(&["seed"]), include_str!("../../../traces/seed.trace"));
+        assert_eq!(gen(&["churn", "--ops", "4000", "--seed", "1"]), include_str!("../../../traces/churn.trace"));
         assert_eq!(
             gen(&["churn", "--ops", "4000", "--seed", "1", "--addr-percent", "25"]),
-            include_str!("../../traces/churn-at.trace")
+            include_str!("../../../traces/churn-at.trace")
         );
-        assert_eq!(gen(&["fill", "--seed", "1"]), include_str!("../../traces/fill.trace"));
-        assert_eq!(gen(&["adversary", "--seed", "1"]), include_str!("../../traces/adversary.trace"));
+        assert_eq!(gen(&["fill", "--seed", "1"]), include_str!("../../../traces/fill.trace"));
+        assert_eq!(gen(&["adversary", "--seed", "1"]), include_str!("../../../traces/adversary.trace"));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use sel4_core::strategy::Ours;
 use sel4_core::trace::{IdEntry, IdTable};
 use sel4_core::untyped_pool::{PoolNode, UntypedPool};
 
-use super::dump::{self, MemoryMap};
+use crate::picture::dump::{self, MemoryMap};
 
 /// Replays `text` with `ours` on `boot` (sizes as `trace replay` uses
 /// them) and returns the pool's map after the last operation.
@@ -43,13 +43,13 @@ pub fn ours_at_end(text: &str, boot: &[BootUntyped], opts: host::Options) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trace::layout;
+    use crate::untypeds;
     use sel4_core::memory_map::Kind;
     use sel4_core::object::ObjectType;
 
     #[test]
     fn seed_trace_ends_with_four_objects_and_the_cnode_at_0x400() {
-        let boot = layout::boot_untypeds(&layout::parse(include_str!("../../traces/seed.untypeds")).unwrap());
+        let boot = untypeds::boot_untypeds(&untypeds::parse(include_str!("../../traces/seed.untypeds")).unwrap());
         let m =
             ours_at_end(include_str!("../../traces/seed.trace"), &boot, host::Options { object_slots: 64 }).unwrap();
         assert_eq!(m.roots.len(), 1);

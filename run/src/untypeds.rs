@@ -7,7 +7,7 @@ use sel4_core::kernel::{BootUntyped, Slot};
 pub use sel4_core::trace::untypeds::UntypedDesc;
 
 /// Captured from a real boot (see the file's header).
-pub const QEMU_512M: &str = include_str!("../../traces/qemu-512m.untypeds");
+pub const QEMU_512M: &str = include_str!("../traces/qemu-512m.untypeds");
 
 /// Parse a layout; errors name the line; overlapping untypeds are refused.
 pub fn parse(text: &str) -> Result<Vec<UntypedDesc>> {

@@ -1,4 +1,4 @@
-//! Builds core's freestanding root-task binary for one kernel configuration.
+//! Builds the root-task image a scenario boots, for one kernel configuration.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};

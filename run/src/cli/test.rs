@@ -6,8 +6,9 @@ use std::process::{Command, Stdio};
 
 use clap::Args;
 
+use crate::runner::{self, Options};
 use crate::scenario::{self, Scenario};
-use crate::{boot, workspace};
+use crate::workspace;
 
 #[derive(Args, Debug)]
 pub struct TestArgs {
@@ -94,7 +95,7 @@ pub fn run(args: &TestArgs) -> anyhow::Result<()> {
                 println!("skip {} (manual: {why})", s.name);
                 continue;
             }
-            match boot::run_scenario(&s, false) {
+            match runner::run(&s, &Options::default()) {
                 Ok(true) => total.passed += 1,
                 Ok(false) => total.failed += 1,
                 Err(e) => {
