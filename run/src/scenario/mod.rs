@@ -9,6 +9,7 @@
 //! timeout  60          # seconds until QEMU is killed
 //! image    core        # root task: a binary of package sel4-core
 //! expect   untypeds:   # serial text that must appear, in file order
+//! reject   panicked    # serial text that must never appear (any number of lines)
 //! exit     success     # core exits QEMU with success (or: exit 0x01, the value written to port 0xf4)
 //! boot     iso-uefi    # optional: GRUB ISO from CD under iso-bios or iso-uefi (default: kernel, QEMU -kernel)
 //! run      placement   # optional: what core runs (its build-time `CORE_RUN`; default: demo)
@@ -18,7 +19,8 @@
 //! ```
 //!
 //! `manual <why>` keeps a scenario out of `run test`. Lines starting with
-//! `#` are comments; `expect` takes the rest of the line literally.
+//! `#` are comments; `expect` and `reject` take the rest of the line
+//! literally.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -34,8 +36,20 @@ pub use overrides::{load_named, Overrides, MAX_TIMEOUT_SECS};
 pub const SUCCESS_EXIT_VALUE: u8 = 0x10;
 
 /// Directives a scenario may use.
-const DIRECTIVES: &[&str] =
-    &["ram", "config", "timeout", "image", "expect", "exit", "manual", "boot", "run", "features", "compare-traces"];
+const DIRECTIVES: &[&str] = &[
+    "ram",
+    "config",
+    "timeout",
+    "image",
+    "expect",
+    "reject",
+    "exit",
+    "manual",
+    "boot",
+    "run",
+    "features",
+    "compare-traces",
+];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scenario {
@@ -48,6 +62,8 @@ pub struct Scenario {
     pub image: String,
     /// Serial texts that must appear in this order.
     pub expect: Vec<String>,
+    /// Serial texts that must never appear.
+    pub reject: Vec<String>,
     /// Value core must write to the isa-debug-exit port.
     pub exit_value: u8,
     /// Why the scenario is left out of `run test`, if it is.
@@ -130,6 +146,7 @@ impl Scenario {
         let mut features: Option<Vec<String>> = None;
         let mut compare_traces = None;
         let mut expect = Vec::new();
+        let mut reject = Vec::new();
         for (i, raw) in text.lines().enumerate() {
             let line = i + 1;
             let err = |message: String| ParseError { file: file.to_string(), line, message };
@@ -141,9 +158,10 @@ impl Scenario {
                 Some((d, r)) => (d, r.trim()),
                 None => (trimmed, ""),
             };
-            // Trailing `# comments` are allowed except after `expect`, whose
-            // text is literal.
-            let value = if directive == "expect" { rest } else { rest.split('#').next().unwrap_or("").trim() };
+            // Trailing `# comments` are allowed except after `expect` and
+            // `reject`, whose text is literal.
+            let literal = directive == "expect" || directive == "reject";
+            let value = if literal { rest } else { rest.split('#').next().unwrap_or("").trim() };
             if value.is_empty() {
                 return Err(err(format!("`{directive}` needs a value")));
             }
@@ -214,6 +232,7 @@ impl Scenario {
                     compare_traces = Some(value.to_string());
                 }
                 "expect" => expect.push(value.to_string()),
+                "reject" => reject.push(value.to_string()),
                 other => {
                     return Err(err(format!("unknown directive `{other}`; directives: {}", DIRECTIVES.join(", "))))
                 }
@@ -232,6 +251,7 @@ impl Scenario {
             image: image.ok_or_else(|| missing("image"))?,
             exit_value: exit.ok_or_else(|| missing("exit"))?,
             expect,
+            reject,
             manual,
             medium: medium.unwrap_or_default(),
             run,
@@ -307,6 +327,17 @@ exit success
         assert_eq!(s.exit_value, 0x10);
         assert_eq!(s.expected_status(), 33);
         assert_eq!(s.manual, None);
+        assert!(s.reject.is_empty());
+    }
+
+    #[test]
+    fn rejected_texts_are_literal_and_many() {
+        let s = Scenario::parse("r.scenario", &format!("{GOOD}reject panicked\nreject error: # as printed\n")).unwrap();
+        assert_eq!(s.reject, vec!["panicked", "error: # as printed"]);
+        let e = error_of(&format!("{GOOD}reject\n"));
+        assert!(e.contains(":9: `reject` needs a value"), "{e}");
+        let e = error_of(&format!("{GOOD}reject   \n"));
+        assert!(e.contains(":9: `reject` needs a value"), "{e}");
     }
 
     #[test]
@@ -375,7 +406,9 @@ exit success
         let files = list(&dir).unwrap();
         assert!(!files.is_empty());
         for f in files {
-            Scenario::load(&f).unwrap();
+            let s = Scenario::load(&f).unwrap();
+            // A panic must fail every scenario, whatever else it checks.
+            assert!(s.reject.iter().any(|r| r == "panicked"), "{} lacks `reject panicked`", f.display());
         }
     }
 

@@ -1,6 +1,6 @@
 //! Whether a boot did what its scenario says, as data: which expected texts
-//! appeared and when, how QEMU ended against the exit the scenario wants,
-//! and the timing. [`render`] turns a verdict into the PASS/FAIL report.
+//! appeared and when, which rejected texts appeared and where, how QEMU
+//! ended against the exit the scenario wants, and the timing. [`render`] turns a verdict into the PASS/FAIL report.
 
 use std::time::Duration;
 
@@ -15,6 +15,8 @@ pub struct Verdict {
     /// Each expected text in scenario order, with when it appeared; `None`
     /// from the first one missing on (the later ones were not looked for).
     pub expects: Vec<(String, Option<Duration>)>,
+    /// Rejected texts the output showed.
+    pub rejected: Vec<expect::Rejected>,
     pub exit: Exit,
     /// From QEMU's start to its end.
     pub elapsed: Duration,
@@ -50,6 +52,7 @@ impl Verdict {
             .collect();
         Verdict {
             expects,
+            rejected: expect::rejected(&out.log, &s.reject),
             exit: Exit { value: s.exit_value, status: s.expected_status(), ending: out.ending.clone() },
             elapsed: out.elapsed,
             first_output: out.first_output(),
@@ -67,7 +70,7 @@ impl Verdict {
     }
 
     pub fn passed(&self) -> bool {
-        self.missing().is_none() && self.exit.held()
+        self.missing().is_none() && self.rejected.is_empty() && self.exit.held()
     }
 }
 
@@ -109,5 +112,17 @@ mod tests {
         assert!(v.missing().is_none() && !v.exit.held() && !v.passed());
         let v = Verdict::judge(&scenario(""), &outcome("alpha beta\n", Ending::TimedOut(Duration::from_secs(60))));
         assert!(!v.passed());
+    }
+
+    #[test]
+    fn a_rejected_text_fails_an_otherwise_good_boot() {
+        let s = scenario("reject panicked\nreject error:\n");
+        let good = Verdict::judge(&s, &outcome("alpha\nbeta\n", Ending::Exited(33)));
+        assert!(good.passed() && good.rejected.is_empty());
+        let v = Verdict::judge(&s, &outcome("alpha\nsomething panicked at x\nbeta\n", Ending::Exited(33)));
+        assert!(v.missing().is_none() && v.exit.held());
+        assert!(!v.passed());
+        assert_eq!(v.rejected.len(), 1);
+        assert_eq!((v.rejected[0].line, v.rejected[0].shown.as_str()), (2, "something panicked at x"));
     }
 }

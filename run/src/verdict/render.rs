@@ -13,6 +13,9 @@ pub fn problems(v: &Verdict) -> Vec<String> {
     if let Some(p) = v.missing() {
         problems.push(format!("serial output never showed `{p}` (after the earlier expected lines)"));
     }
+    for r in &v.rejected {
+        problems.push(format!("serial line {} shows rejected `{}`: {}", r.line, r.text, r.shown.trim()));
+    }
     match &v.exit.ending {
         Ending::Exited(code) if *code == v.exit.status => {}
         Ending::Exited(code) => problems.push(format!(
@@ -89,5 +92,14 @@ mod tests {
         assert!(r.contains("  expected exit status 33 (value 0x10 at port 0xf4), got QEMU exit status 3"), "{r}");
         let live = report(&v, "t", "t", &out, true);
         assert!(!live.contains("serial log"), "{live}");
+    }
+
+    #[test]
+    fn a_rejected_text_is_reported_with_its_line() {
+        let out = outcome("alpha\nerror: lost\nbeta\n", Ending::Exited(33));
+        let v = Verdict::judge(&scenario("reject error:\n"), &out);
+        let r = report(&v, "t", "t (debug, 512 MiB)", &out, true);
+        assert!(r.contains("FAIL t (debug, 512 MiB): "), "{r}");
+        assert!(r.contains("  serial line 2 shows rejected `error:`: error: lost\n"), "{r}");
     }
 }
