@@ -2,4 +2,5 @@
 //! image a scenario names, each built with cargo or the kernel's build.
 
 pub mod kernel;
+pub mod packages;
 pub mod root_task;

@@ -7,13 +7,13 @@
 //! ram      512M        # guest RAM (K, M or G suffix)
 //! config   debug       # kernel configuration (platform/sel4-kernel-build/config/)
 //! timeout  60          # seconds until QEMU is killed
-//! image    core        # root task: a binary of package sel4-core
+//! image    core        # root task: a binary of a workspace package with feature root-task
 //! expect   untypeds:   # serial text that must appear, in file order
 //! reject   panicked    # serial text that must never appear (any number of lines)
 //! exit     success     # core exits QEMU with success (or: exit 0x01, the value written to port 0xf4)
 //! boot     iso-uefi    # optional: GRUB ISO from CD under iso-bios or iso-uefi (default: kernel, QEMU -kernel)
 //! run      placement   # optional: what core runs (its build-time `CORE_RUN`; default: demo)
-//! features audit       # optional: more cargo features of sel4-core for the image
+//! features audit       # optional: more cargo features of the image's package
 //! compare-traces traces   # optional: boot once per `*.trace` in run/<dir> and compare core's
 //!                         # per-operation log with the host replay's
 //! ```
@@ -58,7 +58,7 @@ pub struct Scenario {
     pub ram_mib: u64,
     pub config: String,
     pub timeout_secs: u64,
-    /// Binary of package sel4-core booted as the root task.
+    /// Binary booted as the root task (of the workspace package that has it).
     pub image: String,
     /// Serial texts that must appear in this order.
     pub expect: Vec<String>,
@@ -72,7 +72,7 @@ pub struct Scenario {
     pub medium: Medium,
     /// What core runs (`CORE_RUN` when building it), if not its default.
     pub run: Option<String>,
-    /// Extra cargo features of sel4-core.
+    /// Extra cargo features of the image's package.
     pub features: Vec<String>,
     /// Folder (relative to the run tool's package) whose traces are replayed on the real kernel
     /// and on the host and compared.
