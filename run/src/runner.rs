@@ -12,7 +12,7 @@ use crate::agree::{self, Agreement};
 use crate::image::{kernel, root_task};
 use crate::machine::pc::{self, Drive, Pc};
 use crate::machine::qemu::{self, Outcome};
-use crate::machine::{firmware, iso};
+use crate::machine::{firmware, gdb, iso};
 use crate::scenario::{Medium, Scenario};
 use crate::verdict::{render, Verdict};
 use crate::workspace;
@@ -26,15 +26,23 @@ pub struct Options<'a> {
     pub root_task: Option<&'a Path>,
     /// Compare this trace instead of the scenario's `compare-traces` folder.
     pub trace: Option<&'a Path>,
+    /// Start QEMU halted for gdb, print the gdb command line, and wait for
+    /// QEMU without a timeout (the serial console is shown live).
+    pub gdb: bool,
 }
 
 /// Runs scenario `s` and says whether every boot passed.
 pub fn run(s: &Scenario, o: &Options) -> Result<bool> {
     if o.trace.is_some() || s.compare_traces.is_some() {
         anyhow::ensure!(o.root_task.is_none(), "--root-task and a trace comparison exclude each other");
-        return compare_traces(s, o.trace, o.live);
+        anyhow::ensure!(
+            !o.gdb || o.trace.is_some(),
+            "scenario `{}` boots once per trace; choose the one to debug with --trace FILE",
+            s.name
+        );
+        return compare_traces(s, o.trace, o.live, o.gdb);
     }
-    let booted = boot(s, &Boot { live: o.live, root_task: o.root_task, ..Boot::default() })?;
+    let booted = boot(s, &Boot { live: o.live, root_task: o.root_task, gdb: o.gdb, ..Boot::default() })?;
     Ok(booted.verdict.passed())
 }
 
@@ -50,6 +58,8 @@ pub struct Boot<'a> {
     pub tag: Option<&'a str>,
     /// Words inside the label's parentheses (e.g. a feature added).
     pub note: Option<&'a str>,
+    /// Halt for gdb and wait without a timeout (see [`Options::gdb`]).
+    pub gdb: bool,
 }
 
 /// A finished boot, judged and reported.
@@ -67,13 +77,20 @@ pub fn boot(s: &Scenario, b: &Boot) -> Result<Booted> {
     let qemu = sel4_kernel_build::ensure_qemu()?;
     let mut notes = vec![s.config.clone(), format!("{} MiB", s.ram_mib)];
     notes.extend(b.note.map(str::to_string));
-    let timeout = Duration::from_secs(s.timeout_secs);
+    // Under gdb the user decides when the run ends (Ctrl-C).
+    let timeout = (!b.gdb).then(|| Duration::from_secs(s.timeout_secs));
+    let live = b.live || b.gdb;
+    let until = match timeout {
+        Some(t) => format!("timeout {} s", t.as_secs()),
+        None => "no timeout".to_string(),
+    };
     let (label, cmd) = match s.medium {
         Medium::Kernel => {
             let label = label(s, b.tag, &notes);
-            eprintln!("run: booting {label}, timeout {} s", s.timeout_secs);
+            eprintln!("run: booting {label}, {until}");
             let drive = Drive::Kernel { kernel32: &kernel.kernel32_elf, root_task: &root_task };
-            (label, pc::command(&Pc { qemu: &qemu, cpu: pc::KERNEL_BOOT_CPU, ram_mib: s.ram_mib, drive })?)
+            let pc = Pc { qemu: &qemu, cpu: pc::KERNEL_BOOT_CPU, ram_mib: s.ram_mib, drive, gdb: b.gdb };
+            (label, pc::command(&pc)?)
         }
         Medium::Iso(firmware) => {
             let iso = workspace::target_dir().join("iso").join(format!("{}.iso", s.name));
@@ -84,14 +101,18 @@ pub fn boot(s: &Scenario, b: &Boot) -> Result<Booted> {
             let work_dir = firmware::work_dir(&workspace::target_dir(), &s.name);
             notes.push(format!("{firmware} from ISO"));
             let label = label(s, b.tag, &notes);
-            eprintln!("run: booting {label}, cpu {cpu}, timeout {} s", s.timeout_secs);
+            eprintln!("run: booting {label}, cpu {cpu}, {until}");
             let drive = Drive::Cdrom { iso: &iso, firmware, work_dir: &work_dir };
-            (label, pc::command(&Pc { qemu: &qemu, cpu: &cpu, ram_mib: s.ram_mib, drive })?)
+            (label, pc::command(&Pc { qemu: &qemu, cpu: &cpu, ram_mib: s.ram_mib, drive, gdb: b.gdb })?)
         }
     };
-    let outcome = qemu::run(cmd, Some(timeout), b.live)?;
+    if b.gdb {
+        eprintln!("run: QEMU waits for gdb on port {}; attach with (Ctrl-C here ends QEMU):", gdb::PORT);
+        println!("{}", gdb::command_line(&kernel.kernel_elf, &root_task)?);
+    }
+    let outcome = qemu::run(cmd, timeout, live)?;
     let verdict = Verdict::judge(s, &outcome);
-    print!("{}", render::report(&verdict, &s.name, &label, &outcome, b.live));
+    print!("{}", render::report(&verdict, &s.name, &label, &outcome, live));
     Ok(Booted { label, verdict, outcome })
 }
 
@@ -104,12 +125,12 @@ fn label(s: &Scenario, tag: Option<&str>, notes: &[String]) -> String {
 /// Boots `s` once per trace (`given`, else its `compare-traces` folder) and
 /// compares core's log with the host model's: one more PASS/FAIL line per
 /// trace. Says whether every boot and every comparison passed.
-fn compare_traces(s: &Scenario, given: Option<&Path>, live: bool) -> Result<bool> {
+fn compare_traces(s: &Scenario, given: Option<&Path>, live: bool, gdb: bool) -> Result<bool> {
     let mut all = true;
     for trace in agree::traces(s, given)? {
         let text = std::fs::read_to_string(&trace).with_context(|| format!("cannot read {}", trace.display()))?;
         let stem = stem(&trace);
-        let booted = boot(s, &Boot { live, trace: Some(&trace), tag: Some(&stem), ..Boot::default() })?;
+        let booted = boot(s, &Boot { live, trace: Some(&trace), tag: Some(&stem), gdb, ..Boot::default() })?;
         let label = &booted.label;
         match agree::check(&booted.outcome.log, &text) {
             Ok(Agreement::Agree { operations }) => {

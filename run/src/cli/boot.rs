@@ -31,12 +31,18 @@ pub struct BootArgs {
     /// Show the serial console live while checking (as `demo` does).
     #[arg(long)]
     pub live: bool,
+    /// Start QEMU halted with its gdb stub (port 1234), print the gdb command line that loads
+    /// the kernel's and the root task's symbols and attaches, and wait for QEMU without a
+    /// timeout (Ctrl-C ends it).
+    #[arg(long, conflicts_with = "timeout")]
+    pub gdb: bool,
 }
 
 pub fn run(args: &BootArgs) -> anyhow::Result<()> {
     let overrides = Overrides { ram: args.ram.clone(), config: args.config.clone(), timeout: args.timeout };
     let s = scenario::load_named(&args.scenario, &overrides)?;
-    let options = Options { live: args.live, root_task: args.root_task.as_deref(), trace: args.trace.as_deref() };
+    let options =
+        Options { live: args.live, root_task: args.root_task.as_deref(), trace: args.trace.as_deref(), gdb: args.gdb };
     if runner::run(&s, &options)? {
         Ok(())
     } else {

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::machine::firmware;
+use crate::machine::{firmware, gdb};
 use crate::scenario::Firmware;
 
 /// The CPU of boots with QEMU's loader: the kernel configurations it boots
@@ -26,6 +26,8 @@ pub struct Pc<'a> {
     pub cpu: &'a str,
     pub ram_mib: u64,
     pub drive: Drive<'a>,
+    /// Start halted, waiting for gdb on its stub.
+    pub gdb: bool,
 }
 
 /// The QEMU command line for `pc`.
@@ -48,6 +50,9 @@ pub fn command(pc: &Pc) -> anyhow::Result<Command> {
         Drive::Cdrom { iso, firmware, work_dir } => {
             cmd.args(firmware::qemu_args(*firmware, work_dir)?).arg("-cdrom").arg(iso).args(["-boot", "d"]);
         }
+    }
+    if pc.gdb {
+        cmd.args(gdb::QEMU_ARGS);
     }
     Ok(cmd)
 }
@@ -89,11 +94,14 @@ mod tests {
             cpu: KERNEL_BOOT_CPU,
             ram_mib: 512,
             drive: Drive::Kernel { kernel32: Path::new("k32.elf"), root_task: Path::new("core") },
+            gdb: false,
         };
         let a = args(&command(&pc).unwrap()).join(" ");
         assert!(a.contains("-cpu qemu64,+fsgsbase,+pdpe1gb -m 512M"), "{a}");
         assert!(a.contains("-serial stdio") && a.contains("isa-debug-exit,iobase=0xf4"), "{a}");
         assert!(a.ends_with("-kernel k32.elf -initrd core"), "{a}");
+        let halted = args(&command(&Pc { gdb: true, ..pc }).unwrap()).join(" ");
+        assert!(halted.ends_with("-initrd core -s -S"), "{halted}");
     }
 
     #[test]
@@ -104,6 +112,7 @@ mod tests {
             cpu: "qemu64",
             ram_mib: 256,
             drive: Drive::Cdrom { iso: Path::new("core.iso"), firmware: Firmware::Bios, work_dir: &work },
+            gdb: false,
         };
         let a = args(&command(&pc).unwrap()).join(" ");
         assert!(a.ends_with("-cdrom core.iso -boot d"), "{a}");
