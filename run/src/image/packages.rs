@@ -21,8 +21,7 @@ pub struct Image {
 
 /// The package whose binary `name` is, asking cargo about the workspace.
 pub fn find(name: &str) -> Result<Image> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let out = Command::new(cargo)
+    let out = Command::new(workspace::cargo())
         .current_dir(workspace::root())
         .args(["metadata", "--format-version", "1", "--no-deps"])
         .output()

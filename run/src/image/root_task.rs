@@ -62,9 +62,8 @@ pub fn build_with(image: &str, config: &str, features: &[&str], env: &[(&str, Os
         target_dir.as_mut_os_string().push(format!("+{}", features.join("+")));
     }
     let all_features = std::iter::once(ROOT_TASK_FEATURE).chain(features.iter().copied()).collect::<Vec<_>>().join(",");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     eprintln!("run: building root task `{image}` ({package}) for the `{config}` kernel");
-    let status = Command::new(cargo)
+    let status = Command::new(workspace::cargo())
         .current_dir(workspace::root())
         .args(["build", "--release", "-p", &package, "--bin", image, "--features", &all_features])
         .args(["--target", TARGET])
