@@ -160,7 +160,7 @@ mod tests {
 
     #[test]
     fn labels_name_scenario_tag_and_notes() {
-        let s = crate::scenario::load_named("boot", &Default::default()).unwrap();
+        let s = crate::scenario::overrides::load("boot", &Default::default()).unwrap();
         let notes = ["debug".to_string(), "512 MiB".to_string()];
         assert_eq!(label(&s, None, &notes), "boot (debug, 512 MiB)");
         assert_eq!(label(&s, Some("churn"), &notes), "boot churn (debug, 512 MiB)");

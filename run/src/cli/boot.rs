@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::runner::{self, Options};
-use crate::scenario::{self, Overrides, MAX_TIMEOUT_SECS};
+use crate::scenario::overrides::{self, Overrides, MAX_TIMEOUT_SECS};
 
 #[derive(Args, Debug)]
 pub struct BootArgs {
@@ -40,7 +40,7 @@ pub struct BootArgs {
 
 pub fn run(args: &BootArgs) -> anyhow::Result<()> {
     let overrides = Overrides { ram: args.ram.clone(), config: args.config.clone(), timeout: args.timeout };
-    let s = scenario::load_named(&args.scenario, &overrides)?;
+    let s = overrides::load(&args.scenario, &overrides)?;
     let options =
         Options { live: args.live, root_task: args.root_task.as_deref(), trace: args.trace.as_deref(), gdb: args.gdb };
     if runner::run(&s, &options)? {

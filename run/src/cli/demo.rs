@@ -3,7 +3,7 @@
 use clap::Args;
 
 use crate::runner::{self, Options};
-use crate::scenario::{self, Overrides};
+use crate::scenario::overrides::{self, Overrides};
 
 #[derive(Args, Debug)]
 pub struct DemoArgs {
@@ -17,7 +17,7 @@ pub struct DemoArgs {
 
 pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
     let overrides = Overrides { ram: args.ram.clone(), config: args.config.clone(), timeout: None };
-    let s = scenario::load_named("demo", &overrides)?;
+    let s = overrides::load("demo", &overrides)?;
     if runner::run(&s, &Options { live: true, ..Options::default() })? {
         Ok(())
     } else {

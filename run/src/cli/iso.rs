@@ -7,7 +7,7 @@ use clap::Args;
 
 use crate::image::{kernel, root_task};
 use crate::machine::iso;
-use crate::scenario::{self, Overrides};
+use crate::scenario::overrides::{self, Overrides};
 use crate::workspace;
 
 #[derive(Args, Debug)]
@@ -24,7 +24,7 @@ pub struct IsoArgs {
 }
 
 pub fn run(args: &IsoArgs) -> anyhow::Result<()> {
-    let s = scenario::load_named(&args.scenario, &Overrides { config: args.config.clone(), ..Overrides::default() })?;
+    let s = overrides::load(&args.scenario, &Overrides { config: args.config.clone(), ..Overrides::default() })?;
     let kernel = kernel::build(&s.config)?;
     let root_task = root_task::build_scenario(&s, None)?;
     let out = args.output.clone().unwrap_or_else(|| workspace::target_dir().join("iso").join("core.iso"));

@@ -13,7 +13,8 @@ use clap::Args;
 
 use crate::picture::{self, dump};
 use crate::runner::{self, Boot};
-use crate::scenario::{self, Medium, Overrides, MAX_TIMEOUT_SECS};
+use crate::scenario::overrides::{self, Overrides, MAX_TIMEOUT_SECS};
+use crate::scenario::Medium;
 
 /// The sel4-core feature that makes core print its map at the end.
 pub const DUMP_FEATURE: &str = "memory-map";
@@ -58,7 +59,7 @@ pub fn run(args: &MapArgs) -> Result<()> {
         return picture::write_svg(&map, &format!("core's memory map from {}", log.display()), &args.output);
     }
     let overrides = Overrides { ram: args.ram.clone(), config: args.config.clone(), timeout: args.timeout };
-    let s = scenario::load_named(args.scenario.as_deref().unwrap_or_default(), &overrides)?;
+    let s = overrides::load(args.scenario.as_deref().unwrap_or_default(), &overrides)?;
     if let Medium::Iso(_) = s.medium {
         bail!("scenario `{}` boots from an ISO; `map` boots the kernel directly (use a kernel-boot scenario)", s.name);
     }

@@ -26,10 +26,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 mod medium;
-mod overrides;
+pub mod overrides;
 
 pub use medium::{Firmware, Medium};
-pub use overrides::{load_named, Overrides, MAX_TIMEOUT_SECS};
 
 /// Byte core writes to QEMU's isa-debug-exit port on success (QEMU then
 /// exits with status 2 * 0x10 + 1 = 33).

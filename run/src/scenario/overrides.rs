@@ -1,7 +1,7 @@
 //! Command-line overrides of a scenario's settings (`--ram`, `--config`,
 //! `--timeout`), applied when a verb loads a scenario by name.
 
-use super::{find, parse_ram, Scenario};
+use crate::scenario::{find, parse_ram, Scenario};
 use crate::workspace;
 
 /// Longest `--timeout` accepted: a day; a deadline far beyond that would
@@ -20,7 +20,7 @@ pub struct Overrides {
 
 /// Loads scenario `name` (a file in the scenario folder without
 /// `.scenario`, or a path) and applies `o`.
-pub fn load_named(name: &str, o: &Overrides) -> anyhow::Result<Scenario> {
+pub fn load(name: &str, o: &Overrides) -> anyhow::Result<Scenario> {
     let mut s = Scenario::load(&find(&workspace::scenario_dir(), name)?)?;
     apply(&mut s, o)?;
     Ok(s)
@@ -50,19 +50,18 @@ mod tests {
 
     #[test]
     fn overrides_replace_the_scenario_settings() {
-        let s =
-            load_named("boot", &Overrides { ram: Some("1G".into()), config: Some("release".into()), timeout: Some(5) })
-                .unwrap();
+        let s = load("boot", &Overrides { ram: Some("1G".into()), config: Some("release".into()), timeout: Some(5) })
+            .unwrap();
         assert_eq!((s.ram_mib, s.config.as_str(), s.timeout_secs), (1024, "release", 5));
-        let plain = load_named("boot", &Overrides::default()).unwrap();
+        let plain = load("boot", &Overrides::default()).unwrap();
         assert_eq!(plain.ram_mib, 512);
     }
 
     #[test]
     fn bad_overrides_are_errors() {
-        let e = load_named("boot", &Overrides { ram: Some("lots".into()), ..Overrides::default() }).unwrap_err();
+        let e = load("boot", &Overrides { ram: Some("lots".into()), ..Overrides::default() }).unwrap_err();
         assert!(e.to_string().starts_with("--ram: "), "{e}");
-        assert!(load_named("boot", &Overrides { config: Some("fancy".into()), ..Overrides::default() }).is_err());
-        assert!(load_named("boot", &Overrides { timeout: Some(0), ..Overrides::default() }).is_err());
+        assert!(load("boot", &Overrides { config: Some("fancy".into()), ..Overrides::default() }).is_err());
+        assert!(load("boot", &Overrides { timeout: Some(0), ..Overrides::default() }).is_err());
     }
 }
