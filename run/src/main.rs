@@ -8,14 +8,16 @@
 //! - `image` (kernel and root-task builds) and `machine` (QEMU, firmware, GRUB ISO);
 //! - `scenario`: the scenario files; `workspace`: where things live.
 //!
-//! Beside them, for the host replay verbs: `picture` (memory map pictures) and
-//! `untypeds` (untyped layouts).
+//! Beside them: `checks` (host tests, format and lint checks) for `test`, and
+//! for the replay verbs `picture` (memory map pictures) and `untypeds`
+//! (untyped layouts).
 
 use clap::{Parser, Subcommand};
 
 use cli::{boot, demo, iso, kernel, map, test, trace};
 
 mod agree;
+mod checks;
 mod cli;
 mod image;
 mod machine;

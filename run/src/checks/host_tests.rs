@@ -43,7 +43,7 @@ pub fn parse_test_result(line: &str) -> Option<Counts> {
 }
 
 /// Runs `cargo test --workspace`, echoing its output, and sums its results.
-pub fn tests() -> anyhow::Result<Counts> {
+pub fn run() -> anyhow::Result<Counts> {
     eprintln!("run: cargo test --workspace");
     let mut child = Command::new(workspace::cargo())
         .current_dir(workspace::root())

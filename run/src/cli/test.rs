@@ -4,12 +4,10 @@
 
 use clap::Args;
 
+use crate::checks::{host_tests, lints};
 use crate::runner::{self, Options};
 use crate::scenario::{self, Scenario};
 use crate::workspace;
-
-mod host;
-mod lints;
 
 #[derive(Args, Debug)]
 pub struct TestArgs {
@@ -24,7 +22,7 @@ pub fn run(args: &TestArgs) -> anyhow::Result<()> {
     sel4_kernel_build::ensure_build_tools()?;
     // Fetch the kernel source now, not from inside a build script.
     sel4_kernel_build::pristine_source_dir()?;
-    let mut total = host::tests()?;
+    let mut total = host_tests::run()?;
     for lint in [&lints::FMT, &lints::CLIPPY] {
         total.count(lints::check(lint, &lints::Tools::from_env()));
     }
