@@ -39,7 +39,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion};
-use sel4_core::range_allocator::RangeAllocator;
+use sel4_core::range_allocator::ArrayRangeAllocator;
 
 const LIVE: [usize; 4] = [1_000, 10_000, 100_000, 1_000_000];
 /// Nodes for 10^6 live ranges and the free gaps between them.
@@ -54,12 +54,12 @@ trait Subject {
     fn free(&mut self, addr: u64, size: u64);
 }
 
-struct Ours(Box<RangeAllocator<NODES>>);
+struct Ours(Box<ArrayRangeAllocator<NODES>>);
 
 impl Subject for Ours {
     const NAME: &'static str = "avl (ours)";
     fn new(space: u64) -> Self {
-        let mut a = RangeAllocator::new_boxed();
+        let mut a = ArrayRangeAllocator::new_boxed();
         a.add_range(0, space).unwrap();
         Ours(a)
     }
@@ -312,7 +312,7 @@ fn bench_subject<S: Subject>(
 fn bench_near_miss(c: &mut Criterion) {
     let mut group = c.benchmark_group("range_allocator_near_miss");
     for k in [1_000u64, 10_000, 100_000] {
-        let mut a = RangeAllocator::<NODES>::new_boxed();
+        let mut a = ArrayRangeAllocator::<NODES>::new_boxed();
         // [0x80, 0x180) in every 4 KiB page: holds no 0x100-aligned 0x100
         // block, and no 0xc0 block at 0x100 alignment either.
         for i in 0..k {

@@ -41,6 +41,18 @@ pub enum CapSpaceError {
     Storage,
 }
 
+impl core::fmt::Display for CapSpaceError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            CapSpaceError::Exhausted => write!(f, "cap slots exhausted"),
+            CapSpaceError::NotAllocated(s) => write!(f, "slot {:#x} is not allocated", s.0),
+            CapSpaceError::OutOfRange(s) => write!(f, "slot {:#x} is outside core's cap space", s.0),
+            CapSpaceError::UnsupportedRun(n) => write!(f, "runs of {n} slots are not supported (1 or 2)"),
+            CapSpaceError::Storage => write!(f, "cap storage larger than slot numbers can name"),
+        }
+    }
+}
+
 pub struct CapSpace<S> {
     e: S,
     first: u32,
@@ -76,6 +88,51 @@ impl<S: AsRef<[CapEntry]> + AsMut<[CapEntry]>> CapSpace<S> {
 
     pub fn capacity(&self) -> usize {
         self.e.as_ref().len()
+    }
+
+    /// Whether storage of `len` entries can hold this cap space: at least as large, and
+    /// small enough for slot numbers.
+    pub fn can_move_to(&self, len: usize) -> bool {
+        len >= self.capacity() && (self.first as u64 + len as u64) < NIL as u64
+    }
+
+    /// Moves the cap space onto `storage` (see [`Self::can_move_to`]) and returns the old
+    /// storage: every slot keeps its state, and the slots past the old capacity are free,
+    /// lowest first. Gives `storage` back if it cannot hold the cap space.
+    pub fn replace_storage(&mut self, mut storage: S) -> Result<S, S> {
+        if !self.can_move_to(storage.as_ref().len()) {
+            return Err(storage);
+        }
+        let (old, len) = (self.capacity(), storage.as_ref().len());
+        let dst = storage.as_mut();
+        dst[..old].copy_from_slice(self.e.as_ref());
+        for x in dst[old..].iter_mut() {
+            *x = CapEntry::EMPTY;
+        }
+        let previous = core::mem::replace(&mut self.e, storage);
+        let (old, len) = (old as u32, len as u32);
+        // Free lists hand out their last push first: push the new slots from the top down.
+        let start = old + old % 2;
+        let mut top = len;
+        if (top - start.min(top)) % 2 == 1 {
+            top -= 1;
+            self.push(top, SINGLE);
+        }
+        while top > start {
+            top -= 2;
+            self.push(top, PAIR);
+        }
+        if old % 2 == 1 && old < len {
+            // The old last slot's partner is new: a free single becomes a free pair.
+            if self.ent(old - 1).state == SINGLE {
+                self.unlink(old - 1, SINGLE);
+                self.push(old - 1, PAIR);
+            } else {
+                self.push(old, SINGLE);
+            }
+        }
+        self.free += (len - old) as usize;
+        Ok(previous)
     }
 
     pub fn free_slots(&self) -> usize {
@@ -293,5 +350,26 @@ mod tests {
             }
             assert_eq!(c.free_slots(), 64 - used.len());
         }
+    }
+
+    #[test]
+    fn a_moved_cap_space_keeps_its_slots_and_frees_the_new_ones() {
+        // Slots 100..105: a pair at 100, the lone single 104 taken and given back.
+        let mut c = cs(5);
+        assert_eq!(c.alloc_pair().unwrap(), Slot(100));
+        assert_eq!(c.alloc().unwrap(), Slot(104));
+        c.free(Slot(104)).unwrap();
+        assert!(!c.can_move_to(4));
+        assert_eq!(c.replace_storage(vec![CapEntry::EMPTY; 9]).map(|v| v.len()).map_err(|v| v.len()), Ok(5));
+        assert_eq!((c.capacity(), c.free_slots()), (9, 7));
+        assert!(c.is_allocated(Slot(100)) && c.is_allocated(Slot(101)));
+        // The old last slot and the first new one form a pair.
+        let mut pairs = BTreeSet::new();
+        while let Ok(p) = c.alloc_pair() {
+            pairs.insert(p.0);
+        }
+        assert_eq!(pairs, BTreeSet::from([102, 104, 106]));
+        assert_eq!(c.alloc().unwrap(), Slot(108));
+        assert_eq!(c.replace_storage(vec![CapEntry::EMPTY; 1]).map(|v| v.len()).map_err(|v| v.len()), Err(1));
     }
 }

@@ -139,6 +139,30 @@ pub struct BootUntyped {
     pub is_device: bool,
 }
 
+/// A fixed capacity of core's bookkeeping, named when it runs out.
+#[derive(Copy, Clone, Eq, PartialEq, Debug)]
+pub enum Capacity {
+    /// Nodes of the untyped pool (one per untyped cap core holds).
+    PoolNodes,
+    /// Blocks of a range allocator (one per free or used range).
+    RangeBlocks,
+    /// Slots of core's CSpace it manages.
+    CapSlots,
+    /// A baseline strategy's table of live objects (evaluation only).
+    ObjectTable,
+}
+
+impl core::fmt::Display for Capacity {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Capacity::PoolNodes => "untyped pool nodes",
+            Capacity::RangeBlocks => "range allocator blocks",
+            Capacity::CapSlots => "cap slots",
+            Capacity::ObjectTable => "object table entries",
+        })
+    }
+}
+
 /// Invocations issued, successful or not (a refused invocation still costs a syscall).
 #[derive(Copy, Clone, Default, Eq, PartialEq, Debug)]
 pub struct InvocationCounts {
@@ -180,6 +204,23 @@ impl<K: Kernel> Kernel for Counting<K> {
     }
     fn observed_watermark(&mut self, slot: Slot) -> Option<u64> {
         self.inner.observed_watermark(slot)
+    }
+}
+
+impl core::fmt::Display for KernelError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            KernelError::InvalidArgument { which } => write!(f, "invalid argument {which}"),
+            KernelError::InvalidCapability { which } => write!(f, "invalid capability {which}"),
+            KernelError::IllegalOperation => write!(f, "illegal operation"),
+            KernelError::RangeError { min, max } => write!(f, "argument out of range [{min}, {max}]"),
+            KernelError::AlignmentError => write!(f, "alignment error"),
+            KernelError::FailedLookup => write!(f, "failed lookup"),
+            KernelError::TruncatedMessage => write!(f, "truncated message"),
+            KernelError::DeleteFirst => write!(f, "delete first"),
+            KernelError::RevokeFirst => write!(f, "revoke first"),
+            KernelError::NotEnoughMemory { bytes_left } => write!(f, "not enough memory ({bytes_left} bytes left)"),
+        }
     }
 }
 

@@ -1,16 +1,30 @@
-//! core: physical memory allocator, untyped pool, placement engine and kernel model (host-testable, no_std).
+//! sel4-core: the library of core, the seL4 root task that owns all physical memory and places
+//! every kernel object at the physical address its own allocator chose (`no_std`, tested on the
+//! host against `sel4-kernel-model`; the same code runs inside the root task).
+//!
+//! How a request becomes an object:
+//! 1. [`phys_allocator::PhysAllocator`] takes the request (type, size, and optionally an
+//!    address or a physical range) and asks a [`range_allocator::RangeAllocator`] (RAM or
+//!    device memory, Genode `Allocator_avl` semantics) for a naturally aligned block.
+//! 2. [`placement::Placer`] finds the block in the [`untyped_pool::UntypedPool`] (a binary tree
+//!    of untyped caps under every boot untyped), splits free untypeds in halves down to a leaf
+//!    of exactly that block, and retypes the object from the leaf, so the kernel's watermark
+//!    puts it exactly there. Cap slots come from [`cap_space::CapSpace`].
+//! 3. Every invocation goes through the [`kernel::Kernel`] trait: the real kernel in the root
+//!    task, the kernel model on the host. Object types and sizes are in [`object`].
+//! 4. Freeing revokes the leaf (every copy of the object's cap dies), and the range allocator
+//!    gets the block back; [`memory_map`] dumps the pool for the run tool's pictures.
 #![no_std]
 
-pub mod baselines;
 pub mod cap_space;
 pub mod kernel;
-pub mod kernel_model;
 pub mod memory_map;
 pub mod object;
+pub mod phys_allocator;
 pub mod placement;
 pub mod range_allocator;
-pub mod replay;
-pub mod replay_log;
-pub mod strategy;
-pub mod trace;
+#[cfg(feature = "root-task")]
+pub mod root;
+pub mod size;
+pub mod static_slab;
 pub mod untyped_pool;

@@ -485,6 +485,3 @@ impl Checker {
         }
     }
 }
-
-#[cfg(test)]
-mod tests;

@@ -55,7 +55,7 @@
 //! allocator; the allocator keeps choosing addresses.
 
 use crate::cap_space::{CapEntry, CapSpace, CapSpaceError};
-use crate::kernel::{Kernel, KernelError, Slot};
+use crate::kernel::{Capacity, Kernel, KernelError, Slot};
 use crate::object::ObjectType;
 use crate::untyped_pool::{NodeId, NodeState, PoolError, PoolNode, UntypedPool};
 
@@ -69,9 +69,21 @@ pub enum PlaceError {
     /// The block overlaps a live object (the allocator and the pool disagree).
     Busy(NodeId),
     /// The CSpace or the pool's node arena is full.
-    Capacity,
+    Capacity(Capacity),
     /// The kernel refused an invocation. The pool mirrors every invocation that succeeded.
     Kernel(KernelError),
+}
+
+impl core::fmt::Display for PlaceError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            PlaceError::Invalid(e) => write!(f, "invalid request: {e}"),
+            PlaceError::NotCovered => write!(f, "no untyped covers the block"),
+            PlaceError::Busy(n) => write!(f, "the block overlaps live pool node {}", n.0),
+            PlaceError::Capacity(c) => write!(f, "capacity of {c} exhausted"),
+            PlaceError::Kernel(e) => write!(f, "the kernel refused: {e}"),
+        }
+    }
 }
 
 /// How an object is destroyed on free.
@@ -179,7 +191,7 @@ where
         }
         // Retype from the childless leaf: reset, object at offset 0 = addr.
         let leaf = self.pool.info(id);
-        let slot = self.caps.alloc().map_err(|_| PlaceError::Capacity)?;
+        let slot = self.caps.alloc().map_err(|_| PlaceError::Capacity(Capacity::CapSlots))?;
         if let Err(e) = k.untyped_retype(leaf.slot, ty, size_bits, slot, 1) {
             let _ = self.caps.free(slot);
             return Err(PlaceError::Kernel(e));
@@ -193,9 +205,9 @@ where
     fn split<K: Kernel>(&mut self, k: &mut K, id: NodeId) -> Result<(), PlaceError> {
         let n = self.pool.info(id);
         if !self.pool.can_split() {
-            return Err(PlaceError::Capacity);
+            return Err(PlaceError::Capacity(Capacity::PoolNodes));
         }
-        let kids = self.caps.alloc_pair().map_err(|_| PlaceError::Capacity)?;
+        let kids = self.caps.alloc_pair().map_err(|_| PlaceError::Capacity(Capacity::CapSlots))?;
         if let Err(e) = k.untyped_retype(n.slot, ObjectType::Untyped, n.bits - 1, kids, 2) {
             let _ = self.caps.free_run(kids, 2);
             return Err(PlaceError::Kernel(e));
@@ -276,11 +288,8 @@ where
 
 fn pool_err(e: PoolError) -> PlaceError {
     match e {
-        PoolError::Capacity => PlaceError::Capacity,
+        PoolError::Capacity => PlaceError::Capacity(Capacity::PoolNodes),
         PoolError::WrongState(id) => PlaceError::Busy(id),
         PoolError::BadRoot(_) => PlaceError::NotCovered,
     }
 }
-
-#[cfg(test)]
-pub(crate) mod tests;

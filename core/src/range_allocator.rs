@@ -4,13 +4,15 @@
 //! allocations run in O(log n).
 //!
 //! Differences from Genode, and the choices made here:
-//! * Metadata lives in a fixed slab of `N` nodes inside the allocator (no
-//!   heap). An all-zero allocator is a valid empty one, so `new()` is `const`
-//!   and a large instance can live in `.bss` or in zeroed heap memory.
+//! * Metadata lives in a slab of nodes the caller provides (no heap): an
+//!   array inside the allocator ([`ArrayRangeAllocator`], whose all-zero value
+//!   is a valid empty one, so `new()` is `const` and a large instance can live
+//!   in `.bss` or zeroed heap memory), or any slice, such as the frames core's
+//!   root task maps for its metadata at boot, sized from the machine.
 //! * Every operation computes exactly how many nodes it needs (at most two,
 //!   or one per boundary inside an added range) and checks them before it
 //!   mutates anything: `OutOfMetadata` comes exactly when the result would
-//!   hold more than `N` blocks, and a failing call leaves the allocator
+//!   hold more blocks than the slab has nodes, and a failing call leaves the allocator
 //!   unchanged.
 //! * `remove_range` refuses (instead of stopping half-way) when any used block
 //!   overlaps the range.
@@ -79,6 +81,18 @@ pub enum RangeError {
     NoFit,
 }
 
+impl core::fmt::Display for RangeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            RangeError::OutOfMetadata => "range allocator blocks exhausted",
+            RangeError::Overlap => "range overlaps a block",
+            RangeError::NotFound => "no used block starts there",
+            RangeError::InvalidArgument => "invalid range arguments",
+            RangeError::NoFit => "no free block fits",
+        })
+    }
+}
+
 /// One block as seen by [`RangeAllocator::iter`].
 #[derive(Copy, Clone, Debug, Eq, PartialEq, Hash)]
 pub struct Block {
@@ -100,7 +114,7 @@ impl Block {
 /// the two links.
 #[derive(Copy, Clone)]
 #[repr(C, align(32))]
-struct Node {
+pub struct Node {
     base: u64,
     size: u64,
     /// Largest free block size in this subtree (0: none).
@@ -121,7 +135,8 @@ const USED_BIT: u32 = 1 << 31;
 const HEIGHT_MASK: u32 = 0x3f << LINK_BITS;
 
 impl Node {
-    const ZERO: Node = Node { base: 0, size: 0, max_free: 0, left_meta: 0, right_meta: 0 };
+    /// A node that holds nothing (slab contents before use do not matter).
+    pub const ZERO: Node = Node { base: 0, size: 0, max_free: 0, left_meta: 0, right_meta: 0 };
 
     #[inline]
     fn left(&self) -> Link {
@@ -246,11 +261,17 @@ impl Request {
     }
 }
 
-/// AVL range allocator with `N` block nodes (`N < 2^25`) and up to `B`
-/// boundaries. Blocks are free or used; every used block came from `alloc`
-/// or `alloc_addr` and keeps its size for `free`.
-pub struct RangeAllocator<const N: usize, const B: usize = DEFAULT_BOUNDARIES> {
-    nodes: [Node; N],
+/// One node of a range allocator's slab (opaque; see [`RangeAllocator::with_storage`]).
+pub type RangeNode = Node;
+
+/// Something that holds `T`s in a slice: an array, a `Vec`, or memory a root task mapped.
+pub trait Slab<T>: AsRef<[T]> + AsMut<[T]> {}
+impl<T, S: AsRef<[T]> + AsMut<[T]>> Slab<T> for S {}
+
+/// AVL range allocator over a slab `S` of block nodes (fewer than 2^25) and with
+/// up to `B` boundaries. Blocks are free or used; every used block came from
+/// `alloc` or `alloc_addr` and keeps its size for `free`.
+pub struct RangeAllocator<S, const B: usize = DEFAULT_BOUNDARIES> {
     root: Link,
     /// Recycled nodes, linked through `left`.
     recycled: Link,
@@ -259,36 +280,97 @@ pub struct RangeAllocator<const N: usize, const B: usize = DEFAULT_BOUNDARIES> {
     /// Nodes in the tree.
     len: u32,
     avail: u64,
-    boundaries: [u64; B],
     n_boundaries: usize,
+    boundaries: [u64; B],
+    nodes: S,
 }
 
-impl<const N: usize, const B: usize> Default for RangeAllocator<N, B> {
+/// A range allocator whose slab of `N` nodes is an array inside it.
+pub type ArrayRangeAllocator<const N: usize, const B: usize = DEFAULT_BOUNDARIES> = RangeAllocator<[Node; N], B>;
+
+impl<const N: usize, const B: usize> Default for RangeAllocator<[Node; N], B> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<const N: usize, const B: usize> RangeAllocator<N, B> {
+impl<const N: usize, const B: usize> RangeAllocator<[Node; N], B> {
     /// An empty allocator. Its bytes are all zero, so a large instance can be
     /// a `static` (placed in `.bss`) or zeroed heap memory (see `new_boxed`).
     pub const fn new() -> Self {
         assert!(N < LINK_MASK as usize, "node capacity must fit a link");
         RangeAllocator {
-            nodes: [Node::ZERO; N],
             root: NIL,
             recycled: NIL,
             fresh: 0,
             len: 0,
             avail: 0,
-            boundaries: [0; B],
             n_boundaries: 0,
+            boundaries: [0; B],
+            nodes: [Node::ZERO; N],
         }
+    }
+}
+
+impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
+    /// An empty allocator over `nodes`. Nodes are written before they are read, so the
+    /// slab's contents do not matter. Fails for a slab of 2^25 nodes or more (links are 25
+    /// bits).
+    pub fn with_storage(nodes: S) -> Result<Self, RangeError> {
+        if nodes.as_ref().len() >= LINK_MASK as usize {
+            return Err(RangeError::InvalidArgument);
+        }
+        Ok(RangeAllocator {
+            root: NIL,
+            recycled: NIL,
+            fresh: 0,
+            len: 0,
+            avail: 0,
+            n_boundaries: 0,
+            boundaries: [0; B],
+            nodes,
+        })
     }
 
     /// Node capacity (maximum number of blocks, free and used).
     pub fn capacity(&self) -> usize {
-        N
+        self.nodes.as_ref().len()
+    }
+
+    /// Whether a slab of `len` nodes can hold this allocator: every node used so far, and
+    /// fewer than 2^25.
+    pub fn can_move_to(&self, len: usize) -> bool {
+        len >= self.fresh as usize && len < LINK_MASK as usize
+    }
+
+    /// Moves the allocator onto `nodes` (see [`Self::can_move_to`]) and returns the old slab:
+    /// node indices stay valid, so it is the same allocator with a new capacity. Gives
+    /// `nodes` back if it cannot hold the allocator.
+    pub fn replace_storage(&mut self, mut nodes: S) -> Result<S, S> {
+        if !self.can_move_to(nodes.as_ref().len()) {
+            return Err(nodes);
+        }
+        let used = self.fresh as usize;
+        nodes.as_mut()[..used].copy_from_slice(&self.nodes.as_ref()[..used]);
+        Ok(core::mem::replace(&mut self.nodes, nodes))
+    }
+
+    /// Copies this allocator's state into `dst` (of any slab that holds every node used so
+    /// far): node indices stay valid, so the copy is the same allocator.
+    pub fn copy_to<T: Slab<Node>>(&self, dst: &mut RangeAllocator<T, B>) -> Result<(), RangeError> {
+        let used = self.fresh as usize;
+        if used > dst.capacity() {
+            return Err(RangeError::OutOfMetadata);
+        }
+        dst.nodes.as_mut()[..used].copy_from_slice(&self.nodes.as_ref()[..used]);
+        dst.root = self.root;
+        dst.recycled = self.recycled;
+        dst.fresh = self.fresh;
+        dst.len = self.len;
+        dst.avail = self.avail;
+        dst.n_boundaries = self.n_boundaries;
+        dst.boundaries = self.boundaries;
+        Ok(())
     }
 
     /// Number of blocks (free and used) in the allocator.
@@ -328,7 +410,7 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
     }
 
     /// All blocks in address order.
-    pub fn iter(&self) -> Iter<'_, N, B> {
+    pub fn iter(&self) -> Iter<'_, S, B> {
         let mut it = Iter { alloc: self, stack: [NIL; ITER_STACK], depth: 0 };
         it.push_left(self.root);
         it
@@ -624,7 +706,7 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
         let mut r = self.recycled;
         while r != NIL {
             recycled += 1;
-            if recycled > N as u64 {
+            if recycled > self.capacity() as u64 {
                 return Err("recycled list cycles");
             }
             r = self.n(r).left();
@@ -648,15 +730,15 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
     }
 
     fn free_nodes(&self) -> usize {
-        N - self.len as usize
+        self.capacity() - self.len as usize
     }
 
     fn n(&self, l: Link) -> &Node {
-        &self.nodes[(l - 1) as usize]
+        &self.nodes.as_ref()[(l - 1) as usize]
     }
 
     fn nm(&mut self, l: Link) -> &mut Node {
-        &mut self.nodes[(l - 1) as usize]
+        &mut self.nodes.as_mut()[(l - 1) as usize]
     }
 
     fn block(&self, l: Link) -> Block {
@@ -1329,7 +1411,7 @@ impl<const N: usize, const B: usize> RangeAllocator<N, B> {
 extern crate std;
 
 #[cfg(any(test, feature = "std"))]
-impl<const N: usize, const B: usize> RangeAllocator<N, B> {
+impl<const N: usize, const B: usize> RangeAllocator<[Node; N], B> {
     /// An empty allocator on the heap, built without a stack temporary (for
     /// capacities too large for the stack).
     pub fn new_boxed() -> std::boxed::Box<Self> {
@@ -1383,13 +1465,13 @@ impl Path {
 }
 
 /// In-order iterator over the blocks of a [`RangeAllocator`].
-pub struct Iter<'a, const N: usize, const B: usize> {
-    alloc: &'a RangeAllocator<N, B>,
+pub struct Iter<'a, S, const B: usize> {
+    alloc: &'a RangeAllocator<S, B>,
     stack: [Link; ITER_STACK],
     depth: usize,
 }
 
-impl<const N: usize, const B: usize> Iter<'_, N, B> {
+impl<S: Slab<Node>, const B: usize> Iter<'_, S, B> {
     fn push_left(&mut self, mut t: Link) {
         while t != NIL {
             self.stack[self.depth] = t;
@@ -1399,7 +1481,7 @@ impl<const N: usize, const B: usize> Iter<'_, N, B> {
     }
 }
 
-impl<const N: usize, const B: usize> Iterator for Iter<'_, N, B> {
+impl<S: Slab<Node>, const B: usize> Iterator for Iter<'_, S, B> {
     type Item = Block;
 
     fn next(&mut self) -> Option<Block> {

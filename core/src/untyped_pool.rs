@@ -101,6 +101,18 @@ pub enum PoolError {
     WrongState(NodeId),
 }
 
+impl core::fmt::Display for PoolError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            PoolError::Capacity => write!(f, "untyped pool nodes exhausted"),
+            PoolError::BadRoot(s) => {
+                write!(f, "boot untyped in slot {:#x} overlaps, is misaligned or has an impossible size", s.0)
+            }
+            PoolError::WrongState(n) => write!(f, "pool node {} is not in the state the operation needs", n.0),
+        }
+    }
+}
+
 /// Where the walk from a root towards a block ended.
 #[derive(Copy, Clone, Eq, PartialEq, Debug)]
 pub enum Walk {
@@ -188,6 +200,28 @@ impl<S: AsRef<[PoolNode]> + AsMut<[PoolNode]>> UntypedPool<S> {
 
     pub fn capacity(&self) -> usize {
         self.a().len()
+    }
+
+    /// Whether an arena of `len` nodes can hold this pool: at least as large, and small
+    /// enough for node ids.
+    pub fn can_move_to(&self, len: usize) -> bool {
+        len >= self.capacity() && len < NIL as usize
+    }
+
+    /// Moves the pool onto `storage` (see [`Self::can_move_to`]) and returns the old arena:
+    /// node ids stay valid, and the nodes past the old capacity are free. Gives `storage`
+    /// back if it cannot hold the pool.
+    pub fn replace_storage(&mut self, mut storage: S) -> Result<S, S> {
+        if !self.can_move_to(storage.as_ref().len()) {
+            return Err(storage);
+        }
+        let old = self.capacity();
+        let dst = storage.as_mut();
+        dst[..old].copy_from_slice(self.a());
+        for x in dst[old..].iter_mut() {
+            *x = PoolNode::EMPTY;
+        }
+        Ok(core::mem::replace(&mut self.n, storage))
     }
 
     /// Whether the arena can take one more split.
@@ -510,5 +544,19 @@ mod tests {
         p.apply_split(NodeId(0), Slot(10)).unwrap();
         assert!(!p.can_split());
         assert_eq!(p.apply_split(NodeId(2), Slot(12)), Err(PoolError::Capacity));
+    }
+
+    #[test]
+    fn a_moved_pool_keeps_its_nodes_and_can_split_further() {
+        let boot = [BootUntyped { slot: Slot(1), paddr: 0, size_bits: 14, is_device: false }];
+        let mut p = UntypedPool::new(vec![PoolNode::EMPTY; 4], &boot).unwrap();
+        let (lower, _) = p.apply_split(NodeId(0), Slot(10)).unwrap();
+        assert!(!p.can_split());
+        assert!(!p.can_move_to(3));
+        assert_eq!(p.replace_storage(vec![PoolNode::EMPTY; 8]).map(|v| v.len()).map_err(|v| v.len()), Ok(4));
+        assert_eq!((p.capacity(), p.nodes_in_use()), (8, 3));
+        assert!(p.can_split());
+        p.apply_split(lower, Slot(12)).unwrap();
+        assert_eq!(p.nodes_in_use(), 5);
     }
 }

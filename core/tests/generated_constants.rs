@@ -69,5 +69,5 @@ fn limits_match_the_generated_ones() {
     assert_eq!(MAX_UNTYPED_BITS as usize, sel4::object::MAX_UNTYPED_BITS);
     assert_eq!(SLOT_BITS as usize, sel4::object::SLOT_BITS);
     assert_eq!(WORD_BITS as usize, sel4::WORD_BITS);
-    assert_eq!(sel4_core::kernel_model::RETYPE_FAN_OUT_LIMIT as u64, sel4_config::RETYPE_FAN_OUT_LIMIT as u64);
+    assert_eq!(sel4_kernel_model::RETYPE_FAN_OUT_LIMIT as u64, sel4_config::RETYPE_FAN_OUT_LIMIT as u64);
 }

@@ -1,11 +1,7 @@
 //! Generates the constants and cfg flags of the kernel configuration in use
 //! (env `SEL4_CONFIG`, default `debug`) from its `autoconf.h`.
 
-#[path = "build/autoconf.rs"]
-#[allow(dead_code)]
-mod autoconf;
-
-use autoconf::{option_type, Defines, OptionType, Value};
+use sel4_build_support::autoconf::{self, option_type, Defines, OptionType, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -35,7 +31,6 @@ fn read(path: &Path) -> Result<String, String> {
 
 fn run() -> Result<(), String> {
     println!("cargo:rerun-if-env-changed=SEL4_CONFIG");
-    println!("cargo:rerun-if-changed=build/autoconf.rs");
     let name = std::env::var("SEL4_CONFIG").unwrap_or_else(|_| "debug".into());
     let header = sel4_kernel_build::config_header(&name).map_err(|e| e.to_string())?;
     println!("cargo:rerun-if-changed={}", header.display());

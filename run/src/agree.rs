@@ -2,7 +2,7 @@
 //! operation: from the serial output of a boot with a trace embedded, read
 //! core's untyped table and its per-operation log, replay the same trace on
 //! the kernel model with that untyped layout (same code:
-//! `sel4_core::replay_log`), and compare the lines (address or error, and
+//! `sel4_core_lab::replay_log`), and compare the lines (address or error, and
 //! the leaf untyped's watermark, per operation; then the summary).
 
 use std::path::{Path, PathBuf};
@@ -11,14 +11,14 @@ use std::time::Instant;
 use anyhow::{anyhow, bail, Context, Result};
 use sel4_core::cap_space::{CapEntry, CapSpace};
 use sel4_core::kernel::{BootUntyped, Slot};
-use sel4_core::kernel_model::{KernelModel, ModelSlot};
+use sel4_core::phys_allocator::PhysAllocator;
 use sel4_core::placement::Placer;
-use sel4_core::range_allocator::RangeAllocator;
-use sel4_core::replay::{self, Live};
-use sel4_core::replay_log::{self, Summary};
-use sel4_core::strategy::Ours;
-use sel4_core::trace::IdTable;
+use sel4_core::range_allocator::ArrayRangeAllocator;
 use sel4_core::untyped_pool::{PoolNode, UntypedPool};
+use sel4_core_lab::replay::{self, Live};
+use sel4_core_lab::replay_log::{self, Summary};
+use sel4_core_lab::trace::IdTable;
+use sel4_kernel_model::{KernelModel, ModelSlot};
 
 use crate::scenario::Scenario;
 use crate::workspace;
@@ -84,8 +84,9 @@ pub fn host_lines(text: &str, layout: &[BootUntyped]) -> Result<Vec<String>> {
     let caps = CapSpace::new(vec![CapEntry::EMPTY; OBJECT_SLOTS as usize], Slot(first_free))
         .map_err(|e| anyhow!("cap space: {e:?}"))?;
     let (mut ram, mut device) =
-        (RangeAllocator::<RANGE_BLOCKS>::new_boxed(), RangeAllocator::<RANGE_BLOCKS>::new_boxed());
-    let mut ours = Ours::new(&mut ram, &mut device, Placer::new(pool, caps)).map_err(|e| anyhow!("strategy: {e:?}"))?;
+        (ArrayRangeAllocator::<RANGE_BLOCKS>::new_boxed(), ArrayRangeAllocator::<RANGE_BLOCKS>::new_boxed());
+    let mut ours =
+        PhysAllocator::new(&mut ram, &mut device, Placer::new(pool, caps)).map_err(|e| anyhow!("strategy: {e:?}"))?;
     let mut storage = vec![None; 1 << 15];
     let mut table: IdTable<'_, '_, Live> = IdTable::new(&mut storage);
     let mut out = Vec::new();

@@ -1,18 +1,18 @@
 //! Untyped layouts for replay: the `--untypeds` file (format and parser in
-//! `sel4_core::trace::untypeds`) and the default, the list seL4 hands a root
+//! `sel4_core_lab::trace::untypeds`) and the default, the list seL4 hands a root
 //! task under QEMU with 512 MiB.
 
 use anyhow::{anyhow, bail, Result};
 use sel4_core::kernel::{BootUntyped, Slot};
-pub use sel4_core::trace::untypeds::UntypedDesc;
+pub use sel4_core_lab::trace::untypeds::UntypedDesc;
 
 /// Captured from a real boot (see the file's header).
-pub const QEMU_512M: &str = include_str!("../traces/qemu-512m.untypeds");
+pub const QEMU_512M: &str = sel4_core_lab::shipped::QEMU_512M_UNTYPEDS;
 
 /// Parse a layout; errors name the line; overlapping untypeds are refused.
 pub fn parse(text: &str) -> Result<Vec<UntypedDesc>> {
     let out: Vec<UntypedDesc> =
-        sel4_core::trace::untypeds::parse(text).collect::<Result<_, _>>().map_err(|e| anyhow!("{e}"))?;
+        sel4_core_lab::trace::untypeds::parse(text).collect::<Result<_, _>>().map_err(|e| anyhow!("{e}"))?;
     let mut sorted: Vec<_> = out.iter().map(|u| (u.paddr, u.end())).collect();
     sorted.sort_unstable();
     for w in sorted.windows(2) {

@@ -4,7 +4,7 @@
 
 extern crate std;
 
-use super::{Block, RangeAllocator, RangeError};
+use super::{ArrayRangeAllocator, Block, RangeError};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use std::vec::Vec;
@@ -223,7 +223,7 @@ impl Model {
 /// has no node limit: where its result would hold more than `N` blocks, the
 /// allocator must answer `OutOfMetadata` and change nothing.
 fn run<const N: usize>(offset: u64, ops: Vec<Op>) -> Result<(), TestCaseError> {
-    let mut a = RangeAllocator::<N, BOUNDARIES>::new_boxed();
+    let mut a = ArrayRangeAllocator::<N, BOUNDARIES>::new_boxed();
     let mut m = Model::new(offset);
     for op in ops {
         let mut next = m.clone();

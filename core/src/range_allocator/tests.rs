@@ -1,17 +1,18 @@
 //! Unit tests of every operation and error path.
 
-use super::{Block, RangeAllocator, RangeError};
+use super::{ArrayRangeAllocator, Block, Node, RangeAllocator, RangeError, Slab};
+use std::vec;
 use std::vec::Vec;
 
 extern crate std;
 
-type A = RangeAllocator<64, 8>;
+type A = ArrayRangeAllocator<64, 8>;
 
-fn blocks<const N: usize, const B: usize>(a: &RangeAllocator<N, B>) -> Vec<(u64, u64, bool)> {
+fn blocks<S: Slab<Node>, const B: usize>(a: &RangeAllocator<S, B>) -> Vec<(u64, u64, bool)> {
     a.iter().map(|b| (b.base, b.size, b.used)).collect()
 }
 
-fn ok<const N: usize, const B: usize>(a: &RangeAllocator<N, B>) {
+fn ok<S: Slab<Node>, const B: usize>(a: &RangeAllocator<S, B>) {
     a.check_invariants().unwrap();
 }
 
@@ -75,7 +76,7 @@ fn add_range_errors() {
 
 #[test]
 fn add_range_out_of_metadata_only_when_a_node_is_needed() {
-    let mut a = RangeAllocator::<2, 4>::new();
+    let mut a = ArrayRangeAllocator::<2, 4>::new();
     a.add_range(0, 0x100).unwrap();
     a.add_range(0x200, 0x100).unwrap();
     assert_eq!(a.add_range(0x400, 0x100), Err(RangeError::OutOfMetadata));
@@ -119,7 +120,7 @@ fn remove_range_errors() {
     assert_eq!(a.remove_range(0x800, 0x1000), Err(RangeError::Overlap));
     assert_eq!(a.remove_range(0, 0x3000), Err(RangeError::Overlap));
     assert_eq!(blocks(&a), before);
-    let mut b = RangeAllocator::<1, 1>::new();
+    let mut b = ArrayRangeAllocator::<1, 1>::new();
     b.add_range(0, 0x3000).unwrap();
     assert_eq!(b.remove_range(0x1000, 0x1000), Err(RangeError::OutOfMetadata));
     assert_eq!(blocks(&b), [(0, 0x3000, false)]);
@@ -185,7 +186,7 @@ fn alloc_errors() {
     assert_eq!(a.alloc(1, 0, Some((6, 5))), Err(RangeError::InvalidArgument));
     assert_eq!(a.alloc(0x1001, 0, None), Err(RangeError::NoFit));
     assert_eq!(a.alloc(u64::MAX, 63, None), Err(RangeError::NoFit));
-    let mut b = RangeAllocator::<3, 1>::new();
+    let mut b = ArrayRangeAllocator::<3, 1>::new();
     b.add_range(0, 0x1000).unwrap();
     // needs two nodes (leading and trailing rest)
     assert_eq!(b.alloc(0x100, 8, Some((0x100, 0x1000))), Ok(0x100));
@@ -273,7 +274,7 @@ fn boundaries_split_and_block_merging() {
 
 #[test]
 fn boundary_errors() {
-    let mut a = RangeAllocator::<3, 2>::new();
+    let mut a = ArrayRangeAllocator::<3, 2>::new();
     a.add_range(0, 0x3000).unwrap();
     a.alloc_addr(0x1000, 0x1000).unwrap();
     assert_eq!(a.len(), 3);
@@ -283,7 +284,7 @@ fn boundary_errors() {
     a.add_boundary(0x5000).unwrap();
     assert_eq!(a.add_boundary(0x6000), Err(RangeError::OutOfMetadata));
     assert_eq!(a.boundaries(), [0x1000, 0x5000]);
-    let mut b = RangeAllocator::<4, 4>::new();
+    let mut b = ArrayRangeAllocator::<4, 4>::new();
     b.add_boundary(0x1000).unwrap();
     b.add_boundary(0x2000).unwrap();
     b.add_boundary(0x3000).unwrap();
@@ -313,7 +314,7 @@ fn block_containing_and_iter() {
 
 #[test]
 fn many_blocks_stay_balanced() {
-    let mut a = RangeAllocator::<4096>::new_boxed();
+    let mut a = ArrayRangeAllocator::<4096>::new_boxed();
     a.add_range(0, 1 << 24).unwrap();
     let mut addrs = Vec::new();
     for i in 0..2000u64 {
@@ -339,7 +340,7 @@ fn many_blocks_stay_balanced() {
 #[test]
 fn huge_capacity_on_heap() {
     // 2^21 nodes: too big for the stack, fine zeroed on the heap.
-    let mut a = RangeAllocator::<{ 1 << 21 }>::new_boxed();
+    let mut a = ArrayRangeAllocator::<{ 1 << 21 }>::new_boxed();
     a.add_range(0, 1 << 40).unwrap();
     for i in 0..(1u64 << 20) {
         a.alloc_addr(i << 12, 0x800).unwrap();
@@ -357,7 +358,7 @@ fn huge_capacity_on_heap() {
 
 #[test]
 fn static_instance_is_zero_initialised() {
-    static mut STATIC_ALLOC: RangeAllocator<{ 1 << 16 }> = RangeAllocator::new();
+    static mut STATIC_ALLOC: ArrayRangeAllocator<{ 1 << 16 }> = ArrayRangeAllocator::new();
     // SAFETY: only this test touches the static.
     let a = unsafe { &mut *core::ptr::addr_of_mut!(STATIC_ALLOC) };
     a.add_range(0x1000, 0x1000).unwrap();
@@ -376,7 +377,7 @@ fn node_is_half_a_cache_line() {
 /// ranges are disjoint, and `free` reports each range's size.
 #[test]
 fn random_churn_keeps_invariants() {
-    let mut a = RangeAllocator::<4096, 8>::new_boxed();
+    let mut a = ArrayRangeAllocator::<4096, 8>::new_boxed();
     a.add_boundary(0x8_0000).unwrap();
     a.add_range(0, 0x10_0000).unwrap();
     let mut live: Vec<(u64, u64)> = Vec::new();
@@ -418,4 +419,46 @@ fn random_churn_keeps_invariants() {
     }
     a.check_invariants().unwrap();
     assert_eq!(blocks(&*a), [(0, 0x8_0000, false), (0x8_0000, 0x8_0000, false)]);
+}
+
+#[test]
+fn a_slice_slab_runs_out_at_its_length_and_moves_into_a_larger_one() {
+    let mut a: RangeAllocator<Vec<Node>, 8> = RangeAllocator::with_storage(vec![Node::ZERO; 3]).unwrap();
+    assert_eq!(a.capacity(), 3);
+    a.add_range(0, 0x1000).unwrap();
+    a.alloc_addr(0x100, 0x100).unwrap(); // free | used | free: three blocks
+    assert_eq!(a.alloc_addr(0x400, 0x100), Err(RangeError::OutOfMetadata));
+    ok(&a);
+    assert!(!a.can_move_to(2), "two nodes cannot hold three blocks");
+    assert_eq!(a.replace_storage(vec![Node::ZERO; 2]).map(|v| v.len()).map_err(|v| v.len()), Err(2));
+    let old = a.replace_storage(vec![Node::ZERO; 5]).map_err(|v| v.len()).unwrap();
+    assert_eq!(old.len(), 3);
+    let mut b = a;
+    assert_eq!(b.capacity(), 5);
+    b.alloc_addr(0x400, 0x100).unwrap();
+    ok(&b);
+    assert_eq!(
+        blocks(&b),
+        [(0, 0x100, false), (0x100, 0x100, true), (0x200, 0x200, false), (0x400, 0x100, true), (0x500, 0xb00, false)]
+    );
+}
+
+#[test]
+fn a_copy_into_a_larger_slab_is_the_same_allocator() {
+    let mut a = A::new();
+    a.add_range(0, 0x10000).unwrap();
+    for i in 0..8 {
+        a.alloc_addr(i * 0x1000, 0x800).unwrap();
+    }
+    a.free(0x3000).unwrap();
+    let mut big: std::boxed::Box<ArrayRangeAllocator<256, 8>> = RangeAllocator::new_boxed();
+    let mut small: std::boxed::Box<ArrayRangeAllocator<4, 8>> = RangeAllocator::new_boxed();
+    assert_eq!(a.copy_to(&mut *small), Err(RangeError::OutOfMetadata));
+    a.copy_to(&mut *big).unwrap();
+    big.check_invariants().unwrap();
+    assert_eq!(big.iter().collect::<Vec<_>>(), a.iter().collect::<Vec<_>>());
+    assert_eq!((big.avail(), big.len()), (a.avail(), a.len()));
+    // Both go on the same way.
+    assert_eq!(big.alloc(0x800, 11, None), a.alloc(0x800, 11, None));
+    big.check_invariants().unwrap();
 }

@@ -7,6 +7,7 @@
 //! boolean options and exports them to dependents' build scripts as
 //! `DEP_SEL4_CONFIG_CFGS` (and every known flag as `DEP_SEL4_CONFIG_CHECK_CFGS`).
 #![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
 
 // Option names are kept exactly as the kernel spells them (e.g. `OPTIMISATION_Os`).
 #[allow(non_upper_case_globals)]
@@ -16,12 +17,9 @@ mod generated {
 pub use generated::*;
 
 #[cfg(test)]
-#[path = "../build/autoconf.rs"]
-mod autoconf;
-
-#[cfg(test)]
 mod tests {
     use super::*;
+    use sel4_build_support::autoconf;
 
     /// The constants agree with the config file they were generated from.
     #[test]

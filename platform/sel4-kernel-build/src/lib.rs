@@ -7,6 +7,8 @@
 //! only when its inputs change. Missing host tools are installed with
 //! apt-get.
 
+#![forbid(unsafe_code)]
+
 mod cache;
 mod config;
 mod kernel;
@@ -21,7 +23,7 @@ use std::path::PathBuf;
 
 pub use config::{config_header, config_names, config_root};
 pub use kernel::{build_kernel, KernelArtifacts};
-pub use libsel4::{kconfig_from_autoconf, libsel4_headers};
+pub use libsel4::{kconfig_from_autoconf, libsel4_eval, libsel4_headers};
 pub use pristine::{pristine_source_dir, SEL4_SYS_VERSION};
 pub use source::{patch_dir, patches, prepared_source};
 pub use tools::{ensure_build_tools, ensure_installed, ensure_qemu, find_program, BuildTools};

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::cache::{self, Key};
 use crate::{config_header, logged, source, tools, Error};
@@ -76,6 +77,57 @@ pub fn libsel4_headers(config: &str, out_root: &Path) -> Result<Vec<PathBuf>, Er
     logged::run("libsel4 install-headers", &mut make, &dir.join("build.log"))?;
     cache::record(&stamp, &key)?;
     Ok(include_dirs)
+}
+
+/// The values of the C integer expressions `exprs` (constants, `sizeof`,
+/// `offsetof`, calls of libsel4's inline bitfield functions) as a program
+/// compiled with gcc against libsel4's headers for configuration `config`
+/// computes them, in order; for checking numbers that were derived another way.
+/// The program is built in a new folder below `scratch`.
+pub fn libsel4_eval(config: &str, out_root: &Path, scratch: &Path, exprs: &[&str]) -> Result<Vec<i128>, Error> {
+    let includes = libsel4_headers(config, out_root)?;
+    // A folder per call: callers run in parallel (test threads), and one must
+    // not run a program another is still writing ("Text file busy").
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+    let n = CALLS.fetch_add(1, Ordering::Relaxed);
+    let dir = scratch.join(format!("libsel4-eval-{config}-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let mut c = String::from(
+        "#include <stddef.h>\n#include <stdio.h>\n#include <sel4/sel4.h>\n#include <sel4/invocation.h>\n\
+         #include <sel4/syscall.h>\n#include <sel4/bootinfo.h>\nint main(void) {\n",
+    );
+    for e in exprs {
+        c.push_str(&format!("    printf(\"%lld\\n\", (long long)({e}));\n"));
+    }
+    c.push_str("    return 0;\n}\n");
+    let src = dir.join("eval.c");
+    let exe = dir.join("eval");
+    std::fs::write(&src, c)?;
+    let mut cc = Command::new("gcc");
+    cc.arg("-std=gnu11").arg("-w").arg("-o").arg(&exe).arg(&src);
+    for i in &includes {
+        cc.arg("-I").arg(i);
+    }
+    let out = cc.output().map_err(|e| Error::Tool(format!("cannot run gcc: {e}")))?;
+    if !out.status.success() {
+        return Err(Error::Tool(format!("gcc failed on {}:\n{}", src.display(), String::from_utf8_lossy(&out.stderr))));
+    }
+    let run = Command::new(&exe).output().map_err(|e| Error::Tool(format!("cannot run {}: {e}", exe.display())))?;
+    if !run.status.success() {
+        return Err(Error::Tool(format!("{} failed ({})", exe.display(), run.status)));
+    }
+    let values: Vec<i128> =
+        String::from_utf8_lossy(&run.stdout).lines().filter_map(|l| l.trim().parse().ok()).collect();
+    if values.len() != exprs.len() {
+        return Err(Error::Tool(format!(
+            "{} printed {} values for {} expressions",
+            exe.display(),
+            values.len(),
+            exprs.len()
+        )));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(values)
 }
 
 /// Turns `#define CONFIG_X value` lines into Kconfig `CONFIG_X=value` lines.

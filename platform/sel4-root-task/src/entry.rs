@@ -36,6 +36,7 @@ extern "Rust" {
     fn __sel4_root_task_main(bootinfo: &sel4::BootInfo<'static>) -> bool;
 }
 
+/// Called once, by `_start`, with the address the kernel passed in RDI.
 #[cfg(not(test))]
 unsafe extern "C" fn rust_entry(bootinfo: *const u8) -> ! {
     // SAFETY: the kernel maps the 4 KiB bootinfo frame at this address for
@@ -44,6 +45,16 @@ unsafe extern "C" fn rust_entry(bootinfo: *const u8) -> ! {
         Ok(bi) => bi,
         Err(e) => panic!("unusable bootinfo at {bootinfo:p}: {e:?}"),
     };
+    let buffer = bi.ipc_buffer() as *mut sel4::IpcBuffer;
+    assert!(!buffer.is_null() && buffer.is_aligned(), "IPC buffer at {buffer:p} is not aligned to its size");
+    // SAFETY: the kernel maps the root task's IPC buffer frame, writable, at
+    // this address for the life of the task (`src/kernel/boot.c:create_ipcbuf_frame`,
+    // bootinfo's `ipcBuffer`); it is aligned (checked above) and nothing else
+    // refers to it, so this is its only reference. The root task is the only
+    // thread of its address space until the program starts others, and those
+    // must not make invocations (see the crate documentation).
+    unsafe { sel4::set_ipc_buffer(&mut *buffer) };
+    // SAFETY: `declare_main!` defines this symbol with exactly this signature.
     let ok = unsafe { __sel4_root_task_main(&bi) };
     crate::exit(ok)
 }

@@ -4,12 +4,21 @@
 //! isa-debug-exit device, and the `mem*` symbols the precompiled `core`
 //! library needs.
 //!
+//! Before `main` runs, the runtime registers the initial thread's IPC buffer
+//! for `sel4`'s invocations (`sel4::set_ipc_buffer`). Threads the program
+//! starts in the same address space must not make `sel4` invocations: they
+//! would borrow the initial thread's buffer.
+//!
 //! The runtime items that define global symbols (`_start`, the panic
 //! handler, `memcpy`, ...) exist only outside `cfg(test)`, so the crate's
 //! unit tests run as ordinary host programs.
 #![cfg_attr(not(test), no_std)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 mod entry;
+#[cfg(not(test))]
+pub mod image;
 pub use entry::STACK_SIZE;
 pub mod mem;
 #[cfg(not(test))]

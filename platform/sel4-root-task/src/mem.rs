@@ -14,13 +14,18 @@
 /// `src..src+n` readable, `dst..dst+n` writable; if they overlap, `dst` must
 /// not lie above `src`.
 pub unsafe fn copy_forward(dst: *mut u8, src: *const u8, n: usize) {
-    core::arch::asm!(
-        "rep movsb",
-        inout("rcx") n => _,
-        inout("rdi") dst => _,
-        inout("rsi") src => _,
-        options(nostack, preserves_flags)
-    );
+    // SAFETY: `rep movsb` with the direction flag clear (the ABI's state
+    // between calls) reads `src..src+n` and writes `dst..dst+n` upwards, which
+    // the caller allows; it touches nothing else but RCX, RDI and RSI.
+    unsafe {
+        core::arch::asm!(
+            "rep movsb",
+            inout("rcx") n => _,
+            inout("rdi") dst => _,
+            inout("rsi") src => _,
+            options(nostack, preserves_flags)
+        );
+    }
 }
 
 /// Copies `n` bytes downwards (last byte first).
@@ -32,15 +37,21 @@ pub unsafe fn copy_backward(dst: *mut u8, src: *const u8, n: usize) {
     if n == 0 {
         return;
     }
-    core::arch::asm!(
-        "std",
-        "rep movsb",
-        "cld",
-        inout("rcx") n => _,
-        inout("rdi") dst.add(n - 1) => _,
-        inout("rsi") src.add(n - 1) => _,
-        options(nostack)
-    );
+    // SAFETY: with the direction flag set, `rep movsb` copies from the last
+    // byte of each range down to the first, inside the ranges the caller
+    // allows (`add(n - 1)` stays inside them for n > 0); `cld` restores the
+    // flag the ABI expects clear.
+    unsafe {
+        core::arch::asm!(
+            "std",
+            "rep movsb",
+            "cld",
+            inout("rcx") n => _,
+            inout("rdi") dst.add(n - 1) => _,
+            inout("rsi") src.add(n - 1) => _,
+            options(nostack)
+        );
+    }
 }
 
 /// `memmove`: copies correctly whichever way the ranges overlap.
@@ -51,9 +62,11 @@ pub unsafe fn move_bytes(dst: *mut u8, src: *const u8, n: usize) {
     // dst below src, or no overlap: copying upwards never reads a byte
     // already overwritten.
     if (dst as usize).wrapping_sub(src as usize) >= n {
-        copy_forward(dst, src, n)
+        // SAFETY: the caller's ranges; dst is below src or they do not overlap.
+        unsafe { copy_forward(dst, src, n) }
     } else {
-        copy_backward(dst, src, n)
+        // SAFETY: the caller's ranges; dst lies above src inside its range.
+        unsafe { copy_backward(dst, src, n) }
     }
 }
 
@@ -62,13 +75,17 @@ pub unsafe fn move_bytes(dst: *mut u8, src: *const u8, n: usize) {
 /// # Safety
 /// `dst..dst+n` writable.
 pub unsafe fn fill(dst: *mut u8, value: u8, n: usize) {
-    core::arch::asm!(
-        "rep stosb",
-        inout("rcx") n => _,
-        inout("rdi") dst => _,
-        in("al") value,
-        options(nostack, preserves_flags)
-    );
+    // SAFETY: `rep stosb` with the direction flag clear writes `dst..dst+n`,
+    // which the caller allows, and nothing else but RCX and RDI.
+    unsafe {
+        core::arch::asm!(
+            "rep stosb",
+            inout("rcx") n => _,
+            inout("rdi") dst => _,
+            in("al") value,
+            options(nostack, preserves_flags)
+        );
+    }
 }
 
 /// `memcmp`: difference of the first differing bytes (as unsigned), or 0.
@@ -77,7 +94,8 @@ pub unsafe fn fill(dst: *mut u8, value: u8, n: usize) {
 /// Both ranges readable for `n` bytes.
 pub unsafe fn compare(a: *const u8, b: *const u8, n: usize) -> i32 {
     for i in 0..n {
-        let (x, y) = (a.add(i).read_volatile(), b.add(i).read_volatile());
+        // SAFETY: i < n, and the caller allows reading n bytes of each.
+        let (x, y) = unsafe { (a.add(i).read_volatile(), b.add(i).read_volatile()) };
         if x != y {
             return x as i32 - y as i32;
         }
@@ -87,32 +105,40 @@ pub unsafe fn compare(a: *const u8, b: *const u8, n: usize) -> i32 {
 
 #[cfg(not(test))]
 mod symbols {
+    // The C contracts of these symbols are the preconditions of the functions
+    // they call: valid ranges of `n` bytes, and for memcpy no overlap.
+
     #[no_mangle]
     unsafe extern "C" fn memcpy(dst: *mut u8, src: *const u8, n: usize) -> *mut u8 {
-        super::copy_forward(dst, src, n);
+        // SAFETY: memcpy's contract: valid, non-overlapping ranges.
+        unsafe { super::copy_forward(dst, src, n) };
         dst
     }
 
     #[no_mangle]
     unsafe extern "C" fn memmove(dst: *mut u8, src: *const u8, n: usize) -> *mut u8 {
-        super::move_bytes(dst, src, n);
+        // SAFETY: memmove's contract: valid ranges, any overlap.
+        unsafe { super::move_bytes(dst, src, n) };
         dst
     }
 
     #[no_mangle]
     unsafe extern "C" fn memset(dst: *mut u8, c: i32, n: usize) -> *mut u8 {
-        super::fill(dst, c as u8, n);
+        // SAFETY: memset's contract: `dst..dst+n` writable.
+        unsafe { super::fill(dst, c as u8, n) };
         dst
     }
 
     #[no_mangle]
     unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
-        super::compare(a, b, n)
+        // SAFETY: memcmp's contract: both ranges readable.
+        unsafe { super::compare(a, b, n) }
     }
 
     #[no_mangle]
     unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
-        super::compare(a, b, n)
+        // SAFETY: bcmp's contract: both ranges readable.
+        unsafe { super::compare(a, b, n) }
     }
 }
 
@@ -129,9 +155,11 @@ mod tests {
         for n in [0, 1, 7, 8, 63, 64, 4097] {
             let src = pattern(n);
             let mut dst = vec![0xeeu8; n + 2];
+            // SAFETY: dst has n + 2 bytes, src n; distinct vectors.
             unsafe { copy_forward(dst.as_mut_ptr().add(1), src.as_ptr(), n) };
             assert_eq!(&dst[1..n + 1], &src[..]);
             assert_eq!((dst[0], dst[n + 1]), (0xee, 0xee));
+            // SAFETY: dst has n + 2 bytes.
             unsafe { fill(dst.as_mut_ptr().add(1), 0x5a, n) };
             assert!(dst[1..n + 1].iter().all(|&b| b == 0x5a));
             assert_eq!((dst[0], dst[n + 1]), (0xee, 0xee));
@@ -153,6 +181,7 @@ mod tests {
                     let mut want = ours.clone();
                     want.copy_within(src_off..src_off + n, dst_off);
                     let p = ours.as_mut_ptr();
+                    // SAFETY: both ranges lie inside `ours` (checked above).
                     unsafe { move_bytes(p.add(dst_off), p.add(src_off), n) };
                     assert_eq!(ours, want, "n={n} src={src_off} dst={dst_off}");
                 }
@@ -164,10 +193,12 @@ mod tests {
     fn backward_copy_restores_the_direction_flag() {
         let mut v = pattern(64);
         let p = v.as_mut_ptr();
+        // SAFETY: 8 + 32 <= 64 bytes of v; dst above src, as copy_backward needs.
         unsafe { copy_backward(p.add(8), p, 32) };
         // A forward copy after it must still go forward.
         let src = pattern(16);
         let mut dst = vec![0u8; 16];
+        // SAFETY: both vectors have 16 bytes.
         unsafe { copy_forward(dst.as_mut_ptr(), src.as_ptr(), 16) };
         assert_eq!(dst, src);
     }
@@ -176,6 +207,7 @@ mod tests {
     fn compare_orders_as_unsigned_bytes() {
         let a = [1u8, 2, 3, 0x80];
         let b = [1u8, 2, 4, 0x00];
+        // SAFETY: every range read lies inside `a` or `b`.
         unsafe {
             assert_eq!(compare(a.as_ptr(), a.as_ptr(), 4), 0);
             assert!(compare(a.as_ptr(), b.as_ptr(), 4) < 0);

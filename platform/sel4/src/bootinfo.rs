@@ -4,7 +4,7 @@
 //! than through a `repr(C)` struct; parsing a byte slice keeps it testable
 //! on the host and turns a short or inconsistent image into an error.
 
-use crate::{Word, WORD_BITS};
+use crate::{sys, Word, WORD_BITS};
 
 const W: usize = WORD_BITS / 8;
 /// Byte size of `seL4_SlotRegion`.
@@ -34,8 +34,9 @@ pub const UNTYPED_DESC_SIZE: usize = W + 4;
 pub const MAX_UNTYPEDS: usize = sel4_config::MAX_NUM_BOOTINFO_UNTYPED_CAPS;
 /// `sizeof(seL4_BootInfo)`.
 pub const BOOTINFO_SIZE: usize = UNTYPED_LIST_OFFSET + MAX_UNTYPEDS * UNTYPED_DESC_SIZE;
-/// The bootinfo frame the kernel maps for the root task is one 4 KiB page.
-pub const BOOTINFO_FRAME_SIZE: usize = 4096;
+/// The bootinfo frame the kernel maps for the root task is one 4 KiB page
+/// (`src/kernel/boot.c:allocate_bi_frame`).
+pub const BOOTINFO_FRAME_SIZE: usize = 1 << sys::seL4_PageBits;
 
 /// A run of CNode slots `[start, end)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -121,7 +122,9 @@ impl<'a> BootInfo<'a> {
     /// `ptr` must point to a readable bootinfo frame of 4 KiB that stays
     /// mapped and unchanged for `'static` (true for the root task's frame).
     pub unsafe fn from_ptr(ptr: *const u8) -> Result<BootInfo<'static>, BootInfoError> {
-        BootInfo::parse(core::slice::from_raw_parts(ptr, BOOTINFO_FRAME_SIZE))
+        // SAFETY: the caller promises BOOTINFO_FRAME_SIZE readable bytes at
+        // `ptr` that nothing changes for 'static.
+        BootInfo::parse(unsafe { core::slice::from_raw_parts(ptr, BOOTINFO_FRAME_SIZE) })
     }
 
     /// The bytes of the `seL4_BootInfo` struct.

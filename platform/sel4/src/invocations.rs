@@ -4,19 +4,23 @@
 //! `seL4_Call`, because the kernel reports errors only to a Call
 //! (`src/api/syscall.c:handleInvocation`).
 
+use crate::abi::layout;
 use crate::cptr::{cap_type, Cap, FrameType};
 use crate::syscalls::{self, Received};
 use crate::{
-    ipc_buffer, AbsoluteCPtr, CPtr, Error, InvocationLabel, MessageInfo, ObjectBlueprint, ObjectType, Result, Word,
+    ipc_buffer, sys, AbsoluteCPtr, CPtr, Error, InvocationLabel, MessageInfo, ObjectBlueprint, ObjectType, Result, Word,
 };
 
-/// Access rights of a cap (`seL4_CapRights`: write bit 0, read bit 1, grant bit 2).
+/// Access rights of a cap (`seL4_CapRights`, laid out as [`layout::seL4_CapRights`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CapRights(Word);
 
 impl CapRights {
     pub const fn new(grant: bool, read: bool, write: bool) -> Self {
-        CapRights((grant as Word) << 2 | (read as Word) << 1 | write as Word)
+        use layout::seL4_CapRights::{capAllowGrant, capAllowRead, capAllowWrite};
+        let w = capAllowGrant.set(0, grant as Word);
+        let w = capAllowRead.set(w, read as Word);
+        CapRights(capAllowWrite.set(w, write as Word))
     }
     pub const fn all() -> Self {
         Self::new(true, true, true)
@@ -40,11 +44,11 @@ impl CapRights {
 pub struct VmAttributes(Word);
 
 impl VmAttributes {
-    pub const DEFAULT: Self = VmAttributes(0);
-    pub const WRITE_THROUGH: Self = VmAttributes(1);
-    pub const CACHE_DISABLED: Self = VmAttributes(2);
-    pub const UNCACHEABLE: Self = VmAttributes(3);
-    pub const WRITE_COMBINING: Self = VmAttributes(4);
+    pub const DEFAULT: Self = VmAttributes(sys::seL4_X86_Default_VMAttributes);
+    pub const WRITE_THROUGH: Self = VmAttributes(sys::seL4_X86_WriteThrough);
+    pub const CACHE_DISABLED: Self = VmAttributes(sys::seL4_X86_CacheDisabled);
+    pub const UNCACHEABLE: Self = VmAttributes(sys::seL4_X86_Uncacheable);
+    pub const WRITE_COMBINING: Self = VmAttributes(sys::seL4_X86_WriteCombining);
     pub const fn into_word(self) -> Word {
         self.0
     }
@@ -131,34 +135,34 @@ impl UserContext {
 }
 
 /// Sends one invocation with `seL4_Call` and decodes an error reply.
-/// Arguments beyond MR3 and the extra caps go through the IPC buffer.
+/// Arguments beyond MR3 and the extra caps go through the IPC buffer, which
+/// is filled before the call and read after it, never borrowed across it.
 fn invoke(cap: CPtr, label: InvocationLabel, args: &[Word], caps: &[CPtr]) -> Result<Received> {
     let mut regs = [0; 4];
-    for (i, &a) in args.iter().enumerate() {
-        match regs.get_mut(i) {
-            Some(r) => *r = a,
-            None => {
-                ipc_buffer::set_mr(i, a);
+    let in_regs = args.len().min(regs.len());
+    regs[..in_regs].copy_from_slice(&args[..in_regs]);
+    if args.len() > in_regs || !caps.is_empty() {
+        ipc_buffer::with_ipc_buffer(|b| {
+            for (i, &a) in args.iter().enumerate().skip(in_regs) {
+                b.set_mr(i, a);
             }
-        }
-    }
-    for (i, c) in caps.iter().enumerate() {
-        ipc_buffer::set_cap(i, *c);
+            for (i, c) in caps.iter().enumerate() {
+                b.set_cap(i, *c);
+            }
+        });
     }
     let info = MessageInfo::new(label as Word, 0, caps.len(), args.len());
     let r = syscalls::call(cap, info, regs);
-    Error::check(r.info.label(), |i| match r.mrs.get(i) {
-        Some(v) => *v,
-        None => ipc_buffer::get_mr(i).unwrap_or(0),
-    })?;
+    Error::check(r.info.label(), |i| reply_mr(&r, i))?;
     Ok(r)
 }
 
-/// Message register `i` of a reply.
+/// Message register `i` of a reply: MR0..MR3 from the registers, the rest
+/// from the IPC buffer.
 fn reply_mr(r: &Received, i: usize) -> Word {
     match r.mrs.get(i) {
         Some(v) => *v,
-        None => ipc_buffer::get_mr(i).unwrap_or(0),
+        None => ipc_buffer::with_ipc_buffer(|b| b.get_mr(i).unwrap_or(0)),
     }
 }
 
@@ -196,17 +200,13 @@ impl Cap<cap_type::Untyped> {
         dst_offset: usize,
         num_objects: usize,
     ) -> Result<()> {
+        // A type this configuration lacks has no number to send: answer as the
+        // kernel does for an unknown type (`decodeUntypedInvocation`: InvalidArgument 0).
+        let ty = ty.into_word().ok_or(Error::InvalidArgument { which: 0 })?;
         invoke(
             self.cptr(),
             InvocationLabel::UntypedRetype,
-            &[
-                ty.into_word(),
-                size_bits,
-                dst.path().bits(),
-                dst.depth() as Word,
-                dst_offset as Word,
-                num_objects as Word,
-            ],
+            &[ty, size_bits, dst.path().bits(), dst.depth() as Word, dst_offset as Word, num_objects as Word],
             &[dst.root().cptr()],
         )
         .map(drop)
@@ -299,8 +299,8 @@ impl Cap<cap_type::Tcb> {
         ipc_buffer_vaddr: Word,
         ipc_buffer_frame: Cap<cap_type::Frame4K>,
     ) -> Result<()> {
-        // seL4_PrioProps: mcp bits 15..8, prio bits 7..0.
-        let prio_props = (mcp as Word) << 8 | priority as Word;
+        use layout::seL4_PrioProps::{mcp as mcp_field, prio};
+        let prio_props = mcp_field.set(prio.set(0, priority as Word), mcp as Word);
         invoke(
             self.cptr(),
             InvocationLabel::TCBConfigure,
@@ -451,10 +451,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rights_bits() {
-        assert_eq!(CapRights::all().into_word(), 7);
-        assert_eq!(CapRights::read_write().into_word(), 3);
-        assert_eq!(CapRights::new(true, false, false).into_word(), 4);
+    fn rights_set_one_field_each() {
+        use layout::seL4_CapRights::{capAllowGrant, capAllowRead, capAllowWrite};
+        let r = CapRights::new(true, false, true).into_word();
+        assert_eq!((capAllowGrant.get(r), capAllowRead.get(r), capAllowWrite.get(r)), (1, 0, 1));
+        assert_eq!(CapRights::none().into_word(), 0);
     }
 
     #[test]

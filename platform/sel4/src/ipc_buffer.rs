@@ -1,14 +1,22 @@
-//! The IPC buffer (`seL4_IPCBuffer`, 1024 bytes: `libsel4/include/sel4/shared_types.h`)
-//! and access to the current thread's buffer through the GS segment: the
-//! kernel loads GS base with the thread's IPC buffer address on every return
-//! to user mode (`src/arch/x86/64/c_traps.c:restore_user_context`), so no
-//! pointer needs to be stored anywhere.
+//! The IPC buffer (`seL4_IPCBuffer`: `libsel4/include/sel4/shared_types.h`):
+//! message registers beyond those passed in CPU registers, extra caps or
+//! received badges, and where received caps go.
+//!
+//! Accessors take the buffer explicitly. The invocations of this crate reach
+//! the calling thread's buffer through one registered reference
+//! ([`set_ipc_buffer`]), borrowed only for the moment they fill or read it and
+//! never across a system call: the kernel reads and writes the buffer during
+//! the call, which no live Rust reference may overlap.
 
-use crate::message_info::{MSG_MAX_EXTRA_CAPS, MSG_MAX_LENGTH};
+use core::ptr;
+use core::sync::atomic::{AtomicPtr, Ordering};
+
+use crate::abi::message_info::{MSG_MAX_EXTRA_CAPS, MSG_MAX_LENGTH};
 use crate::{CPtr, Word};
-use core::mem::offset_of;
 
-/// Layout of the IPC buffer.
+/// Layout of the IPC buffer, aligned to its size as libsel4's
+/// `seL4_IPCBuffer` is (the kernel itself asks only 512 bytes of a buffer's
+/// address: `src/arch/x86/kernel/vspace.c:checkValidIPCBuffer`).
 #[repr(C, align(1024))]
 pub struct IpcBuffer {
     pub tag: Word,
@@ -22,88 +30,138 @@ pub struct IpcBuffer {
     pub receive_depth: Word,
 }
 
-const MSG_OFFSET: usize = offset_of!(IpcBuffer, msg);
-const CAPS_OFFSET: usize = offset_of!(IpcBuffer, caps_or_badges);
-const RECEIVE_OFFSET: usize = offset_of!(IpcBuffer, receive_cnode);
-const USER_DATA_OFFSET: usize = offset_of!(IpcBuffer, user_data);
+// `repr(align)` takes only a literal: check it is the size the fields give,
+// as libsel4's `__aligned__(sizeof(struct seL4_IPCBuffer_))` says.
+const _: () = assert!(core::mem::align_of::<IpcBuffer>() == core::mem::size_of::<IpcBuffer>());
 
-/// Reads the word at byte `offset` of the current thread's IPC buffer.
+impl IpcBuffer {
+    /// Message register `i` as stored in the buffer (MR0..MR3 travel in
+    /// registers; the buffer holds MR4 and up). Out of range: `None`.
+    pub fn get_mr(&self, i: usize) -> Option<Word> {
+        self.msg.get(i).copied()
+    }
+
+    /// Stores message register `i`; out of range: `false`, nothing written.
+    pub fn set_mr(&mut self, i: usize, v: Word) -> bool {
+        self.msg.get_mut(i).map(|m| *m = v).is_some()
+    }
+
+    /// Stores extra cap `i` of the next message; out of range: `false`.
+    pub fn set_cap(&mut self, i: usize, cptr: CPtr) -> bool {
+        self.caps_or_badges.get_mut(i).map(|c| *c = cptr.bits()).is_some()
+    }
+
+    /// Badge of unwrapped cap `i` of the last received message.
+    pub fn get_badge(&self, i: usize) -> Option<Word> {
+        self.caps_or_badges.get(i).copied()
+    }
+
+    /// Sets where caps received with the next message are stored.
+    pub fn set_receive_path(&mut self, cnode: CPtr, index: CPtr, depth: usize) {
+        self.receive_cnode = cnode.bits();
+        self.receive_index = index.bits();
+        self.receive_depth = depth as Word;
+    }
+
+    pub fn user_data(&self) -> Word {
+        self.user_data
+    }
+
+    pub fn set_user_data(&mut self, v: Word) {
+        self.user_data = v;
+    }
+}
+
+/// The registered buffer; null while none is registered or while it is
+/// borrowed (the borrower holds the only pointer).
+static IPC_BUFFER: AtomicPtr<IpcBuffer> = AtomicPtr::new(ptr::null_mut());
+
+/// Registers `buffer` as the IPC buffer this crate's invocations use: it must
+/// be the calling thread's buffer (the one the kernel reads and writes during
+/// this thread's system calls), or messages go wrong. A buffer registered
+/// before is dropped from the registry.
 ///
 /// # Safety
-/// GS base must point to this thread's mapped IPC buffer (true for seL4
-/// threads with a buffer), and `offset` must lie inside it, 8-byte aligned.
-unsafe fn read(offset: usize) -> Word {
-    let v: Word;
-    core::arch::asm!("mov {v}, qword ptr gs:[{o}]", o = in(reg) offset, v = out(reg) v, options(nostack, readonly, preserves_flags));
-    v
+/// No thread other than the caller makes invocations through this crate
+/// while a buffer is registered: the registry is one per address space, so
+/// another thread's invocations would borrow this thread's buffer, which the
+/// kernel writes during this thread's system calls. (Other threads' plain
+/// system calls, such as `yield_now`, do not touch the registry.)
+pub unsafe fn set_ipc_buffer(buffer: &'static mut IpcBuffer) {
+    IPC_BUFFER.store(buffer, Ordering::Release);
 }
 
-/// Writes the word at byte `offset` of the current thread's IPC buffer.
+/// Puts the borrowed pointer back when the borrow ends, also by unwinding.
+struct Borrow(*mut IpcBuffer);
+
+impl Drop for Borrow {
+    fn drop(&mut self) {
+        // If a new buffer was registered meanwhile, it stays.
+        let _ = IPC_BUFFER.compare_exchange(ptr::null_mut(), self.0, Ordering::Release, Ordering::Relaxed);
+    }
+}
+
+/// Runs `f` on the registered IPC buffer. `f` must make no system call (the
+/// kernel would write the buffer under the reference); within this crate it
+/// only fills or reads the buffer.
 ///
-/// # Safety
-/// As for [`read`].
-unsafe fn write(offset: usize, v: Word) {
-    core::arch::asm!("mov qword ptr gs:[{o}], {v}", o = in(reg) offset, v = in(reg) v, options(nostack, preserves_flags));
-}
-
-/// Message register `i` as stored in the buffer (MR0..MR3 travel in
-/// registers; the buffer holds MR4 and up). Out of range: `None`.
-pub fn get_mr(i: usize) -> Option<Word> {
-    (i < MSG_MAX_LENGTH).then(|| unsafe { read(MSG_OFFSET + 8 * i) })
-}
-
-/// Stores message register `i`; out of range: `false`, nothing written.
-pub fn set_mr(i: usize, v: Word) -> bool {
-    let ok = i < MSG_MAX_LENGTH;
-    if ok {
-        unsafe { write(MSG_OFFSET + 8 * i, v) }
-    }
-    ok
-}
-
-/// Stores extra cap `i` of the next message.
-pub fn set_cap(i: usize, cptr: CPtr) -> bool {
-    let ok = i < MSG_MAX_EXTRA_CAPS;
-    if ok {
-        unsafe { write(CAPS_OFFSET + 8 * i, cptr.bits()) }
-    }
-    ok
-}
-
-/// Badge of unwrapped cap `i` of the last received message.
-pub fn get_badge(i: usize) -> Option<Word> {
-    (i < MSG_MAX_EXTRA_CAPS).then(|| unsafe { read(CAPS_OFFSET + 8 * i) })
-}
-
-/// Sets where caps received with the next message are stored.
-pub fn set_receive_path(cnode: CPtr, index: CPtr, depth: usize) {
-    unsafe {
-        write(RECEIVE_OFFSET, cnode.bits());
-        write(RECEIVE_OFFSET + 8, index.bits());
-        write(RECEIVE_OFFSET + 16, depth as Word);
-    }
-}
-
-pub fn get_user_data() -> Word {
-    unsafe { read(USER_DATA_OFFSET) }
-}
-
-pub fn set_user_data(v: Word) {
-    unsafe { write(USER_DATA_OFFSET, v) }
+/// # Panics
+/// If no buffer is registered, or `f` is already running (re-entry).
+pub(crate) fn with_ipc_buffer<R>(f: impl FnOnce(&mut IpcBuffer) -> R) -> R {
+    let p = IPC_BUFFER.swap(ptr::null_mut(), Ordering::Acquire);
+    assert!(!p.is_null(), "no IPC buffer registered (sel4::set_ipc_buffer), or it is in use");
+    let _back = Borrow(p);
+    // SAFETY: `p` came from the `&'static mut IpcBuffer` given to
+    // `set_ipc_buffer`, so it is valid, aligned and points to a live buffer.
+    // The swap took the registry's only copy, so no other reference to the
+    // buffer exists until `_back` returns it; `f` makes no system call, so the
+    // kernel does not touch the buffer meanwhile (and `set_ipc_buffer`'s
+    // caller promised no other thread makes calls).
+    f(unsafe { &mut *p })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use core::mem::offset_of;
 
     #[test]
-    fn layout_matches_libsel4() {
-        assert_eq!(core::mem::size_of::<IpcBuffer>(), 1024);
-        assert_eq!(MSG_OFFSET, 8);
-        assert_eq!(USER_DATA_OFFSET, 968);
-        assert_eq!(CAPS_OFFSET, 976);
+    fn receive_words_follow_message_and_caps() {
         // loadCapTransfer reads word seL4_MsgMaxLength + seL4_MsgMaxExtraCaps + 2.
-        assert_eq!(RECEIVE_OFFSET, 8 * (MSG_MAX_LENGTH + MSG_MAX_EXTRA_CAPS + 2));
-        assert_eq!(offset_of!(IpcBuffer, receive_depth), 1016);
+        assert_eq!(offset_of!(IpcBuffer, receive_cnode), 8 * (MSG_MAX_LENGTH + MSG_MAX_EXTRA_CAPS + 2));
+    }
+
+    fn boxed() -> Box<IpcBuffer> {
+        // SAFETY: IpcBuffer is plain words, for which all-zero bytes are a valid value.
+        Box::new(unsafe { core::mem::zeroed() })
+    }
+
+    #[test]
+    fn accessors_stay_in_range() {
+        let mut b = boxed();
+        assert!(b.set_mr(MSG_MAX_LENGTH - 1, 7));
+        assert!(!b.set_mr(MSG_MAX_LENGTH, 7));
+        assert_eq!((b.get_mr(MSG_MAX_LENGTH - 1), b.get_mr(MSG_MAX_LENGTH)), (Some(7), None));
+        assert!(b.set_cap(MSG_MAX_EXTRA_CAPS - 1, CPtr::from_bits(9)));
+        assert!(!b.set_cap(MSG_MAX_EXTRA_CAPS, CPtr::from_bits(9)));
+        assert_eq!(b.get_badge(MSG_MAX_EXTRA_CAPS - 1), Some(9));
+        b.set_receive_path(CPtr::from_bits(1), CPtr::from_bits(2), 3);
+        assert_eq!((b.receive_cnode, b.receive_index, b.receive_depth), (1, 2, 3));
+        b.set_user_data(5);
+        assert_eq!(b.user_data(), 5);
+    }
+
+    /// The registry lends the buffer out once at a time and gets it back.
+    #[test]
+    fn registered_buffer_is_lent_and_returned() {
+        // SAFETY: tests run on threads of their own, but this is the only test
+        // that uses the registry, and no test makes system calls.
+        unsafe { set_ipc_buffer(Box::leak(boxed())) };
+        with_ipc_buffer(|b| b.set_mr(4, 44));
+        assert_eq!(with_ipc_buffer(|b| b.get_mr(4)), Some(44));
+        let nested = std::panic::catch_unwind(|| with_ipc_buffer(|_| with_ipc_buffer(|_| ())));
+        assert!(nested.is_err(), "a second borrow while one is live panics");
+        // The outer borrow ended by unwinding and put the buffer back.
+        assert_eq!(with_ipc_buffer(|b| b.get_mr(4)), Some(44));
     }
 }

@@ -25,8 +25,12 @@ pub struct Received {
 fn raw(sys: Syscall, rdi: Word, rsi: Word, mrs: Mrs) -> (Word, Word, Mrs) {
     let (mut rdi, mut rsi) = (rdi, rsi);
     let [mut m0, mut m1, mut m2, mut m3] = mrs;
-    // SAFETY: the kernel only reads and writes the registers named here (and
-    // the IPC buffer, which the compiler treats as memory touched by asm).
+    // SAFETY: the kernel changes only the registers named here (RSP it zeroes,
+    // and the asm restores it from R12, which the kernel preserves) and the
+    // calling thread's IPC buffer. No Rust reference to that buffer is live
+    // during a call (`ipc_buffer` lends it out only between calls), and the
+    // asm is not `nomem`/`readonly`, so the compiler assumes memory behind the
+    // registered buffer pointer may change.
     unsafe {
         core::arch::asm!(
             "mov r12, rsp",

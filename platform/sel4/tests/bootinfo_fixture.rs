@@ -7,7 +7,7 @@
 use sel4::bootinfo::{BootInfo, BootInfoError, BOOTINFO_SIZE};
 
 /// Base of the x86_64 kernel window (physical 0 maps here).
-const PPTR_BASE: u64 = 0xffff_ff80_0000_0000;
+const PPTR_BASE: u64 = sel4::abi::PPTR_BASE;
 
 fn fixture() -> Vec<u8> {
     let text = include_str!("fixtures/bootinfo-qemu-512m.txt");

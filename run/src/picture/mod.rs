@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use sel4_core::kernel::BootUntyped;
-use sel4_core::replay::host;
+use sel4_core_lab::replay::host;
 
 pub mod draw;
 pub mod dump;

@@ -6,13 +6,13 @@
 use anyhow::{anyhow, Result};
 use sel4_core::cap_space::{CapEntry, CapSpace};
 use sel4_core::kernel::{BootUntyped, Slot};
-use sel4_core::kernel_model::{KernelModel, ModelSlot};
+use sel4_core::phys_allocator::PhysAllocator;
 use sel4_core::placement::Placer;
-use sel4_core::range_allocator::RangeAllocator;
-use sel4_core::replay::{self, host, Live};
-use sel4_core::strategy::Ours;
-use sel4_core::trace::{IdEntry, IdTable};
+use sel4_core::range_allocator::ArrayRangeAllocator;
 use sel4_core::untyped_pool::{PoolNode, UntypedPool};
+use sel4_core_lab::replay::{self, host, Live};
+use sel4_core_lab::trace::{IdEntry, IdTable};
+use sel4_kernel_model::{KernelModel, ModelSlot};
 
 use crate::picture::dump::{self, MemoryMap};
 
@@ -30,10 +30,10 @@ pub fn ours_at_end(text: &str, boot: &[BootUntyped], opts: host::Options) -> Res
         .map_err(|e| anyhow!("untyped pool: {e:?}"))?;
     let caps =
         CapSpace::new(vec![CapEntry::EMPTY; n_objs], Slot(first_free)).map_err(|e| anyhow!("cap space: {e:?}"))?;
-    let mut ram = RangeAllocator::<{ host::RANGE_NODES }>::new_boxed();
-    let mut device = RangeAllocator::<{ host::RANGE_NODES }>::new_boxed();
+    let mut ram = ArrayRangeAllocator::<{ host::RANGE_NODES }>::new_boxed();
+    let mut device = ArrayRangeAllocator::<{ host::RANGE_NODES }>::new_boxed();
     let mut ours =
-        Ours::new(&mut ram, &mut device, Placer::new(pool, caps)).map_err(|e| anyhow!("ours setup: {e:?}"))?;
+        PhysAllocator::new(&mut ram, &mut device, Placer::new(pool, caps)).map_err(|e| anyhow!("ours setup: {e:?}"))?;
     let mut ids: Vec<IdEntry<'_, Live>> = vec![None; (summary.max_live + 1) * 2 + 16];
     let mut table = IdTable::new(&mut ids);
     replay::run(text, &mut ours, &mut k, &mut table, || 0).map_err(|e| anyhow!("{e}"))?;
@@ -49,9 +49,8 @@ mod tests {
 
     #[test]
     fn seed_trace_ends_with_four_objects_and_the_cnode_at_0x400() {
-        let boot = untypeds::boot_untypeds(&untypeds::parse(include_str!("../../traces/seed.untypeds")).unwrap());
-        let m =
-            ours_at_end(include_str!("../../traces/seed.trace"), &boot, host::Options { object_slots: 64 }).unwrap();
+        let boot = untypeds::boot_untypeds(&untypeds::parse(sel4_core_lab::shipped::SEED_UNTYPEDS).unwrap());
+        let m = ours_at_end(sel4_core_lab::shipped::SEED, &boot, host::Options { object_slots: 64 }).unwrap();
         assert_eq!(m.roots.len(), 1);
         let objects: Vec<(u64, u8, Kind)> = m.roots[0]
             .leaves()

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use sel4_core::range_allocator::RangeAllocator;
-use sel4_core::replay::host;
-use sel4_core::trace::gen;
+use sel4_core::range_allocator::ArrayRangeAllocator;
+use sel4_core_lab::replay::host;
+use sel4_core_lab::trace::gen;
 
 use crate::untypeds;
 
@@ -107,7 +107,7 @@ pub fn generate(args: &GenArgs, w: impl Write) -> Result<()> {
                 .filter(|d| !d.is_device)
                 .map(|d| (d.paddr, d.size_bits))
                 .collect();
-            let mut ram = RangeAllocator::<{ host::RANGE_NODES }>::new_boxed();
+            let mut ram = ArrayRangeAllocator::<{ host::RANGE_NODES }>::new_boxed();
             for &(b, sb) in &roots {
                 let end = b + (1u64 << sb);
                 ram.add_boundary(b)
@@ -165,14 +165,14 @@ mod tests {
     /// can regenerate them (the commands are in the README).
     #[test]
     fn shipped_traces_are_reproducible() {
-        assert_eq!(gen(&["seed"]), include_str!("../../../traces/seed.trace"));
-        assert_eq!(gen(&["churn", "--ops", "4000", "--seed", "1"]), include_str!("../../../traces/churn.trace"));
+        assert_eq!(gen(&["seed"]), sel4_core_lab::shipped::SEED);
+        assert_eq!(gen(&["churn", "--ops", "4000", "--seed", "1"]), sel4_core_lab::shipped::CHURN);
         assert_eq!(
             gen(&["churn", "--ops", "4000", "--seed", "1", "--addr-percent", "25"]),
-            include_str!("../../../traces/churn-at.trace")
+            sel4_core_lab::shipped::CHURN_AT
         );
-        assert_eq!(gen(&["fill", "--seed", "1"]), include_str!("../../../traces/fill.trace"));
-        assert_eq!(gen(&["adversary", "--seed", "1"]), include_str!("../../../traces/adversary.trace"));
+        assert_eq!(gen(&["fill", "--seed", "1"]), sel4_core_lab::shipped::FILL);
+        assert_eq!(gen(&["adversary", "--seed", "1"]), sel4_core_lab::shipped::ADVERSARY);
     }
 
     #[test]

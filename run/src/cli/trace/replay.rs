@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use sel4_core::kernel::BootUntyped;
-use sel4_core::replay::host::{self, Options, Report};
-use sel4_core::replay::IdealStats;
+use sel4_core_lab::replay::host::{self, Options, Report};
+use sel4_core_lab::replay::IdealStats;
 use serde_json::json;
 
 use crate::picture;
@@ -259,9 +259,9 @@ mod tests {
     ];
 
     fn seed() -> (IdealStats, Vec<Report>) {
-        let descs = untypeds::parse(include_str!("../../../traces/seed.untypeds")).unwrap();
+        let descs = untypeds::parse(sel4_core_lab::shipped::SEED_UNTYPEDS).unwrap();
         let (boot, _) = model_untypeds(&descs);
-        let text = include_str!("../../../traces/seed.trace");
+        let text = sel4_core_lab::shipped::SEED;
         replay_all(text, &boot, &all_strategies(), Options { object_slots: 256 }, 3).unwrap()
     }
 

@@ -1,0 +1,314 @@
+//! core's physical allocator: how an allocation request becomes a kernel object at a physical
+//! address. Range allocators (one for RAM, one for device memory) choose the block,
+//! [`Placer`] makes the kernel create the object exactly there.
+
+use core::fmt;
+
+use crate::cap_space::CapEntry;
+use crate::kernel::{Capacity, Kernel, KernelError, Slot};
+use crate::object::{ObjectType, MAX_UNTYPED_BITS, MIN_UNTYPED_BITS};
+use crate::placement::{PlaceError, Placer};
+use crate::range_allocator::{RangeAllocator, RangeError, RangeNode, Slab};
+use crate::untyped_pool::{NodeId, NodeState, PoolNode};
+
+/// Opaque reference to one live allocation; only meaningful to the allocator that returned it
+/// (it may pack an index and a generation into it to detect stale handles).
+#[derive(Copy, Clone, Eq, PartialEq, Ord, PartialOrd, Hash, Debug)]
+pub struct Handle(pub u64);
+
+/// A successful allocation: the object's cap is in `slot` of core's CSpace and the object starts
+/// at physical address `paddr`.
+#[derive(Copy, Clone, Eq, PartialEq, Debug)]
+pub struct Placed {
+    pub handle: Handle,
+    pub paddr: u64,
+    pub slot: Slot,
+}
+
+/// Why an allocation did not happen.
+#[derive(Copy, Clone, Eq, PartialEq, Debug)]
+pub enum AllocFailure {
+    /// The allocator found no block (or the requested address is not free).
+    NoBlock,
+    /// The allocator chose a block but the kernel could not place the object there. Every state
+    /// change of the attempt has been rolled back.
+    Refused(KernelError),
+    /// The range allocator chose a block the untyped pool cannot use: core's two mirrors
+    /// disagree (a bug, never a kernel refusal). The attempt has been rolled back.
+    Disagreement,
+    /// A fixed capacity (metadata, cap slots, pool nodes) ran out.
+    Capacity(Capacity),
+    /// The request itself is invalid, with the error the kernel would give: e.g. a CNode of radix 0
+    /// (`InvalidArgument{1}`), size_bits > 47 (`RangeError`), or a kernel object other than a frame
+    /// or untyped requested at an address in device memory (`InvalidArgument{1}`, as
+    /// `decodeUntypedInvocation` answers for a device untyped).
+    Invalid(KernelError),
+}
+
+/// Why a free did not happen.
+#[derive(Copy, Clone, Eq, PartialEq, Debug)]
+pub enum FreeError {
+    /// The handle names no live allocation of this strategy (double free, forged handle).
+    InvalidHandle,
+    /// The kernel refused an invocation; the strategy's state is unchanged.
+    Kernel(KernelError),
+}
+
+/// The four slabs of a [`PhysAllocator`]'s metadata.
+pub struct Storage<R, P, C> {
+    /// Nodes of the RAM range allocator.
+    pub ram: R,
+    /// Nodes of the device-memory range allocator.
+    pub device: R,
+    /// Nodes of the untyped pool.
+    pub pool: P,
+    /// Entries of the cap space.
+    pub caps: C,
+}
+
+/// Why [`PhysAllocator::new`] failed.
+#[derive(Copy, Clone, Eq, PartialEq, Debug)]
+pub enum SetupError {
+    /// A root could not be added to a range allocator (overlap or metadata capacity).
+    Ranges(RangeError),
+}
+
+impl From<RangeError> for SetupError {
+    fn from(e: RangeError) -> Self {
+        SetupError::Ranges(e)
+    }
+}
+
+impl fmt::Display for SetupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SetupError::Ranges(e) => write!(f, "cannot add an untyped to a range allocator: {e}"),
+        }
+    }
+}
+
+impl fmt::Display for AllocFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AllocFailure::NoBlock => write!(f, "no free block satisfies the request"),
+            AllocFailure::Refused(e) => write!(f, "the kernel refused the chosen block: {e}"),
+            AllocFailure::Disagreement => write!(f, "core's range allocator and untyped pool disagree"),
+            AllocFailure::Capacity(c) => write!(f, "capacity of {c} exhausted"),
+            AllocFailure::Invalid(e) => write!(f, "invalid request: {e}"),
+        }
+    }
+}
+
+impl fmt::Display for FreeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FreeError::InvalidHandle => write!(f, "the handle names no live allocation"),
+            FreeError::Kernel(e) => write!(f, "the kernel refused: {e}"),
+        }
+    }
+}
+
+/// core's physical allocator: a range allocator for RAM and one for device memory choose naturally
+/// aligned blocks (boundaries at every root, so no block spans two roots), and the
+/// [`Placer`] makes the kernel create the object exactly there (see `placement` for the
+/// method and its cost). A kernel refusal rolls the allocator back; it does not happen
+/// (property tests on random traces, `tests/phys_allocator.rs`).
+///
+/// Handles pack the leaf node and its generation, so a stale or forged handle is rejected.
+pub struct PhysAllocator<'s, R, P, C> {
+    ram: &'s mut RangeAllocator<R>,
+    device: &'s mut RangeAllocator<R>,
+    pub placer: Placer<P, C>,
+}
+
+impl<'s, R, P, C> PhysAllocator<'s, R, P, C>
+where
+    R: Slab<RangeNode>,
+    P: AsRef<[PoolNode]> + AsMut<[PoolNode]>,
+    C: AsRef<[CapEntry]> + AsMut<[CapEntry]>,
+{
+    /// `ram` and `device` must be empty; every root of the placer's pool is added to one of them.
+    pub fn new(
+        ram: &'s mut RangeAllocator<R>,
+        device: &'s mut RangeAllocator<R>,
+        placer: Placer<P, C>,
+    ) -> Result<Self, SetupError> {
+        for r in placer.pool.roots() {
+            let a = if r.device { &mut *device } else { &mut *ram };
+            let end = r.paddr + (1u64 << r.bits);
+            a.add_boundary(r.paddr)?;
+            a.add_boundary(end)?;
+            a.add_range(r.paddr, 1u64 << r.bits)?;
+        }
+        Ok(PhysAllocator { ram, device, placer })
+    }
+
+    /// Moves the allocator's metadata onto new storage, each at least as large as what is in
+    /// use (range allocators: the nodes used so far; pool and cap space: their capacity). Every
+    /// handle, node id and slot stays valid; capacities become the new storage's sizes. Checks
+    /// all four first: on failure, naming the capacity that is too small, nothing changed.
+    /// Returns the old storage.
+    pub fn replace_storage(&mut self, storage: Storage<R, P, C>) -> Result<Storage<R, P, C>, Capacity> {
+        let Storage { ram, device, pool, caps } = storage;
+        if !self.ram.can_move_to(ram.as_ref().len()) || !self.device.can_move_to(device.as_ref().len()) {
+            return Err(Capacity::RangeBlocks);
+        }
+        if !self.placer.pool.can_move_to(pool.as_ref().len()) {
+            return Err(Capacity::PoolNodes);
+        }
+        if !self.placer.caps.can_move_to(caps.as_ref().len()) {
+            return Err(Capacity::CapSlots);
+        }
+        // Checked above: none of these gives its storage back.
+        let ram = self.ram.replace_storage(ram).map_err(|_| Capacity::RangeBlocks)?;
+        let device = self.device.replace_storage(device).map_err(|_| Capacity::RangeBlocks)?;
+        let pool = self.placer.pool.replace_storage(pool).map_err(|_| Capacity::PoolNodes)?;
+        let caps = self.placer.caps.replace_storage(caps).map_err(|_| Capacity::CapSlots)?;
+        Ok(Storage { ram, device, pool, caps })
+    }
+
+    pub fn ram(&self) -> &RangeAllocator<R> {
+        self.ram
+    }
+
+    pub fn device(&self) -> &RangeAllocator<R> {
+        self.device
+    }
+
+    fn handle(node: NodeId, generation: u32) -> Handle {
+        Handle((generation as u64) << 32 | node.0 as u64)
+    }
+
+    /// The leaf behind a handle, if the handle names a live object.
+    pub fn node_of(&self, h: Handle) -> Option<NodeId> {
+        let node = NodeId(h.0 as u32);
+        if node.0 as usize >= self.placer.pool.capacity() {
+            return None;
+        }
+        let n = self.placer.pool.info(node);
+        let live = matches!(n.state, NodeState::Occupied { .. }) && n.generation == (h.0 >> 32) as u32;
+        live.then_some(node)
+    }
+
+    /// Physical address, type and core's cap slot of a live object.
+    pub fn object(&self, h: Handle) -> Option<(u64, ObjectType, Slot)> {
+        let node = self.node_of(h)?;
+        let (ty, slot) = self.placer.object(node)?;
+        Some((self.placer.pool.info(node).paddr, ty, slot))
+    }
+
+    /// Creates one object of `ty`/`size_bits` (seL4's `size_bits` argument) in RAM, wherever
+    /// the range allocator chooses.
+    pub fn alloc<K: Kernel>(&mut self, k: &mut K, ty: ObjectType, size_bits: u8) -> Result<Placed, AllocFailure> {
+        self.place(k, ty, size_bits, None, None)
+    }
+
+    /// Creates one object at physical address `addr` (RAM or device memory).
+    pub fn alloc_at<K: Kernel>(
+        &mut self,
+        k: &mut K,
+        ty: ObjectType,
+        size_bits: u8,
+        addr: u64,
+    ) -> Result<Placed, AllocFailure> {
+        self.place(k, ty, size_bits, Some(addr), None)
+    }
+
+    /// Like [`Self::alloc`], but the block must lie in `[lo, hi)` (e.g. DMA below 4 GiB).
+    pub fn alloc_in<K: Kernel>(
+        &mut self,
+        k: &mut K,
+        ty: ObjectType,
+        size_bits: u8,
+        lo: u64,
+        hi: u64,
+    ) -> Result<Placed, AllocFailure> {
+        self.place(k, ty, size_bits, None, Some((lo, hi)))
+    }
+
+    fn place<K: Kernel>(
+        &mut self,
+        k: &mut K,
+        ty: ObjectType,
+        size_bits: u8,
+        addr: Option<u64>,
+        range: Option<(u64, u64)>,
+    ) -> Result<Placed, AllocFailure> {
+        let bits = ty.object_bits(size_bits).map_err(AllocFailure::Invalid)?;
+        if bits > MAX_UNTYPED_BITS {
+            // Larger than any untyped: the kernel's memory check refuses it.
+            return Err(AllocFailure::Invalid(KernelError::NotEnoughMemory { bytes_left: 0 }));
+        }
+        let size = 1u64 << bits;
+        let (base, device) = match addr {
+            None => {
+                let a = self.ram.alloc(size, bits, range).map_err(range_failure)?;
+                (a, false)
+            }
+            Some(a) => {
+                let device = match self.placer.check(ty, size_bits, a) {
+                    Ok((_, device)) => device,
+                    Err(PlaceError::NotCovered) => return Err(AllocFailure::NoBlock),
+                    Err(PlaceError::Invalid(e)) => return Err(AllocFailure::Invalid(e)),
+                    Err(_) => return Err(AllocFailure::NoBlock),
+                };
+                let alloc = if device { &mut *self.device } else { &mut *self.ram };
+                alloc.alloc_addr(a, size).map_err(range_failure)?;
+                (a, device)
+            }
+        };
+        match self.placer.place(k, ty, size_bits, base) {
+            Ok(p) => Ok(Placed { handle: Self::handle(p.node, p.generation), paddr: base, slot: p.slot }),
+            Err(e) => {
+                let alloc = if device { &mut *self.device } else { &mut *self.ram };
+                let _ = alloc.free(base);
+                Err(match e {
+                    PlaceError::Kernel(e) => AllocFailure::Refused(e),
+                    PlaceError::Capacity(c) => AllocFailure::Capacity(c),
+                    PlaceError::Invalid(e) => AllocFailure::Invalid(e),
+                    PlaceError::Busy(_) | PlaceError::NotCovered => AllocFailure::Disagreement,
+                })
+            }
+        }
+    }
+
+    /// Destroys the object (revoking its leaf untyped, so copies of its cap die too) and makes
+    /// its memory allocatable again.
+    pub fn free<K: Kernel>(&mut self, k: &mut K, h: Handle) -> Result<(), FreeError> {
+        let node = self.node_of(h).ok_or(FreeError::InvalidHandle)?;
+        let n = self.placer.pool.info(node);
+        match self.placer.release(k, node) {
+            Ok(()) => {}
+            Err(PlaceError::Kernel(e)) => return Err(FreeError::Kernel(e)),
+            Err(_) => return Err(FreeError::InvalidHandle),
+        }
+        let alloc = if n.device { &mut *self.device } else { &mut *self.ram };
+        let _ = alloc.free(n.paddr);
+        Ok(())
+    }
+
+    /// The largest naturally aligned free RAM block, verified by placing an untyped of that size
+    /// there (through the kernel) and freeing it; smaller sizes are tried if that fails.
+    pub fn largest_free<K: Kernel>(&mut self, k: &mut K) -> u64 {
+        let mut bits = match self.ram.largest_aligned_free_log2() {
+            Some(b) => b.min(MAX_UNTYPED_BITS),
+            None => return 0,
+        };
+        while bits >= MIN_UNTYPED_BITS {
+            if let Ok(p) = self.alloc(k, ObjectType::Untyped, bits) {
+                if self.free(k, p.handle).is_ok() {
+                    return 1u64 << bits;
+                }
+            }
+            bits -= 1;
+        }
+        0
+    }
+}
+
+fn range_failure(e: RangeError) -> AllocFailure {
+    match e {
+        RangeError::OutOfMetadata => AllocFailure::Capacity(Capacity::RangeBlocks),
+        _ => AllocFailure::NoBlock,
+    }
+}

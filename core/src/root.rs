@@ -1,0 +1,22 @@
+//! core on the real kernel (feature `root-task`): what a root task built on this library
+//! needs beyond the host-tested parts.
+//! * [`boot`]: core from bootinfo to ready;
+//! * [`kernel`]: the [`crate::kernel::Kernel`] trait over seL4's invocations;
+//! * [`state`]: at boot, every untyped from bootinfo mirrored into the pool and the range
+//!   allocators, and the untyped table core prints;
+//! * [`vspace`]: frames core placed, mapped into its own VSpace (its metadata);
+//! * [`cspace`]: core's CSpace grown past the boot CNode to two levels;
+//! * [`runner`]: allocations timed, counted and (feature `audit`) checked by [`audit`];
+//! * [`error`]: why a root task stops;
+//! * [`seed`] and [`device`]: the demo of core's placement (the 8 KiB gap case, a device frame).
+
+pub mod audit;
+pub mod boot;
+pub mod cspace;
+pub mod device;
+pub mod error;
+pub mod kernel;
+pub mod runner;
+pub mod seed;
+pub mod state;
+pub mod vspace;

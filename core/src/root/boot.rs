@@ -1,0 +1,41 @@
+//! Bringing core up, as the product and every self-test does: mirror every untyped from
+//! bootinfo, place and map core's metadata, grow the CSpace to what the metadata holds, and
+//! report each step.
+
+use sel4::BootInfo;
+use sel4_root_task::println;
+
+use crate::root::cspace;
+use crate::root::error::Error;
+use crate::root::runner::{rdtsc, Runner};
+use crate::root::state::{self, Metadata};
+
+/// Core from bootinfo to ready: bootinfo summary, untyped table, metadata and CSpace, with
+/// the cycles it took and core's footprint.
+pub fn start(bi: &BootInfo, metadata: Metadata) -> Result<Runner, Error> {
+    state::print_summary(bi);
+    let t0 = rdtsc();
+    let core = state::setup(bi, metadata)?;
+    state::print_untypeds(&core, bi);
+    let level2 = core.footprint.level2;
+    let mut run = Runner::new(core)?;
+    if level2 > 0 {
+        let ext = cspace::extend(&mut run.core, bi, level2)?;
+        println!(
+            "cspace: top CNode at {:#x}, {} second-level CNodes of 2^16 slots at {:x?}; {} cap slots managed",
+            ext.top_cnode_paddr,
+            ext.level2_paddrs.len(),
+            &ext.level2_paddrs[..],
+            run.core.ours.placer.caps.capacity()
+        );
+    }
+    let t1 = rdtsc();
+    println!(
+        "setup: {} cycles ({} us at {} MHz) from core's first step to ready (untypeds mirrored, metadata mapped, CSpace grown)",
+        t1 - t0,
+        (t1 - t0) / bi.tsc_mhz().max(1),
+        bi.tsc_mhz()
+    );
+    state::print_footprint(&run.core, bi);
+    Ok(run)
+}

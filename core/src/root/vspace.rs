@@ -1,0 +1,154 @@
+//! core's own VSpace beyond its image: frames core places, mapped at virtual addresses core
+//! chooses, with every paging structure missing on the way (page table, page directory, PDPT)
+//! placed by core's allocator too. The kernel tells which level is missing: a map whose next
+//! level is absent fails with `FailedLookup` (`src/arch/x86/64/kernel/vspace.c`:
+//! `decodeX86FrameInvocation` after `lookupPTSlot`/`lookupPDSlot`,
+//! `decodeX86PageDirectoryInvocation` after `lookupPDPTSlot`). What this maps stays mapped for
+//! good (core's metadata); a loader filling a child's frames maps and unmaps through the same
+//! steps.
+
+use sel4::{cap_type, init_thread, Cap, CapRights, VmAttributes, Word};
+
+use crate::kernel::{KernelError, Slot};
+use crate::object::ObjectType;
+use crate::phys_allocator::AllocFailure;
+use crate::root::kernel::kernel_error;
+use crate::root::state::Core;
+
+/// Why a mapping could not be made.
+#[derive(Debug)]
+pub enum MapError {
+    /// Core could not place a frame or paging structure.
+    Alloc(ObjectType, AllocFailure),
+    /// The kernel refused a map.
+    Kernel(&'static str, KernelError),
+    /// The window is not aligned to the frame size, or its end overflows.
+    Window { base: u64, bytes: u64 },
+}
+
+impl core::fmt::Display for MapError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            MapError::Alloc(ty, e) => write!(f, "cannot place a {}: {e}", ty.name()),
+            MapError::Kernel(what, e) => write!(f, "{what}: {e}"),
+            MapError::Window { base, bytes } => {
+                write!(f, "window of {bytes:#x} bytes at {base:#x} is not aligned or overflows")
+            }
+        }
+    }
+}
+
+/// What [`map_new_frames`] placed.
+#[derive(Copy, Clone, Debug, Default)]
+pub struct Mapped {
+    pub frames: u64,
+    pub frame_bytes: u64,
+    pub paging_structures: u64,
+    pub paging_bytes: u64,
+}
+
+/// Paging levels above a frame, lowest first.
+#[derive(Copy, Clone, Debug)]
+enum Level {
+    PageTable,
+    PageDirectory,
+    Pdpt,
+}
+
+impl Level {
+    fn object(self) -> ObjectType {
+        match self {
+            Level::PageTable => ObjectType::PageTable,
+            Level::PageDirectory => ObjectType::PageDirectory,
+            Level::Pdpt => ObjectType::Pdpt,
+        }
+    }
+
+    fn above(self) -> Option<Level> {
+        match self {
+            Level::PageTable => Some(Level::PageDirectory),
+            Level::PageDirectory => Some(Level::Pdpt),
+            // The PML4 is the VSpace itself.
+            Level::Pdpt => None,
+        }
+    }
+}
+
+fn is_failed_lookup(e: &sel4::Error) -> bool {
+    matches!(e, sel4::Error::FailedLookup { .. })
+}
+
+/// Places frames of `frame` type (4 KiB or 2 MiB) for `[base, base + bytes)` (rounded up to
+/// whole frames) and maps them read-write, cached, in core's VSpace, placing the paging
+/// structures that are missing.
+pub fn map_new_frames(core: &mut Core, base: u64, bytes: u64, frame: ObjectType) -> Result<Mapped, MapError> {
+    let (bits, first_level) = match frame {
+        ObjectType::Frame2M => (21u32, Level::PageDirectory),
+        _ => (12u32, Level::PageTable),
+    };
+    let size = 1u64 << bits;
+    let end = base.checked_add(bytes.next_multiple_of(size)).ok_or(MapError::Window { base, bytes })?;
+    if !base.is_multiple_of(size) || end > 1 << 47 {
+        return Err(MapError::Window { base, bytes });
+    }
+    let mut done = Mapped::default();
+    let mut va = base;
+    while va < end {
+        let p = core.ours.alloc(&mut core.kernel, frame, 0).map_err(|e| MapError::Alloc(frame, e))?;
+        done.frames += 1;
+        done.frame_bytes += size;
+        map_frame(core, p.slot, frame, va, first_level, &mut done)?;
+        va += size;
+    }
+    Ok(done)
+}
+
+/// Maps the frame in `slot` at `va`, placing missing paging structures from `level` up.
+fn map_frame(
+    core: &mut Core,
+    slot: Slot,
+    frame: ObjectType,
+    va: u64,
+    level: Level,
+    done: &mut Mapped,
+) -> Result<(), MapError> {
+    let vspace = init_thread::VSPACE;
+    let (rights, attrs) = (CapRights::read_write(), VmAttributes::DEFAULT);
+    loop {
+        let r = match frame {
+            ObjectType::Frame2M => {
+                Cap::<cap_type::LargePage>::from_bits(slot.0 as Word).frame_map(vspace, va, rights, attrs)
+            }
+            _ => Cap::<cap_type::Frame4K>::from_bits(slot.0 as Word).frame_map(vspace, va, rights, attrs),
+        };
+        match r {
+            Ok(()) => return Ok(()),
+            Err(e) if is_failed_lookup(&e) => place_level(core, level, va, done)?,
+            Err(e) => return Err(MapError::Kernel("map frame", kernel_error(e))),
+        }
+    }
+}
+
+/// Places and maps the paging structure of `level` that covers `va`, and the levels above it
+/// that are missing too.
+fn place_level(core: &mut Core, level: Level, va: u64, done: &mut Mapped) -> Result<(), MapError> {
+    let ty = level.object();
+    let p = core.ours.alloc(&mut core.kernel, ty, 0).map_err(|e| MapError::Alloc(ty, e))?;
+    done.paging_structures += 1;
+    done.paging_bytes += ty.object_bits(0).map(|b| 1u64 << b).unwrap_or(0);
+    let vspace = init_thread::VSPACE;
+    let attrs = VmAttributes::DEFAULT;
+    let s = p.slot.0 as Word;
+    loop {
+        let r = match level {
+            Level::PageTable => Cap::<cap_type::PageTable>::from_bits(s).page_table_map(vspace, va, attrs),
+            Level::PageDirectory => Cap::<cap_type::PageDirectory>::from_bits(s).page_directory_map(vspace, va, attrs),
+            Level::Pdpt => Cap::<cap_type::Pdpt>::from_bits(s).pdpt_map(vspace, va, attrs),
+        };
+        match (r, level.above()) {
+            (Ok(()), _) => return Ok(()),
+            (Err(e), Some(up)) if is_failed_lookup(&e) => place_level(core, up, va, done)?,
+            (Err(e), _) => return Err(MapError::Kernel("map paging structure", kernel_error(e))),
+        }
+    }
+}
