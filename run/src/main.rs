@@ -1,22 +1,31 @@
 //! Host tool: build, boot and check scenarios; replay and generate allocation traces.
 //!
-//! One module per verb (`kernel`, `boot`, `demo`, `test`, `trace`, `iso`, `map`); the
-//! others hold what the verbs share (scenario files, QEMU, root-task build).
+//! Layers, each importing only those below it:
+//! - `cli`: one module per verb (`kernel`, `boot`, `demo`, `test`, `trace`, `iso`, `map`);
+//! - `runner`: runs a scenario (build, boot, judge, report);
+//! - `agree`: core's per-operation log on the kernel against the host model's;
+//! - `verdict`: what a boot showed against what its scenario wants, and its report;
+//! - `image` (kernel and root-task builds) and `machine` (QEMU, firmware, GRUB ISO);
+//! - `scenario`: the scenario files; `workspace`: where things live.
+//!
+//! Beside them: `checks` (host tests, format and lint checks) for `test`, and
+//! for the replay verbs `picture` (memory map pictures) and `untypeds`
+//! (untyped layouts).
 
 use clap::{Parser, Subcommand};
 
-mod boot;
-mod demo;
-mod expect;
-mod firmware;
-mod iso;
-mod kernel;
-mod map;
-mod qemu;
-mod root_task;
+use cli::{boot, demo, iso, kernel, map, test, trace};
+
+mod agree;
+mod checks;
+mod cli;
+mod image;
+mod machine;
+mod picture;
+mod runner;
 mod scenario;
-mod test;
-mod trace;
+mod untypeds;
+mod verdict;
 mod workspace;
 
 #[derive(Parser, Debug)]
@@ -45,7 +54,7 @@ enum Cmd {
 }
 
 fn main() {
-    qemu::install_interrupt_handler();
+    machine::qemu::install_interrupt_handler();
     let result = match Cli::parse().cmd {
         Cmd::Kernel(a) => kernel::run(&a),
         Cmd::Boot(a) => boot::run(&a),

@@ -1,7 +1,15 @@
 //! Where things live: the workspace root, cargo's target folder, and the
-//! folders below it for kernel builds and freestanding builds.
+//! folders below it for kernel builds and freestanding builds; and the
+//! cargo that runs this tool.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+
+/// The cargo this tool was started by (`CARGO`), so that every cargo it
+/// runs is of the same toolchain; `cargo` from `PATH` otherwise.
+pub fn cargo() -> OsString {
+    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
+}
 
 /// The workspace root (the run crate sits one level below it).
 pub fn root() -> PathBuf {

@@ -1,12 +1,12 @@
 //! Agreement of core on the real kernel with the host model, operation by
-//! operation: boot core with a trace embedded, read its untyped table and
-//! its per-operation log from the serial output, replay the same trace on
+//! operation: from the serial output of a boot with a trace embedded, read
+//! core's untyped table and its per-operation log, replay the same trace on
 //! the kernel model with that untyped layout (same code:
 //! `sel4_core_lab::replay_log`), and compare the lines (address or error, and
 //! the leaf untyped's watermark, per operation; then the summary).
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context, Result};
 use sel4_core::kernel::{BootUntyped, Slot};
@@ -15,9 +15,6 @@ use sel4_core_lab::replay_log::{self, Summary};
 use sel4_core_lab::rig::{self, Rig};
 use sel4_core_lab::trace::IdTable;
 
-use crate::boot;
-use crate::qemu::{self, Boot};
-use crate::root_task;
 use crate::scenario::Scenario;
 use crate::workspace;
 
@@ -137,53 +134,26 @@ pub fn trace_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(v)
 }
 
-/// Boots `s` once per trace and compares core's log with the host's. Prints one PASS/FAIL line
-/// per trace; returns whether all passed.
-pub fn run_scenario(s: &Scenario, given: Option<&Path>, live: bool) -> Result<bool> {
-    let kernel = sel4_kernel_build::build_kernel(&s.config, &workspace::sel4_out_root())?;
-    let qemu = sel4_kernel_build::ensure_qemu()?;
-    let mut all = true;
-    for trace in traces(s, given)? {
-        let text = std::fs::read_to_string(&trace).with_context(|| format!("cannot read {}", trace.display()))?;
-        let elf = root_task::build_scenario(s, Some(&trace))?;
-        let b = Boot {
-            qemu: &qemu,
-            kernel32: &kernel.kernel32_elf,
-            root_task: &elf,
-            ram_mib: s.ram_mib,
-            timeout: Duration::from_secs(s.timeout_secs),
-            live,
-        };
-        let stem = trace.file_stem().map(|x| x.to_string_lossy().into_owned()).unwrap_or_default();
-        let label = format!("{} {stem} ({}, {} MiB)", s.name, s.config, s.ram_mib);
-        eprintln!("run: booting {label}, timeout {} s", s.timeout_secs);
-        let out = qemu::run(&b, &s.expect)?;
-        let booted = boot::report(s, &label, live, &out);
-        let log = out.matcher.log();
-        let verdict = untyped_layout(log).and_then(|layout| {
-            let host = host_lines(&text, &layout)?;
-            let core = core_lines(log);
-            Ok(match compare(&core, &host) {
-                None => Ok(host.len()),
-                Some(d) => Err(d),
-            })
-        });
-        match verdict {
-            Ok(Ok(n)) => {
-                println!("PASS {label}: kernel and host model agree on all {} operations and the summary", n - 1)
-            }
-            Ok(Err(d)) => {
-                all = false;
-                println!("FAIL {label}: kernel and host model disagree: {d}");
-            }
-            Err(e) => {
-                all = false;
-                println!("FAIL {label}: cannot compare: {e:#}");
-            }
-        }
-        all &= booted;
-    }
-    Ok(all)
+/// Whether core's log on the kernel and the host model's agree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Agreement {
+    /// Every operation's line and the summary are the same.
+    Agree { operations: usize },
+    /// The first difference.
+    Disagree(String),
+}
+
+/// Replays `trace` (its text) on the kernel model with the untyped layout core printed in
+/// `log`, and compares the model's lines with core's; an error means there was nothing to
+/// compare with (no untyped table, a bad trace).
+pub fn check(log: &str, trace: &str) -> Result<Agreement> {
+    let layout = untyped_layout(log)?;
+    let host = host_lines(trace, &layout)?;
+    Ok(match compare(&core_lines(log), &host) {
+        // The host's last line is the summary.
+        None => Agreement::Agree { operations: host.len().saturating_sub(1) },
+        Some(d) => Agreement::Disagree(d),
+    })
 }
 
 #[cfg(test)]
@@ -238,5 +208,16 @@ summary strategy=ours ops=1
         wrong[1] = "op 2 alloc 0x109000 wm 0x1000";
         assert!(compare(&wrong, &host).unwrap().starts_with("line 2: kernel `op 2 alloc 0x109000"));
         assert!(compare(&core[..2], &host).unwrap().contains("ends after 2 lines"));
+    }
+
+    #[test]
+    fn check_replays_the_trace_with_the_layout_core_printed() {
+        let trace = "alloc a frame_4k 0\nfree a\n";
+        let host = host_lines(trace, &untyped_layout(LOG).unwrap()).unwrap();
+        let log = format!("{}{}\n", LOG.split("op 1").next().unwrap(), host.join("\n"));
+        assert_eq!(check(&log, trace).unwrap(), Agreement::Agree { operations: 2 });
+        let wrong = log.replace("op 2 free", "op 2 fail");
+        assert!(matches!(check(&wrong, trace).unwrap(), Agreement::Disagree(d) if d.starts_with("line 2:")));
+        assert!(check("no table here", trace).is_err());
     }
 }

@@ -9,7 +9,7 @@ use sel4_core_lab::replay::{self, host, Live};
 use sel4_core_lab::rig::{self, Rig};
 use sel4_core_lab::trace::{IdEntry, IdTable};
 
-use super::dump::{self, MemoryMap};
+use crate::picture::dump::{self, MemoryMap};
 
 /// Replays `text` with `ours` on `boot` (sizes as `trace replay` uses
 /// them) and returns the pool's map after the last operation.
@@ -27,14 +27,14 @@ pub fn ours_at_end(text: &str, boot: &[BootUntyped], opts: host::Options) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trace::layout;
+    use crate::untypeds;
     use sel4_core::kernel::Slot;
     use sel4_core::memory_map::Kind;
     use sel4_core::object::ObjectType;
 
     #[test]
     fn seed_trace_ends_with_four_objects_and_the_cnode_at_0x400() {
-        let boot = layout::boot_untypeds(&layout::parse(sel4_core_lab::shipped::SEED_UNTYPEDS).unwrap());
+        let boot = untypeds::boot_untypeds(&untypeds::parse(sel4_core_lab::shipped::SEED_UNTYPEDS).unwrap());
         let m = ours_at_end(sel4_core_lab::shipped::SEED, &boot, host::Options { object_slots: 64 }).unwrap();
         assert_eq!(m.roots.len(), 1);
         let objects: Vec<(u64, u8, Kind)> = m.roots[0]

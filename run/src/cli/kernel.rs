@@ -3,7 +3,7 @@
 
 use clap::Args;
 
-use crate::workspace;
+use crate::image::kernel;
 
 #[derive(Args, Debug)]
 pub struct KernelArgs {
@@ -13,9 +13,8 @@ pub struct KernelArgs {
 }
 
 pub fn run(args: &KernelArgs) -> anyhow::Result<()> {
-    let out_root = workspace::sel4_out_root();
     let started = std::time::Instant::now();
-    let k = sel4_kernel_build::build_kernel(&args.config, &out_root)?;
+    let k = kernel::build(&args.config)?;
     println!("kernel `{}` ready in {:.1} s", args.config, started.elapsed().as_secs_f64());
     println!("  kernel.elf    {}", k.kernel_elf.display());
     println!("  kernel32.elf  {}", k.kernel32_elf.display());

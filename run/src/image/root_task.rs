@@ -1,9 +1,10 @@
-//! Builds core's freestanding root-task binary for one kernel configuration.
+//! Builds the root-task image a scenario boots, for one kernel configuration.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::image::packages::{self, ROOT_TASK_FEATURE};
 use crate::scenario::Scenario;
 use crate::workspace;
 
@@ -47,33 +48,24 @@ pub fn build_scenario(s: &Scenario, trace: Option<&Path>) -> anyhow::Result<Path
     Ok(copy)
 }
 
-/// The package whose binary `image` is: the product `core`, or a self-test `core-*`.
-fn package_of(image: &str) -> &'static str {
-    if image == "core" {
-        "sel4-core"
-    } else {
-        "sel4-core-selftest"
-    }
-}
-
-/// Builds binary `image` of package sel4-core (feature `root-task` plus
-/// `features`) with kernel configuration `config`, showing cargo's progress,
-/// and returns the ELF's path. A target folder of its own per configuration
+/// Builds binary `image` of the workspace package that has it (feature
+/// `root-task` plus `features`) with kernel configuration `config`, showing
+/// cargo's progress, and returns the ELF's path. A target folder of its own per configuration
 /// and feature set keeps the static relocation model off host builds and
 /// build scripts (RUSTFLAGS apply only to the `--target` artefacts), and the
 /// plain image and a variant never overwrite each other while one boots.
 /// `env` goes to core's build (`CORE_RUN`, `CORE_TRACE`).
 pub fn build_with(image: &str, config: &str, features: &[&str], env: &[(&str, OsString)]) -> anyhow::Result<PathBuf> {
+    let package = packages::find(image)?.package;
     let mut target_dir = workspace::freestanding_target_dir(config);
     if !features.is_empty() {
         target_dir.as_mut_os_string().push(format!("+{}", features.join("+")));
     }
-    let all_features = std::iter::once("root-task").chain(features.iter().copied()).collect::<Vec<_>>().join(",");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    eprintln!("run: building root task `{image}` for the `{config}` kernel");
-    let status = Command::new(cargo)
+    let all_features = std::iter::once(ROOT_TASK_FEATURE).chain(features.iter().copied()).collect::<Vec<_>>().join(",");
+    eprintln!("run: building root task `{image}` ({package}) for the `{config}` kernel");
+    let status = Command::new(workspace::cargo())
         .current_dir(workspace::root())
-        .args(["build", "--release", "-p", package_of(image), "--bin", image, "--features", &all_features])
+        .args(["build", "--release", "-p", &package, "--bin", image, "--features", &all_features])
         .args(["--target", TARGET])
         .arg("--target-dir")
         .arg(&target_dir)

@@ -22,7 +22,7 @@ use svg::node::element::{Definitions, Group, Line, Pattern, Rectangle, Text, Tit
 use svg::node::Node as _;
 use svg::Document;
 
-use super::dump::{MemoryMap, RootMap};
+use crate::picture::dump::{MemoryMap, RootMap};
 
 const WIDTH: f64 = 1280.0;
 const MARGIN: f64 = 12.0;
@@ -658,7 +658,7 @@ pub fn render(map: &MemoryMap, title: &str) -> Document {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::map::dump;
+    use crate::picture::dump;
 
     fn seed() -> String {
         let m = dump::parse(

@@ -1,25 +1,26 @@
-//! `run test`: every host test (`cargo test --workspace`) and then every
-//! scenario not marked manual; ends with one line `N passed, N failed`.
+//! The host tests: `cargo test --workspace`, its output echoed and its
+//! libtest summaries added up.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use clap::Args;
-
-use crate::scenario::{self, Scenario};
-use crate::{boot, workspace};
-
-#[derive(Args, Debug)]
-pub struct TestArgs {
-    /// Skip the QEMU scenarios (host tests only).
-    #[arg(long)]
-    pub no_scenarios: bool,
-}
+use crate::workspace;
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Counts {
     pub passed: u64,
     pub failed: u64,
+}
+
+impl Counts {
+    /// Counts one test that passed or failed.
+    pub fn count(&mut self, passed: bool) {
+        if passed {
+            self.passed += 1;
+        } else {
+            self.failed += 1;
+        }
+    }
 }
 
 /// Reads the counts of a libtest summary line
@@ -42,10 +43,9 @@ pub fn parse_test_result(line: &str) -> Option<Counts> {
 }
 
 /// Runs `cargo test --workspace`, echoing its output, and sums its results.
-fn host_tests() -> anyhow::Result<Counts> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+pub fn run() -> anyhow::Result<Counts> {
     eprintln!("run: cargo test --workspace");
-    let mut child = Command::new(cargo)
+    let mut child = Command::new(workspace::cargo())
         .current_dir(workspace::root())
         .args(["test", "--workspace", "--no-fail-fast"])
         .stdin(Stdio::null())
@@ -72,49 +72,18 @@ fn host_tests() -> anyhow::Result<Counts> {
     Ok(total)
 }
 
-pub fn run(args: &TestArgs) -> anyhow::Result<()> {
-    // Build scripts generate code with the kernel tools; install them here,
-    // with visible progress, rather than inside a build script.
-    sel4_kernel_build::ensure_build_tools()?;
-    // Fetch the kernel source now, not from inside a build script.
-    sel4_kernel_build::pristine_source_dir()?;
-    let mut total = host_tests()?;
-
-    if !args.no_scenarios {
-        for path in scenario::list(&workspace::scenario_dir())? {
-            let s = match Scenario::load(&path) {
-                Ok(s) => s,
-                Err(e) => {
-                    println!("FAIL {}: {e:#}", path.display());
-                    total.failed += 1;
-                    continue;
-                }
-            };
-            if let Some(why) = &s.manual {
-                println!("skip {} (manual: {why})", s.name);
-                continue;
-            }
-            match boot::run_scenario(&s, false) {
-                Ok(true) => total.passed += 1,
-                Ok(false) => total.failed += 1,
-                Err(e) => {
-                    println!("FAIL {}: {e:#}", s.name);
-                    total.failed += 1;
-                }
-            }
-        }
-    }
-
-    println!("{} passed, {} failed", total.passed, total.failed);
-    if total.failed > 0 {
-        std::process::exit(1);
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counting() {
+        let mut c = Counts::default();
+        c.count(true);
+        c.count(false);
+        c.count(true);
+        assert_eq!(c, Counts { passed: 2, failed: 1 });
+    }
 
     #[test]
     fn libtest_summaries() {

@@ -6,22 +6,15 @@
 //!
 //! `trace replay --svg` draws the same picture for the host replay.
 
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use sel4_core::kernel::BootUntyped;
-use sel4_core_lab::replay::host;
 
-use crate::boot::{self, BootArgs};
-use crate::iso::Medium;
-use crate::qemu::{self, Boot};
-use crate::root_task;
-
-pub mod dump;
-pub mod replayed;
-pub mod svg_map;
+use crate::picture::{self, dump};
+use crate::runner::{self, Boot};
+use crate::scenario::overrides::{self, Overrides, MAX_TIMEOUT_SECS};
+use crate::scenario::Medium;
 
 /// The sel4-core feature that makes core print its map at the end.
 pub const DUMP_FEATURE: &str = "memory-map";
@@ -44,7 +37,7 @@ pub struct MapArgs {
     #[arg(long)]
     pub config: Option<String>,
     /// Seconds until QEMU is killed, overriding the scenario.
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=boot::MAX_TIMEOUT_SECS))]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_SECS))]
     pub timeout: Option<u64>,
     /// Also save the boot's serial output here (to draw it again with `--log`).
     #[arg(long, value_name = "FILE", conflicts_with = "log")]
@@ -59,71 +52,35 @@ pub struct MapArgs {
     pub root_task: Option<PathBuf>,
 }
 
-/// Writes the picture of `map` to `path` and says so.
-pub fn write_svg(map: &dump::MemoryMap, title: &str, path: &Path) -> Result<()> {
-    let doc = svg_map::render(map, title);
-    svg::save(path, &doc).with_context(|| format!("writing {}", path.display()))?;
-    let nodes: usize = map.roots.iter().map(|r| r.nodes.len()).sum();
-    eprintln!("run: wrote {} ({} untypeds, {} nodes)", path.display(), map.roots.len(), nodes);
-    Ok(())
-}
-
-/// `trace replay --svg`: the picture of core's strategy at the end of a
-/// trace (before anything is freed).
-pub fn write_trace_svg(
-    trace_name: &str,
-    text: &str,
-    boot: &[BootUntyped],
-    opts: host::Options,
-    path: &Path,
-) -> Result<()> {
-    let map = replayed::ours_at_end(text, boot, opts)?;
-    write_svg(&map, &format!("core's memory map at the end of {trace_name} (host replay, kernel model)"), path)
-}
-
 pub fn run(args: &MapArgs) -> Result<()> {
     if let Some(log) = &args.log {
         let text = std::fs::read_to_string(log).with_context(|| format!("reading {}", log.display()))?;
         let map = dump::parse(&text).with_context(|| log.display().to_string())?;
-        return write_svg(&map, &format!("core's memory map from {}", log.display()), &args.output);
+        return picture::write_svg(&map, &format!("core's memory map from {}", log.display()), &args.output);
     }
-    let boot_args = BootArgs {
-        scenario: args.scenario.clone().unwrap_or_default(),
-        ram: args.ram.clone(),
-        config: args.config.clone(),
-        timeout: args.timeout,
-        root_task: None,
-        trace: None,
-        live: false,
-    };
-    let s = boot::load(&boot_args)?;
+    let overrides = Overrides { ram: args.ram.clone(), config: args.config.clone(), timeout: args.timeout };
+    let s = overrides::load(args.scenario.as_deref().unwrap_or_default(), &overrides)?;
     if let Medium::Iso(_) = s.medium {
         bail!("scenario `{}` boots from an ISO; `map` boots the kernel directly (use a kernel-boot scenario)", s.name);
     }
-    let kernel = sel4_kernel_build::build_kernel(&s.config, &crate::workspace::sel4_out_root())?;
     // The scenario's own image (its `run` and features), plus the dump.
     let mut with_dump = s.clone();
     if !with_dump.features.iter().any(|f| f == DUMP_FEATURE) {
         with_dump.features.push(DUMP_FEATURE.to_string());
     }
-    let elf = root_task::prebuilt_or_build(&with_dump, args.root_task.as_deref(), args.trace.as_deref())?;
-    let qemu = sel4_kernel_build::ensure_qemu()?;
+    let note = format!("feature {DUMP_FEATURE}");
     let boot = Boot {
-        qemu: &qemu,
-        kernel32: &kernel.kernel32_elf,
-        root_task: &elf,
-        ram_mib: s.ram_mib,
-        timeout: Duration::from_secs(s.timeout_secs),
-        live: false,
+        root_task: args.root_task.as_deref(),
+        trace: args.trace.as_deref(),
+        note: Some(&note),
+        ..Boot::default()
     };
-    let label = format!("{} ({}, {} MiB, feature {DUMP_FEATURE})", s.name, s.config, s.ram_mib);
-    eprintln!("run: booting {label}, timeout {} s", s.timeout_secs);
-    let out = qemu::run(&boot, &s.expect)?;
-    let passed = boot::report(&s, &label, false, &out);
+    let booted = runner::boot(&with_dump, &boot)?;
+    let (passed, log) = (booted.verdict.passed(), &booted.outcome.log);
     if let Some(path) = &args.save_log {
-        std::fs::write(path, out.matcher.log()).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(path, log).with_context(|| format!("writing {}", path.display()))?;
     }
-    let map = dump::parse(out.matcher.log()).with_context(|| {
+    let map = dump::parse(log).with_context(|| {
         format!(
             "serial output of scenario `{}`: core built with feature `{DUMP_FEATURE}` prints its map \
              (sel4_core::memory_map::write_dump) before it exits",
@@ -131,7 +88,7 @@ pub fn run(args: &MapArgs) -> Result<()> {
         )
     })?;
     let title = format!("core's memory map at the end of scenario {} ({}, {} MiB guest)", s.name, s.config, s.ram_mib);
-    write_svg(&map, &title, &args.output)?;
+    picture::write_svg(&map, &title, &args.output)?;
     if !passed {
         bail!("scenario `{}` failed (map drawn from its output)", s.name);
     }

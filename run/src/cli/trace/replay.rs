@@ -10,7 +10,8 @@ use sel4_core_lab::replay::host::{self, Options, Report};
 use sel4_core_lab::replay::IdealStats;
 use serde_json::json;
 
-use super::layout;
+use crate::picture;
+use crate::untypeds;
 
 /// Largest `--object-slots`: 4 Mi slots keep the per-strategy tables at a
 /// few hundred MiB.
@@ -59,15 +60,15 @@ pub fn all_strategies() -> Vec<&'static str> {
 /// address (`src/kernel/boot.c:create_untypeds_for_region`); the model and
 /// every strategy take those as they are. Only an untyped the kernel could
 /// never have produced is left out, and counted so the caller can say so.
-pub fn model_untypeds(descs: &[layout::UntypedDesc]) -> (Vec<BootUntyped>, usize) {
+pub fn model_untypeds(descs: &[untypeds::UntypedDesc]) -> (Vec<BootUntyped>, usize) {
     let valid: Vec<_> = descs.iter().copied().filter(|d| d.kernel_aligned()).collect();
     let dropped = descs.len() - valid.len();
-    (layout::boot_untypeds(&valid), dropped)
+    (untypeds::boot_untypeds(&valid), dropped)
 }
 
 /// [`model_untypeds`], saying on stderr (also under `--json`, whose stdout
 /// is data) how many were left out; a layout with none left is an error.
-pub fn usable_untypeds(descs: &[layout::UntypedDesc]) -> Result<Vec<BootUntyped>> {
+pub fn usable_untypeds(descs: &[untypeds::UntypedDesc]) -> Result<Vec<BootUntyped>> {
     let (boot, dropped) = model_untypeds(descs);
     if dropped > 0 {
         eprintln!("note: {dropped} untypeds are not aligned the way the kernel cuts them and are left out");
@@ -205,9 +206,9 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
     let text = std::fs::read_to_string(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
     let layout_text = match &args.untypeds {
         Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
-        None => layout::QEMU_512M.to_string(),
+        None => untypeds::QEMU_512M.to_string(),
     };
-    let descs = layout::parse(&layout_text).context("untyped layout")?;
+    let descs = untypeds::parse(&layout_text).context("untyped layout")?;
     let boot = usable_untypeds(&descs)?;
     let all = all_strategies();
     let strategies: Vec<&str> = match args.strategy.as_str() {
@@ -230,7 +231,7 @@ pub fn run(args: &ReplayArgs) -> Result<()> {
     }
     if let Some(path) = &args.svg {
         let name = args.file.display().to_string();
-        crate::map::write_trace_svg(&name, &text, &boot, Options { object_slots: args.object_slots }, path)?;
+        picture::write_trace_svg(&name, &text, &boot, Options { object_slots: args.object_slots }, path)?;
     }
     Ok(())
 }
@@ -259,7 +260,7 @@ mod tests {
     ];
 
     fn seed() -> (IdealStats, Vec<Report>) {
-        let descs = layout::parse(sel4_core_lab::shipped::SEED_UNTYPEDS).unwrap();
+        let descs = untypeds::parse(sel4_core_lab::shipped::SEED_UNTYPEDS).unwrap();
         let (boot, _) = model_untypeds(&descs);
         let text = sel4_core_lab::shipped::SEED;
         replay_all(text, &boot, &all_strategies(), Options { object_slots: 256 }, 3).unwrap()
@@ -299,11 +300,11 @@ mod tests {
     #[test]
     fn a_layout_without_usable_untypeds_is_an_error() {
         // 2^40 at 2^40 is aligned physically but not by kernel address.
-        let unusable = layout::parse("0x10000000000 40 device\n").unwrap();
+        let unusable = untypeds::parse("0x10000000000 40 device\n").unwrap();
         let e = usable_untypeds(&unusable).unwrap_err().to_string();
         assert_eq!(e, "untyped layout: no usable untyped (1 in the file, 1 left out)");
         assert!(usable_untypeds(&[]).is_err());
-        let mixed = layout::parse("0x10000000000 40 device\n0x100000 20\n").unwrap();
+        let mixed = untypeds::parse("0x10000000000 40 device\n0x100000 20\n").unwrap();
         assert_eq!(usable_untypeds(&mixed).unwrap().len(), 1);
     }
 

@@ -1,43 +1,11 @@
-//! PC firmware for QEMU boots from a CD image: SeaBIOS (QEMU's built-in
-//! BIOS) or OVMF (UEFI), the QEMU arguments selecting each, and the Debian
-//! packages that provide OVMF and the ISO tools.
+//! PC firmware for QEMU boots from a CD image: the QEMU arguments selecting
+//! SeaBIOS (QEMU's built-in BIOS) or OVMF (UEFI), and the Debian packages
+//! that provide OVMF and the ISO tools.
 
 use std::ffi::OsString;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// Firmware the machine starts with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Firmware {
-    /// SeaBIOS, QEMU's default: GRUB's i386-pc El Torito image boots.
-    Bios,
-    /// OVMF: GRUB's x86_64-efi image (`EFI/BOOT/BOOTX64.EFI`) boots.
-    Uefi,
-}
-
-impl Firmware {
-    pub const ALL: [Firmware; 2] = [Firmware::Bios, Firmware::Uefi];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Firmware::Bios => "bios",
-            Firmware::Uefi => "uefi",
-        }
-    }
-
-    pub fn parse(text: &str) -> Result<Firmware, String> {
-        Firmware::ALL
-            .into_iter()
-            .find(|f| f.name() == text)
-            .ok_or_else(|| format!("unknown firmware `{text}`; known: bios, uefi"))
-    }
-}
-
-impl fmt::Display for Firmware {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+use crate::scenario::Firmware;
 
 /// OVMF as Debian's `ovmf` package installs it: a read-only code image and
 /// a template of the variable store that each boot gets a writable copy of.
@@ -114,14 +82,6 @@ pub fn work_dir(target: &Path, name: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_round_trip() {
-        for f in Firmware::ALL {
-            assert_eq!(Firmware::parse(f.name()), Ok(f));
-        }
-        assert!(Firmware::parse("coreboot").unwrap_err().contains("bios, uefi"));
-    }
 
     #[test]
     fn bios_needs_no_arguments() {

@@ -4,9 +4,7 @@
 use anyhow::Result;
 use clap::{Args, Subcommand};
 
-pub mod agree;
 pub mod gen;
-pub mod layout;
 pub mod replay;
 
 #[derive(Args, Debug)]

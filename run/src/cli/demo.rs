@@ -2,7 +2,8 @@
 
 use clap::Args;
 
-use crate::boot::{self, BootArgs};
+use crate::runner::{self, Options};
+use crate::scenario::overrides::{self, Overrides};
 
 #[derive(Args, Debug)]
 pub struct DemoArgs {
@@ -15,16 +16,9 @@ pub struct DemoArgs {
 }
 
 pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
-    let s = boot::load(&BootArgs {
-        scenario: "demo".into(),
-        ram: args.ram.clone(),
-        config: args.config.clone(),
-        timeout: None,
-        root_task: None,
-        trace: None,
-        live: true,
-    })?;
-    if boot::run_scenario(&s, true)? {
+    let overrides = Overrides { ram: args.ram.clone(), config: args.config.clone(), timeout: None };
+    let s = overrides::load("demo", &overrides)?;
+    if runner::run(&s, &Options { live: true, ..Options::default() })? {
         Ok(())
     } else {
         anyhow::bail!("demo failed")

@@ -10,6 +10,8 @@ use sel4_core::range_allocator::ArrayRangeAllocator;
 use sel4_core_lab::replay::host;
 use sel4_core_lab::trace::gen;
 
+use crate::untypeds;
+
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Kind {
     /// Random churn over mixed object types.
@@ -97,9 +99,9 @@ pub fn generate(args: &GenArgs, w: impl Write) -> Result<()> {
                     p.display().to_string(),
                     std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
                 ),
-                None => ("the QEMU 512 MiB layout".to_string(), super::layout::QEMU_512M.to_string()),
+                None => ("the QEMU 512 MiB layout".to_string(), untypeds::QEMU_512M.to_string()),
             };
-            let roots: Vec<(u64, u8)> = super::layout::parse(&layout_text)
+            let roots: Vec<(u64, u8)> = untypeds::parse(&layout_text)
                 .with_context(|| layout_name.clone())?
                 .into_iter()
                 .filter(|d| !d.is_device)

@@ -7,31 +7,48 @@
 //! ram      512M        # guest RAM (K, M or G suffix)
 //! config   debug       # kernel configuration (platform/sel4-kernel-build/config/)
 //! timeout  60          # seconds until QEMU is killed
-//! image    core        # root task: a binary of package sel4-core
+//! image    core        # root task: a binary of a workspace package with feature root-task
 //! expect   untypeds:   # serial text that must appear, in file order
+//! reject   panicked    # serial text that must never appear (any number of lines)
 //! exit     success     # core exits QEMU with success (or: exit 0x01, the value written to port 0xf4)
 //! boot     iso-uefi    # optional: GRUB ISO from CD under iso-bios or iso-uefi (default: kernel, QEMU -kernel)
 //! run      placement   # optional: what core runs (its build-time `CORE_RUN`; default: demo)
-//! features audit       # optional: more cargo features of sel4-core for the image
+//! features audit       # optional: more cargo features of the image's package
 //! compare-traces traces   # optional: boot once per `*.trace` in run/<dir> and compare core's
 //!                         # per-operation log with the host replay's
 //! ```
 //!
 //! `manual <why>` keeps a scenario out of `run test`. Lines starting with
-//! `#` are comments; `expect` takes the rest of the line literally.
+//! `#` are comments; `expect` and `reject` take the rest of the line
+//! literally.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::iso::Medium;
+mod medium;
+pub mod overrides;
+
+pub use medium::{Firmware, Medium};
 
 /// Byte core writes to QEMU's isa-debug-exit port on success (QEMU then
 /// exits with status 2 * 0x10 + 1 = 33).
 pub const SUCCESS_EXIT_VALUE: u8 = 0x10;
 
 /// Directives a scenario may use.
-const DIRECTIVES: &[&str] =
-    &["ram", "config", "timeout", "image", "expect", "exit", "manual", "boot", "run", "features", "compare-traces"];
+const DIRECTIVES: &[&str] = &[
+    "ram",
+    "config",
+    "timeout",
+    "image",
+    "expect",
+    "reject",
+    "exit",
+    "manual",
+    "boot",
+    "run",
+    "features",
+    "compare-traces",
+];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scenario {
@@ -40,10 +57,12 @@ pub struct Scenario {
     pub ram_mib: u64,
     pub config: String,
     pub timeout_secs: u64,
-    /// Binary of package sel4-core booted as the root task.
+    /// Binary booted as the root task (of the workspace package that has it).
     pub image: String,
     /// Serial texts that must appear in this order.
     pub expect: Vec<String>,
+    /// Serial texts that must never appear.
+    pub reject: Vec<String>,
     /// Value core must write to the isa-debug-exit port.
     pub exit_value: u8,
     /// Why the scenario is left out of `run test`, if it is.
@@ -52,7 +71,7 @@ pub struct Scenario {
     pub medium: Medium,
     /// What core runs (`CORE_RUN` when building it), if not its default.
     pub run: Option<String>,
-    /// Extra cargo features of sel4-core.
+    /// Extra cargo features of the image's package.
     pub features: Vec<String>,
     /// Folder (relative to the run tool's package) whose traces are replayed on the real kernel
     /// and on the host and compared.
@@ -126,6 +145,7 @@ impl Scenario {
         let mut features: Option<Vec<String>> = None;
         let mut compare_traces = None;
         let mut expect = Vec::new();
+        let mut reject = Vec::new();
         for (i, raw) in text.lines().enumerate() {
             let line = i + 1;
             let err = |message: String| ParseError { file: file.to_string(), line, message };
@@ -137,9 +157,10 @@ impl Scenario {
                 Some((d, r)) => (d, r.trim()),
                 None => (trimmed, ""),
             };
-            // Trailing `# comments` are allowed except after `expect`, whose
-            // text is literal.
-            let value = if directive == "expect" { rest } else { rest.split('#').next().unwrap_or("").trim() };
+            // Trailing `# comments` are allowed except after `expect` and
+            // `reject`, whose text is literal.
+            let literal = directive == "expect" || directive == "reject";
+            let value = if literal { rest } else { rest.split('#').next().unwrap_or("").trim() };
             if value.is_empty() {
                 return Err(err(format!("`{directive}` needs a value")));
             }
@@ -210,6 +231,7 @@ impl Scenario {
                     compare_traces = Some(value.to_string());
                 }
                 "expect" => expect.push(value.to_string()),
+                "reject" => reject.push(value.to_string()),
                 other => {
                     return Err(err(format!("unknown directive `{other}`; directives: {}", DIRECTIVES.join(", "))))
                 }
@@ -228,6 +250,7 @@ impl Scenario {
             image: image.ok_or_else(|| missing("image"))?,
             exit_value: exit.ok_or_else(|| missing("exit"))?,
             expect,
+            reject,
             manual,
             medium: medium.unwrap_or_default(),
             run,
@@ -303,6 +326,17 @@ exit success
         assert_eq!(s.exit_value, 0x10);
         assert_eq!(s.expected_status(), 33);
         assert_eq!(s.manual, None);
+        assert!(s.reject.is_empty());
+    }
+
+    #[test]
+    fn rejected_texts_are_literal_and_many() {
+        let s = Scenario::parse("r.scenario", &format!("{GOOD}reject panicked\nreject error: # as printed\n")).unwrap();
+        assert_eq!(s.reject, vec!["panicked", "error: # as printed"]);
+        let e = error_of(&format!("{GOOD}reject\n"));
+        assert!(e.contains(":9: `reject` needs a value"), "{e}");
+        let e = error_of(&format!("{GOOD}reject   \n"));
+        assert!(e.contains(":9: `reject` needs a value"), "{e}");
     }
 
     #[test]
@@ -371,7 +405,9 @@ exit success
         let files = list(&dir).unwrap();
         assert!(!files.is_empty());
         for f in files {
-            Scenario::load(&f).unwrap();
+            let s = Scenario::load(&f).unwrap();
+            // A panic must fail every scenario, whatever else it checks.
+            assert!(s.reject.iter().any(|r| r == "panicked"), "{} lacks `reject panicked`", f.display());
         }
     }
 
@@ -379,5 +415,22 @@ exit success
     fn unknown_scenario_lists_available() {
         let e = find(&crate::workspace::scenario_dir(), "no-such").unwrap_err().to_string();
         assert!(e.contains("available:") && e.contains("boot"), "{e}");
+    }
+
+    fn load(name: &str) -> Scenario {
+        Scenario::load(&find(&crate::workspace::scenario_dir(), name).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn iso_scenarios_check_the_demo_patterns_on_the_pc_kernel() {
+        let demo = load("demo");
+        for (name, firmware) in [("iso-bios", Firmware::Bios), ("iso-uefi", Firmware::Uefi)] {
+            let s = load(name);
+            assert_eq!(s.medium, Medium::Iso(firmware), "{name}");
+            assert_eq!(s.config, "pc-release", "{name}");
+            assert_eq!(s.expect, demo.expect, "{name} must expect what the demo shows");
+            assert_eq!(s.exit_value, demo.exit_value, "{name}");
+            assert!(s.manual.is_none(), "{name} must run in `run test`");
+        }
     }
 }

@@ -1,0 +1,9 @@
+//! The verbs of the command line, one module each; nothing below imports them.
+
+pub mod boot;
+pub mod demo;
+pub mod iso;
+pub mod kernel;
+pub mod map;
+pub mod test;
+pub mod trace;

@@ -1,0 +1,169 @@
+//! Runs a scenario: builds what it names, boots it (by QEMU's loader or
+//! from a GRUB ISO; once per trace when it compares traces), judges each
+//! boot and prints the report. Errors are problems before a boot (builds,
+//! QEMU missing); a boot that goes wrong is a failed verdict.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use crate::agree::{self, Agreement};
+use crate::image::{kernel, root_task};
+use crate::machine::pc::{self, Drive, Pc};
+use crate::machine::qemu::{self, Outcome};
+use crate::machine::{firmware, gdb, iso};
+use crate::scenario::{Medium, Scenario};
+use crate::verdict::{render, Verdict};
+use crate::workspace;
+
+/// How to run a scenario.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options<'a> {
+    /// Show the serial console live.
+    pub live: bool,
+    /// Boot this prebuilt root-task ELF instead of building the scenario's image.
+    pub root_task: Option<&'a Path>,
+    /// Compare this trace instead of the scenario's `compare-traces` folder.
+    pub trace: Option<&'a Path>,
+    /// Start QEMU halted for gdb, print the gdb command line, and wait for
+    /// QEMU without a timeout (the serial console is shown live).
+    pub gdb: bool,
+}
+
+/// Runs scenario `s` and says whether every boot passed.
+pub fn run(s: &Scenario, o: &Options) -> Result<bool> {
+    if o.trace.is_some() || s.compare_traces.is_some() {
+        anyhow::ensure!(o.root_task.is_none(), "--root-task and a trace comparison exclude each other");
+        anyhow::ensure!(
+            !o.gdb || o.trace.is_some(),
+            "scenario `{}` boots once per trace; choose the one to debug with --trace FILE",
+            s.name
+        );
+        return compare_traces(s, o.trace, o.live, o.gdb);
+    }
+    let booted = boot(s, &Boot { live: o.live, root_task: o.root_task, gdb: o.gdb, ..Boot::default() })?;
+    Ok(booted.verdict.passed())
+}
+
+/// One boot of a scenario.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Boot<'a> {
+    pub live: bool,
+    /// Boot this prebuilt root-task ELF instead of building the scenario's image.
+    pub root_task: Option<&'a Path>,
+    /// Embed this trace in core's image.
+    pub trace: Option<&'a Path>,
+    /// Words after the scenario's name in the report's label (e.g. the trace).
+    pub tag: Option<&'a str>,
+    /// Words inside the label's parentheses (e.g. a feature added).
+    pub note: Option<&'a str>,
+    /// Halt for gdb and wait without a timeout (see [`Options::gdb`]).
+    pub gdb: bool,
+}
+
+/// A finished boot, judged and reported.
+pub struct Booted {
+    pub label: String,
+    pub verdict: Verdict,
+    pub outcome: Outcome,
+}
+
+/// Builds kernel and root task, boots scenario `s` once, judges the boot
+/// and prints its report.
+pub fn boot(s: &Scenario, b: &Boot) -> Result<Booted> {
+    let kernel = kernel::build(&s.config)?;
+    let root_task = root_task::prebuilt_or_build(s, b.root_task, b.trace)?;
+    let qemu = sel4_kernel_build::ensure_qemu()?;
+    let mut notes = vec![s.config.clone(), format!("{} MiB", s.ram_mib)];
+    notes.extend(b.note.map(str::to_string));
+    // Under gdb the user decides when the run ends (Ctrl-C).
+    let timeout = (!b.gdb).then(|| Duration::from_secs(s.timeout_secs));
+    let live = b.live || b.gdb;
+    let until = match timeout {
+        Some(t) => format!("timeout {} s", t.as_secs()),
+        None => "no timeout".to_string(),
+    };
+    let (label, cmd) = match s.medium {
+        Medium::Kernel => {
+            let label = label(s, b.tag, &notes);
+            eprintln!("run: booting {label}, {until}");
+            let drive = Drive::Kernel { kernel32: &kernel.kernel32_elf, root_task: &root_task };
+            let pc = Pc { qemu: &qemu, cpu: pc::KERNEL_BOOT_CPU, ram_mib: s.ram_mib, drive, gdb: b.gdb };
+            (label, pc::command(&pc)?)
+        }
+        Medium::Iso(firmware) => {
+            let iso = workspace::target_dir().join("iso").join(format!("{}.iso", s.name));
+            let size = iso::build(&kernel.kernel_elf, &root_task, &iso)?;
+            eprintln!("run: {} is {:.1} MiB", iso.display(), size as f64 / (1 << 20) as f64);
+            let autoconf = std::fs::read_to_string(sel4_kernel_build::config_header(&s.config)?)?;
+            let cpu = pc::cpu_for(&autoconf);
+            let work_dir = firmware::work_dir(&workspace::target_dir(), &s.name);
+            notes.push(format!("{firmware} from ISO"));
+            let label = label(s, b.tag, &notes);
+            eprintln!("run: booting {label}, cpu {cpu}, {until}");
+            let drive = Drive::Cdrom { iso: &iso, firmware, work_dir: &work_dir };
+            (label, pc::command(&Pc { qemu: &qemu, cpu: &cpu, ram_mib: s.ram_mib, drive, gdb: b.gdb })?)
+        }
+    };
+    if b.gdb {
+        eprintln!("run: QEMU waits for gdb on port {}; attach with (Ctrl-C here ends QEMU):", gdb::PORT);
+        println!("{}", gdb::command_line(&kernel.kernel_elf, &root_task)?);
+    }
+    let outcome = qemu::run(cmd, timeout, live)?;
+    let verdict = Verdict::judge(s, &outcome);
+    print!("{}", render::report(&verdict, &s.name, &label, &outcome, live));
+    Ok(Booted { label, verdict, outcome })
+}
+
+/// `NAME[ TAG] (NOTE, NOTE, ...)`, how reports name a boot.
+fn label(s: &Scenario, tag: Option<&str>, notes: &[String]) -> String {
+    let tag = tag.map(|t| format!(" {t}")).unwrap_or_default();
+    format!("{}{tag} ({})", s.name, notes.join(", "))
+}
+
+/// Boots `s` once per trace (`given`, else its `compare-traces` folder) and
+/// compares core's log with the host model's: one more PASS/FAIL line per
+/// trace. Says whether every boot and every comparison passed.
+fn compare_traces(s: &Scenario, given: Option<&Path>, live: bool, gdb: bool) -> Result<bool> {
+    let mut all = true;
+    for trace in agree::traces(s, given)? {
+        let text = std::fs::read_to_string(&trace).with_context(|| format!("cannot read {}", trace.display()))?;
+        let stem = stem(&trace);
+        let booted = boot(s, &Boot { live, trace: Some(&trace), tag: Some(&stem), gdb, ..Boot::default() })?;
+        let label = &booted.label;
+        match agree::check(&booted.outcome.log, &text) {
+            Ok(Agreement::Agree { operations }) => {
+                println!("PASS {label}: kernel and host model agree on all {operations} operations and the summary")
+            }
+            Ok(Agreement::Disagree(d)) => {
+                all = false;
+                println!("FAIL {label}: kernel and host model disagree: {d}");
+            }
+            Err(e) => {
+                all = false;
+                println!("FAIL {label}: cannot compare: {e:#}");
+            }
+        }
+        all &= booted.verdict.passed();
+    }
+    Ok(all)
+}
+
+fn stem(path: &Path) -> String {
+    path.file_stem().map(|x| x.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_name_scenario_tag_and_notes() {
+        let s = crate::scenario::overrides::load("boot", &Default::default()).unwrap();
+        let notes = ["debug".to_string(), "512 MiB".to_string()];
+        assert_eq!(label(&s, None, &notes), "boot (debug, 512 MiB)");
+        assert_eq!(label(&s, Some("churn"), &notes), "boot churn (debug, 512 MiB)");
+        assert_eq!(stem(Path::new("a/churn.trace")), "churn");
+    }
+}

@@ -1,0 +1,67 @@
+//! Command-line overrides of a scenario's settings (`--ram`, `--config`,
+//! `--timeout`), applied when a verb loads a scenario by name.
+
+use crate::scenario::{find, parse_ram, Scenario};
+use crate::workspace;
+
+/// Longest `--timeout` accepted: a day; a deadline far beyond that would
+/// overflow `Instant` arithmetic.
+pub const MAX_TIMEOUT_SECS: u64 = 24 * 60 * 60;
+
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// Guest RAM such as `512M` or `3G`.
+    pub ram: Option<String>,
+    /// Kernel configuration.
+    pub config: Option<String>,
+    /// Seconds until QEMU is killed.
+    pub timeout: Option<u64>,
+}
+
+/// Loads scenario `name` (a file in the scenario folder without
+/// `.scenario`, or a path) and applies `o`.
+pub fn load(name: &str, o: &Overrides) -> anyhow::Result<Scenario> {
+    let mut s = Scenario::load(&find(&workspace::scenario_dir(), name)?)?;
+    apply(&mut s, o)?;
+    Ok(s)
+}
+
+fn apply(s: &mut Scenario, o: &Overrides) -> anyhow::Result<()> {
+    if let Some(ram) = &o.ram {
+        s.ram_mib = parse_ram(ram).map_err(|e| anyhow::anyhow!("--ram: {e}"))?;
+    }
+    if let Some(config) = &o.config {
+        sel4_kernel_build::config_header(config)?;
+        s.config = config.clone();
+    }
+    if let Some(t) = o.timeout {
+        anyhow::ensure!(
+            (1..=MAX_TIMEOUT_SECS).contains(&t),
+            "--timeout must be between 1 second and {MAX_TIMEOUT_SECS} seconds"
+        );
+        s.timeout_secs = t;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_replace_the_scenario_settings() {
+        let s = load("boot", &Overrides { ram: Some("1G".into()), config: Some("release".into()), timeout: Some(5) })
+            .unwrap();
+        assert_eq!((s.ram_mib, s.config.as_str(), s.timeout_secs), (1024, "release", 5));
+        let plain = load("boot", &Overrides::default()).unwrap();
+        assert_eq!(plain.ram_mib, 512);
+    }
+
+    #[test]
+    fn bad_overrides_are_errors() {
+        let e = load("boot", &Overrides { ram: Some("lots".into()), ..Overrides::default() }).unwrap_err();
+        assert!(e.to_string().starts_with("--ram: "), "{e}");
+        assert!(load("boot", &Overrides { config: Some("fancy".into()), ..Overrides::default() }).is_err());
+        assert!(load("boot", &Overrides { timeout: Some(0), ..Overrides::default() }).is_err());
+    }
+}
