@@ -14,6 +14,12 @@
 //!    task, the kernel model on the host. Object types and sizes are in [`object`].
 //! 4. Freeing revokes the leaf (every copy of the object's cap dies), and the range allocator
 //!    gets the block back; [`memory_map`] dumps the pool for the run tool's pictures.
+//!
+//! On the real kernel (feature `root-task`), `root` brings core up: it mirrors every untyped
+//! from bootinfo, sizes core's metadata from the machine and maps it into core's own VSpace
+//! (`root::state`, `root::vspace`), and grows the CSpace (`root::cspace`). The root task
+//! `core` (`src/bin/root_task.rs`) is the product; self-tests are root tasks of their own
+//! (`core/selftest`).
 #![no_std]
 
 pub mod cap_space;

@@ -10,8 +10,8 @@ static PANICKING: AtomicBool = AtomicBool::new(false);
 fn panic(info: &PanicInfo) -> ! {
     if !PANICKING.swap(true, Ordering::SeqCst) {
         match info.location() {
-            Some(l) => crate::println!("panic at {}:{}:{}: {}", l.file(), l.line(), l.column(), info.message()),
-            None => crate::println!("panic: {}", info.message()),
+            Some(l) => crate::println!("panicked at {}:{}:{}: {}", l.file(), l.line(), l.column(), info.message()),
+            None => crate::println!("panicked: {}", info.message()),
         }
     }
     crate::exit(false)

@@ -1,10 +1,11 @@
 //! `run test`: every host test (`cargo test --workspace`), the format and
-//! lint checks CI makes (each counted as one test), and then every scenario
+//! lint checks CI makes and the product image's `.bss` (each counted as one
+//! test), and then every scenario
 //! not marked manual; ends with one line `N passed, N failed`.
 
 use clap::Args;
 
-use crate::checks::{host_tests, lints};
+use crate::checks::{host_tests, image_size, lints};
 use crate::runner::{self, Options};
 use crate::scenario::{self, Scenario};
 use crate::workspace;
@@ -26,6 +27,7 @@ pub fn run(args: &TestArgs) -> anyhow::Result<()> {
     for lint in [&lints::FMT, &lints::CLIPPY] {
         total.count(lints::check(lint, &lints::Tools::from_env()));
     }
+    total.count(image_size::check());
 
     if !args.no_scenarios {
         for path in scenario::list(&workspace::scenario_dir())? {

@@ -23,22 +23,19 @@ pub fn prebuilt_or_build(s: &Scenario, prebuilt: Option<&Path>, trace: Option<&P
     }
 }
 
-/// The image a scenario boots: its features, `CORE_RUN` from its `run` line and, if given, the
-/// trace core embeds (`CORE_TRACE`, read by core's build script). The ELF is copied to a name
-/// of its own, so a later build of another variant in the same folder cannot change it
-/// before it boots.
+/// The image a scenario boots: its features and, if given, the trace the image embeds
+/// (`CORE_TRACE`, read by the self-tests' build script). The ELF is copied to a name of its
+/// own, so a later build of another variant in the same folder cannot change it before it
+/// boots.
 pub fn build_scenario(s: &Scenario, trace: Option<&Path>) -> anyhow::Result<PathBuf> {
     let features: Vec<&str> = s.features.iter().map(String::as_str).collect();
     let mut env: Vec<(&str, OsString)> = Vec::new();
-    if let Some(run) = &s.run {
-        env.push(("CORE_RUN", run.into()));
-    }
     if let Some(t) = trace {
         let abs = std::fs::canonicalize(t).map_err(|e| anyhow::anyhow!("trace {}: {e}", t.display()))?;
         env.push(("CORE_TRACE", abs.into_os_string()));
     }
     let elf = build_with(&s.image, &s.config, &features, &env)?;
-    let mut name = format!("{}-{}", s.image, s.run.as_deref().unwrap_or("default"));
+    let mut name = format!("{}-{}", s.image, s.name);
     if let Some(stem) = trace.and_then(|t| t.file_stem()) {
         name.push('-');
         name.push_str(&stem.to_string_lossy());
@@ -54,7 +51,7 @@ pub fn build_scenario(s: &Scenario, trace: Option<&Path>) -> anyhow::Result<Path
 /// and feature set keeps the static relocation model off host builds and
 /// build scripts (RUSTFLAGS apply only to the `--target` artefacts), and the
 /// plain image and a variant never overwrite each other while one boots.
-/// `env` goes to core's build (`CORE_RUN`, `CORE_TRACE`).
+/// `env` goes to the image's build (`CORE_TRACE`).
 pub fn build_with(image: &str, config: &str, features: &[&str], env: &[(&str, OsString)]) -> anyhow::Result<PathBuf> {
     let package = packages::find(image)?.package;
     let mut target_dir = workspace::freestanding_target_dir(config);
@@ -73,7 +70,6 @@ pub fn build_with(image: &str, config: &str, features: &[&str], env: &[(&str, Os
         // Would take precedence over RUSTFLAGS if inherited from an outer cargo.
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env("SEL4_CONFIG", config)
-        .env_remove("CORE_RUN")
         .env_remove("CORE_TRACE")
         .envs(env.iter().map(|(k, v)| (*k, v)))
         .status()

@@ -12,7 +12,6 @@
 //! reject   panicked    # serial text that must never appear (any number of lines)
 //! exit     success     # core exits QEMU with success (or: exit 0x01, the value written to port 0xf4)
 //! boot     iso-uefi    # optional: GRUB ISO from CD under iso-bios or iso-uefi (default: kernel, QEMU -kernel)
-//! run      placement   # optional: what core runs (its build-time `CORE_RUN`; default: demo)
 //! features audit       # optional: more cargo features of the image's package
 //! compare-traces traces   # optional: boot once per `*.trace` in run/<dir> and compare core's
 //!                         # per-operation log with the host replay's
@@ -35,20 +34,8 @@ pub use medium::{Firmware, Medium};
 pub const SUCCESS_EXIT_VALUE: u8 = 0x10;
 
 /// Directives a scenario may use.
-const DIRECTIVES: &[&str] = &[
-    "ram",
-    "config",
-    "timeout",
-    "image",
-    "expect",
-    "reject",
-    "exit",
-    "manual",
-    "boot",
-    "run",
-    "features",
-    "compare-traces",
-];
+const DIRECTIVES: &[&str] =
+    &["ram", "config", "timeout", "image", "expect", "reject", "exit", "manual", "boot", "features", "compare-traces"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scenario {
@@ -69,8 +56,6 @@ pub struct Scenario {
     pub manual: Option<String>,
     /// How the machine gets the kernel: directly or from a GRUB ISO.
     pub medium: Medium,
-    /// What core runs (`CORE_RUN` when building it), if not its default.
-    pub run: Option<String>,
     /// Extra cargo features of the image's package.
     pub features: Vec<String>,
     /// Folder (relative to the run tool's package) whose traces are replayed on the real kernel
@@ -141,7 +126,6 @@ impl Scenario {
         let mut exit = None;
         let mut manual = None;
         let mut medium = None;
-        let mut run = None;
         let mut features: Option<Vec<String>> = None;
         let mut compare_traces = None;
         let mut expect = Vec::new();
@@ -215,13 +199,6 @@ impl Scenario {
                     once(medium.is_some())?;
                     medium = Some(Medium::parse(value).map_err(err)?);
                 }
-                "run" => {
-                    once(run.is_some())?;
-                    if value.contains(char::is_whitespace) {
-                        return Err(err(format!("run wants one name, not `{value}`")));
-                    }
-                    run = Some(value.to_string());
-                }
                 "features" => {
                     once(features.is_some())?;
                     features = Some(value.split_whitespace().map(str::to_string).collect());
@@ -253,7 +230,6 @@ impl Scenario {
             reject,
             manual,
             medium: medium.unwrap_or_default(),
-            run,
             features: features.unwrap_or_default(),
             compare_traces,
         })
@@ -342,16 +318,12 @@ exit success
     #[test]
     fn run_features_and_trace_comparison() {
         let s = Scenario::parse("p.scenario", GOOD).unwrap();
-        assert_eq!((s.run, s.features.len(), s.compare_traces), (None, 0, None));
-        let text = GOOD.replace(
-            "image core",
-            "image core\nrun churn # what core runs\nfeatures audit extra\ncompare-traces traces",
-        );
+        assert_eq!((s.features.len(), s.compare_traces), (0, None));
+        let text = GOOD.replace("image core", "image core\nfeatures audit extra\ncompare-traces traces");
         let s = Scenario::parse("p.scenario", &text).unwrap();
-        assert_eq!(s.run.as_deref(), Some("churn"));
         assert_eq!(s.features, vec!["audit", "extra"]);
         assert_eq!(s.compare_traces.as_deref(), Some("traces"));
-        assert!(error_of(&text.replace("run churn", "run churn scale")).contains("run wants one name"));
+        assert!(error_of(&text.replace("image core", "image core\nrun churn")).contains("run"));
         assert!(error_of(&format!("{text}features more\n")).contains("`features` given twice"));
     }
 
