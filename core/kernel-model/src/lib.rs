@@ -40,11 +40,18 @@ use sel4_core::object::{ObjectType, MAX_UNTYPED_BITS, MIN_UNTYPED_BITS, WORD_BIT
 
 const NIL: u32 = u32::MAX;
 
-/// The model's answer for a slot beyond its storage (the source or the destination of a CNode
-/// operation): a failed lookup, as an index beyond core's CNode (radix 16, a guard of 48 zero
-/// bits at depth 64) meets a guard it does not match (`cspace.c:resolveAddressBits`).
-pub fn outside(slot: Slot, source: bool) -> KernelError {
-    let failure = LookupFailure::GuardMismatch { bits_left: 64, guard_found: (slot.0 >> 16) as u64, bits_found: 48 };
+/// The model's answer for a slot beyond its storage of `len` slots (the source or the
+/// destination of a CNode operation). The model is one CNode whose radix covers its storage and
+/// whose guard of zero bits makes up the rest of the word, as core's root CNode at boot: an
+/// index beyond it meets a guard it does not match (`cspace.c:resolveAddressBits`).
+pub fn outside(len: usize, slot: Slot, source: bool) -> KernelError {
+    let radix = len.next_power_of_two().trailing_zeros() as u8;
+    let guard_bits = WORD_BITS - radix;
+    let failure = LookupFailure::GuardMismatch {
+        bits_left: WORD_BITS as u64,
+        guard_found: (slot.0 as u64) >> radix,
+        bits_found: guard_bits as u64,
+    };
     KernelError::FailedLookup { source, failure }
 }
 
@@ -303,14 +310,10 @@ impl<S: AsRef<[ModelSlot]> + AsMut<[ModelSlot]>> KernelModel<S> {
     }
 
     fn lookup(&self, slot: Slot, source: bool) -> Result<u32, KernelError> {
-        // An index beyond core's CNode (radix 16, guard of 48 zero bits at depth 64) meets a
-        // guard it does not match (`cspace.c:resolveAddressBits`).
         if (slot.0 as usize) < self.s().len() {
             Ok(slot.0)
         } else {
-            let failure =
-                LookupFailure::GuardMismatch { bits_left: 64, guard_found: (slot.0 >> 16) as u64, bits_found: 48 };
-            Err(KernelError::FailedLookup { source, failure })
+            Err(outside(self.s().len(), slot, source))
         }
     }
 

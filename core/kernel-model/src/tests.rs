@@ -98,7 +98,7 @@ fn invoked_cap_errors() {
     k.untyped_retype(U, T::Endpoint, 0, Slot(10), 1).unwrap();
     assert_eq!(k.untyped_retype(Slot(10), T::Endpoint, 0, Slot(11), 1), Err(KernelError::IllegalOperation));
     // Beyond the CNode: the real kernel faults, the model reports FailedLookup.
-    assert_eq!(k.untyped_retype(Slot(64), T::Tcb, 0, Slot(10), 1), Err(outside(Slot(64), false)));
+    assert_eq!(k.untyped_retype(Slot(64), T::Tcb, 0, Slot(10), 1), Err(outside(64, Slot(64), false)));
 }
 
 #[test]
@@ -248,8 +248,8 @@ fn revoke_deletes_all_descendants_and_keeps_free_index() {
     assert_eq!(k.cap(Slot(17)), Some(ModelCap::Empty));
     // Revoking an object cap without children, or an empty slot, does nothing.
     k.cnode_revoke(Slot(30)).unwrap();
-    assert_eq!(k.cnode_revoke(Slot(64)), Err(outside(Slot(64), false)));
-    assert_eq!(k.cnode_delete(Slot(64)), Err(outside(Slot(64), false)));
+    assert_eq!(k.cnode_revoke(Slot(64)), Err(outside(64, Slot(64), false)));
+    assert_eq!(k.cnode_delete(Slot(64)), Err(outside(64, Slot(64), false)));
 }
 
 #[test]
@@ -421,7 +421,7 @@ impl RefKernel {
     fn retype(&mut self, u: u32, ty: ObjectType, sb: u8, dest: u32, count: u32) -> Result<(), KernelError> {
         let n = self.s.len() as u64;
         if u as u64 >= n {
-            return Err(outside(Slot(u), false));
+            return Err(outside(n as usize, Slot(u), false));
         }
         let (base, ubits, dev, raw) = match self.s[u as usize].cap {
             ModelCap::Empty => return Err(KernelError::InvalidCapability { which: 0 }),
@@ -470,13 +470,13 @@ impl RefKernel {
     fn copy(&mut self, src: u32, dest: u32) -> Result<(), KernelError> {
         let n = self.s.len() as u32;
         if dest >= n {
-            return Err(outside(Slot(dest), false));
+            return Err(outside(n as usize, Slot(dest), false));
         }
         if self.s[dest as usize].cap != ModelCap::Empty {
             return Err(KernelError::DeleteFirst);
         }
         if src >= n {
-            return Err(outside(Slot(src), true));
+            return Err(outside(n as usize, Slot(src), true));
         }
         let cap = self.s[src as usize].cap;
         let rev = match cap {
