@@ -1,0 +1,18 @@
+//! How core starts a child: the slots of the child's CSpace that core fills, and the registers
+//! its first thread starts with. The child's CNode is the root of its CSpace with a guard that
+//! makes a slot number its CPtr at depth 64.
+//!
+//! The first thread starts at the ELF entry with the stack pointer at the top of its stack (16
+//! bytes aligned), `rdi` = the virtual address of its IPC buffer (also its GS base), `rsi` =
+//! its index in the system description.
+
+/// The endpoint to core, badged with the child's identity (send and grant rights).
+pub const ENDPOINT: u64 = 1;
+/// The child's own CNode.
+pub const CNODE: u64 = 2;
+/// The child's first thread.
+pub const TCB: u64 = 3;
+/// The child's VSpace (PML4).
+pub const VSPACE: u64 = 4;
+/// First slot core leaves to the child.
+pub const FIRST_FREE_SLOT: u64 = 16;

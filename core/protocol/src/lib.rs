@@ -1,0 +1,16 @@
+//! sel4-core-protocol: what core and its children say to each other, shared by both sides
+//! (`no_std`, tested on the host). [`abi`] is how core starts a child (where its caps are,
+//! what its registers hold); [`request`] is every request a child sends core over its endpoint,
+//! as a message label and at most [`MAX_WORDS`] message words, so that a request carrying no
+//! cap takes the kernel's fastpath; [`reply`] is core's answer.
+#![no_std]
+
+pub mod abi;
+pub mod reply;
+pub mod request;
+
+pub use reply::ErrorCode;
+pub use request::{Label, Request};
+
+/// Message words a request or a reply uses at most (the kernel's fastpath carries 4).
+pub const MAX_WORDS: usize = 4;
