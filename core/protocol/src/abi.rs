@@ -14,5 +14,8 @@ pub const CNODE: u64 = 2;
 pub const TCB: u64 = 3;
 /// The child's VSpace (PML4).
 pub const VSPACE: u64 = 4;
+/// The endpoint the kernel sends the child's faults to (core's endpoint, badged as the child's
+/// faults): the TCB names it by this CPtr.
+pub const FAULT_ENDPOINT: u64 = 5;
 /// First slot core leaves to the child.
 pub const FIRST_FREE_SLOT: u64 = 16;
