@@ -23,6 +23,7 @@
 #![no_std]
 
 pub mod cap_space;
+pub mod image;
 pub mod kernel;
 pub mod memory_map;
 pub mod object;
