@@ -89,6 +89,24 @@ fn run() -> Result<(), String> {
     writeln!(code, "    pub const ALL: &[(&str, &str, crate::bitfield::Field)] = &[{}];", layouts.join(", ")).unwrap();
     writeln!(code, "}}").unwrap();
 
+    writeln!(
+        code,
+        "/// The kernel's fault types: the label of the message a fault sends\n/// (`seL4_Fault` in `{}`).",
+        numbers::FAULT_TAGS.0
+    )
+    .unwrap();
+    writeln!(code, "#[derive(Clone, Copy, Debug, PartialEq, Eq)]\n#[repr(u64)]\npub enum FaultType {{").unwrap();
+    for (t, v) in &n.fault_tags {
+        writeln!(code, "    {t} = {v},").unwrap();
+        check.push((format!("seL4_Fault_{t}"), format!("FaultType::{t} as i128")));
+    }
+    writeln!(code, "}}").unwrap();
+    writeln!(code, "impl FaultType {{\n    /// The fault type of a fault message's label.\n    pub fn from_label(label: u64) -> Option<FaultType> {{\n        match label {{").unwrap();
+    for (t, v) in &n.fault_tags {
+        writeln!(code, "            {v} => Some(FaultType::{t}),").unwrap();
+    }
+    writeln!(code, "            _ => None,\n        }}\n    }}\n}}").unwrap();
+
     writeln!(code, "/// Numbers of the kernel's own headers (not libsel4's interface) that userland\n/// sees the effects of, under their C names.").unwrap();
     writeln!(code, "#[allow(non_upper_case_globals, dead_code)]\npub mod kernel {{").unwrap();
     let sources = numbers::KERNEL_CONSTANTS.iter().flat_map(|(file, names)| names.iter().map(move |_| *file));

@@ -85,11 +85,9 @@ fn is_failed_lookup(e: &sel4::Error) -> bool {
 /// whole frames) and maps them read-write, cached, in core's VSpace, placing the paging
 /// structures that are missing.
 pub fn map_new_frames(place: &mut impl Place, base: u64, bytes: u64, frame: ObjectType) -> Result<Mapped, MapError> {
-    let first_level = match frame {
-        ObjectType::Frame2M => Level::PageDirectory,
-        ObjectType::Frame4K => Level::PageTable,
-        _ => return Err(MapError::Window { base, bytes }),
-    };
+    if !matches!(frame, ObjectType::Frame2M | ObjectType::Frame4K) {
+        return Err(MapError::Window { base, bytes });
+    }
     let size = frame.object_bits(0).map(|b| 1u64 << b).map_err(|e| MapError::Kernel("frame size", e))?;
     let end = base.checked_add(bytes.next_multiple_of(size)).ok_or(MapError::Window { base, bytes })?;
     if !base.is_multiple_of(size) || end > 1 << 47 {
@@ -101,23 +99,34 @@ pub fn map_new_frames(place: &mut impl Place, base: u64, bytes: u64, frame: Obje
         let slot = place(frame).map_err(|e| MapError::Alloc(frame, e))?;
         done.frames += 1;
         done.frame_bytes += size;
-        map_frame(place, slot, frame, va, first_level, &mut done)?;
+        let how =
+            Mapping { vspace: init_thread::VSPACE, rights: CapRights::read_write(), attrs: VmAttributes::DEFAULT };
+        map_frame(place, how, slot, frame, va, &mut done)?;
         va += size;
     }
     Ok(done)
 }
 
-/// Maps the frame in `slot` at `va`, placing missing paging structures from `level` up.
-fn map_frame(
+/// Where and how a frame is mapped.
+#[derive(Copy, Clone, Debug)]
+pub struct Mapping {
+    pub vspace: Cap<cap_type::Pml4>,
+    pub rights: CapRights,
+    pub attrs: VmAttributes,
+}
+
+/// Maps the frame (4 KiB or 2 MiB) in `slot` at `va` as `how` says, placing the paging
+/// structures that are missing (counted in `done`).
+pub fn map_frame(
     place: &mut impl Place,
+    how: Mapping,
     slot: Slot,
     frame: ObjectType,
     va: u64,
-    level: Level,
     done: &mut Mapped,
 ) -> Result<(), MapError> {
-    let vspace = init_thread::VSPACE;
-    let (rights, attrs) = (CapRights::read_write(), VmAttributes::DEFAULT);
+    let Mapping { vspace, rights, attrs } = how;
+    let level = if frame == ObjectType::Frame2M { Level::PageDirectory } else { Level::PageTable };
     loop {
         let r = match frame {
             ObjectType::Frame2M => {
@@ -127,7 +136,7 @@ fn map_frame(
         };
         match r {
             Ok(()) => return Ok(()),
-            Err(e) if is_failed_lookup(&e) => place_level(place, level, va, done)?,
+            Err(e) if is_failed_lookup(&e) => place_level(place, vspace, level, va, done)?,
             Err(e) => return Err(MapError::Kernel("map frame", e)),
         }
     }
@@ -135,12 +144,17 @@ fn map_frame(
 
 /// Places and maps the paging structure of `level` that covers `va`, and the levels above it
 /// that are missing too.
-fn place_level(place: &mut impl Place, level: Level, va: u64, done: &mut Mapped) -> Result<(), MapError> {
+fn place_level(
+    place: &mut impl Place,
+    vspace: Cap<cap_type::Pml4>,
+    level: Level,
+    va: u64,
+    done: &mut Mapped,
+) -> Result<(), MapError> {
     let ty = level.object();
     let slot = place(ty).map_err(|e| MapError::Alloc(ty, e))?;
     done.paging_structures += 1;
     done.paging_bytes += ty.object_bits(0).map(|b| 1u64 << b).unwrap_or(0);
-    let vspace = init_thread::VSPACE;
     let attrs = VmAttributes::DEFAULT;
     let s = slot.0 as Word;
     loop {
@@ -151,7 +165,7 @@ fn place_level(place: &mut impl Place, level: Level, va: u64, done: &mut Mapped)
         };
         match (r, level.above()) {
             (Ok(()), _) => return Ok(()),
-            (Err(e), Some(up)) if is_failed_lookup(&e) => place_level(place, up, va, done)?,
+            (Err(e), Some(up)) if is_failed_lookup(&e) => place_level(place, vspace, up, va, done)?,
             (Err(e), _) => return Err(MapError::Kernel("map paging structure", e)),
         }
     }

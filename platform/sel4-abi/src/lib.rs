@@ -28,8 +28,8 @@ pub mod object;
 pub use cap_data::CNodeCapData;
 pub use error::{Error, LookupFailure, Result};
 pub use generated::{
-    kernel, layout, sys, InvocationLabel, Syscall, CONFIG_NAME, N_ARCH_INVOCATION_LABELS, N_INVOCATION_LABELS,
-    N_SEL4_ARCH_INVOCATION_LABELS,
+    kernel, layout, sys, FaultType, InvocationLabel, Syscall, CONFIG_NAME, N_ARCH_INVOCATION_LABELS,
+    N_INVOCATION_LABELS, N_SEL4_ARCH_INVOCATION_LABELS,
 };
 pub use message_info::MessageInfo;
 pub use object::{ObjectType, MAX_UNTYPED_BITS, MIN_UNTYPED_BITS, RETYPE_FAN_OUT_LIMIT, SLOT_BITS};

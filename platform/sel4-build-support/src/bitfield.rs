@@ -85,6 +85,34 @@ pub fn read_block(text: &str, name: &str, config: &Defines, word_bits: u32) -> R
     Err(ParseError(format!("no block `{name}`")))
 }
 
+/// The tags of tagged union `name` of the bitfield file `text` (`tag NAME VALUE` lines), after
+/// running its conditionals against `config`, in file order.
+pub fn read_tags(text: &str, name: &str, config: &Defines) -> Result<Vec<(String, u64)>, ParseError> {
+    let mut defs = config.clone();
+    let code = preprocess(&strip_bf_comments(text), &mut defs)?.code;
+    let words: Vec<&str> =
+        code.split(|c: char| c.is_whitespace() || matches!(c, '{' | '}')).filter(|w| !w.is_empty()).collect();
+    let start = words
+        .windows(2)
+        .position(|w| w[0] == "tagged_union" && w[1] == name)
+        .ok_or_else(|| ParseError(format!("no tagged_union `{name}`")))?;
+    let mut tags = Vec::new();
+    let mut i = start + 3; // `tagged_union`, the name, the tag field's name
+    while words.get(i) == Some(&"tag") {
+        let (tag, value) = match (words.get(i + 1), words.get(i + 2)) {
+            (Some(t), Some(v)) => (t, v),
+            _ => return Err(ParseError(format!("tagged_union {name}: incomplete tag"))),
+        };
+        let v = value.parse().map_err(|_| ParseError(format!("tagged_union {name}: bad tag value `{value}`")))?;
+        tags.push((tag.to_string(), v));
+        i += 3;
+    }
+    if tags.is_empty() {
+        return Err(ParseError(format!("tagged_union {name}: no tags")));
+    }
+    Ok(tags)
+}
+
 fn parse_body(name: &str, words: &[String], base: u32) -> Result<Block, ParseError> {
     let err = |m: String| ParseError(format!("block {name}: {m}"));
     let number = |w: Option<&String>| -> Result<u32, ParseError> {
@@ -131,6 +159,18 @@ mod tests {
     use super::*;
 
     const TEXT: &str = "-- a comment with \"quotes\" and /* a slash-star\nbase 64\n\nblock other {\n    field base 12\n    padding 52\n}\n\nblock b(a, c) {\n    padding 32\n    field a 20 -- label\n#ifdef CONFIG_X\n    field c 12\n#else\n    field c 10\n    padding 2\n#endif\n}\n";
+
+    #[test]
+    fn tags_follow_the_conditionals() {
+        let text =
+            "tagged_union u uType {\n    -- c\n    tag A 0\n#ifdef CONFIG_X\n    tag X 4\n#endif\n    tag B 5\n}\n";
+        let none = Defines::parse_autoconf("").unwrap();
+        assert_eq!(read_tags(text, "u", &none).unwrap(), [("A".into(), 0), ("B".into(), 5)]);
+        let x = Defines::parse_autoconf("#define CONFIG_X 1\n").unwrap();
+        assert_eq!(read_tags(text, "u", &x).unwrap(), [("A".into(), 0), ("X".into(), 4), ("B".into(), 5)]);
+        assert!(read_tags(text, "v", &none).is_err());
+        assert!(read_tags("tagged_union u t { tag A x }", "u", &none).is_err());
+    }
 
     #[test]
     fn offsets_count_from_the_bottom() {

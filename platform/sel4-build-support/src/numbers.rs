@@ -39,6 +39,9 @@ pub const HEADERS: [&str; 9] = [
 /// the kernel decodes it (`src/object/objecttype.c:updateCapData` reads it as
 /// `cnode_capdata`; libsel4's own `seL4_CapData_Guard` puts the same fields
 /// at the same offsets).
+/// The kernel's fault types (the label of a fault message), from this tagged union.
+pub const FAULT_TAGS: (&str, &str) = ("libsel4/arch_include/x86/sel4/arch/shared_types.bf", "seL4_Fault");
+
 pub const BITFIELDS: [(&str, &str); 4] = [
     ("libsel4/include/sel4/shared_types_64.bf", "seL4_MessageInfo"),
     ("libsel4/include/sel4/shared_types_64.bf", "seL4_CapRights"),
@@ -69,6 +72,8 @@ pub struct Numbers {
     pub constants: Vec<Constant>,
     /// The blocks of [`BITFIELDS`], in that order.
     pub bitfields: Vec<Block>,
+    /// The tags of [`FAULT_TAGS`]: each fault type and its number.
+    pub fault_tags: Vec<(String, u64)>,
     /// The constants of [`KERNEL_CONSTANTS`], in that order (not in libsel4's
     /// headers, so not among [`Numbers::c_names`]).
     pub kernel: Vec<Constant>,
@@ -169,5 +174,9 @@ pub fn generate(tree: &Path, config: &Defines, on_read: &mut dyn FnMut(&Path)) -
             kernel.push(Constant { name: name.to_string(), value });
         }
     }
-    Ok(Numbers { labels, counts, syscalls, constants, bitfields, kernel })
+    let (file, union) = FAULT_TAGS;
+    let path = tree.join(file);
+    on_read(&path);
+    let fault_tags = bitfield::read_tags(&read(&path)?, union, config).map_err(|e| format!("{file}: {e}"))?;
+    Ok(Numbers { labels, counts, syscalls, constants, bitfields, fault_tags, kernel })
 }

@@ -24,8 +24,8 @@ pub use invocations::{CapRights, UserContext, VmAttributes};
 pub use ipc_buffer::{set_ipc_buffer, IpcBuffer};
 pub use object::ObjectBlueprint;
 pub use sel4_abi::{
-    sys, CNodeCapData, Error, InvocationLabel, LookupFailure, MessageInfo, ObjectType, Result, Syscall, Word,
-    GENERATED_C_CONSTANTS, N_ARCH_INVOCATION_LABELS, N_INVOCATION_LABELS, N_SEL4_ARCH_INVOCATION_LABELS,
+    sys, CNodeCapData, Error, FaultType, InvocationLabel, LookupFailure, MessageInfo, ObjectType, Result, Syscall,
+    Word, GENERATED_C_CONSTANTS, N_ARCH_INVOCATION_LABELS, N_INVOCATION_LABELS, N_SEL4_ARCH_INVOCATION_LABELS,
 };
 
 /// Bits in a word (`seL4_WordBits`).
