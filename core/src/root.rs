@@ -1,6 +1,7 @@
 //! core on the real kernel (feature `root-task`): what a root task built on this library
 //! needs beyond the host-tested parts.
 //! * [`boot`]: core from bootinfo to ready;
+//! * [`child`]: a child service's protection domain, built, charged and reclaimed;
 //! * [`kernel`]: the [`crate::kernel::Kernel`] trait over seL4's invocations;
 //! * [`state`]: at boot, every untyped from bootinfo mirrored into the pool and the range
 //!   allocators, and the untyped table core prints;
@@ -8,15 +9,18 @@
 //! * [`cspace`]: core's CSpace grown past the boot CNode to two levels;
 //! * [`runner`]: allocations timed, counted and (feature `audit`) checked by [`audit`];
 //! * [`error`]: why a root task stops;
+//! * [`server`]: core serving its children over one endpoint;
 //! * [`seed`] and [`device`]: the demo of core's placement (the 8 KiB gap case, a device frame).
 
 pub mod audit;
 pub mod boot;
+pub mod child;
 pub mod cspace;
 pub mod device;
 pub mod error;
 pub mod kernel;
 pub mod runner;
 pub mod seed;
+pub mod server;
 pub mod state;
 pub mod vspace;

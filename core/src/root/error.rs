@@ -7,8 +7,10 @@ use crate::kernel::KernelError;
 use crate::object::ObjectType;
 use crate::phys_allocator::{AllocFailure, FreeError};
 use crate::root::audit::Disagreement;
+use crate::root::child::ChildError;
 use crate::root::cspace::CSpaceError;
 use crate::root::state::SetupError;
+use crate::root::vspace::MapError;
 
 #[derive(Debug)]
 pub enum Error {
@@ -24,6 +26,10 @@ pub enum Error {
     Free(FreeError),
     /// A kernel invocation outside placement failed.
     Kernel(&'static str, KernelError),
+    /// Core could not map what it needs into its own VSpace.
+    Map(MapError),
+    /// A child could not be reclaimed.
+    Child(ChildError),
     /// A check of the run failed.
     Failed(&'static str),
 }
@@ -39,6 +45,8 @@ impl fmt::Display for Error {
             }
             Error::Free(e) => write!(f, "cannot free: {e}"),
             Error::Kernel(what, e) => write!(f, "{what}: {e}"),
+            Error::Map(e) => write!(f, "{e}"),
+            Error::Child(e) => write!(f, "{e}"),
             Error::Failed(what) => write!(f, "{what}"),
         }
     }
@@ -59,6 +67,18 @@ impl From<CSpaceError> for Error {
 impl From<Disagreement> for Error {
     fn from(d: Disagreement) -> Self {
         Error::Audit(d)
+    }
+}
+
+impl From<MapError> for Error {
+    fn from(e: MapError) -> Self {
+        Error::Map(e)
+    }
+}
+
+impl From<ChildError> for Error {
+    fn from(e: ChildError) -> Self {
+        Error::Child(e)
     }
 }
 

@@ -101,6 +101,16 @@ impl Drop for Borrow {
     }
 }
 
+/// Message word `i` of the last message received, as the registered IPC buffer holds it: words
+/// from 4 on (`seL4_FastMessageRegisters`; the first ones come in registers, see
+/// [`crate::syscalls::Received`]). `None` past the buffer's message words.
+///
+/// # Panics
+/// If no buffer is registered.
+pub fn message_word(i: usize) -> Option<Word> {
+    with_ipc_buffer(|b| b.get_mr(i))
+}
+
 /// Runs `f` on the registered IPC buffer. `f` must make no system call (the
 /// kernel would write the buffer under the reference); within this crate it
 /// only fills or reads the buffer.

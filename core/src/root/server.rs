@@ -1,0 +1,202 @@
+//! core serving its children over one endpoint: it starts every service of the system
+//! description, then receives. A request (badge `index << 1`) is decoded
+//! (`sel4_core_protocol`) and answered, or its child reclaimed when it exits; a fault (badge
+//! `index << 1 | 1`, sent by the kernel) is reported with the child's name, the fault kind, IP
+//! and address, and the child reclaimed. Core never calls or sends to a child and waits: it
+//! replies or drops. When every child is gone core compares the RAM allocator's free bytes and
+//! largest free block with the values before the first child was loaded.
+
+use sel4::{cap_type, syscalls, Cap, FaultType, MessageInfo, Word};
+use sel4_core_protocol::request::LOG_BYTES;
+use sel4_core_protocol::Request;
+use sel4_root_task::{print, println};
+
+use crate::object::ObjectType;
+use crate::root::child::{self, Child, Spec};
+use crate::root::error::Error;
+use crate::root::state::Core;
+use crate::size::Size;
+
+/// Children core can run at once.
+pub const MAX_CHILDREN: usize = 64;
+/// Bytes of a child's log line core holds until its newline.
+const LINE: usize = 160;
+
+struct Slot {
+    child: Child,
+    line: heapless::Vec<u8, LINE>,
+}
+
+/// What the children left behind.
+#[derive(Copy, Clone, Debug, Default)]
+pub struct Outcome {
+    pub started: usize,
+    pub exited: usize,
+    pub faulted: usize,
+    /// RAM bytes not back in the allocator after every child was reclaimed.
+    pub leaked: u64,
+}
+
+/// Starts every service in `specs` and serves them until all are gone.
+pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
+    if specs.len() > MAX_CHILDREN {
+        return Err(Error::Failed("more services than core runs at once (MAX_CHILDREN)"));
+    }
+    // Core's own objects for serving: the window it fills child frames through, its endpoint.
+    child::prepare_window(core)?;
+    let ep = core.ours.alloc(&mut core.kernel, ObjectType::Endpoint, 0).map_err(|failure| Error::Alloc {
+        ty: ObjectType::Endpoint,
+        size_bits: 0,
+        failure,
+    })?;
+    let (free0, largest0) = (core.ours.ram().avail(), core.ours.ram().largest_free());
+    let mut slots: heapless::Vec<Option<Slot>, MAX_CHILDREN> = heapless::Vec::new();
+    let mut out = Outcome::default();
+    for spec in specs {
+        let t0 = crate::root::runner::rdtsc();
+        let started = child::start(core, ep.slot, spec);
+        let cycles = crate::root::runner::rdtsc() - t0;
+        let entry = match started {
+            Ok(c) => {
+                let g = c.charge;
+                println!(
+                    "child {}: started (priority {}) in {} cycles, {} bytes of ELF; charged {} of its {} budget in {} objects: \
+                     image {}, stack {}, IPC buffer {}, paging {}, CNode {}, TCB {}, VSpace {}",
+                    c.name,
+                    c.prio,
+                    cycles,
+                    spec.elf.len(),
+                    g.total(),
+                    c.budget,
+                    c.objects(),
+                    g.image,
+                    g.stack,
+                    g.ipc_buffer,
+                    g.paging,
+                    g.cnode,
+                    g.tcb,
+                    g.vspace
+                );
+                out.started += 1;
+                Some(Slot { child: c, line: heapless::Vec::new() })
+            }
+            Err(e) => {
+                println!("child {}: not started: {e}", spec.name);
+                None
+            }
+        };
+        let _ = slots.push(entry);
+    }
+    let ep_cptr = Cap::<cap_type::Endpoint>::from_bits(ep.slot.0 as Word).cptr();
+    while slots.iter().any(Option::is_some) {
+        let m = syscalls::recv(ep_cptr);
+        let (index, fault) = ((m.badge >> 1) as usize, m.badge & 1 == 1);
+        // A badge core did not hand out, or of a child already gone: nothing to answer.
+        let Some(Some(slot)) = slots.get_mut(index) else { continue };
+        let len = m.info.length();
+        if fault {
+            report_fault(slot.child.name, m.info.label(), &m.mrs, len);
+            out.faulted += 1;
+        } else {
+            let words = &m.mrs[..len.min(m.mrs.len())];
+            match Request::decode(m.info.label(), if len > m.mrs.len() { &[] } else { words }) {
+                Ok(Request::Log { len, bytes }) => {
+                    log(slot, &bytes[..(len as usize).min(LOG_BYTES)]);
+                    syscalls::reply(MessageInfo::new(0, 0, 0, 0), [0; 4]);
+                    continue;
+                }
+                Ok(Request::Exit { code }) => {
+                    flush(slot);
+                    println!("child {}: exited with code {code}", slot.child.name);
+                    out.exited += 1;
+                }
+                Err(e) => {
+                    syscalls::reply(MessageInfo::new(e as Word, 0, 0, 0), [0; 4]);
+                    continue;
+                }
+            }
+        }
+        // Exit or fault: the child is gone; reclaim everything it holds.
+        if let Some(Some(mut s)) = slots.get_mut(index).map(Option::take) {
+            flush(&mut s);
+            let (name, charged) = (s.child.name, s.child.charge.total());
+            let back = s.child.reclaim(core)?;
+            println!(
+                "child {name}: reclaimed: {back} of {charged} bytes back in the allocator, leaked {} bytes",
+                charged.saturating_sub(back)
+            );
+        }
+    }
+    let (free1, largest1) = (core.ours.ram().avail(), core.ours.ram().largest_free());
+    out.leaked = free0.saturating_sub(free1);
+    println!(
+        "children: {} started, {} exited, {} faulted; RAM free {} before, {} after, largest free block {} before, {} after: leaked {} bytes",
+        out.started,
+        out.exited,
+        out.faulted,
+        free0,
+        free1,
+        Size(largest0 as u128),
+        Size(largest1 as u128),
+        out.leaked
+    );
+    if free1 != free0 || largest1 != largest0 {
+        return Err(Error::Failed("children: memory not back where it was before they were loaded"));
+    }
+    Ok(out)
+}
+
+/// Appends `bytes` to the child's line and prints each complete line with its name.
+fn log(slot: &mut Slot, bytes: &[u8]) {
+    for &b in bytes {
+        if b == b'\n' || slot.line.is_full() {
+            flush(slot);
+            if b == b'\n' {
+                continue;
+            }
+        }
+        let _ = slot.line.push(b);
+    }
+}
+
+fn flush(slot: &mut Slot) {
+    if !slot.line.is_empty() {
+        let text = core::str::from_utf8(&slot.line).unwrap_or("(not UTF-8)");
+        println!("[{}] {text}", slot.child.name);
+        slot.line.clear();
+    }
+}
+
+/// Prints a fault the kernel sent for child `name`: its kind, IP and (for memory and cap
+/// faults) the address (`src/kernel/faulthandler.c` / `src/api/faults.c:setMRs_fault`).
+fn report_fault(name: &str, label: Word, mrs: &[Word; 4], len: usize) {
+    let word = |i: usize| if i < mrs.len() { Some(mrs[i]) } else { sel4::message_word(i) };
+    let sys = |c: u64| c as usize;
+    print!("child {name}: faulted: ");
+    match FaultType::from_label(label) {
+        Some(FaultType::VMFault) => println!(
+            "VM fault at ip {:#x}, address {:#x} ({}, error code {:#x})",
+            mrs[sys(sel4::sys::seL4_VMFault_IP)],
+            mrs[sys(sel4::sys::seL4_VMFault_Addr)],
+            if mrs[sys(sel4::sys::seL4_VMFault_PrefetchFault)] != 0 { "instruction fetch" } else { "data access" },
+            mrs[sys(sel4::sys::seL4_VMFault_FSR)]
+        ),
+        Some(FaultType::CapFault) => println!(
+            "cap fault at ip {:#x}, address {:#x}",
+            mrs[sys(sel4::sys::seL4_CapFault_IP)],
+            mrs[sys(sel4::sys::seL4_CapFault_Addr)]
+        ),
+        Some(FaultType::UnknownSyscall) => println!(
+            "unknown syscall {:#x} at ip {:#x}",
+            word(sys(sel4::sys::seL4_UnknownSyscall_RAX)).unwrap_or(0),
+            word(sys(sel4::sys::seL4_UnknownSyscall_FaultIP)).unwrap_or(0)
+        ),
+        Some(FaultType::UserException) => println!(
+            "user exception {} (code {:#x}) at ip {:#x}",
+            word(sys(sel4::sys::seL4_UserException_Number)).unwrap_or(0),
+            word(sys(sel4::sys::seL4_UserException_Code)).unwrap_or(0),
+            mrs[sys(sel4::sys::seL4_UserException_FaultIP)]
+        ),
+        other => println!("fault {other:?} (label {label}, {len} words)"),
+    }
+}
