@@ -2,13 +2,18 @@
 //! (`no_std`, tested on the host). [`abi`] is how core starts a child (where its caps are,
 //! what its registers hold); [`request`] is every request a child sends core over its endpoint,
 //! as a message label and at most [`MAX_WORDS`] message words, so that a request carrying no
-//! cap takes the kernel's fastpath; [`reply`] is core's answer.
-#![no_std]
+//! cap takes the kernel's fastpath; [`reply`] is core's answer. [`field`] and [`limits`] are the
+//! values requests carry and the kernel's numbers they are checked against.
+#![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
 
 pub mod abi;
+pub mod field;
+pub mod limits;
 pub mod reply;
 pub mod request;
 
+pub use field::{CacheAttr, Handle, PhysRange, SessionKind};
 pub use reply::ErrorCode;
 pub use request::{Label, Request};
 
