@@ -3,12 +3,14 @@
 //! what its registers hold); [`request`] is every request a child sends core over its endpoint,
 //! as a message label and at most [`MAX_WORDS`] message words, so that a request carrying no
 //! cap takes the kernel's fastpath; [`reply`] is core's answer. [`field`] and [`limits`] are the
-//! values requests carry and the kernel's numbers they are checked against.
+//! values requests carry and the kernel's numbers they are checked against; [`layout`] is which
+//! frames a dataspace is made of.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
 pub mod abi;
 pub mod field;
+pub mod layout;
 pub mod limits;
 pub mod reply;
 pub mod request;
