@@ -2,9 +2,8 @@
 //! (`no_std`, tested on the host). [`abi`] is how core starts a child (where its caps are,
 //! what its registers hold); [`request`] is every request a child sends core over its endpoint,
 //! as a message label and at most [`MAX_WORDS`] message words, so that a request carrying no
-//! cap takes the kernel's fastpath; [`reply`] is core's answer. [`field`] and [`limits`] are the
-//! values requests carry and the kernel's numbers they are checked against; [`layout`] is which
-//! frames a dataspace is made of.
+//! cap takes the kernel's fastpath; [`reply`] is core's answer, a result or an error code. [`field`] and [`limits`] are the values requests carry and the kernel's
+//! numbers they are checked against; [`layout`] is which frames a dataspace is made of.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
@@ -16,7 +15,7 @@ pub mod reply;
 pub mod request;
 
 pub use field::{CacheAttr, Handle, PhysRange, SessionKind};
-pub use reply::ErrorCode;
+pub use reply::{ErrorCode, Reply};
 pub use request::{Label, Request};
 
 /// Message words a request or a reply uses at most (the kernel's fastpath carries 4).
