@@ -2,12 +2,14 @@
 //! (`no_std`, tested on the host). [`abi`] is how core starts a child (where its caps are,
 //! what its registers hold); [`request`] is every request a child sends core over its endpoint,
 //! as a message label and at most [`MAX_WORDS`] message words, so that a request carrying no
-//! cap takes the kernel's fastpath; [`reply`] is core's answer, a result or an error code. [`field`] and [`limits`] are the values requests carry and the kernel's
+//! cap takes the kernel's fastpath; [`reply`] is core's answer and [`answer`] what its words
+//! mean per request. [`field`] and [`limits`] are the values requests carry and the kernel's
 //! numbers they are checked against; [`layout`] is which frames a dataspace is made of.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
 pub mod abi;
+pub mod answer;
 pub mod field;
 pub mod layout;
 pub mod limits;
