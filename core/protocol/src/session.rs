@@ -5,7 +5,7 @@
 //! names, and once it is closed, freed or destroyed core answers
 //! [`crate::ErrorCode::InvalidHandle`] for every copy.
 
-use crate::answer::{CnodeCreateReply, Done, RamAllocReply, TcbCreateReply};
+use crate::answer::{Answer, CnodeCreateReply, Done, RamAllocReply, TcbCreateReply};
 use crate::client::{self, call, SessionError, Transport};
 use crate::field::{CacheAttr, Handle, PhysRange, SessionKind};
 use crate::layout::{self, Frames};
@@ -104,13 +104,15 @@ impl RamSession {
     ) -> Result<Dataspace, SessionError> {
         let AllocOptions { align_log2, cache, range } = options;
         let request = Request::RamAlloc { session: self.handle, size, align_log2, cache, range };
-        let RamAllocReply { dataspace, paddr, frame_bits } = call(t, &request)?;
+        let answer: RamAllocReply = call(t, &request)?;
+        let RamAllocReply { dataspace, paddr, frame_bits } = answer;
         // Core's answer must satisfy what was asked, or it is not an answer to it.
         let aligned = 1u64.checked_shl(align_log2 as u32).is_some_and(|a| paddr % a == 0);
         let inside = range.unwrap_or(PhysRange { lo: 0, hi: u64::MAX }).contains(paddr, size);
         let frames_agree = layout::largest_frame_bits(paddr, size, frame_bits) == Some(frame_bits);
         if !(aligned && inside && frames_agree) {
-            return Err(SessionError::MalformedReply(MalformedReply { label: 0, len: 3 }));
+            let len = answer.to_words().as_slice().len();
+            return Err(SessionError::MalformedReply(MalformedReply { label: 0, len }));
         }
         Ok(Dataspace { handle: dataspace, paddr, size, frame_bits })
     }
