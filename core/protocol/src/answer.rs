@@ -1,0 +1,173 @@
+//! What the words of a successful reply mean, per request: core builds its reply from one of
+//! these types and the client reads it back with the same type, checking every word.
+
+use crate::field::Handle;
+use crate::layout::FRAME_BITS;
+use crate::limits::{PAGE_SIZE, VADDR_LIMIT};
+use crate::reply::Words;
+
+/// A successful reply's words, typed.
+pub trait Answer: Sized {
+    fn to_words(&self) -> Words;
+    /// The answer, if `words` are one: exactly its number of words, each in range.
+    fn from_words(words: &[u64]) -> Option<Self>;
+}
+
+/// Success without result words: the reply to a request that creates nothing.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Done;
+
+impl Answer for Done {
+    fn to_words(&self) -> Words {
+        Words::EMPTY
+    }
+
+    fn from_words(words: &[u64]) -> Option<Done> {
+        words.is_empty().then_some(Done)
+    }
+}
+
+/// Reply to [`crate::Label::Open`]: `[session]`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct OpenReply {
+    pub session: Handle,
+}
+
+impl Answer for OpenReply {
+    fn to_words(&self) -> Words {
+        words(&[self.session.to_word()])
+    }
+
+    fn from_words(words: &[u64]) -> Option<OpenReply> {
+        match *words {
+            [session] => Some(OpenReply { session: Handle::from_word(session)? }),
+            _ => None,
+        }
+    }
+}
+
+/// Reply to [`crate::Label::RamAlloc`]: `[dataspace, paddr, frame_bits]`. `frame_bits` is log2
+/// of the dataspace's largest frame: with `paddr` and the size it gives the frame list
+/// ([`crate::layout::frames`]), and a virtual address to map it at must be congruent to `paddr`
+/// modulo 2^frame_bits.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct RamAllocReply {
+    pub dataspace: Handle,
+    pub paddr: u64,
+    pub frame_bits: u8,
+}
+
+impl Answer for RamAllocReply {
+    fn to_words(&self) -> Words {
+        words(&[self.dataspace.to_word(), self.paddr, self.frame_bits as u64])
+    }
+
+    fn from_words(words: &[u64]) -> Option<RamAllocReply> {
+        match *words {
+            [dataspace, paddr, frame_bits] => Some(RamAllocReply {
+                dataspace: Handle::from_word(dataspace)?,
+                paddr: Some(paddr).filter(|p| p % PAGE_SIZE == 0)?,
+                frame_bits: FRAME_BITS.into_iter().find(|&b| b as u64 == frame_bits)?,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Reply to [`crate::Label::CnodeCreate`]: `[cnode]`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct CnodeCreateReply {
+    pub cnode: Handle,
+}
+
+impl Answer for CnodeCreateReply {
+    fn to_words(&self) -> Words {
+        words(&[self.cnode.to_word()])
+    }
+
+    fn from_words(words: &[u64]) -> Option<CnodeCreateReply> {
+        match *words {
+            [cnode] => Some(CnodeCreateReply { cnode: Handle::from_word(cnode)? }),
+            _ => None,
+        }
+    }
+}
+
+/// Reply to [`crate::Label::TcbCreate`]: `[thread, ipc_buffer]`, the virtual address (page
+/// aligned, below 2^47) where core mapped the thread's IPC buffer; the thread needs it, e.g. as
+/// its GS base like the first thread.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct TcbCreateReply {
+    pub thread: Handle,
+    pub ipc_buffer: u64,
+}
+
+impl Answer for TcbCreateReply {
+    fn to_words(&self) -> Words {
+        words(&[self.thread.to_word(), self.ipc_buffer])
+    }
+
+    fn from_words(words: &[u64]) -> Option<TcbCreateReply> {
+        match *words {
+            [thread, ipc_buffer] => Some(TcbCreateReply {
+                thread: Handle::from_word(thread)?,
+                ipc_buffer: Some(ipc_buffer).filter(|a| a % PAGE_SIZE == 0 && *a < VADDR_LIMIT)?,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Words of at most [`crate::MAX_WORDS`] (every answer here has fewer).
+fn words(w: &[u64]) -> Words {
+    Words::new(w).unwrap_or(Words::EMPTY)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reply::Reply;
+    use proptest::prelude::*;
+
+    fn round_trips<A: Answer + PartialEq + core::fmt::Debug>(a: A) -> Result<(), TestCaseError> {
+        let (label, w, n) = Reply::Ok(a.to_words()).encode();
+        let back = Reply::decode(label, &w[..n]).ok().and_then(|r| r.into_result().ok());
+        prop_assert_eq!(back.and_then(|w| A::from_words(w.as_slice())), Some(a));
+        Ok(())
+    }
+
+    #[test]
+    fn out_of_range_words_are_no_answer() {
+        assert_eq!(Done::from_words(&[0]), None);
+        assert_eq!(OpenReply::from_words(&[1 << 32]), None);
+        assert_eq!(OpenReply::from_words(&[1, 2]), None);
+        assert_eq!(RamAllocReply::from_words(&[1, 0x1800, 12]), None);
+        assert_eq!(RamAllocReply::from_words(&[1, 0x1000, 13]), None);
+        assert_eq!(RamAllocReply::from_words(&[1, 0x1000]), None);
+        assert_eq!(CnodeCreateReply::from_words(&[]), None);
+        assert_eq!(TcbCreateReply::from_words(&[1, 1 << 47]), None);
+        assert_eq!(TcbCreateReply::from_words(&[1, 0x10]), None);
+        assert_eq!(
+            TcbCreateReply::from_words(&[1, 0x1000]),
+            Some(TcbCreateReply { thread: Handle(1), ipc_buffer: 0x1000 })
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn every_answer_round_trips_through_a_reply(
+            handle in any::<u32>(),
+            page in 0u64..(1 << 52),
+            vpage in 0u64..(1 << 35),
+            frame_bits in proptest::sample::select(FRAME_BITS.to_vec()),
+        ) {
+            round_trips(Done)?;
+            round_trips(OpenReply { session: Handle(handle) })?;
+            round_trips(RamAllocReply { dataspace: Handle(handle), paddr: page << 12, frame_bits })?;
+            round_trips(CnodeCreateReply { cnode: Handle(handle) })?;
+            round_trips(TcbCreateReply { thread: Handle(handle), ipc_buffer: vpage << 12 })?;
+        }
+    }
+}
