@@ -8,7 +8,7 @@
 
 use sel4::{cap_type, syscalls, Cap, FaultType, MessageInfo, Word};
 use sel4_core_protocol::request::LOG_BYTES;
-use sel4_core_protocol::Request;
+use sel4_core_protocol::{ErrorCode, Request};
 use sel4_root_task::{print, println};
 
 use crate::object::ObjectType;
@@ -109,6 +109,12 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
                     flush(slot);
                     println!("child {}: exited with code {code}", slot.child.name);
                     out.exited += 1;
+                }
+                // Sessions are not served yet: a request core does not serve is answered as one
+                // it does not know.
+                Ok(_) => {
+                    syscalls::reply(MessageInfo::new(ErrorCode::InvalidRequest as Word, 0, 0, 0), [0; 4]);
+                    continue;
                 }
                 Err(e) => {
                     syscalls::reply(MessageInfo::new(e as Word, 0, 0, 0), [0; 4]);
