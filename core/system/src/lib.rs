@@ -1,0 +1,109 @@
+//! sel4-core-system: the system description the run tool hands core, in postcard's compact
+//! binary format: every service core starts from its boot image, with its quotas and ELF.
+//! Decoding borrows names and ELF images from the blob (no copy, no allocation, `no_std`);
+//! any byte string decodes to a [`System`] or a [`DecodeError`], never a panic. Feature `std`
+//! adds the encoder.
+#![cfg_attr(not(any(test, feature = "std")), no_std)]
+
+use core::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Most services one system describes.
+pub const MAX_SERVICES: usize = 64;
+
+/// One service core starts: its ELF image and what it may use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Service<'a> {
+    /// The service's name (its binary's name), for core's log.
+    pub name: &'a str,
+    /// RAM quota in bytes.
+    pub ram: u64,
+    /// Cap quota: capability slots the service may have.
+    pub caps: u32,
+    /// Priority of its first thread.
+    pub prio: u8,
+    /// The static ELF image, as built.
+    pub elf: &'a [u8],
+}
+
+/// Every service of a system, in start order (a service's index is its position).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct System<'a> {
+    #[serde(borrow)]
+    pub services: heapless::Vec<Service<'a>, MAX_SERVICES>,
+}
+
+/// Why bytes are no system description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecodeError {
+    /// The description lists more services than [`MAX_SERVICES`].
+    TooManyServices { count: u64 },
+    /// The bytes are not a postcard-encoded system.
+    Malformed(postcard::Error),
+    /// The description ends before the bytes do.
+    TrailingBytes { count: usize },
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DecodeError::TooManyServices { count } => {
+                write!(f, "system description lists {count} services, at most {MAX_SERVICES} are allowed")
+            }
+            DecodeError::Malformed(e) => write!(f, "malformed system description: {e}"),
+            DecodeError::TrailingBytes { count } => {
+                write!(f, "system description is followed by {count} unexpected bytes")
+            }
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for DecodeError {}
+
+impl<'a> System<'a> {
+    /// The system `bytes` describe. Empty bytes are a system without services (what core's
+    /// image holds when it was built without one).
+    pub fn decode(bytes: &'a [u8]) -> Result<System<'a>, DecodeError> {
+        if bytes.is_empty() {
+            return Ok(System::default());
+        }
+        // The count leads the encoding; checking it first names the problem instead of
+        // serde's generic length error.
+        if let Ok((count, _)) = postcard::take_from_bytes::<u64>(bytes) {
+            if count > MAX_SERVICES as u64 {
+                return Err(DecodeError::TooManyServices { count });
+            }
+        }
+        let (system, rest) = postcard::take_from_bytes::<System>(bytes).map_err(DecodeError::Malformed)?;
+        if !rest.is_empty() {
+            return Err(DecodeError::TrailingBytes { count: rest.len() });
+        }
+        Ok(system)
+    }
+
+    /// The encoded description, as [`System::decode`] reads it.
+    #[cfg(feature = "std")]
+    pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
+        postcard::to_stdvec(self).map_err(EncodeError)
+    }
+}
+
+/// Why a system could not be encoded.
+#[cfg(feature = "std")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodeError(postcard::Error);
+
+#[cfg(feature = "std")]
+impl fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cannot encode the system description: {}", self.0)
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for EncodeError {}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,116 @@
+use super::*;
+use proptest::prelude::*;
+
+fn hello(elf: &[u8]) -> Service<'_> {
+    Service { name: "hello", ram: 4 << 20, caps: 256, prio: 100, elf }
+}
+
+#[test]
+fn a_system_round_trips_and_borrows_from_the_blob() {
+    let elf = b"\x7fELF and the rest";
+    let mut system = System::default();
+    system.services.push(hello(elf)).unwrap();
+    system.services.push(Service { name: "timer", ram: 1 << 30, caps: 16, prio: 255, elf: &[] }).unwrap();
+    let blob = system.encode().unwrap();
+    let decoded = System::decode(&blob).unwrap();
+    assert_eq!(decoded, system);
+    let range = blob.as_ptr_range();
+    assert!(range.contains(&decoded.services[0].elf.as_ptr()), "the ELF is read in place");
+    assert!(range.contains(&decoded.services[0].name.as_ptr()), "the name is read in place");
+}
+
+#[test]
+fn empty_bytes_are_a_system_without_services() {
+    assert_eq!(System::decode(&[]), Ok(System::default()));
+    assert_eq!(System::decode(&System::default().encode().unwrap()), Ok(System::default()));
+}
+
+#[test]
+fn cut_and_padded_blobs_are_errors() {
+    let mut system = System::default();
+    system.services.push(hello(b"elf")).unwrap();
+    let blob = system.encode().unwrap();
+    for cut in 1..blob.len() {
+        let e = System::decode(&blob[..cut]).unwrap_err();
+        assert!(matches!(e, DecodeError::Malformed(_)), "cut at {cut}: {e}");
+    }
+    let mut padded = blob.clone();
+    padded.extend_from_slice(&[0, 0]);
+    let e = System::decode(&padded).unwrap_err();
+    assert_eq!(e, DecodeError::TrailingBytes { count: 2 });
+    assert_eq!(e.to_string(), "system description is followed by 2 unexpected bytes");
+}
+
+#[test]
+fn names_must_be_utf8() {
+    let mut system = System::default();
+    system.services.push(hello(b"")).unwrap();
+    let mut blob = system.encode().unwrap();
+    // Count 1, then the name's length 5 and its first byte.
+    assert_eq!(&blob[..3], &[1, 5, b'h']);
+    blob[2] = 0xff;
+    let e = System::decode(&blob).unwrap_err();
+    assert!(e.to_string().starts_with("malformed system description: "), "{e}");
+}
+
+#[test]
+fn more_services_than_core_takes_are_refused() {
+    let mut system = System::default();
+    for _ in 0..MAX_SERVICES {
+        system.services.push(hello(b"x")).unwrap();
+    }
+    let mut blob = system.encode().unwrap();
+    assert_eq!(System::decode(&blob).unwrap().services.len(), MAX_SERVICES);
+    // One more service: the count grows by one and one more service follows.
+    let one = {
+        let mut s = System::default();
+        s.services.push(hello(b"x")).unwrap();
+        s.encode().unwrap()
+    };
+    blob[0] += 1;
+    blob.extend_from_slice(&one[1..]);
+    let e = System::decode(&blob).unwrap_err();
+    assert_eq!(e, DecodeError::TooManyServices { count: MAX_SERVICES as u64 + 1 });
+    assert_eq!(e.to_string(), "system description lists 65 services, at most 64 are allowed");
+    // A count far beyond the bytes there are is refused before anything is read.
+    let e = System::decode(&[0xff, 0xff, 0xff, 0xff, 0x0f]).unwrap_err();
+    assert_eq!(e, DecodeError::TooManyServices { count: u32::MAX as u64 });
+}
+
+fn service() -> impl Strategy<Value = (String, u64, u32, u8, Vec<u8>)> {
+    (".{0,12}", any::<u64>(), any::<u32>(), any::<u8>(), proptest::collection::vec(any::<u8>(), 0..64))
+}
+
+proptest! {
+    #[test]
+    fn random_systems_round_trip(services in proptest::collection::vec(service(), 0..=MAX_SERVICES)) {
+        let mut system = System::default();
+        for (name, ram, caps, prio, elf) in &services {
+            system.services.push(Service { name, ram: *ram, caps: *caps, prio: *prio, elf }).unwrap();
+        }
+        let blob = system.encode().unwrap();
+        prop_assert_eq!(System::decode(&blob), Ok(system));
+    }
+
+    #[test]
+    fn any_bytes_decode_to_a_system_or_an_error(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+        if let Ok(system) = System::decode(&bytes) {
+            prop_assert!(system.services.len() <= MAX_SERVICES);
+            let again = system.encode().unwrap();
+            prop_assert_eq!(System::decode(&again), Ok(system));
+        };
+    }
+
+    /// Bytes that start like a real description (a small count) reach the service decoder.
+    #[test]
+    fn any_bytes_after_a_plausible_count_decode_or_fail(
+        count in 0u8..=3,
+        bytes in proptest::collection::vec(any::<u8>(), 0..128),
+    ) {
+        let mut blob = vec![count];
+        blob.extend_from_slice(&bytes);
+        if let Ok(system) = System::decode(&blob) {
+            prop_assert_eq!(system.services.len(), count as usize);
+        };
+    }
+}
