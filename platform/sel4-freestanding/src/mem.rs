@@ -1,18 +1,12 @@
-//! sel4-mem: `memcpy`, `memmove`, `memset`, `memcmp` and `bcmp`, which the
+//! `memcpy`, `memmove`, `memset`, `memcmp` and `bcmp`, which the
 //! precompiled `compiler_builtins` of this target does not provide to a
-//! freestanding program (a root task or a service: their runtimes link this
-//! crate). Copies and fills use `rep movsb`/`rep stosb` in
+//! freestanding program. Copies and fills use `rep movsb`/`rep stosb` in
 //! inline assembly and the comparison uses volatile reads, so the compiler
 //! cannot recognise the bodies as the very functions they implement and
 //! turn them into calls to themselves.
 //!
 //! The implementations are plain functions (host-tested); the C symbols
-//! exist only in non-test builds, so a host test binary keeps libc's; a
-//! runtime refers to this crate only outside its own tests, for the same
-//! reason.
-#![cfg_attr(not(test), no_std)]
-#![deny(unsafe_op_in_unsafe_fn)]
-#![warn(clippy::undocumented_unsafe_blocks)]
+//! exist only in non-test builds, so a host test binary keeps libc's.
 
 /// Copies `n` bytes upwards.
 ///
