@@ -5,7 +5,7 @@
 //! - `runner`: runs a scenario (build, boot, judge, report);
 //! - `agree`: core's per-operation log on the kernel against the host model's;
 //! - `verdict`: what a boot showed against what its scenario wants, and its report;
-//! - `image` (kernel and root-task builds) and `machine` (QEMU, firmware, GRUB ISO);
+//! - `image` (kernel, root-task and service builds) and `machine` (QEMU, firmware, GRUB ISO);
 //! - `scenario`: the scenario files; `workspace`: where things live.
 //!
 //! Beside them: `checks` (host tests, format and lint checks) for `test`, and

@@ -1,6 +1,6 @@
 //! Where things live: the workspace root, cargo's target folder, and the
-//! folders below it for kernel builds and freestanding builds; and the
-//! cargo that runs this tool.
+//! folders below it for kernel builds, freestanding builds and system
+//! descriptions; and the cargo that runs this tool.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -41,6 +41,17 @@ pub fn sel4_out_root() -> PathBuf {
 /// (separate so their RUSTFLAGS never touch host builds).
 pub fn freestanding_target_dir(config: &str) -> PathBuf {
     target_dir().join("freestanding").join(config)
+}
+
+/// Target folder for service builds with kernel configuration `config` (apart from root
+/// tasks: services are built with other features).
+pub fn service_target_dir(config: &str) -> PathBuf {
+    target_dir().join("services").join(config)
+}
+
+/// Folder of the system descriptions handed to root-task builds.
+pub fn systems_dir() -> PathBuf {
+    target_dir().join("systems")
 }
 
 /// Folder of the scenario files.

@@ -1,12 +1,47 @@
-//! sel4-root-task-build: what the build script of a package with root-task binaries emits.
-//! Binaries are linked as static, non-PIE ELFs at the fixed address `sel4-root-task`'s linker
-//! script lays out (seL4's loader does no relocation, `src/arch/x86/64/kernel/elf.c`); the
-//! arguments apply to bins only, so the package's host library, tests and benches link
-//! normally. The kernel configuration's `sel4_cfg_*` flags are re-emitted for the package.
-//! The package must depend on `sel4-config` and `sel4-root-task` (their `links` metadata).
+//! sel4-root-task-build: what the build script of a package with freestanding binaries (root
+//! tasks or services) emits. Binaries are linked as static, non-PIE ELFs at the fixed address
+//! their runtime's linker script lays out: `sel4-root-task`'s for root tasks (seL4's loader
+//! does no relocation, `src/arch/x86/64/kernel/elf.c`), `sel4-runtime`'s for services core
+//! loads. The arguments apply to bins only, so the package's host library, tests and benches
+//! link normally. The kernel configuration's `sel4_cfg_*` flags are re-emitted for the
+//! package when it depends on `sel4-config`. The package must depend on the runtime whose
+//! linker script it asks for (its `links` metadata names the script).
+
+/// What a package's binaries are, and so whose linker script lays them out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Image {
+    /// A root task, started by the kernel (`sel4-root-task`).
+    RootTask,
+    /// A service, started by core (`sel4-runtime`).
+    Service,
+}
+
+impl Image {
+    /// The runtime package that names the linker script.
+    pub fn runtime(self) -> &'static str {
+        match self {
+            Image::RootTask => "sel4-root-task",
+            Image::Service => "sel4-runtime",
+        }
+    }
+
+    /// The variable cargo hands this package's build script the runtime's script path in
+    /// (from the runtime's `links` name and its `LINKER_SCRIPT` line).
+    pub fn linker_script_var(self) -> &'static str {
+        match self {
+            Image::RootTask => "DEP_SEL4_ROOT_TASK_LINKER_SCRIPT",
+            Image::Service => "DEP_SEL4_RUNTIME_LINKER_SCRIPT",
+        }
+    }
+}
 
 /// Call from `build.rs` when the package builds root-task binaries.
 pub fn configure() {
+    configure_for(Image::RootTask)
+}
+
+/// Call from `build.rs` when the package builds binaries of kind `image`.
+pub fn configure_for(image: Image) {
     let check = std::env::var("DEP_SEL4_CONFIG_CHECK_CFGS").unwrap_or_default();
     if !check.is_empty() {
         println!("cargo::rustc-check-cfg=cfg({})", check.replace(',', ", "));
@@ -14,9 +49,16 @@ pub fn configure() {
     for c in std::env::var("DEP_SEL4_CONFIG_CFGS").unwrap_or_default().split(',').filter(|c| !c.is_empty()) {
         println!("cargo::rustc-cfg={c}");
     }
-    let script = std::env::var("DEP_SEL4_ROOT_TASK_LINKER_SCRIPT")
-        .expect("sel4-root-task names its linker script (is it a dependency of this package?)");
-    for arg in [
+    let script = std::env::var(image.linker_script_var())
+        .unwrap_or_else(|_| panic!("{} names no linker script (is it a dependency of this package?)", image.runtime()));
+    for arg in link_args(&script) {
+        println!("cargo:rustc-link-arg-bins={arg}");
+    }
+}
+
+/// Linker arguments of a static, non-PIE image laid out by `script`.
+pub fn link_args(script: &str) -> Vec<String> {
+    let fixed = [
         "-nostartfiles",
         "-nostdlib",
         "-static",
@@ -24,8 +66,29 @@ pub fn configure() {
         "-Wl,--build-id=none",
         "-Wl,-z,norelro",
         "-Wl,-z,noexecstack",
-        &format!("-Wl,-T,{script}"),
-    ] {
-        println!("cargo:rustc-link-arg-bins={arg}");
+    ];
+    fixed.iter().map(|a| a.to_string()).chain([format!("-Wl,-T,{script}")]).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_image_kind_names_its_runtime_and_script_variable() {
+        assert_eq!(Image::RootTask.linker_script_var(), "DEP_SEL4_ROOT_TASK_LINKER_SCRIPT");
+        assert_eq!(Image::Service.linker_script_var(), "DEP_SEL4_RUNTIME_LINKER_SCRIPT");
+        // Cargo derives the variable from the runtime's `links` name.
+        for image in [Image::RootTask, Image::Service] {
+            let links = image.runtime().replace('-', "_").to_uppercase();
+            assert_eq!(image.linker_script_var(), format!("DEP_{links}_LINKER_SCRIPT"));
+        }
+    }
+
+    #[test]
+    fn images_are_static_and_laid_out_by_the_script() {
+        let args = link_args("/x/service.ld");
+        assert!(args.iter().any(|a| a == "-static") && args.iter().any(|a| a == "-no-pie"));
+        assert_eq!(args.last().map(String::as_str), Some("-Wl,-T,/x/service.ld"));
     }
 }

@@ -1,8 +1,8 @@
 //! Runtime for an seL4 root task on x86_64: the `_start` entry point and
 //! stack, `declare_main!` to register the program's main function,
 //! printing through a pluggable sink, a panic handler, exit through QEMU's
-//! isa-debug-exit device, and the `mem*` symbols the precompiled `core`
-//! library needs.
+//! isa-debug-exit device, and (through `sel4-freestanding`) the symbols
+//! the precompiled `core` library needs (`mem*`, `rust_eh_personality`).
 //!
 //! Before `main` runs, the runtime registers the initial thread's IPC buffer
 //! for `sel4`'s invocations (`sel4::set_ipc_buffer`). Threads the program
@@ -20,13 +20,17 @@ mod entry;
 #[cfg(not(test))]
 pub mod image;
 pub use entry::STACK_SIZE;
-pub mod mem;
 #[cfg(not(test))]
 mod panicking;
 pub mod printing;
 pub mod termination;
 
 pub use termination::{exit, Termination};
+
+// Linked for its symbols (a crate nothing names is not linked); test binaries
+// keep libc's.
+#[cfg(not(test))]
+use sel4_freestanding as _;
 
 /// Not public API: used by `declare_main!`.
 #[doc(hidden)]

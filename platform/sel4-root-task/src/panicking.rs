@@ -16,7 +16,3 @@ fn panic(info: &PanicInfo) -> ! {
     }
     crate::exit(false)
 }
-
-/// The precompiled libcore refers to this symbol even with panic=abort.
-#[no_mangle]
-extern "C" fn rust_eh_personality() {}

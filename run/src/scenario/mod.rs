@@ -15,27 +15,49 @@
 //! features audit       # optional: more cargo features of the image's package
 //! compare-traces traces   # optional: boot once per `*.trace` in run/<dir> and compare core's
 //!                         # per-operation log with the host replay's
+//! service  hello ram=8M caps=128 prio=90   # optional, repeatable: a service core starts
 //! ```
 //!
 //! `manual <why>` keeps a scenario out of `run test`. Lines starting with
 //! `#` are comments; `expect` and `reject` take the rest of the line
 //! literally.
+//!
+//! `service NAME [ram=SIZE] [caps=N] [prio=P]` names a binary of a workspace package with
+//! feature `service` and its quotas: RAM (`SIZE` with a K, M or G suffix, default 4M), cap
+//! slots (default 256) and priority (0 to 255, default 100). Each setting at most once, in
+//! any order. Services are started in file order (the first has index 0), at most
+//! [`service::MAX_SERVICES`]; the run tool builds them and hands core their
+//! description (`sel4-core-system`) inside its image.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 mod medium;
 pub mod overrides;
+pub mod service;
 
 pub use medium::{Firmware, Medium};
+pub use service::Service;
 
 /// Byte core writes to QEMU's isa-debug-exit port on success (QEMU then
 /// exits with status 2 * 0x10 + 1 = 33).
 pub const SUCCESS_EXIT_VALUE: u8 = 0x10;
 
 /// Directives a scenario may use.
-const DIRECTIVES: &[&str] =
-    &["ram", "config", "timeout", "image", "expect", "reject", "exit", "manual", "boot", "features", "compare-traces"];
+const DIRECTIVES: &[&str] = &[
+    "ram",
+    "config",
+    "timeout",
+    "image",
+    "expect",
+    "reject",
+    "exit",
+    "manual",
+    "boot",
+    "features",
+    "compare-traces",
+    "service",
+];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scenario {
@@ -61,6 +83,8 @@ pub struct Scenario {
     /// Folder (relative to the run tool's package) whose traces are replayed on the real kernel
     /// and on the host and compared.
     pub compare_traces: Option<String>,
+    /// Services core starts, in start order.
+    pub services: Vec<Service>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,23 +102,31 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
-/// Parses a RAM size such as `512M`, `3G` or `262144K` into MiB.
-pub fn parse_ram(text: &str) -> Result<u64, String> {
+/// Parses a size such as `512M`, `3G` or `64K` (binary units) into bytes.
+pub fn parse_size(text: &str) -> Result<u64, String> {
     let t = text.trim();
     let (digits, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
         Some((i, _)) => t.split_at(i),
         None => (t, ""),
     };
     let n: u64 = digits.parse().map_err(|_| format!("`{text}` is not a RAM size (e.g. 512M, 3G)"))?;
-    let mib = match unit.to_ascii_uppercase().as_str() {
-        "M" | "MB" | "MIB" => Some(n),
-        "G" | "GB" | "GIB" => n.checked_mul(1024),
-        "K" | "KB" | "KIB" if n.is_multiple_of(1024) => Some(n / 1024),
-        "K" | "KB" | "KIB" => return Err(format!("`{text}` is not a whole number of MiB")),
+    let shift = match unit.to_ascii_uppercase().as_str() {
+        "K" | "KB" | "KIB" => 10,
+        "M" | "MB" | "MIB" => 20,
+        "G" | "GB" | "GIB" => 30,
         "" => return Err(format!("`{text}` needs a unit: K, M or G (e.g. 512M)")),
         _ => return Err(format!("`{text}`: unknown unit `{unit}` (use K, M or G)")),
+    };
+    n.checked_mul(1 << shift).ok_or_else(|| format!("`{text}` is too large"))
+}
+
+/// Parses a RAM size such as `512M`, `3G` or `262144K` into MiB.
+pub fn parse_ram(text: &str) -> Result<u64, String> {
+    let bytes = parse_size(text)?;
+    if !bytes.is_multiple_of(1 << 20) {
+        return Err(format!("`{text}` is not a whole number of MiB"));
     }
-    .ok_or_else(|| format!("`{text}` is too large"))?;
+    let mib = bytes >> 20;
     // The kernel needs a few MiB for itself and the root task.
     if mib < 64 {
         return Err(format!("`{text}` is too little RAM to boot (at least 64M)"));
@@ -130,6 +162,7 @@ impl Scenario {
         let mut compare_traces = None;
         let mut expect = Vec::new();
         let mut reject = Vec::new();
+        let mut services = Vec::new();
         for (i, raw) in text.lines().enumerate() {
             let line = i + 1;
             let err = |message: String| ParseError { file: file.to_string(), line, message };
@@ -207,6 +240,15 @@ impl Scenario {
                     once(compare_traces.is_some())?;
                     compare_traces = Some(value.to_string());
                 }
+                "service" => {
+                    if services.len() == service::MAX_SERVICES {
+                        return Err(err(format!(
+                            "more than {} services (core starts at most that many)",
+                            service::MAX_SERVICES
+                        )));
+                    }
+                    services.push(Service::parse(value).map_err(err)?);
+                }
                 "expect" => expect.push(value.to_string()),
                 "reject" => reject.push(value.to_string()),
                 other => {
@@ -232,6 +274,7 @@ impl Scenario {
             medium: medium.unwrap_or_default(),
             features: features.unwrap_or_default(),
             compare_traces,
+            services,
         })
     }
 
@@ -357,6 +400,43 @@ exit success
         assert!(e.contains(":7: `expect` needs a value"), "{e}");
         let e = error_of(&GOOD.replace("image core\n", ""));
         assert!(e.contains("no `image` line"), "{e}");
+    }
+
+    #[test]
+    fn services_in_file_order_with_their_quotas() {
+        assert!(Scenario::parse("p.scenario", GOOD).unwrap().services.is_empty());
+        let text =
+            format!("{GOOD}service hello\nservice timer ram=1G caps=8 prio=200 # a comment\nservice hello prio=7\n");
+        let s = Scenario::parse("p.scenario", &text).unwrap();
+        let quotas: Vec<_> = s.services.iter().map(|x| (x.name.as_str(), x.ram, x.caps, x.prio)).collect();
+        assert_eq!(quotas, [("hello", 4 << 20, 256, 100), ("timer", 1 << 30, 8, 200), ("hello", 4 << 20, 256, 7)]);
+    }
+
+    #[test]
+    fn service_errors_name_file_and_line() {
+        let e = error_of(&format!("{GOOD}service hello prio=300\n"));
+        assert!(e.starts_with("f.scenario:9: service `hello`: prio wants 0 to 255, not `300`"), "{e}");
+        let e = error_of(&format!("{GOOD}service hello\nservice hello caps=1 caps=2\n"));
+        assert!(e.starts_with("f.scenario:10: service `hello`: `caps` given twice"), "{e}");
+        let e = error_of(&format!("{GOOD}service hello heap=1M\n"));
+        assert!(e.starts_with("f.scenario:9: service `hello`: unknown setting `heap`"), "{e}");
+        let e = error_of(&format!("{GOOD}service hello ram=lots\n"));
+        assert!(e.starts_with("f.scenario:9: service `hello`: ram: "), "{e}");
+        let e = error_of(&format!("{GOOD}service\n"));
+        assert!(e.starts_with("f.scenario:9: `service` needs a value"), "{e}");
+        let many = "service hello\n".repeat(service::MAX_SERVICES);
+        assert_eq!(Scenario::parse("f.scenario", &format!("{GOOD}{many}")).unwrap().services.len(), 64);
+        let e = error_of(&format!("{GOOD}{many}service one-too-many\n"));
+        assert!(e.starts_with("f.scenario:73: more than 64 services"), "{e}");
+    }
+
+    #[test]
+    fn sizes_in_bytes() {
+        assert_eq!(parse_size("64K"), Ok(64 << 10));
+        assert_eq!(parse_size("4m"), Ok(4 << 20));
+        assert_eq!(parse_size("2GiB"), Ok(2 << 30));
+        assert!(parse_size("17179869184G").unwrap_err().contains("too large"));
+        assert!(parse_size("4096").unwrap_err().contains("needs a unit"));
     }
 
     #[test]

@@ -1,0 +1,60 @@
+//! sel4-runtime: the runtime of a service that core starts from its boot image (x86_64), as
+//! `sel4-core-protocol`'s `abi` describes the start: `_start`, `declare_main!` to register the
+//! program's main function (it gets the service's index), `print!`/`println!` into core's
+//! log, and the end of the service as an exit request to core: the code main's result gives,
+//! or [`EXIT_PANIC`] after a panic, whose message goes to the log first. It also links the
+//! symbols the precompiled `core` library needs (`sel4-freestanding`) and names the image's
+//! linker script (`service.ld`, for `sel4-root-task-build`).
+//!
+//! Every request to core is an seL4 Call on the endpoint in slot `abi::ENDPOINT`, so requests
+//! arrive in the order the program makes them. Before `main` runs, the runtime registers the
+//! thread's IPC buffer for `sel4`'s invocations; threads the program starts must not make
+//! `sel4` invocations (they would borrow that buffer).
+//!
+//! The items that define global symbols (`_start`, the panic handler, `mem*`) exist only
+//! outside `cfg(test)`, so the crate's unit tests run as ordinary host programs.
+#![cfg_attr(not(test), no_std)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
+mod entry;
+pub mod log;
+#[cfg(not(test))]
+mod panicking;
+pub mod termination;
+
+pub use termination::{exit, Termination, EXIT_FAILURE, EXIT_PANIC, EXIT_SUCCESS};
+
+// Linked for its symbols (a crate nothing names is not linked); test binaries
+// keep libc's.
+#[cfg(not(test))]
+use sel4_freestanding as _;
+
+use sel4_core_protocol::{abi, Request};
+
+/// Sends `request` to core (seL4 Call on the endpoint slot) and returns core's answer once it
+/// comes: the next request leaves only after core took this one.
+pub fn call_core(request: &Request) -> sel4::syscalls::Received {
+    let (label, words, len) = request.encode();
+    let info = sel4::MessageInfo::new(label, 0, 0, len);
+    sel4::syscalls::call(sel4::CPtr::from_bits(abi::ENDPOINT), info, words)
+}
+
+/// Not public API: used by `declare_main!`.
+#[doc(hidden)]
+pub mod _private {
+    pub use crate::log::Log;
+}
+
+/// Registers `main` as the service's entry function. It receives the service's index in the
+/// system description (`usize`) and returns anything that implements [`Termination`] (`()`,
+/// `Result<(), E: Display>`); when it returns, the service exits with the code that gives.
+#[macro_export]
+macro_rules! declare_main {
+    ($main:path) => {
+        #[no_mangle]
+        fn __sel4_runtime_main(index: usize) -> u64 {
+            $crate::Termination::report($main(index), &mut $crate::_private::Log)
+        }
+    };
+}

@@ -1,0 +1,140 @@
+//! The services a scenario names: each built as a binary of the workspace package that has it
+//! (feature `service`), and the system description core starts them from (their names,
+//! quotas and ELFs, `sel4-core-system`), written to a file of its own per scenario and kernel
+//! configuration for the root task's build to embed (`CORE_SYSTEM`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, Context, Result};
+use sel4_core_system::{System, MAX_SERVICES};
+
+use crate::image::freestanding::{self, Build};
+use crate::image::packages::{self, Kind};
+use crate::scenario::{Scenario, Service};
+use crate::workspace;
+
+/// Builds every service of `s` (each binary once) and writes their description to
+/// `<systems>/<scenario>-<config>.system`; returns that file's absolute path, or `None` when
+/// the scenario names no service.
+pub fn build_system(s: &Scenario) -> Result<Option<PathBuf>> {
+    if s.services.is_empty() {
+        return Ok(None);
+    }
+    let mut elfs: BTreeMap<&str, Vec<u8>> = BTreeMap::new();
+    for service in &s.services {
+        if !elfs.contains_key(service.name.as_str()) {
+            let path = build(&service.name, &s.config)?;
+            let elf = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            elfs.insert(&service.name, elf);
+        }
+    }
+    let blob = encode(s.services.iter().map(|x| (x, elfs[x.name.as_str()].as_slice())))?;
+    let file = workspace::systems_dir().join(format!("{}-{}.system", s.name, s.config));
+    write_if_changed(&file, &blob)?;
+    eprintln!("run: {} service(s) described in {} ({} bytes)", s.services.len(), file.display(), blob.len());
+    Ok(Some(file))
+}
+
+/// Builds service `name` for kernel configuration `config` and returns its ELF's path.
+pub fn build(name: &str, config: &str) -> Result<PathBuf> {
+    let image = packages::find(name, Kind::Service)?;
+    let target_dir = workspace::service_target_dir(config);
+    freestanding::build(&Build {
+        image: &image,
+        kind: Kind::Service,
+        features: &[],
+        config,
+        target_dir: &target_dir,
+        env: &[],
+    })
+}
+
+/// The system description of `services`, each with its ELF, in start order.
+pub fn encode<'a>(services: impl IntoIterator<Item = (&'a Service, &'a [u8])>) -> Result<Vec<u8>> {
+    let mut system = System::default();
+    for (s, elf) in services {
+        let entry = sel4_core_system::Service { name: &s.name, ram: s.ram, caps: s.caps, prio: s.prio, elf };
+        system.services.push(entry).map_err(|_| anyhow!("more than {MAX_SERVICES} services"))?;
+    }
+    Ok(system.encode()?)
+}
+
+/// Writes `bytes` to `file` unless it holds them already (an unchanged file does not make
+/// cargo rerun core's build script).
+fn write_if_changed(file: &Path, bytes: &[u8]) -> Result<()> {
+    if std::fs::read(file).is_ok_and(|old| old == bytes) {
+        return Ok(());
+    }
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    std::fs::write(file, bytes).with_context(|| format!("cannot write {}", file.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SCENARIO: &str = "\
+ram 512M
+config debug
+timeout 60
+image core
+service hello
+service timer ram=64K caps=8 prio=255
+service hello ram=1G prio=7
+exit success
+";
+
+    /// The description of a parsed scenario, with stand-in ELFs: what core will decode.
+    #[test]
+    fn a_scenario_s_services_are_described_in_file_order() {
+        let s = Scenario::parse("services.scenario", SCENARIO).unwrap();
+        let elf_of = |name: &str| -> &'static [u8] {
+            match name {
+                "hello" => b"\x7fELF hello",
+                _ => b"\x7fELF timer",
+            }
+        };
+        let blob = encode(s.services.iter().map(|x| (x, elf_of(&x.name)))).unwrap();
+        let system = System::decode(&blob).unwrap();
+        let got: Vec<_> = system.services.iter().map(|x| (x.name, x.ram, x.caps, x.prio, x.elf)).collect::<Vec<_>>();
+        assert_eq!(
+            got,
+            [
+                ("hello", 4 << 20, 256, 100, elf_of("hello")),
+                ("timer", 64 << 10, 8, 255, elf_of("timer")),
+                ("hello", 1 << 30, 256, 7, elf_of("hello")),
+            ]
+        );
+    }
+
+    #[test]
+    fn no_services_is_an_empty_system() {
+        let blob = encode([]).unwrap();
+        assert_eq!(System::decode(&blob).unwrap().services.len(), 0);
+    }
+
+    #[test]
+    fn more_services_than_core_takes_are_an_error() {
+        let hello = Service { name: "hello".into(), ram: 1, caps: 1, prio: 1 };
+        let many = vec![(&hello, &b""[..]); MAX_SERVICES + 1];
+        let e = encode(many).unwrap_err().to_string();
+        assert_eq!(e, "more than 64 services");
+    }
+
+    #[test]
+    fn the_file_is_rewritten_only_on_change() {
+        let dir = std::env::temp_dir().join(format!("run-systems-test-{}", std::process::id()));
+        let file = dir.join("x.system");
+        write_if_changed(&file, b"one").unwrap();
+        let written = std::fs::metadata(&file).unwrap().modified().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        write_if_changed(&file, b"one").unwrap();
+        assert_eq!(std::fs::metadata(&file).unwrap().modified().unwrap(), written);
+        write_if_changed(&file, b"two").unwrap();
+        assert_eq!(std::fs::read(&file).unwrap(), b"two");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,98 @@
+//! The `service` line of a scenario: a service core starts from its boot image, with its
+//! quotas (`service NAME [ram=SIZE] [caps=N] [prio=P]`).
+
+use crate::scenario::parse_size;
+
+/// Most services a scenario may name (core's limit).
+pub const MAX_SERVICES: usize = sel4_core_system::MAX_SERVICES;
+
+/// A service of a scenario: binary `name` of the workspace package that has it, with its quotas.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Service {
+    pub name: String,
+    /// RAM quota in bytes.
+    pub ram: u64,
+    /// Cap quota (capability slots).
+    pub caps: u32,
+    /// Priority of its first thread.
+    pub prio: u8,
+}
+
+/// Quotas of a service whose line names none.
+pub const DEFAULT_RAM: u64 = 4 << 20;
+pub const DEFAULT_CAPS: u32 = 256;
+pub const DEFAULT_PRIO: u8 = 100;
+
+/// Settings a `service` line may give.
+const KEYS: &[&str] = &["ram", "caps", "prio"];
+
+impl Service {
+    /// Parses the words after `service`: a binary name, then `KEY=VALUE` settings, each at
+    /// most once.
+    pub fn parse(value: &str) -> Result<Service, String> {
+        let mut words = value.split_whitespace();
+        let name = words.next().ok_or("service wants a binary name")?;
+        if name.contains('=') {
+            return Err(format!("service wants a binary name first, not the setting `{name}`"));
+        }
+        let mut s = Service { name: name.to_string(), ram: DEFAULT_RAM, caps: DEFAULT_CAPS, prio: DEFAULT_PRIO };
+        let mut given: Vec<&str> = Vec::new();
+        for word in words {
+            let (key, v) = word.split_once('=').ok_or_else(|| {
+                format!(
+                    "service `{name}`: `{word}` is no setting; settings are KEY=VALUE with KEY one of {}",
+                    KEYS.join(", ")
+                )
+            })?;
+            if !KEYS.contains(&key) {
+                return Err(format!("service `{name}`: unknown setting `{key}`; settings: {}", KEYS.join(", ")));
+            }
+            if given.contains(&key) {
+                return Err(format!("service `{name}`: `{key}` given twice"));
+            }
+            given.push(key);
+            match key {
+                "ram" => s.ram = parse_size(v).map_err(|e| format!("service `{name}`: ram: {e}"))?,
+                "caps" => {
+                    s.caps = v.parse().map_err(|_| {
+                        format!("service `{name}`: caps wants a whole number up to {}, not `{v}`", u32::MAX)
+                    })?
+                }
+                _ => s.prio = v.parse().map_err(|_| format!("service `{name}`: prio wants 0 to 255, not `{v}`"))?,
+            }
+        }
+        Ok(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_settings_in_any_order() {
+        let s = Service::parse("hello").unwrap();
+        assert_eq!(s, Service { name: "hello".into(), ram: 4 << 20, caps: 256, prio: 100 });
+        let s = Service::parse("timer prio=255 ram=64K caps=0").unwrap();
+        assert_eq!(s, Service { name: "timer".into(), ram: 64 << 10, caps: 0, prio: 255 });
+        assert_eq!(Service::parse("x ram=2G").unwrap().ram, 2 << 30);
+        assert_eq!(Service::parse("x ram=3M").unwrap().ram, 3 << 20);
+    }
+
+    #[test]
+    fn bad_settings_say_what_is_wrong() {
+        let e = |text: &str| Service::parse(text).unwrap_err();
+        assert!(e("ram=4M").contains("binary name first"), "{}", e("ram=4M"));
+        assert!(e("hello stack=4K").contains("unknown setting `stack`; settings: ram, caps, prio"));
+        assert!(e("hello ram=4M ram=8M").contains("`ram` given twice"));
+        assert!(e("hello prio=256").contains("prio wants 0 to 255, not `256`"));
+        assert!(e("hello prio=-1").contains("prio wants 0 to 255"));
+        assert!(e("hello caps=many").contains("caps wants a whole number"));
+        assert!(e("hello caps=4294967296").contains("caps wants"));
+        assert!(e("hello ram=4").contains("ram: `4` needs a unit"));
+        assert!(e("hello ram=4T").contains("unknown unit"));
+        assert!(e("hello ram=").contains("ram: "));
+        assert!(e("hello ram=99999999999G").contains("too large"));
+        assert!(e("hello fast").contains("`fast` is no setting"));
+    }
+}
