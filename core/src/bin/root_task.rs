@@ -1,23 +1,38 @@
 //! core, the root task: reports what the kernel handed over at boot, mirrors every boot
 //! untyped in its untyped pool and range allocators, sizes its metadata from the machine and
 //! maps it, extends its CSpace, and then does its job: the demo of its placement (the 8 KiB
-//! gap case, a frame at the VGA text buffer).
+//! gap case, a frame at the VGA text buffer), then the child services of the system
+//! description the run tool built into its image: started, served and reclaimed.
 #![no_std]
 #![no_main]
 
 use sel4::BootInfo;
 use sel4_core::root::error::Error;
 use sel4_core::root::state::{Capacities, Metadata};
-use sel4_core::root::{boot, device, seed};
+use sel4_core::root::child::Spec;
+use sel4_core::root::{boot, device, seed, server};
+use sel4_core_system::System;
 use sel4_root_task::{declare_main, println};
 
 declare_main!(main);
+
+/// The system description (`CORE_SYSTEM` at build time; empty: no services).
+static SYSTEM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/system.bin"));
 
 fn main(bi: &BootInfo<'static>) -> Result<(), Error> {
     println!("core: seL4 root task, kernel config {}", sel4_config::NAME);
     let mut run = boot::start(bi, Metadata::Mapped(Capacities::for_machine(bi)))?;
     seed::seed_gap(&mut run)?;
     device::vga(&mut run)?;
+    let system = System::decode(SYSTEM).map_err(|_| Error::Failed("the system description in core's image is malformed"))?;
+    if !system.services.is_empty() {
+        let mut specs: heapless::Vec<Spec, { server::MAX_CHILDREN }> = heapless::Vec::new();
+        for (index, s) in system.services.iter().enumerate() {
+            let spec = Spec { index, name: s.name, elf: s.elf, ram: s.ram, caps: s.caps as u64, prio: s.prio };
+            specs.push(spec).map_err(|_| Error::Failed("more services than core runs at once"))?;
+        }
+        server::serve(&mut run.core, &specs)?;
+    }
     println!("core: done");
     Ok(())
 }
