@@ -7,9 +7,9 @@
 #![no_main]
 
 use sel4::BootInfo;
+use sel4_core::root::child::Spec;
 use sel4_core::root::error::Error;
 use sel4_core::root::state::{Capacities, Metadata};
-use sel4_core::root::child::Spec;
 use sel4_core::root::{boot, device, seed, server};
 use sel4_core_system::System;
 use sel4_root_task::{declare_main, println};
@@ -24,7 +24,8 @@ fn main(bi: &BootInfo<'static>) -> Result<(), Error> {
     let mut run = boot::start(bi, Metadata::Mapped(Capacities::for_machine(bi)))?;
     seed::seed_gap(&mut run)?;
     device::vga(&mut run)?;
-    let system = System::decode(SYSTEM).map_err(|_| Error::Failed("the system description in core's image is malformed"))?;
+    let system =
+        System::decode(SYSTEM).map_err(|_| Error::Failed("the system description in core's image is malformed"))?;
     if !system.services.is_empty() {
         let mut specs: heapless::Vec<Spec, { server::MAX_CHILDREN }> = heapless::Vec::new();
         for (index, s) in system.services.iter().enumerate() {

@@ -9,7 +9,7 @@
 use sel4::{cap_type, syscalls, Cap, FaultType, MessageInfo, Word};
 use sel4_core_protocol::request::LOG_BYTES;
 use sel4_core_protocol::{ErrorCode, Request};
-use sel4_root_task::{print, println};
+use sel4_root_task::println;
 
 use crate::object::ObjectType;
 use crate::root::child::{self, Child, Spec};
@@ -25,6 +25,67 @@ const LINE: usize = 160;
 struct Slot {
     child: Child,
     line: heapless::Vec<u8, LINE>,
+}
+
+/// How a child ended.
+#[derive(Copy, Clone, Debug)]
+enum End {
+    NotStarted,
+    Exited { code: u64, leaked: u64 },
+    Faulted { fault: Fault, leaked: u64 },
+}
+
+/// A fault the kernel sent for a child: its kind (a fault label, `FaultType` when known), the
+/// IP, and up to two more words (the address for memory and cap faults, the syscall number,
+/// the exception number and code).
+#[derive(Copy, Clone, Debug)]
+struct Fault {
+    label: Word,
+    ip: Word,
+    a: Word,
+    b: Word,
+}
+
+impl Fault {
+    /// The fault message's words as `src/api/faults.c:setMRs_fault` writes them.
+    fn read(label: Word, mrs: &[Word; 4]) -> Fault {
+        let at = |i: u64| {
+            let i = i as usize;
+            if i < mrs.len() {
+                mrs[i]
+            } else {
+                sel4::message_word(i).unwrap_or(0)
+            }
+        };
+        use sel4::sys::*;
+        let (ip, a, b) = match FaultType::from_label(label) {
+            Some(FaultType::VMFault) => (at(seL4_VMFault_IP), at(seL4_VMFault_Addr), at(seL4_VMFault_PrefetchFault)),
+            Some(FaultType::CapFault) => (at(seL4_CapFault_IP), at(seL4_CapFault_Addr), 0),
+            Some(FaultType::UnknownSyscall) => (at(seL4_UnknownSyscall_FaultIP), at(seL4_UnknownSyscall_Syscall), 0),
+            Some(FaultType::UserException) => {
+                (at(seL4_UserException_FaultIP), at(seL4_UserException_Number), at(seL4_UserException_Code))
+            }
+            _ => (0, 0, 0),
+        };
+        Fault { label, ip, a, b }
+    }
+}
+
+impl core::fmt::Display for Fault {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let Fault { label, ip, a, b } = *self;
+        match FaultType::from_label(label) {
+            Some(FaultType::VMFault) => write!(
+                f,
+                "VM fault at ip {ip:#x}, address {a:#x} ({})",
+                if b != 0 { "instruction fetch" } else { "data access" }
+            ),
+            Some(FaultType::CapFault) => write!(f, "cap fault at ip {ip:#x}, address {a:#x}"),
+            Some(FaultType::UnknownSyscall) => write!(f, "unknown syscall {} at ip {ip:#x}", a as i64),
+            Some(FaultType::UserException) => write!(f, "user exception {a} (code {b:#x}) at ip {ip:#x}"),
+            other => write!(f, "fault {other:?} (label {label})"),
+        }
+    }
 }
 
 /// What the children left behind.
@@ -52,6 +113,7 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
     let (free0, largest0) = (core.ours.ram().avail(), core.ours.ram().largest_free());
     let mut slots: heapless::Vec<Option<Slot>, MAX_CHILDREN> = heapless::Vec::new();
     let mut out = Outcome::default();
+    let mut ends = [End::NotStarted; MAX_CHILDREN];
     for spec in specs {
         let t0 = crate::root::runner::rdtsc();
         let started = child::start(core, ep.slot, spec);
@@ -94,9 +156,12 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
         // A badge core did not hand out, or of a child already gone: nothing to answer.
         let Some(Some(slot)) = slots.get_mut(index) else { continue };
         let len = m.info.length();
+        let end;
         if fault {
-            report_fault(slot.child.name, m.info.label(), &m.mrs, len);
+            let f = Fault::read(m.info.label(), &m.mrs);
+            println!("child {}: faulted: {f}", slot.child.name);
             out.faulted += 1;
+            end = End::Faulted { fault: f, leaked: 0 };
         } else {
             let words = &m.mrs[..len.min(m.mrs.len())];
             match Request::decode(m.info.label(), if len > m.mrs.len() { &[] } else { words }) {
@@ -109,6 +174,7 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
                     flush(slot);
                     println!("child {}: exited with code {code}", slot.child.name);
                     out.exited += 1;
+                    end = End::Exited { code, leaked: 0 };
                 }
                 // Sessions are not served yet: a request core does not serve is answered as one
                 // it does not know.
@@ -127,10 +193,13 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
             flush(&mut s);
             let (name, charged) = (s.child.name, s.child.charge.total());
             let back = s.child.reclaim(core)?;
-            println!(
-                "child {name}: reclaimed: {back} of {charged} bytes back in the allocator, leaked {} bytes",
-                charged.saturating_sub(back)
-            );
+            let lost = charged.saturating_sub(back);
+            println!("child {name}: reclaimed: {back} of {charged} bytes back in the allocator, leaked {lost} bytes");
+            ends[index] = match end {
+                End::Exited { code, .. } => End::Exited { code, leaked: lost },
+                End::Faulted { fault, .. } => End::Faulted { fault, leaked: lost },
+                e => e,
+            };
         }
     }
     let (free1, largest1) = (core.ours.ram().avail(), core.ours.ram().largest_free());
@@ -146,6 +215,18 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
         Size(largest1 as u128),
         out.leaked
     );
+    // In start order, whatever order the children ended in.
+    for (i, (spec, end)) in specs.iter().zip(ends.iter()).enumerate() {
+        match end {
+            End::NotStarted => println!("summary: child {i} {}: not started", spec.name),
+            End::Exited { code, leaked } => {
+                println!("summary: child {i} {}: exited with code {code}, leaked {leaked} bytes", spec.name)
+            }
+            End::Faulted { fault, leaked } => {
+                println!("summary: child {i} {}: faulted: {fault}, leaked {leaked} bytes", spec.name)
+            }
+        }
+    }
     if free1 != free0 || largest1 != largest0 {
         return Err(Error::Failed("children: memory not back where it was before they were loaded"));
     }
@@ -170,39 +251,5 @@ fn flush(slot: &mut Slot) {
         let text = core::str::from_utf8(&slot.line).unwrap_or("(not UTF-8)");
         println!("[{}] {text}", slot.child.name);
         slot.line.clear();
-    }
-}
-
-/// Prints a fault the kernel sent for child `name`: its kind, IP and (for memory and cap
-/// faults) the address (`src/kernel/faulthandler.c` / `src/api/faults.c:setMRs_fault`).
-fn report_fault(name: &str, label: Word, mrs: &[Word; 4], len: usize) {
-    let word = |i: usize| if i < mrs.len() { Some(mrs[i]) } else { sel4::message_word(i) };
-    let sys = |c: u64| c as usize;
-    print!("child {name}: faulted: ");
-    match FaultType::from_label(label) {
-        Some(FaultType::VMFault) => println!(
-            "VM fault at ip {:#x}, address {:#x} ({}, error code {:#x})",
-            mrs[sys(sel4::sys::seL4_VMFault_IP)],
-            mrs[sys(sel4::sys::seL4_VMFault_Addr)],
-            if mrs[sys(sel4::sys::seL4_VMFault_PrefetchFault)] != 0 { "instruction fetch" } else { "data access" },
-            mrs[sys(sel4::sys::seL4_VMFault_FSR)]
-        ),
-        Some(FaultType::CapFault) => println!(
-            "cap fault at ip {:#x}, address {:#x}",
-            mrs[sys(sel4::sys::seL4_CapFault_IP)],
-            mrs[sys(sel4::sys::seL4_CapFault_Addr)]
-        ),
-        Some(FaultType::UnknownSyscall) => println!(
-            "unknown syscall {:#x} at ip {:#x}",
-            word(sys(sel4::sys::seL4_UnknownSyscall_RAX)).unwrap_or(0),
-            word(sys(sel4::sys::seL4_UnknownSyscall_FaultIP)).unwrap_or(0)
-        ),
-        Some(FaultType::UserException) => println!(
-            "user exception {} (code {:#x}) at ip {:#x}",
-            word(sys(sel4::sys::seL4_UserException_Number)).unwrap_or(0),
-            word(sys(sel4::sys::seL4_UserException_Code)).unwrap_or(0),
-            mrs[sys(sel4::sys::seL4_UserException_FaultIP)]
-        ),
-        other => println!("fault {other:?} (label {label}, {len} words)"),
     }
 }
