@@ -25,7 +25,7 @@ pub fn build_system(s: &Scenario) -> Result<Option<PathBuf>> {
     for service in &s.services {
         if !elfs.contains_key(service.name.as_str()) {
             let path = build(&service.name, &s.config)?;
-            let elf = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            let elf = without_debug_info(&path)?;
             elfs.insert(&service.name, elf);
         }
     }
@@ -48,6 +48,23 @@ pub fn build(name: &str, config: &str) -> Result<PathBuf> {
         target_dir: &target_dir,
         env: &[],
     })
+}
+
+/// The bytes of the ELF at `path` without its debug sections (`objcopy --strip-debug`, into a
+/// file beside it): what core loads is the same, the image it is packed into far smaller. The
+/// ELF with debug information stays for gdb.
+fn without_debug_info(path: &Path) -> Result<Vec<u8>> {
+    let stripped = path.with_extension("stripped");
+    let status = std::process::Command::new("objcopy")
+        .arg("--strip-debug")
+        .arg(path)
+        .arg(&stripped)
+        .status()
+        .map_err(|e| anyhow!("cannot run objcopy (binutils): {e}"))?;
+    if !status.success() {
+        anyhow::bail!("objcopy --strip-debug {} failed ({status})", path.display());
+    }
+    std::fs::read(&stripped).with_context(|| format!("cannot read {}", stripped.display()))
 }
 
 /// The system description of `services`, each with its ELF, in start order.
