@@ -11,14 +11,22 @@ use sel4_core_protocol::request::LOG_BYTES;
 use sel4_core_protocol::{ErrorCode, Request};
 use sel4_root_task::println;
 
+use crate::kernel::Capacity;
 use crate::object::ObjectType;
+use crate::phys_allocator::{AllocFailure, Handle};
 use crate::root::child::{self, Child, Spec};
 use crate::root::error::Error;
 use crate::root::state::Core;
+use crate::root::vspace;
 use crate::size::Size;
 
 /// Children core can run at once.
 pub const MAX_CHILDREN: usize = 64;
+/// Virtual address of the table of children in core's VSpace (frames core maps for it while it
+/// serves: each child's entry holds the handles of its objects, too large for core's stack).
+pub const TABLE_BASE: u64 = 0x11_0000_0000;
+/// Frames and paging structures of the table of children (64 entries of a few KiB each).
+const TABLE_OBJECTS: usize = 256;
 /// Bytes of a child's log line core holds until its newline.
 const LINE: usize = 160;
 
@@ -110,8 +118,23 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
         size_bits: 0,
         failure,
     })?;
+    // The table of children, in frames core places and maps, freed (unmapped) when all are gone.
+    let mut table: heapless::Vec<Handle, TABLE_OBJECTS> = heapless::Vec::new();
+    let bytes = (specs.len() * size_of::<Option<Slot>>()) as u64;
+    {
+        let (ours, kernel) = (&mut core.ours, &mut core.kernel);
+        let mut place = |ty| {
+            let p = ours.alloc(kernel, ty, 0)?;
+            table.push(p.handle).map_err(|_| AllocFailure::Capacity(Capacity::ObjectTable))?;
+            Ok(p.slot)
+        };
+        vspace::map_new_frames(&mut place, TABLE_BASE, bytes.max(1), ObjectType::Frame4K)?;
+    }
+    // SAFETY: map_new_frames mapped [TABLE_BASE, TABLE_BASE + bytes) read-write in core's VSpace,
+    // in frames only core holds; page aligned, so aligned for the entries; nothing else refers
+    // to it, and it is unmapped only after the slice's last use below.
+    let slots: &mut [Option<Slot>] = unsafe { vspace::slice_at(TABLE_BASE as usize, specs.len(), || None) };
     let (free0, largest0) = (core.ours.ram().avail(), core.ours.ram().largest_free());
-    let mut slots: heapless::Vec<Option<Slot>, MAX_CHILDREN> = heapless::Vec::new();
     let mut out = Outcome::default();
     let mut ends = [End::NotStarted; MAX_CHILDREN];
     for spec in specs {
@@ -147,7 +170,7 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
                 None
             }
         };
-        let _ = slots.push(entry);
+        slots[spec.index] = entry;
     }
     let ep_cptr = Cap::<cap_type::Endpoint>::from_bits(ep.slot.0 as Word).cptr();
     while slots.iter().any(Option::is_some) {
@@ -203,6 +226,10 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
         }
     }
     let (free1, largest1) = (core.ours.ram().avail(), core.ours.ram().largest_free());
+    // Freeing the table's frames and paging structures unmaps them (their leaves are revoked).
+    while let Some(h) = table.pop() {
+        core.ours.free(&mut core.kernel, h)?;
+    }
     out.leaked = free0.saturating_sub(free1);
     println!(
         "children: {} started, {} exited, {} faulted; RAM free {} before, {} after, largest free block {} before, {} after: leaked {} bytes",

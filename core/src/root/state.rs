@@ -306,31 +306,16 @@ fn move_metadata(core: &mut Core, c: Capacities, first: u32) -> Result<(), Setup
     // range nodes are written before use).
     let storage = unsafe {
         Storage {
-            ram: slice_at::<RangeNode>(base + ram_at, ram_n, RangeNode::ZERO),
-            device: slice_at::<RangeNode>(base + dev_at, dev_n, RangeNode::ZERO),
-            pool: slice_at::<PoolNode>(base + pool_at, pool_n, PoolNode::EMPTY),
-            caps: slice_at::<CapEntry>(base + caps_at, slots, CapEntry::EMPTY),
+            ram: vspace::slice_at::<RangeNode>(base + ram_at, ram_n, || RangeNode::ZERO),
+            device: vspace::slice_at::<RangeNode>(base + dev_at, dev_n, || RangeNode::ZERO),
+            pool: vspace::slice_at::<PoolNode>(base + pool_at, pool_n, || PoolNode::EMPTY),
+            caps: vspace::slice_at::<CapEntry>(base + caps_at, slots, || CapEntry::EMPTY),
         }
     };
     core.ours.replace_storage(storage).map_err(SetupError::Move)?;
     core.footprint.mapped_bytes = mapped.frame_bytes;
     core.footprint.paging_bytes = mapped.paging_bytes;
     Ok(())
-}
-
-/// `n` values of `T` at `addr`, each set to `fill`.
-///
-/// # Safety
-/// `[addr, addr + n * size_of::<T>())` is mapped read-write, aligned for `T`, and referenced
-/// by nothing else for `'static`.
-unsafe fn slice_at<T: Copy>(addr: usize, n: usize, fill: T) -> &'static mut [T] {
-    let p = addr as *mut T;
-    for i in 0..n {
-        // SAFETY: inside the range the caller vouches for; writing initialises without reading.
-        unsafe { p.add(i).write(fill) };
-    }
-    // SAFETY: initialised above; exclusive by the caller's promise.
-    unsafe { core::slice::from_raw_parts_mut(p, n) }
 }
 
 /// Prints core's own footprint: its metadata (what it holds, and the frames and paging

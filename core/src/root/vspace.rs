@@ -170,3 +170,18 @@ fn place_level(
         }
     }
 }
+
+/// `n` values of `T` at `addr`, each made by `fill`: a table in frames core mapped.
+///
+/// # Safety
+/// `[addr, addr + n * size_of::<T>())` is mapped read-write, aligned for `T`, and referenced
+/// by nothing else while the slice lives.
+pub unsafe fn slice_at<'a, T>(addr: usize, n: usize, mut fill: impl FnMut() -> T) -> &'a mut [T] {
+    let p = addr as *mut T;
+    for i in 0..n {
+        // SAFETY: inside the range the caller vouches for; writing initialises without reading.
+        unsafe { p.add(i).write(fill()) };
+    }
+    // SAFETY: initialised above; exclusive by the caller's promise.
+    unsafe { core::slice::from_raw_parts_mut(p, n) }
+}
