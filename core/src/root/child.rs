@@ -139,13 +139,13 @@ pub struct Spec<'a> {
 
 /// Builds the protection domain of `spec`, every object placed by core and charged to the
 /// child, and starts its thread. `endpoint` is core's endpoint (in core's CSpace); the child's
-/// requests come badged `index << 1`, its faults `index << 1 | 1`. On failure everything placed
+/// requests come badged `badge << 1`, its faults `badge << 1 | 1`. On failure everything placed
 /// so far is freed again.
-pub fn start(core: &mut Core, endpoint: Slot, spec: &Spec) -> Result<Child, ChildError> {
+pub fn start(core: &mut Core, endpoint: Slot, badge: usize, spec: &Spec) -> Result<Child, ChildError> {
     let image = Image::parse(spec.elf, IMAGE_LIMIT).map_err(ChildError::Image)?;
     let cnode_bits = cnode_bits(spec.caps)?;
     let mut b = Builder { core, spec, objects: heapless::Vec::new(), charge: Charge::default() };
-    match b.build(&image, cnode_bits, endpoint) {
+    match b.build(&image, cnode_bits, endpoint, badge as Word) {
         Ok(tcb) => {
             let Builder { objects, charge, .. } = b;
             Ok(Child { index: spec.index, name: spec.name, prio: spec.prio, budget: spec.ram, charge, objects, tcb })
@@ -241,7 +241,7 @@ impl Builder<'_, '_, '_> {
         }
     }
 
-    fn build(&mut self, image: &Image, cnode_bits: u8, endpoint: Slot) -> Result<Slot, ChildError> {
+    fn build(&mut self, image: &Image, cnode_bits: u8, endpoint: Slot, badge: Word) -> Result<Slot, ChildError> {
         let k = |what: &'static str| move |e: sel4::Error| ChildError::Kernel(what, e);
         // VSpace: a PML4 with an ASID (`X86_ASIDPool_Assign` before any map into it).
         let pml4 = self.place(ObjectType::Pml4, 0, Part::Vspace)?;
@@ -279,7 +279,7 @@ impl Builder<'_, '_, '_> {
         // Send and grant, never receive: the child can call core, not listen on its endpoint
         // (grant: without it the reply never arrives, `endpoint.c:sendIPC`).
         let send = CapRights::new(true, false, true);
-        let badge = (self.spec.index as Word) << 1;
+        let badge = badge << 1;
         child_slot(abi::ENDPOINT).mint(&core_slot(endpoint), send, badge).map_err(k("mint endpoint"))?;
         child_slot(abi::FAULT_ENDPOINT)
             .mint(&core_slot(endpoint), send, badge | 1)

@@ -1,7 +1,7 @@
-//! core serving its children over one endpoint: it starts every service of the system
-//! description, then receives. A request (badge `index << 1`) is decoded
+//! core serving its children over one endpoint: it starts every service it is given, then
+//! receives. A request (badge `position << 1`) is decoded
 //! (`sel4_core_protocol`) and answered, or its child reclaimed when it exits; a fault (badge
-//! `index << 1 | 1`, sent by the kernel) is reported with the child's name, the fault kind, IP
+//! `position << 1 | 1`, sent by the kernel) is reported with the child's name, the fault kind, IP
 //! and address, and the child reclaimed. Core never calls or sends to a child and waits: it
 //! replies or drops. When every child is gone core compares the RAM allocator's free bytes and
 //! largest free block with the values before the first child was loaded.
@@ -107,6 +107,8 @@ pub struct Outcome {
 }
 
 /// Starts every service in `specs` and serves them until all are gone.
+/// Core's own objects for serving (its endpoint, the table of children) are freed when every
+/// child is gone, so `serve` may run again; the window's paging structures stay.
 pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
     if specs.len() > MAX_CHILDREN {
         return Err(Error::Failed("more services than core runs at once (MAX_CHILDREN)"));
@@ -137,9 +139,9 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
     let (free0, largest0) = (core.ours.ram().avail(), core.ours.ram().largest_free());
     let mut out = Outcome::default();
     let mut ends = [End::NotStarted; MAX_CHILDREN];
-    for spec in specs {
+    for (position, spec) in specs.iter().enumerate() {
         let t0 = crate::root::runner::rdtsc();
-        let started = child::start(core, ep.slot, spec);
+        let started = child::start(core, ep.slot, position, spec);
         let cycles = crate::root::runner::rdtsc() - t0;
         let entry = match started {
             Ok(c) => {
@@ -170,7 +172,7 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
                 None
             }
         };
-        slots[spec.index] = entry;
+        slots[position] = entry;
     }
     let ep_cptr = Cap::<cap_type::Endpoint>::from_bits(ep.slot.0 as Word).cptr();
     while slots.iter().any(Option::is_some) {
@@ -230,6 +232,8 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
     while let Some(h) = table.pop() {
         core.ours.free(&mut core.kernel, h)?;
     }
+    // No child holds a cap to the endpoint any more: core's own goes too.
+    core.ours.free(&mut core.kernel, ep.handle)?;
     out.leaked = free0.saturating_sub(free1);
     println!(
         "children: {} started, {} exited, {} faulted; RAM free {} before, {} after, largest free block {} before, {} after: leaked {} bytes",

@@ -92,3 +92,24 @@ mod tests {
         assert_eq!(args.last().map(String::as_str), Some("-Wl,-T,/x/service.ld"));
     }
 }
+
+/// Copies the file named by env `var` to `$OUT_DIR/name`, for `include_bytes!` (the kernel
+/// loads only multiboot module 0, so whatever a root task needs must be inside its image);
+/// without `var` the file is empty. Rewritten only on change, so an unchanged file does not
+/// rebuild the package.
+pub fn embed(var: &str, name: &str) {
+    println!("cargo:rerun-if-env-changed={var}");
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let bytes = match std::env::var_os(var) {
+        Some(p) => {
+            let p = std::path::PathBuf::from(p);
+            println!("cargo:rerun-if-changed={}", p.display());
+            std::fs::read(&p).unwrap_or_else(|e| panic!("{var}={}: {e}", p.display()))
+        }
+        None => Vec::new(),
+    };
+    let dest = out.join(name);
+    if std::fs::read(&dest).ok().as_deref() != Some(bytes.as_slice()) {
+        std::fs::write(&dest, bytes).unwrap_or_else(|e| panic!("cannot write {}: {e}", dest.display()));
+    }
+}
