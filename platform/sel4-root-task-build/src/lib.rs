@@ -70,6 +70,27 @@ pub fn link_args(script: &str) -> Vec<String> {
     fixed.iter().map(|a| a.to_string()).chain([format!("-Wl,-T,{script}")]).collect()
 }
 
+/// Copies the file named by env `var` to `$OUT_DIR/name`, for `include_bytes!` (the kernel
+/// loads only multiboot module 0, so whatever a root task needs must be inside its image);
+/// without `var` the file is empty. Rewritten only on change, so an unchanged file does not
+/// rebuild the package.
+pub fn embed(var: &str, name: &str) {
+    println!("cargo:rerun-if-env-changed={var}");
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let bytes = match std::env::var_os(var) {
+        Some(p) => {
+            let p = std::path::PathBuf::from(p);
+            println!("cargo:rerun-if-changed={}", p.display());
+            std::fs::read(&p).unwrap_or_else(|e| panic!("{var}={}: {e}", p.display()))
+        }
+        None => Vec::new(),
+    };
+    let dest = out.join(name);
+    if std::fs::read(&dest).ok().as_deref() != Some(bytes.as_slice()) {
+        std::fs::write(&dest, bytes).unwrap_or_else(|e| panic!("cannot write {}: {e}", dest.display()));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,26 +111,5 @@ mod tests {
         let args = link_args("/x/service.ld");
         assert!(args.iter().any(|a| a == "-static") && args.iter().any(|a| a == "-no-pie"));
         assert_eq!(args.last().map(String::as_str), Some("-Wl,-T,/x/service.ld"));
-    }
-}
-
-/// Copies the file named by env `var` to `$OUT_DIR/name`, for `include_bytes!` (the kernel
-/// loads only multiboot module 0, so whatever a root task needs must be inside its image);
-/// without `var` the file is empty. Rewritten only on change, so an unchanged file does not
-/// rebuild the package.
-pub fn embed(var: &str, name: &str) {
-    println!("cargo:rerun-if-env-changed={var}");
-    let out = std::path::PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
-    let bytes = match std::env::var_os(var) {
-        Some(p) => {
-            let p = std::path::PathBuf::from(p);
-            println!("cargo:rerun-if-changed={}", p.display());
-            std::fs::read(&p).unwrap_or_else(|e| panic!("{var}={}: {e}", p.display()))
-        }
-        None => Vec::new(),
-    };
-    let dest = out.join(name);
-    if std::fs::read(&dest).ok().as_deref() != Some(bytes.as_slice()) {
-        std::fs::write(&dest, bytes).unwrap_or_else(|e| panic!("cannot write {}: {e}", dest.display()));
     }
 }
