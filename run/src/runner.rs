@@ -3,13 +3,13 @@
 //! boot and prints the report. Errors are problems before a boot (builds,
 //! QEMU missing); a boot that goes wrong is a failed verdict.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 
 use crate::agree::{self, Agreement};
-use crate::image::{kernel, root_task};
+use crate::image::{kernel, root_task, services};
 use crate::machine::pc::{self, Drive, Pc};
 use crate::machine::qemu::{self, Outcome};
 use crate::machine::{firmware, gdb, iso};
@@ -108,7 +108,16 @@ pub fn boot(s: &Scenario, b: &Boot) -> Result<Booted> {
     };
     if b.gdb {
         eprintln!("run: QEMU waits for gdb on port {}; attach with (Ctrl-C here ends QEMU):", gdb::PORT);
-        println!("{}", gdb::command_line(&kernel.kernel_elf, &root_task)?);
+        // The services' ELFs with their debug information (core's image holds stripped copies).
+        let mut services = Vec::new();
+        for name in s.services.iter().map(|x| x.name.as_str()) {
+            let elf = services::build(name, &s.config)?;
+            if !services.contains(&elf) {
+                services.push(elf);
+            }
+        }
+        let services: Vec<&Path> = services.iter().map(PathBuf::as_path).collect();
+        println!("{}", gdb::command_line(&kernel.kernel_elf, &root_task, &services)?);
     }
     let outcome = qemu::run(cmd, timeout, live)?;
     let verdict = Verdict::judge(s, &outcome);

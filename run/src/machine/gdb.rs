@@ -14,14 +14,20 @@ pub const PORT: u16 = 1234;
 pub const QEMU_ARGS: [&str; 2] = ["-s", "-S"];
 
 /// The shell command line that starts gdb with the symbols of `kernel_elf`
-/// (the 64-bit kernel image: its symbols are the running kernel's) and of
-/// `root_task` (linked at the addresses it runs at, so no offset), attached
-/// to the halted machine.
-pub fn command_line(kernel_elf: &Path, root_task: &Path) -> Result<String> {
-    let add_root_task = format!("add-symbol-file {}", gdb_word(utf8(root_task)?));
-    let target = format!("target remote :{PORT}");
-    let words = ["gdb", "-q", "-ex", "set confirm off", utf8(kernel_elf)?, "-ex", &add_root_task, "-ex", &target];
-    Ok(words.map(shell_word).join(" "))
+/// (the 64-bit kernel image: its symbols are the running kernel's), of
+/// `root_task` and of each of `services` (all linked at the addresses they run
+/// at, so no offset; services share theirs, each in its own address space, so
+/// gdb's first match for an address is the first service's), attached to the
+/// halted machine.
+pub fn command_line(kernel_elf: &Path, root_task: &Path, services: &[&Path]) -> Result<String> {
+    let mut words: Vec<String> = ["gdb", "-q", "-ex", "set confirm off", utf8(kernel_elf)?].map(String::from).to_vec();
+    for elf in std::iter::once(root_task).chain(services.iter().copied()) {
+        words.push("-ex".into());
+        words.push(format!("add-symbol-file {}", gdb_word(utf8(elf)?)));
+    }
+    words.push("-ex".into());
+    words.push(format!("target remote :{PORT}"));
+    Ok(words.iter().map(|w| shell_word(w)).collect::<Vec<_>>().join(" "))
 }
 
 fn utf8(p: &Path) -> Result<&str> {
@@ -57,16 +63,20 @@ mod tests {
 
     #[test]
     fn one_line_loads_both_symbol_files_and_connects() {
-        let line = command_line(Path::new("/k/kernel.elf"), Path::new("/r/core-default")).unwrap();
+        let line = command_line(Path::new("/k/kernel.elf"), Path::new("/r/core-default"), &[]).unwrap();
         assert_eq!(
             line,
             "gdb -q -ex 'set confirm off' /k/kernel.elf -ex 'add-symbol-file /r/core-default' -ex 'target remote :1234'"
+        );
+        let line = command_line(Path::new("/k/kernel.elf"), Path::new("/r/core"), &[Path::new("/s/hello")]).unwrap();
+        assert!(
+            line.ends_with("-ex 'add-symbol-file /r/core' -ex 'add-symbol-file /s/hello' -ex 'target remote :1234'")
         );
     }
 
     #[test]
     fn odd_paths_stay_one_word() {
-        let line = command_line(Path::new("/a b/kernel.elf"), Path::new("/c d/it's")).unwrap();
+        let line = command_line(Path::new("/a b/kernel.elf"), Path::new("/c d/it's"), &[]).unwrap();
         assert!(line.contains(" '/a b/kernel.elf' "), "{line}");
         assert!(line.contains(r" 'add-symbol-file /c\ d/it\'\''s' "), "{line}");
         assert_eq!(shell_word(""), "''");
