@@ -7,8 +7,8 @@ use elf::endian::LittleEndian;
 use elf::file::Class;
 use elf::ElfBytes;
 
-/// Bytes of a page: child images are mapped in 4 KiB frames.
-pub const PAGE: u64 = 4096;
+/// Bytes of a page: child images are mapped in 4 KiB frames (`seL4_PageBits`).
+pub const PAGE: u64 = 1 << sel4_abi::sys::seL4_PageBits;
 /// Loadable segments an image may have.
 pub const MAX_SEGMENTS: usize = 8;
 

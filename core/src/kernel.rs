@@ -17,7 +17,7 @@ pub use sel4_abi::Error as KernelError;
 /// gives it guard size `64 - radix`, so a slot number is a CPtr at depth 64):
 /// * `untyped_retype`: `seL4_Untyped_Retype(untyped, type, size_bits, root = CapInitThreadCNode,
 ///   node_index = 0, node_depth = 0, node_offset = dest, num_objects = count)` with the type
-///   number of the kernel's configuration (generated from its headers by `platform/sel4`);
+///   number of the kernel's configuration (generated from its headers by `platform/sel4-abi`);
 /// * `cnode_delete` / `cnode_revoke`: `seL4_CNode_Delete/Revoke(CapInitThreadCNode, slot, 64)`.
 ///
 /// Errors must come back as the kernel's error reply (`KernelError::decode`), so use

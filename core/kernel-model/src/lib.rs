@@ -330,7 +330,7 @@ impl<S: AsRef<[ModelSlot]> + AsMut<[ModelSlot]>> KernelModel<S> {
         let revocable = match cap {
             // decodeCNodeInvocation: an empty source slot is a missing capability.
             ModelCap::Empty => {
-                let failure = LookupFailure::MissingCapability { bits_left: 64 };
+                let failure = LookupFailure::MissingCapability { bits_left: WORD_BITS as u64 };
                 return Err(KernelError::FailedLookup { source: true, failure });
             }
             ModelCap::Other => return Err(KernelError::IllegalOperation),

@@ -9,6 +9,7 @@
 use core::sync::atomic::{AtomicU64, Ordering};
 use sel4::cap_type::{self, Null};
 use sel4::{cap, init_thread, BootInfo, Cap, CapRights, Error, ObjectBlueprint, UserContext, VmAttributes, Word};
+use sel4_core::static_slab::StaticSlab;
 use sel4_root_task::println;
 
 #[derive(Debug)]
@@ -45,9 +46,8 @@ const SCRATCH: Word = 0x8000_0000;
 /// Set by the second thread.
 static CHILD_RAN: AtomicU64 = AtomicU64::new(0);
 const CHILD_STACK_SIZE: usize = 16 * 1024;
-#[repr(C, align(16))]
-struct Stack([u8; CHILD_STACK_SIZE]);
-static mut CHILD_STACK: Stack = Stack([0; CHILD_STACK_SIZE]);
+/// The second thread's stack, in 16-byte words (its alignment), lent once.
+static CHILD_STACK: StaticSlab<u128, { CHILD_STACK_SIZE / 16 }> = StaticSlab::new();
 
 extern "C" fn child_entry() -> ! {
     CHILD_RAN.store(0xc0de, Ordering::SeqCst);
@@ -182,8 +182,9 @@ pub fn check_kernel_interface(bi: &BootInfo) -> Result<(), CheckError> {
     )?;
     step("bind notification", tcb.tcb_bind_notification(ntfn))?;
     step("set priority", tcb.tcb_set_priority(255))?;
-    // Only the second thread uses this stack; taking its address reads nothing.
-    let stack_top = (core::ptr::addr_of_mut!(CHILD_STACK) as usize + CHILD_STACK_SIZE) as Word;
+    // Only the second thread uses this stack: this thread never touches the slab again.
+    let slab = CHILD_STACK.take(0).ok_or(CheckError::Unexpected("the kernel check runs once (its stack is taken)"))?;
+    let stack_top = (slab.as_mut_ptr() as usize + CHILD_STACK_SIZE) as Word;
     // Entered like a called function: RSP + 8 16-byte aligned.
     let entry = child_entry as extern "C" fn() -> !;
     let regs = UserContext { rip: entry as *const () as Word, rsp: stack_top - 8, ..Default::default() };

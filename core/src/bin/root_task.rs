@@ -24,8 +24,7 @@ fn main(bi: &BootInfo<'static>) -> Result<(), Error> {
     let mut run = boot::start(bi, Metadata::Mapped(Capacities::for_machine(bi)))?;
     seed::seed_gap(&mut run)?;
     device::vga(&mut run)?;
-    let system =
-        System::decode(SYSTEM).map_err(|_| Error::Failed("the system description in core's image is malformed"))?;
+    let system = System::decode(SYSTEM)?;
     if !system.services.is_empty() {
         let mut specs: heapless::Vec<Spec, { server::MAX_CHILDREN }> = heapless::Vec::new();
         for (index, s) in system.services.iter().enumerate() {

@@ -6,7 +6,7 @@
 //!   its size, so the leaf's watermark as the kernel reports it must be the
 //!   leaf's full size (the object can then only be at offset 0, i.e. at the
 //!   leaf's base, which is the address core chose). The watermark comes from
-//!   a retype that must fail (`bin_kernel::SeL4::watermark`).
+//!   a retype that must fail (`root::kernel::SeL4::watermark`).
 //! * After a free the leaf has no children: the kernel must report watermark
 //!   0 (`src/object/untyped.c:decodeUntypedInvocation` treats a childless
 //!   untyped as empty).
@@ -33,10 +33,24 @@ pub struct Audit {
 /// The kernel disagrees with core's mirror (or refused the question).
 #[derive(Debug)]
 pub enum Disagreement {
-    FrameAddress { slot: u32, chosen: u64, kernel: u64 },
-    Watermark { untyped_slot: u32, paddr: u64, bits: u8, mirror: u64, kernel: u64 },
-    NoLeaf { paddr: u64 },
+    FrameAddress {
+        slot: u32,
+        chosen: u64,
+        kernel: u64,
+    },
+    Watermark {
+        untyped_slot: u32,
+        paddr: u64,
+        bits: u8,
+        mirror: u64,
+        kernel: u64,
+    },
+    NoLeaf {
+        paddr: u64,
+    },
     Kernel(&'static str, KernelError),
+    /// No free cap slot for the watermark probes.
+    NoSlot,
 }
 
 impl core::fmt::Display for Disagreement {
@@ -51,18 +65,14 @@ impl core::fmt::Display for Disagreement {
             ),
             Disagreement::NoLeaf { paddr } => write!(f, "no live leaf in the pool for the object at {paddr:#x}"),
             Disagreement::Kernel(what, e) => write!(f, "{what}: kernel error: {e}"),
+            Disagreement::NoSlot => write!(f, "no free cap slot for the audit's probes"),
         }
     }
 }
 
 impl Audit {
     pub fn new(core: &mut Core) -> Result<Self, Disagreement> {
-        let probe = core
-            .ours
-            .placer
-            .caps
-            .alloc()
-            .map_err(|_| Disagreement::Kernel("probe slot", KernelError::NotEnoughMemory { bytes_available: 0 }))?;
+        let probe = core.ours.placer.caps.alloc().map_err(|_| Disagreement::NoSlot)?;
         Ok(Audit { probe, frames_checked: 0, watermarks_checked: 0 })
     }
 

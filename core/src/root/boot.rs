@@ -22,10 +22,12 @@ pub fn start(bi: &BootInfo, metadata: Metadata) -> Result<Runner, Error> {
     if level2 > 0 {
         let ext = cspace::extend(&mut run.core, bi, level2)?;
         println!(
-            "cspace: top CNode at {:#x}, {} second-level CNodes of 2^16 slots at {:x?}; {} cap slots managed",
+            "cspace: top CNode of 2^{} slots at {:#x}, {} second-level CNodes of 2^16 slots at {:#x}..{:#x}; {} cap slots managed",
+            ext.top_radix,
             ext.top_cnode_paddr,
-            ext.level2_paddrs.len(),
-            &ext.level2_paddrs[..],
+            ext.level2,
+            ext.level2_paddrs.0,
+            ext.level2_paddrs.1,
             run.core.ours.placer.caps.capacity()
         );
     }

@@ -14,8 +14,8 @@ use sel4_core_protocol::abi;
 
 use crate::image::{Image, ImageError, PAGE};
 use crate::kernel::{KernelError, Slot};
-use crate::object::{ObjectType, SLOT_BITS};
-use crate::phys_allocator::{AllocFailure, Handle};
+use crate::object::{ObjectType, SLOT_BITS, WORD_BITS};
+use crate::phys_allocator::{AllocFailure, FreeError, Handle};
 use crate::root::state::Core;
 use crate::root::vspace::{self, MapError, Mapped, Mapping};
 
@@ -66,6 +66,10 @@ pub enum ChildError {
     },
     /// More objects than [`MAX_OBJECTS`].
     TooManyObjects,
+    /// A guard of this many bits does not fit a CNode cap's guard-size field.
+    Guard(u8),
+    /// Freeing one of the child's objects failed.
+    Free(FreeError),
     Alloc(ObjectType, AllocFailure),
     Kernel(&'static str, KernelError),
     Map(MapError),
@@ -80,6 +84,8 @@ impl core::fmt::Display for ChildError {
             }
             ChildError::Caps { needed, budget } => write!(f, "needs {needed} cap slots, its budget is {budget}"),
             ChildError::TooManyObjects => write!(f, "more than {MAX_OBJECTS} objects"),
+            ChildError::Guard(bits) => write!(f, "a guard of {bits} bits does not fit a CNode cap"),
+            ChildError::Free(e) => write!(f, "freeing an object: {e}"),
             ChildError::Alloc(ty, e) => write!(f, "cannot place a {}: {e}", ty.name()),
             ChildError::Kernel(what, e) => write!(f, "{what}: {e}"),
             ChildError::Map(e) => write!(f, "{e}"),
@@ -117,12 +123,7 @@ impl Child {
 /// Frees `objects`, newest first.
 fn free_all(core: &mut Core, objects: &mut heapless::Vec<Handle, MAX_OBJECTS>) -> Result<(), ChildError> {
     while let Some(h) = objects.pop() {
-        core.ours.free(&mut core.kernel, h).map_err(|e| match e {
-            crate::phys_allocator::FreeError::Kernel(k) => ChildError::Kernel("free", k),
-            crate::phys_allocator::FreeError::InvalidHandle => {
-                ChildError::Kernel("free", KernelError::IllegalOperation)
-            }
-        })?;
+        core.ours.free(&mut core.kernel, h).map_err(ChildError::Free)?;
     }
     Ok(())
 }
@@ -271,9 +272,9 @@ impl Builder<'_, '_, '_> {
         let cnode = self.place(ObjectType::CNode, cnode_bits, Part::Cnode)?;
         let tcb = self.place(ObjectType::Tcb, 0, Part::Tcb)?;
         let cnode_cap: Cap<cap_type::CNode> = Cap::from_bits(cnode.0 as Word);
-        let guard = CNodeCapData::skip(64 - cnode_bits)
+        let guard = CNodeCapData::skip(WORD_BITS - cnode_bits)
             .map(CNodeCapData::into_word)
-            .ok_or(ChildError::Kernel("guard", KernelError::RangeError { min: 0, max: 64 }))?;
+            .ok_or(ChildError::Guard(WORD_BITS - cnode_bits))?;
         let child_slot = |i: u64| cnode_cap.relative_bits_with_depth(i, cnode_bits as usize);
         let core_slot = |s: Slot| self.core.kernel.inner.slot(s);
         // Send and grant, never receive: the child can call core, not listen on its endpoint

@@ -4,14 +4,14 @@
 //! `TCB_Configure`.
 //!
 //! Resolution of a 64-bit CPtr `n` (`src/kernel/cspace.c:resolveAddressBits`):
-//! the top CNode's cap carries a zero guard of `64 - TOP_RADIX - 16` bits, its
-//! `TOP_RADIX` index bits select `n >> 16`, and the second-level CNode (guard 0,
+//! the top CNode's cap carries a zero guard of `64 - r - 16` bits, its `r` index bits (`r`
+//! sized for the second-level CNodes asked for) select `n >> 16`, and the second-level CNode (guard 0,
 //! radix 16) takes `n & 0xffff`. For `n < 2^16` that is the boot root CNode's
 //! slot n, so every boot CPtr (bootinfo slots, `init_thread::*`) keeps its
 //! meaning; slot numbers of the library (`Slot(n)`) are CPtrs at depth 64
 //! everywhere. CNode operations go through `top`, a copy of the top CNode's
 //! cap with the same guard, at depth 64; a retype's destination CNode is
-//! `top` at depth 48 (`bin_kernel::SeL4::window`).
+//! `top` at depth 48 (`root::kernel::SeL4::window`).
 
 use crate::kernel::{Capacity, KernelError};
 use crate::object::ObjectType;
@@ -19,7 +19,8 @@ use crate::phys_allocator::AllocFailure;
 use sel4::cap_type::CNode;
 use sel4::{init_thread, BootInfo, CNodeCapData, CPtr, Cap, CapRights, Word};
 
-use crate::root::kernel::{CSpaceLayout, LEVEL2_BITS, MAX_LEVEL2, TOP_RADIX};
+use crate::object::WORD_BITS;
+use crate::root::kernel::{top_radix, CSpaceLayout, LEVEL2_BITS, MAX_LEVEL2};
 use crate::root::state::{Core, CoreStrategy};
 
 #[derive(Debug)]
@@ -60,7 +61,10 @@ impl core::fmt::Display for CSpaceError {
 /// What [`extend`] built.
 pub struct Extended {
     pub top_cnode_paddr: u64,
-    pub level2_paddrs: heapless::Vec<u64, MAX_LEVEL2>,
+    pub top_radix: u8,
+    pub level2: usize,
+    /// Physical addresses of the first and the last second-level CNode.
+    pub level2_paddrs: (u64, u64),
 }
 
 /// The priority and MCP the kernel gives the root task (`seL4_MaxPrio`), kept as they are.
@@ -87,25 +91,29 @@ pub fn extend(core: &mut Core, bi: &BootInfo, level2: usize) -> Result<Extended,
     }
     let ours: &mut CoreStrategy = &mut core.ours;
     let kernel = &mut core.kernel;
-    let top = ours.alloc(kernel, ObjectType::CNode, TOP_RADIX).map_err(|e| CSpaceError::Alloc("top CNode", e))?;
-    let mut out = Extended { top_cnode_paddr: top.paddr, level2_paddrs: heapless::Vec::new() };
+    let radix = top_radix(level2);
+    let top = ours.alloc(kernel, ObjectType::CNode, radix).map_err(|e| CSpaceError::Alloc("top CNode", e))?;
+    let mut out = Extended { top_cnode_paddr: top.paddr, top_radix: radix, level2, level2_paddrs: (0, 0) };
     let root = init_thread::CNODE;
     let top_cap: Cap<CNode> = Cap::from_bits(top.slot.0 as Word);
     // Core's own cap to the new CNode has no guard: index it at depth = radix.
-    let top_slot = |i: Word| top_cap.relative_bits_with_depth(i, TOP_RADIX as usize);
+    let top_slot = |i: Word| top_cap.relative_bits_with_depth(i, radix as usize);
     // Slot 0: the boot root CNode with guard 0, so it resolves exactly the low 16 bits.
     k("mint root CNode into top", top_slot(0).mint(&root.relative(root), CapRights::all(), guard(0)?))?;
     for j in 1..=level2 {
         let c = ours
             .alloc(kernel, ObjectType::CNode, LEVEL2_BITS as u8)
             .map_err(|e| CSpaceError::Alloc("second-level CNode", e))?;
-        let src = root.relative_bits_with_depth(c.slot.0 as Word, 64);
+        let src = root.relative_bits_with_depth(c.slot.0 as Word, WORD_BITS as usize);
         k("copy second-level CNode into top", top_slot(j as Word).copy(&src, CapRights::all()))?;
-        let _ = out.level2_paddrs.push(c.paddr);
+        if j == 1 {
+            out.level2_paddrs.0 = c.paddr;
+        }
+        out.level2_paddrs.1 = c.paddr;
     }
     // A cap to the top CNode with the guard of the new layout, in a root slot, for CNode
     // operations and retype destinations.
-    let top_guard = 64 - TOP_RADIX - LEVEL2_BITS as u8;
+    let top_guard = WORD_BITS - radix - LEVEL2_BITS as u8;
     let guarded = ours
         .placer
         .caps

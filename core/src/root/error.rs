@@ -30,6 +30,8 @@ pub enum Error {
     Map(MapError),
     /// A child could not be reclaimed.
     Child(ChildError),
+    /// The system description built into the image cannot be read.
+    System(sel4_core_system::DecodeError),
     /// A check of the run failed.
     Failed(&'static str),
 }
@@ -47,6 +49,7 @@ impl fmt::Display for Error {
             Error::Kernel(what, e) => write!(f, "{what}: {e}"),
             Error::Map(e) => write!(f, "{e}"),
             Error::Child(e) => write!(f, "{e}"),
+            Error::System(e) => write!(f, "{e}"),
             Error::Failed(what) => write!(f, "{what}"),
         }
     }
@@ -79,6 +82,12 @@ impl From<MapError> for Error {
 impl From<ChildError> for Error {
     fn from(e: ChildError) -> Self {
         Error::Child(e)
+    }
+}
+
+impl From<sel4_core_system::DecodeError> for Error {
+    fn from(e: sel4_core_system::DecodeError) -> Self {
+        Error::System(e)
     }
 }
 

@@ -5,11 +5,11 @@
 //! untyped's watermark.
 //!
 //! Slots are addressed through [`CSpaceLayout`]: the library's `Slot(n)` is
-//! the CPtr `n` at depth 64 (see `bin_cspace` for the two-level layout that
+//! the CPtr `n` at depth 64 (see `root::cspace` for the two-level layout that
 //! makes that true beyond the root CNode's 2^16 slots).
 
 use crate::kernel::{Kernel, KernelError, Slot};
-use crate::object::{ObjectType, MAX_UNTYPED_BITS};
+use crate::object::{ObjectType, MAX_UNTYPED_BITS, WORD_BITS};
 use sel4::cap_type::{self, CNode, Untyped};
 use sel4::{AbsoluteCPtr, CPtr, Cap, Word};
 
@@ -18,7 +18,7 @@ use sel4::{AbsoluteCPtr, CPtr, Cap, Word};
 pub enum CSpaceLayout {
     /// Only the boot root CNode (radix 16, guard 48): `Slot(n)` is slot n of it.
     Root,
-    /// Two levels (`bin_cspace`): `top` is a cap (in a root slot) to the top CNode with
+    /// Two levels (`root::cspace`): `top` is a cap (in a root slot) to the top CNode with
     /// the guard that makes it resolve 64-bit CPtrs; slot n lives in the second-level
     /// CNode `n >> 16` (0 = the boot root CNode) at index `n & 0xffff`.
     TwoLevel { top: Cap<CNode> },
@@ -27,10 +27,20 @@ pub enum CSpaceLayout {
 /// Bits a second-level CNode resolves (the boot root CNode's radix, `CONFIG_ROOT_CNODE_SIZE_BITS`).
 pub const LEVEL2_BITS: u32 = sel4_config::ROOT_CNODE_SIZE_BITS as u32;
 
-/// log2 slots of the top CNode: up to 2^5 - 1 second-level CNodes.
-pub const TOP_RADIX: u8 = 5;
-/// Second-level CNodes core can use (the top CNode's slots minus the boot root CNode's).
-pub const MAX_LEVEL2: usize = (1 << TOP_RADIX) - 1;
+/// Second-level CNodes core can use: slot numbers are 32 bits, and the cap space keeps the
+/// largest for "none".
+pub const MAX_LEVEL2: usize = (u32::MAX >> LEVEL2_BITS) as usize - 1;
+
+/// log2 slots of the top CNode that holds the boot root CNode and `level2` more.
+pub const fn top_radix(level2: usize) -> u8 {
+    // ceil(log2(level2 + 1)), at least 1 (a CNode has at least two slots).
+    let bits = usize::BITS - level2.leading_zeros();
+    if bits == 0 {
+        1
+    } else {
+        bits as u8
+    }
+}
 
 /// First slot number past the slots that exist with `level2` second-level CNodes.
 pub const fn slot_limit(level2: usize) -> u32 {
@@ -46,8 +56,8 @@ impl SeL4 {
     /// The slot `s` as the (root, path, depth) of a CNode operation.
     pub fn slot(&self, s: Slot) -> AbsoluteCPtr {
         match self.layout {
-            CSpaceLayout::Root => sel4::init_thread::CNODE.relative_bits_with_depth(s.0 as Word, 64),
-            CSpaceLayout::TwoLevel { top } => top.relative_bits_with_depth(s.0 as Word, 64),
+            CSpaceLayout::Root => sel4::init_thread::CNODE.relative_bits_with_depth(s.0 as Word, WORD_BITS as usize),
+            CSpaceLayout::TwoLevel { top } => top.relative_bits_with_depth(s.0 as Word, WORD_BITS as usize),
         }
     }
 
@@ -61,7 +71,7 @@ impl SeL4 {
                 // CPtr without its second-level index, and resolution stops at the top CNode's
                 // slot that holds the second-level CNode.
                 let level2 = dest.0 >> LEVEL2_BITS;
-                let cnode = top.relative_bits_with_depth(level2 as Word, 64 - LEVEL2_BITS as usize);
+                let cnode = top.relative_bits_with_depth(level2 as Word, WORD_BITS as usize - LEVEL2_BITS as usize);
                 (cnode, (dest.0 & ((1 << LEVEL2_BITS) - 1)) as usize)
             }
         }

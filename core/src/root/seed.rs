@@ -21,6 +21,18 @@ const SEQUENCE: [(ObjectType, u8, u64, &str); 4] = [
     (ObjectType::CNode, 5, 0x400, "cnode 1 KiB"),
 ];
 
+/// A retype's result as the seed case reports it.
+struct Outcome(Result<(), KernelError>);
+
+impl core::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match &self.0 {
+            Ok(()) => f.write_str("created"),
+            Err(e) => write!(f, "refused: {e}"),
+        }
+    }
+}
+
 /// FreeIndex-only placement on the 8 KiB untyped object `u`: the kernel's own rule.
 fn freeindex_only(run: &mut Runner, u: &Placed) -> Result<(), Error> {
     let mut slots = [Slot(0); 4];
@@ -35,8 +47,12 @@ fn freeindex_only(run: &mut Runner, u: &Placed) -> Result<(), Error> {
     let frame = k.frame_address(slots[2]);
     let last = results[3];
     println!(
-        "seed: FreeIndex only on an 8 KiB untyped at {:#x}: cnode 1 KiB {:?}, cnode 2 KiB {:?} (gap 0x400..0x800 skipped), frame {:?}, last cnode 1 KiB: {:?}",
-        u.paddr, results[0], results[1], results[2], last
+        "seed: FreeIndex only on an 8 KiB untyped at {:#x}: cnode 1 KiB {}, cnode 2 KiB {} (gap 0x400..0x800 skipped), frame {}, last cnode 1 KiB: {}",
+        u.paddr,
+        Outcome(results[0]),
+        Outcome(results[1]),
+        Outcome(results[2]),
+        Outcome(last)
     );
     match frame {
         Ok(a) => println!("seed: FreeIndex only: the kernel says the frame is at +{:#x}", a.wrapping_sub(u.paddr)),

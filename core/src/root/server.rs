@@ -91,7 +91,7 @@ impl core::fmt::Display for Fault {
             Some(FaultType::CapFault) => write!(f, "cap fault at ip {ip:#x}, address {a:#x}"),
             Some(FaultType::UnknownSyscall) => write!(f, "unknown syscall {} at ip {ip:#x}", a as i64),
             Some(FaultType::UserException) => write!(f, "user exception {a} (code {b:#x}) at ip {ip:#x}"),
-            other => write!(f, "fault {other:?} (label {label})"),
+            _ => write!(f, "fault with label {label} at ip {ip:#x}"),
         }
     }
 }

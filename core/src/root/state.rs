@@ -131,6 +131,11 @@ pub enum SetupError {
         have: usize,
         need: usize,
     },
+    /// A storage larger than the structure can index.
+    TooLarge {
+        what: &'static str,
+        have: usize,
+    },
     /// `setup` was called before: its storage is taken.
     AlreadySetUp,
     Pool(PoolError),
@@ -157,6 +162,7 @@ impl core::fmt::Display for SetupError {
             SetupError::Capacity { what, have, need } => {
                 write!(f, "capacity of {what} is {have}, bootinfo needs {need} ({} short)", need.saturating_sub(*have))
             }
+            SetupError::TooLarge { what, have } => write!(f, "{have} {what} are more than the structure can index"),
             SetupError::AlreadySetUp => write!(f, "core's state is set up once; a second setup would alias it"),
             SetupError::Pool(e) => write!(f, "untyped pool: {e}"),
             SetupError::Ranges(e) => write!(f, "{e}"),
@@ -241,12 +247,14 @@ pub fn setup(bi: &BootInfo, metadata: Metadata) -> Result<Core, SetupError> {
         Metadata::Mapped(c) => (bootstrap_storage()?, Some(c)),
     };
     let Storage { ram, device, pool, caps } = storage;
+    let (ram_len, device_len) = (ram.len(), device.len());
     let headers = RANGES.take_with(|| None).ok_or(SetupError::AlreadySetUp)?;
     let [ram_hdr, device_hdr] = headers else {
         return Err(SetupError::AlreadySetUp);
     };
-    let ram = ram_hdr.insert(RangeAllocator::with_storage(ram).map_err(too_many("RAM range blocks"))?);
-    let device = device_hdr.insert(RangeAllocator::with_storage(device).map_err(too_many("device range blocks"))?);
+    let ram = ram_hdr.insert(RangeAllocator::with_storage(ram).map_err(too_many("RAM range blocks", ram_len))?);
+    let device =
+        device_hdr.insert(RangeAllocator::with_storage(device).map_err(too_many("device range blocks", device_len))?);
     let pool = UntypedPool::new(pool, &boot)?;
     let caps = CapSpace::new(caps, Slot(first))?;
     let ours = PhysAllocator::new(ram, device, Placer::new(pool, caps))?;
@@ -272,8 +280,9 @@ pub fn setup(bi: &BootInfo, metadata: Metadata) -> Result<Core, SetupError> {
     Ok(core)
 }
 
-fn too_many(what: &'static str) -> impl Fn(crate::range_allocator::RangeError) -> SetupError {
-    move |_| SetupError::Capacity { what, have: (1 << 25) - 1, need: 1 << 25 }
+/// A slab too large for a range allocator's links.
+fn too_many(what: &'static str, have: usize) -> impl Fn(crate::range_allocator::RangeError) -> SetupError {
+    move |_| SetupError::TooLarge { what, have }
 }
 
 fn metadata_bytes(pool: usize, caps: usize, ranges: usize) -> usize {

@@ -22,6 +22,8 @@ pub enum MapError {
     Kernel(&'static str, KernelError),
     /// The window is not aligned to the frame size, or its end overflows.
     Window { base: u64, bytes: u64 },
+    /// Freeing a frame core placed for a mapping failed.
+    Free(crate::phys_allocator::FreeError),
 }
 
 impl core::fmt::Display for MapError {
@@ -29,6 +31,7 @@ impl core::fmt::Display for MapError {
         match self {
             MapError::Alloc(ty, e) => write!(f, "cannot place a {}: {e}", ty.name()),
             MapError::Kernel(what, e) => write!(f, "{what}: {e}"),
+            MapError::Free(e) => write!(f, "cannot free a frame: {e}"),
             MapError::Window { base, bytes } => {
                 write!(f, "window of {bytes:#x} bytes at {base:#x} is not aligned or overflows")
             }

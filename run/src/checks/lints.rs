@@ -1,5 +1,6 @@
-//! The format and lint checks CI makes, `cargo fmt --all --check` and
-//! `cargo clippy --workspace --all-targets -- -D warnings`, each one test:
+//! The format and lint checks CI makes, `cargo fmt --all --check`,
+//! `cargo clippy --workspace --all-targets -- -D warnings` and clippy of the
+//! freestanding binaries for their target, each one test:
 //! PASS, or FAIL with the tool's output. A missing rustfmt or clippy is
 //! installed with rustup when it can be.
 
@@ -18,6 +19,31 @@ pub struct Lint {
 pub const FMT: Lint = Lint { subcommand: "fmt", args: &["--all", "--check"], component: "rustfmt" };
 pub const CLIPPY: Lint =
     Lint { subcommand: "clippy", args: &["--workspace", "--all-targets", "--", "-D", "warnings"], component: "clippy" };
+/// The freestanding code a host build leaves out (root tasks, their audit, services), linted
+/// for the target they are built for.
+pub const CLIPPY_FREESTANDING: Lint = Lint {
+    subcommand: "clippy",
+    args: &[
+        "-p",
+        "sel4-core",
+        "-p",
+        "sel4-core-selftest",
+        "-p",
+        "hello",
+        "-p",
+        "fault",
+        "--lib",
+        "--bins",
+        "--features",
+        "sel4-core/root-task,sel4-core-selftest/audit,sel4-core-selftest/memory-map,hello/service,fault/service",
+        "--target",
+        "x86_64-unknown-linux-gnu",
+        "--",
+        "-D",
+        "warnings",
+    ],
+    component: "clippy",
+};
 
 impl Lint {
     /// The command as the report shows it.

@@ -63,7 +63,7 @@ pub fn run(args: &MapArgs) -> Result<()> {
     if let Medium::Iso(_) = s.medium {
         bail!("scenario `{}` boots from an ISO; `map` boots the kernel directly (use a kernel-boot scenario)", s.name);
     }
-    // The scenario's own image (its `run` and features), plus the dump.
+    // The scenario's own image (its `image` and features), plus the dump.
     let mut with_dump = s.clone();
     if !with_dump.features.iter().any(|f| f == DUMP_FEATURE) {
         with_dump.features.push(DUMP_FEATURE.to_string());

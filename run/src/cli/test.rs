@@ -24,7 +24,7 @@ pub fn run(args: &TestArgs) -> anyhow::Result<()> {
     // Fetch the kernel source now, not from inside a build script.
     sel4_kernel_build::pristine_source_dir()?;
     let mut total = host_tests::run()?;
-    for lint in [&lints::FMT, &lints::CLIPPY] {
+    for lint in [&lints::FMT, &lints::CLIPPY, &lints::CLIPPY_FREESTANDING] {
         total.count(lints::check(lint, &lints::Tools::from_env()));
     }
     total.count(image_size::check());

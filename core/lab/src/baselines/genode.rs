@@ -32,7 +32,7 @@ use sel4_core::object::ObjectType;
 use sel4_core::range_allocator::ArrayRangeAllocator;
 use sel4_kernel_model::RETYPE_FAN_OUT_LIMIT;
 
-pub const PAGE_BITS: u8 = 12;
+pub const PAGE_BITS: u8 = sel4_abi::sys::seL4_PageBits as u8;
 const PAGE: u64 = 1 << PAGE_BITS;
 /// Genode's phys CNode has 2^21 entries of 4 KiB pages (`core_cspace.h`,
 /// `NUM_PHYS_SEL_LOG2`): memory from 8 GiB up is unusable.

@@ -20,8 +20,7 @@ const ROUNDS: usize = 2;
 
 fn main(bi: &BootInfo<'static>) -> Result<(), Error> {
     let mut run = sel4_core_selftest::start(bi, "children", sel4_core_selftest::machine(bi))?;
-    let system =
-        System::decode(SYSTEM).map_err(|_| Error::Failed("the system description in the image is malformed"))?;
+    let system = System::decode(SYSTEM)?;
     if system.services.is_empty() {
         return Err(Error::Failed("children: the image holds no services (scenario `service` lines)"));
     }
