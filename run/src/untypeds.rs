@@ -24,8 +24,8 @@ pub fn parse(text: &str) -> Result<Vec<UntypedDesc>> {
 }
 
 /// First slot of the untyped caps in the model's CSpace; slots below hold
-/// the initial caps (`seL4_NumInitialCaps` = 12 in this kernel).
-pub const FIRST_UNTYPED_SLOT: u32 = 12;
+/// the initial caps (`seL4_NumInitialCaps`).
+pub const FIRST_UNTYPED_SLOT: u32 = sel4_abi::sys::seL4_NumInitialCaps as u32;
 
 /// Boot untypeds in slots from [`FIRST_UNTYPED_SLOT`] on, in file order.
 pub fn boot_untypeds(descs: &[UntypedDesc]) -> Vec<BootUntyped> {

@@ -113,9 +113,10 @@ pub fn placement(run: &mut Runner) -> Result<(), Error> {
             };
             let p = match res {
                 Ok(p) => p,
-                // 1 GiB frames need a free 1 GiB of RAM; ranges may be too small for 1 GiB.
+                // 1 GiB frames need a free 1 GiB of RAM; a range may be too small for a block.
                 Err(Error::Alloc { failure: AllocFailure::NoBlock, .. })
-                    if bits >= 30 || (range.is_some() && bits >= 27) =>
+                    if bits >= ObjectType::Frame1G.fixed_bits().unwrap_or(u8::MAX)
+                        || range.is_some_and(|(lo, hi)| 1u64 << bits >= hi - lo) =>
                 {
                     unavailable += 1;
                     println!(
