@@ -31,6 +31,11 @@ pub enum AllocFailure {
     /// The allocator chose a block but the kernel could not place the object there. Every state
     /// change of the attempt has been rolled back.
     Refused(KernelError),
+    /// The kernel created the object at `paddr`, not in the block the allocator chose, and it
+    /// was deleted again: what a strategy gets that leaves the address to the kernel's
+    /// watermark. core's own placement never reports it (it makes the chosen block the
+    /// kernel's).
+    Elsewhere { paddr: u64 },
     /// The range allocator chose a block the untyped pool cannot use: core's two mirrors
     /// disagree (a bug, never a kernel refusal). The attempt has been rolled back.
     Disagreement,
@@ -91,6 +96,7 @@ impl core::fmt::Display for AllocFailure {
             AllocFailure::NoBlock => write!(f, "no free block satisfies the request"),
             AllocFailure::Refused(e) => write!(f, "the kernel refused the chosen block: {e}"),
             AllocFailure::Disagreement => write!(f, "core's range allocator and untyped pool disagree"),
+            AllocFailure::Elsewhere { paddr } => write!(f, "the kernel put the object at {paddr:#x}, not where chosen"),
             AllocFailure::Capacity(c) => write!(f, "capacity of {c} exhausted"),
             AllocFailure::Invalid(e) => write!(f, "invalid request: {e}"),
         }

@@ -39,11 +39,13 @@ pub struct Stats {
     pub allocs: u64,
     /// Successful frees.
     pub frees: u64,
-    /// The allocator chose an address and the kernel could not place the
-    /// object there (or the object landed elsewhere).
+    /// The allocator chose an address and the kernel refused to create the object there
+    /// (an error reply).
     pub refused: u64,
     /// The allocator found no block.
     pub failed: u64,
+    /// The kernel created the object, but not where the allocator chose (deleted again).
+    pub elsewhere: u64,
     /// A fixed capacity of the strategy ran out.
     pub capacity: u64,
     /// Requests the strategy rejects as invalid (e.g. a type it cannot
@@ -121,6 +123,7 @@ impl Stats {
                     AllocFailure::Capacity(_) => self.capacity += 1,
                     AllocFailure::Invalid(_) => self.invalid += 1,
                     AllocFailure::Disagreement => self.disagreements += 1,
+                    AllocFailure::Elsewhere { .. } => self.elsewhere += 1,
                 }
                 if !matches!(f, AllocFailure::Invalid(_) | AllocFailure::Disagreement) {
                     self.note_failure(op, line);

@@ -74,6 +74,7 @@ impl fmt::Display for Line {
                     AllocFailure::Capacity(_) => write!(f, "capacity"),
                     AllocFailure::Invalid(k) => write!(f, "invalid-{}", k.code()),
                     AllocFailure::Disagreement => write!(f, "disagreement"),
+                    AllocFailure::Elsewhere { paddr } => write!(f, "elsewhere-{paddr:#x}"),
                 }
             }
             Outcome::Freed { watermark } => write!(f, "op {n} free wm {}", Wm(watermark)),

@@ -157,17 +157,16 @@ impl<const N: usize> Strategy for FreeIndexOnly<'_, N> {
             return Err(AllocFailure::Refused(e));
         }
         self.roots.get_mut(ri).note_retype(off, bits, 1);
-        if root_paddr.checked_add(off) != Some(a) {
-            // The kernel put it elsewhere: not what the allocator chose.
-            // Delete it again (the watermark stays where the kernel moved it
-            // while the root has other children). seL4 has no error for
-            // this; AlignmentError stands for "placed at the wrong address".
+        let placed = root_paddr.wrapping_add(off);
+        if placed != a {
+            // The kernel put it elsewhere: not what the allocator chose. Delete it again (the
+            // watermark stays where the kernel moved it while the root has other children).
             if k.cnode_delete(slot).is_ok() {
                 self.roots.get_mut(ri).children -= 1;
                 let _ = self.caps.free(slot);
             }
             self.release(a, dev);
-            return Err(AllocFailure::Refused(KernelError::AlignmentError));
+            return Err(AllocFailure::Elsewhere { paddr: placed });
         }
         let i = self
             .objs
