@@ -218,6 +218,16 @@ where
         self.place(k, ty, size_bits, Some(addr), None)
     }
 
+    /// The RAM block of `size` bytes (any multiple of 4 KiB), aligned to `2^align_log2`, within
+    /// `range` if given, that the range allocator would choose now: objects placed with
+    /// [`Self::alloc_at`] at consecutive addresses inside it go there, as long as nothing else is
+    /// allocated in between. Allocates nothing.
+    pub fn find_block(&mut self, size: u64, align_log2: u8, range: Option<(u64, u64)>) -> Result<u64, AllocFailure> {
+        let base = self.ram.alloc(size, align_log2, range).map_err(range_failure)?;
+        let _ = self.ram.free(base);
+        Ok(base)
+    }
+
     /// Like [`Self::alloc`], but the block must lie in `[lo, hi)` (e.g. DMA below 4 GiB).
     pub fn alloc_in<K: Kernel>(
         &mut self,

@@ -9,7 +9,7 @@
 //! * [`cspace`]: core's CSpace grown past the boot CNode to two levels;
 //! * [`runner`]: allocations timed, counted and (feature `audit`) checked by [`audit`];
 //! * [`error`]: why a root task stops;
-//! * [`server`]: core serving its children over one endpoint;
+//! * [`server`]: core serving its children over one endpoint; [`session`]: their RAM sessions;
 //! * [`seed`] and [`device`]: the demo of core's placement (the 8 KiB gap case, a device frame).
 
 pub mod audit;
@@ -22,5 +22,6 @@ pub mod kernel;
 pub mod runner;
 pub mod seed;
 pub mod server;
+pub mod session;
 pub mod state;
 pub mod vspace;

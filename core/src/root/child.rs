@@ -102,6 +102,10 @@ pub struct Child {
     pub charge: Charge,
     objects: heapless::Vec<Handle, MAX_OBJECTS>,
     tcb: Slot,
+    /// The child's VSpace (PML4) in core's CSpace.
+    pub vspace: Slot,
+    /// Cap slots of its budget.
+    pub caps: u64,
 }
 
 impl Child {
@@ -147,9 +151,19 @@ pub fn start(core: &mut Core, endpoint: Slot, badge: usize, spec: &Spec) -> Resu
     let cnode_bits = cnode_bits(spec.caps)?;
     let mut b = Builder { core, spec, objects: heapless::Vec::new(), charge: Charge::default() };
     match b.build(&image, cnode_bits, endpoint, badge as Word) {
-        Ok(tcb) => {
+        Ok((tcb, vspace)) => {
             let Builder { objects, charge, .. } = b;
-            Ok(Child { index: spec.index, name: spec.name, prio: spec.prio, budget: spec.ram, charge, objects, tcb })
+            Ok(Child {
+                index: spec.index,
+                name: spec.name,
+                prio: spec.prio,
+                budget: spec.ram,
+                charge,
+                objects,
+                tcb,
+                vspace,
+                caps: spec.caps,
+            })
         }
         Err(e) => {
             let Builder { core, mut objects, .. } = b;
@@ -242,7 +256,13 @@ impl Builder<'_, '_, '_> {
         }
     }
 
-    fn build(&mut self, image: &Image, cnode_bits: u8, endpoint: Slot, badge: Word) -> Result<Slot, ChildError> {
+    fn build(
+        &mut self,
+        image: &Image,
+        cnode_bits: u8,
+        endpoint: Slot,
+        badge: Word,
+    ) -> Result<(Slot, Slot), ChildError> {
         let k = |what: &'static str| move |e: sel4::Error| ChildError::Kernel(what, e);
         // VSpace: a PML4 with an ASID (`X86_ASIDPool_Assign` before any map into it).
         let pml4 = self.place(ObjectType::Pml4, 0, Part::Vspace)?;
@@ -311,7 +331,7 @@ impl Builder<'_, '_, '_> {
             ..UserContext::default()
         };
         tcb_cap.tcb_write_registers(true, UserContext::COUNT, &regs).map_err(k("start thread"))?;
-        Ok(tcb)
+        Ok((tcb, pml4))
     }
 
     /// Copies `bytes` into the frame in `slot` at offset `at`, through core's window.

@@ -8,7 +8,7 @@
 
 use sel4::{cap_type, syscalls, Cap, FaultType, MessageInfo, Word};
 use sel4_core_protocol::request::LOG_BYTES;
-use sel4_core_protocol::{ErrorCode, Request};
+use sel4_core_protocol::Request;
 use sel4_root_task::println;
 
 use crate::kernel::Capacity;
@@ -16,6 +16,7 @@ use crate::object::ObjectType;
 use crate::phys_allocator::{AllocFailure, Handle};
 use crate::root::child::{self, Child, Spec};
 use crate::root::error::Error;
+use crate::root::session::{Client, Sessions};
 use crate::root::state::Core;
 use crate::root::vspace;
 use crate::size::Size;
@@ -33,6 +34,7 @@ const LINE: usize = 160;
 struct Slot {
     child: Child,
     line: heapless::Vec<u8, LINE>,
+    sessions: Sessions,
 }
 
 /// How a child ended.
@@ -130,7 +132,7 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
             table.push(p.handle).map_err(|_| AllocFailure::Capacity(Capacity::ObjectTable))?;
             Ok(p.slot)
         };
-        vspace::map_new_frames(&mut place, TABLE_BASE, bytes.max(1), ObjectType::Frame4K)?;
+        vspace::map_new_frames(&mut place, TABLE_BASE, bytes.max(1), ObjectType::Frame2M)?;
     }
     // SAFETY: map_new_frames mapped [TABLE_BASE, TABLE_BASE + bytes) read-write in core's VSpace,
     // in frames only core holds; page aligned, so aligned for the entries; nothing else refers
@@ -165,7 +167,7 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
                     g.vspace
                 );
                 out.started += 1;
-                Some(Slot { child: c, line: heapless::Vec::new() })
+                Some(Slot { child: c, line: heapless::Vec::new(), sessions: Sessions::default() })
             }
             Err(e) => {
                 println!("child {}: not started: {e}", spec.name);
@@ -203,8 +205,23 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
                 }
                 // Sessions are not served yet: a request core does not serve is answered as one
                 // it does not know.
-                Ok(_) => {
-                    syscalls::reply(MessageInfo::new(ErrorCode::InvalidRequest as Word, 0, 0, 0), [0; 4]);
+                Ok(request) => {
+                    let (lent_ram, lent_caps) = slot.sessions.lent();
+                    let c = &slot.child;
+                    let client = Client {
+                        vspace: c.vspace,
+                        ram_left: c.budget.saturating_sub(c.charge.total() + lent_ram),
+                        caps_left: c.caps.saturating_sub(lent_caps),
+                    };
+                    match slot.sessions.serve(core, &client, request) {
+                        Ok(words) => {
+                            let w = words.as_slice();
+                            let mut mrs = [0; 4];
+                            mrs[..w.len()].copy_from_slice(w);
+                            syscalls::reply(MessageInfo::new(0, 0, 0, w.len()), mrs);
+                        }
+                        Err(e) => syscalls::reply(MessageInfo::new(e as Word, 0, 0, 0), [0; 4]),
+                    }
                     continue;
                 }
                 Err(e) => {
@@ -216,8 +233,11 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
         // Exit or fault: the child is gone; reclaim everything it holds.
         if let Some(Some(mut s)) = slots.get_mut(index).map(Option::take) {
             flush(&mut s);
-            let (name, charged) = (s.child.name, s.child.charge.total());
-            let back = s.child.reclaim(core)?;
+            let (name, charged) = (s.child.name, s.child.charge.total() + s.sessions.used());
+            let before = core.ours.ram().avail();
+            s.sessions.close_all(core);
+            s.child.reclaim(core)?;
+            let back = core.ours.ram().avail() - before;
             let lost = charged.saturating_sub(back);
             println!("child {name}: reclaimed: {back} of {charged} bytes back in the allocator, leaked {lost} bytes");
             ends[index] = match end {

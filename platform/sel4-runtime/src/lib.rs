@@ -40,6 +40,26 @@ pub fn call_core(request: &Request) -> sel4::syscalls::Received {
     sel4::syscalls::call(sel4::CPtr::from_bits(abi::ENDPOINT), info, words)
 }
 
+/// Core, reached with seL4 Calls on the child's endpoint: the transport of the session clients
+/// (`sel4_core_protocol::session`). Words past the fourth go through the IPC buffer.
+pub struct Core;
+
+impl sel4_core_protocol::Transport for Core {
+    fn call(&mut self, label: u64, words: &[u64]) -> (u64, [u64; 4], usize) {
+        let mut mrs = [0; 4];
+        for (i, &w) in words.iter().enumerate() {
+            if i < mrs.len() {
+                mrs[i] = w;
+            } else if !sel4::set_message_word(i, w) {
+                break;
+            }
+        }
+        let info = sel4::MessageInfo::new(label, 0, 0, words.len());
+        let r = sel4::syscalls::call(sel4::CPtr::from_bits(abi::ENDPOINT), info, mrs);
+        (r.info.label(), r.mrs, r.info.length())
+    }
+}
+
 /// Not public API: used by `declare_main!`.
 #[doc(hidden)]
 pub mod _private {

@@ -111,6 +111,15 @@ pub fn message_word(i: usize) -> Option<Word> {
     with_ipc_buffer(|b| b.get_mr(i))
 }
 
+/// Sets message word `i` of the next message in the registered IPC buffer: words from 4 on
+/// (the first ones go in registers). `false` past the buffer's message words.
+///
+/// # Panics
+/// If no buffer is registered.
+pub fn set_message_word(i: usize, w: Word) -> bool {
+    with_ipc_buffer(|b| b.set_mr(i, w))
+}
+
 /// Runs `f` on the registered IPC buffer. `f` must make no system call (the
 /// kernel would write the buffer under the reference); within this crate it
 /// only fills or reads the buffer.

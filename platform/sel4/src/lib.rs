@@ -21,7 +21,7 @@ pub use sel4_abi::{error, message_info};
 pub use bootinfo::{BootInfo, BootInfoError, SlotRegion, UntypedDesc};
 pub use cptr::{cap, cap_type, init_thread, AbsoluteCPtr, CPtr, Cap, CapType};
 pub use invocations::{CapRights, UserContext, VmAttributes};
-pub use ipc_buffer::{message_word, set_ipc_buffer, IpcBuffer};
+pub use ipc_buffer::{message_word, set_ipc_buffer, set_message_word, IpcBuffer};
 pub use object::ObjectBlueprint;
 pub use sel4_abi::{
     sys, CNodeCapData, Error, FaultType, InvocationLabel, LookupFailure, MessageInfo, ObjectType, Result, Syscall,

@@ -1,0 +1,355 @@
+//! RAM sessions a child opens with core: a quota moved from the child's budget, dataspaces of
+//! physically contiguous frames core places (the largest frames that fit, at consecutive
+//! addresses core chose), mapped into the child with the paging structures they need, and
+//! freed. Every byte core spends for a session is charged to it: its frames, the paging
+//! structures of its mappings, and core's record of each dataspace. A request that fails
+//! changes nothing; closing a session (or the child's end) frees all it holds.
+
+use sel4::{cap_type, Cap, CapRights, VmAttributes, Word};
+use sel4_core_protocol::answer::{Answer, Done, OpenReply, RamAllocReply};
+use sel4_core_protocol::layout;
+use sel4_core_protocol::limits::{PAGE_SIZE, VADDR_LIMIT};
+use sel4_core_protocol::reply::Words;
+use sel4_core_protocol::{CacheAttr, ErrorCode, Handle, PhysRange, Request, SessionKind};
+
+use crate::object::ObjectType;
+use crate::phys_allocator::{AllocFailure, Handle as ObjectHandle};
+use crate::root::state::Core;
+use crate::root::vspace::{self, Mapped, Mapping};
+
+/// Sessions one child may hold at once.
+pub const MAX_SESSIONS: usize = 4;
+/// Dataspaces one session may hold at once.
+pub const MAX_DATASPACES: usize = 32;
+/// Frames and paging structures one session may hold.
+pub const MAX_OBJECTS: usize = 128;
+/// Bytes core charges a session for its record of one dataspace.
+pub const DATASPACE_RECORD: u64 = size_of::<Dataspace>() as u64;
+
+/// What owns a session's object.
+#[derive(Copy, Clone, PartialEq, Eq)]
+enum Owner {
+    Dataspace(u8),
+    Paging,
+}
+
+#[derive(Copy, Clone)]
+struct Object {
+    handle: ObjectHandle,
+    slot: crate::kernel::Slot,
+    bytes: u64,
+    owner: Owner,
+}
+
+#[derive(Copy, Clone)]
+pub struct Dataspace {
+    generation: u16,
+    live: bool,
+    paddr: u64,
+    size: u64,
+    frame_bits: u8,
+    cache: CacheAttr,
+    mapped: Option<u64>,
+}
+
+impl Dataspace {
+    const EMPTY: Dataspace = Dataspace {
+        generation: 0,
+        live: false,
+        paddr: 0,
+        size: 0,
+        frame_bits: 0,
+        cache: CacheAttr::Cached,
+        mapped: None,
+    };
+}
+
+/// One session.
+pub struct Session {
+    generation: u16,
+    live: bool,
+    ram_quota: u64,
+    cap_quota: u32,
+    used: u64,
+    dataspaces: [Dataspace; MAX_DATASPACES],
+    objects: heapless::Vec<Object, MAX_OBJECTS>,
+}
+
+impl Session {
+    const fn empty() -> Session {
+        Session {
+            generation: 0,
+            live: false,
+            ram_quota: 0,
+            cap_quota: 0,
+            used: 0,
+            dataspaces: [Dataspace::EMPTY; MAX_DATASPACES],
+            objects: heapless::Vec::new(),
+        }
+    }
+}
+
+/// A child's sessions, and what of its budget they hold.
+pub struct Sessions {
+    sessions: [Session; MAX_SESSIONS],
+}
+
+/// A handle: the index in the low 16 bits, a generation in the high 16, so a stale or forged one
+/// names nothing.
+fn handle(index: usize, generation: u16) -> Handle {
+    Handle((generation as u32) << 16 | index as u32)
+}
+
+fn split(h: Handle) -> (usize, u16) {
+    ((h.0 & 0xffff) as usize, (h.0 >> 16) as u16)
+}
+
+/// What serving a request needs of the child.
+pub struct Client {
+    /// The child's VSpace (PML4) in core's CSpace.
+    pub vspace: crate::kernel::Slot,
+    /// RAM and cap slots of the child's budget not yet charged or lent to a session.
+    pub ram_left: u64,
+    pub caps_left: u64,
+}
+
+impl Default for Sessions {
+    fn default() -> Self {
+        Sessions { sessions: [const { Session::empty() }; MAX_SESSIONS] }
+    }
+}
+
+impl Sessions {
+    /// Bytes core spent for the open sessions.
+    pub fn used(&self) -> u64 {
+        self.sessions.iter().filter(|s| s.live).map(|s| s.used).sum()
+    }
+
+    /// RAM and cap slots lent to open sessions.
+    pub fn lent(&self) -> (u64, u64) {
+        self.sessions.iter().filter(|s| s.live).fold((0, 0), |(r, c), s| (r + s.ram_quota, c + s.cap_quota as u64))
+    }
+
+    /// Serves `request`; the reply's words, or the error that left everything as it was.
+    pub fn serve(&mut self, core: &mut Core, client: &Client, request: Request) -> Result<Words, ErrorCode> {
+        match request {
+            Request::Open { kind: SessionKind::Ram, ram_quota, cap_quota } => {
+                if ram_quota > client.ram_left {
+                    return Err(ErrorCode::OutOfRamQuota);
+                }
+                if cap_quota as u64 > client.caps_left {
+                    return Err(ErrorCode::OutOfCapQuota);
+                }
+                let i = self.sessions.iter().position(|s| !s.live).ok_or(ErrorCode::OutOfRamQuota)?;
+                let s = &mut self.sessions[i];
+                s.generation = s.generation.wrapping_add(1);
+                s.live = true;
+                s.ram_quota = ram_quota;
+                s.cap_quota = cap_quota;
+                s.used = 0;
+                Ok(OpenReply { session: handle(i, s.generation) }.to_words())
+            }
+            Request::Close { session } => {
+                let s = self.session(session)?;
+                release(core, s, None);
+                s.live = false;
+                Ok(Done.to_words())
+            }
+            Request::RamAlloc { session, size, align_log2, cache, range } => {
+                let s = self.session(session)?;
+                alloc(core, s, size, align_log2, cache, range)
+            }
+            Request::RamMap { session, dataspace, vaddr } => {
+                let s = self.session(session)?;
+                map(core, client, s, dataspace, vaddr).map(|()| Done.to_words())
+            }
+            Request::RamFree { session, dataspace } => {
+                let s = self.session(session)?;
+                let d = dataspace_index(s, dataspace)?;
+                release(core, s, Some(d as u8));
+                s.dataspaces[d].live = false;
+                s.used -= DATASPACE_RECORD;
+                Ok(Done.to_words())
+            }
+            // CNode and TCB sessions, and handing frame caps to the client, are not served yet.
+            _ => Err(ErrorCode::InvalidRequest),
+        }
+    }
+
+    fn session(&mut self, h: Handle) -> Result<&mut Session, ErrorCode> {
+        let (i, generation) = split(h);
+        match self.sessions.get_mut(i) {
+            Some(s) if s.live && s.generation == generation => Ok(s),
+            _ => Err(ErrorCode::InvalidHandle),
+        }
+    }
+
+    /// Frees everything every session holds (the child is gone).
+    pub fn close_all(&mut self, core: &mut Core) {
+        for s in self.sessions.iter_mut().filter(|s| s.live) {
+            release(core, s, None);
+            s.live = false;
+        }
+    }
+}
+
+fn dataspace_index(s: &Session, h: Handle) -> Result<usize, ErrorCode> {
+    let (i, generation) = split(h);
+    match s.dataspaces.get(i) {
+        Some(d) if d.live && d.generation == generation => Ok(i),
+        _ => Err(ErrorCode::InvalidHandle),
+    }
+}
+
+/// Frees the objects of `s` owned by dataspace `only`, or all of them.
+fn release(core: &mut Core, s: &mut Session, only: Option<u8>) {
+    let mut i = s.objects.len();
+    while i > 0 {
+        i -= 1;
+        let o = s.objects[i];
+        if only.is_none_or(|d| o.owner == Owner::Dataspace(d)) {
+            // Freeing revokes the leaf: every copy and mapping of the object dies with it.
+            let _ = core.ours.free(&mut core.kernel, o.handle);
+            s.used -= o.bytes;
+            s.objects.swap_remove(i);
+        }
+    }
+}
+
+/// The largest frame this kernel configuration has.
+fn max_frame_bits() -> u8 {
+    let huge = ObjectType::Frame1G;
+    match (huge.into_word(), huge.fixed_bits()) {
+        (Some(_), Some(b)) => b,
+        _ => ObjectType::Frame2M.fixed_bits().unwrap_or(12),
+    }
+}
+
+fn frame_type(bits: u8) -> ObjectType {
+    if Some(bits) == ObjectType::Frame1G.fixed_bits() {
+        ObjectType::Frame1G
+    } else if Some(bits) == ObjectType::Frame2M.fixed_bits() {
+        ObjectType::Frame2M
+    } else {
+        ObjectType::Frame4K
+    }
+}
+
+fn alloc(
+    core: &mut Core,
+    s: &mut Session,
+    size: u64,
+    align_log2: u8,
+    cache: CacheAttr,
+    range: Option<PhysRange>,
+) -> Result<Words, ErrorCode> {
+    let need = size.checked_add(DATASPACE_RECORD).ok_or(ErrorCode::OutOfRamQuota)?;
+    if s.used.checked_add(need).is_none_or(|u| u > s.ram_quota) {
+        return Err(ErrorCode::OutOfRamQuota);
+    }
+    let d = s.dataspaces.iter().position(|d| !d.live).ok_or(ErrorCode::OutOfRamQuota)?;
+    let align = align_log2.max(PAGE_SIZE.trailing_zeros() as u8);
+    let base = core.ours.find_block(size, align, range.map(|r| (r.lo, r.hi))).map_err(|_| ErrorCode::NoMemory)?;
+    let max_bits = max_frame_bits();
+    let mut placed: heapless::Vec<Object, MAX_OBJECTS> = heapless::Vec::new();
+    let mut frame_bits = 0;
+    for f in layout::frames(base, size, max_bits) {
+        let ty = frame_type(f.size_bits);
+        let ok = match core.ours.alloc_at(&mut core.kernel, ty, 0, f.paddr) {
+            Ok(p) => placed
+                .push(Object {
+                    handle: p.handle,
+                    slot: p.slot,
+                    bytes: 1 << f.size_bits,
+                    owner: Owner::Dataspace(d as u8),
+                })
+                .is_ok(),
+            Err(_) => false,
+        };
+        if !ok || s.objects.len() + placed.len() > MAX_OBJECTS {
+            for o in placed.iter().rev() {
+                let _ = core.ours.free(&mut core.kernel, o.handle);
+            }
+            return Err(if ok { ErrorCode::OutOfRamQuota } else { ErrorCode::NoMemory });
+        }
+        frame_bits = frame_bits.max(f.size_bits);
+    }
+    for o in placed {
+        let _ = s.objects.push(o);
+    }
+    s.used += need;
+    let ds = &mut s.dataspaces[d];
+    ds.generation = ds.generation.wrapping_add(1);
+    *ds = Dataspace { generation: ds.generation, live: true, paddr: base, size, frame_bits, cache, mapped: None };
+    Ok(RamAllocReply { dataspace: handle(d, ds.generation), paddr: base, frame_bits }.to_words())
+}
+
+fn map(core: &mut Core, client: &Client, s: &mut Session, dataspace: Handle, vaddr: u64) -> Result<(), ErrorCode> {
+    let d = dataspace_index(s, dataspace)?;
+    let ds = s.dataspaces[d];
+    let align = (1u64 << ds.frame_bits) - 1;
+    if ds.mapped.is_some()
+        || vaddr & align != ds.paddr & align
+        || vaddr.checked_add(ds.size).is_none_or(|e| e > VADDR_LIMIT)
+    {
+        return Err(ErrorCode::InvalidArgument);
+    }
+    let attrs = match ds.cache {
+        CacheAttr::Cached => VmAttributes::DEFAULT,
+        CacheAttr::WriteCombining => VmAttributes::WRITE_COMBINING,
+        CacheAttr::Uncached => VmAttributes::CACHE_DISABLED,
+    };
+    let how = Mapping { vspace: Cap::from_bits(client.vspace.0 as Word), rights: CapRights::read_write(), attrs };
+    let frames: heapless::Vec<Object, MAX_OBJECTS> =
+        s.objects.iter().copied().filter(|o| o.owner == Owner::Dataspace(d as u8)).collect();
+    let (quota, mut used) = (s.ram_quota, s.used);
+    let mut paging: heapless::Vec<Object, 64> = heapless::Vec::new();
+    let mut failed = None;
+    let mut done_frames = 0;
+    let mut va = vaddr;
+    for o in &frames {
+        let bits = o.bytes.trailing_zeros() as u8;
+        let mut out_of_quota = false;
+        let r = {
+            let (ours, kernel) = (&mut core.ours, &mut core.kernel);
+            let mut place = |ty: ObjectType| {
+                let bytes = ty.object_bits(0).map(|b| 1u64 << b).unwrap_or(PAGE_SIZE);
+                if used + bytes > quota || paging.is_full() {
+                    out_of_quota = true;
+                    return Err(AllocFailure::NoBlock);
+                }
+                let p = ours.alloc(kernel, ty, 0)?;
+                used += bytes;
+                let _ = paging.push(Object { handle: p.handle, slot: p.slot, bytes, owner: Owner::Paging });
+                Ok(p.slot)
+            };
+            let mut m = Mapped::default();
+            vspace::map_frame(&mut place, how, o.slot, frame_type(bits), va, &mut m)
+        };
+        if r.is_err() {
+            failed = Some(if out_of_quota { ErrorCode::OutOfRamQuota } else { ErrorCode::InvalidArgument });
+            break;
+        }
+        done_frames += 1;
+        va += o.bytes;
+    }
+    if failed.is_none() && s.objects.len() + paging.len() > MAX_OBJECTS {
+        failed = Some(ErrorCode::OutOfRamQuota);
+    }
+    if let Some(e) = failed {
+        // Undo: unmap what was mapped, free the paging structures placed for it.
+        for o in &frames[..done_frames] {
+            let _ = Cap::<cap_type::Frame4K>::from_bits(o.slot.0 as Word).frame_unmap();
+        }
+        for o in paging.iter().rev() {
+            let _ = core.ours.free(&mut core.kernel, o.handle);
+        }
+        return Err(e);
+    }
+    for o in paging {
+        let _ = s.objects.push(o);
+    }
+    s.used = used;
+    s.dataspaces[d].mapped = Some(vaddr);
+    Ok(())
+}

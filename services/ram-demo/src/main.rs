@@ -1,0 +1,83 @@
+//! ram-demo: allocates RAM from core through a RAM session: a 4 KiB, a 2 MiB and a 12 KiB
+//! dataspace, each physically contiguous and below 4 GiB, maps each, writes a pattern to every
+//! page and reads it back, prints the physical addresses, frees them and closes the session.
+#![no_std]
+#![no_main]
+
+use core::fmt;
+
+use sel4_core_protocol::session::AllocOptions;
+use sel4_core_protocol::{CacheAttr, PhysRange, RamSession, SessionError};
+use sel4_runtime::{declare_main, println, Core};
+
+declare_main!(main);
+
+/// Where the dataspaces are mapped: 2 MiB apart, so the 2 MiB one can use a large frame.
+const VADDR: u64 = 0x1000_0000;
+const SIZES: [u64; 3] = [4 << 10, 2 << 20, 12 << 10];
+const BELOW_4G: PhysRange = PhysRange { lo: 0, hi: 1 << 32 };
+
+enum Error {
+    Session(&'static str, SessionError),
+    Mismatch { vaddr: u64, wrote: u64, read: u64 },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Session(what, e) => write!(f, "{what}: {e}"),
+            Error::Mismatch { vaddr, wrote, read } => write!(f, "{vaddr:#x} reads {read:#x} after writing {wrote:#x}"),
+        }
+    }
+}
+
+fn s<T>(what: &'static str, r: Result<T, SessionError>) -> Result<T, Error> {
+    r.map_err(|e| Error::Session(what, e))
+}
+
+/// Writes a word to every page of `[vaddr, vaddr + size)` and reads it back.
+fn touch(vaddr: u64, size: u64) -> Result<(), Error> {
+    for page in (vaddr..vaddr + size).step_by(4096) {
+        let wrote = page ^ 0x5a5a_5a5a_5a5a_5a5a;
+        let p = page as *mut u64;
+        // SAFETY: core mapped the dataspace read-write at `vaddr` for `size` bytes before this
+        // runs, and nothing else in this program refers to that memory.
+        let read = unsafe {
+            p.write_volatile(wrote);
+            p.read_volatile()
+        };
+        if read != wrote {
+            return Err(Error::Mismatch { vaddr: page, wrote, read });
+        }
+    }
+    Ok(())
+}
+
+fn main(_: usize) -> Result<(), Error> {
+    let t = &mut Core;
+    let ram = s("open", RamSession::open(t, 4 << 20, 16))?;
+    let options = AllocOptions { align_log2: 0, cache: CacheAttr::Cached, range: Some(BELOW_4G) };
+    let mut vaddr = VADDR;
+    let mut spaces = [None; 3];
+    for (i, &size) in SIZES.iter().enumerate() {
+        let ds = s("alloc", ram.alloc(t, size, options))?;
+        // A virtual address congruent to the physical one modulo the largest frame.
+        let align = (1u64 << ds.frame_bits) - 1;
+        let va = (vaddr + align) & !align | (ds.paddr & align);
+        s("map", ram.map(t, ds, va))?;
+        touch(va, size)?;
+        println!(
+            "ram-demo: {} KiB at paddr {:#x}, mapped at {va:#x}, every page written and read back",
+            size >> 10,
+            ds.paddr
+        );
+        vaddr = va + size;
+        spaces[i] = Some(ds);
+    }
+    for ds in spaces.into_iter().flatten() {
+        s("free", ram.free(t, ds))?;
+    }
+    s("close", ram.close(t))?;
+    println!("ram-demo: freed and closed");
+    Ok(())
+}
