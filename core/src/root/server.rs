@@ -209,6 +209,7 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
                     let (lent_ram, lent_caps) = slot.sessions.lent();
                     let c = &slot.child;
                     let client = Client {
+                        name: c.name,
                         vspace: c.vspace,
                         ram_left: c.budget.saturating_sub(c.charge.total() + lent_ram),
                         caps_left: c.caps.saturating_sub(lent_caps),
@@ -235,7 +236,7 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
             flush(&mut s);
             let (name, charged) = (s.child.name, s.child.charge.total() + s.sessions.used());
             let before = core.ours.ram().avail();
-            s.sessions.close_all(core);
+            s.sessions.close_all(core, name);
             s.child.reclaim(core)?;
             let back = core.ours.ram().avail() - before;
             let lost = charged.saturating_sub(back);

@@ -71,6 +71,8 @@ pub struct Session {
     ram_quota: u64,
     cap_quota: u32,
     used: u64,
+    /// The most `used` ever was.
+    peak: u64,
     dataspaces: [Dataspace; MAX_DATASPACES],
     objects: heapless::Vec<Object, MAX_OBJECTS>,
 }
@@ -83,6 +85,7 @@ impl Session {
             ram_quota: 0,
             cap_quota: 0,
             used: 0,
+            peak: 0,
             dataspaces: [Dataspace::EMPTY; MAX_DATASPACES],
             objects: heapless::Vec::new(),
         }
@@ -105,7 +108,9 @@ fn split(h: Handle) -> (usize, u16) {
 }
 
 /// What serving a request needs of the child.
-pub struct Client {
+pub struct Client<'a> {
+    /// The child's name, for core's log.
+    pub name: &'a str,
     /// The child's VSpace (PML4) in core's CSpace.
     pub vspace: crate::kernel::Slot,
     /// RAM and cap slots of the child's budget not yet charged or lent to a session.
@@ -131,7 +136,7 @@ impl Sessions {
     }
 
     /// Serves `request`; the reply's words, or the error that left everything as it was.
-    pub fn serve(&mut self, core: &mut Core, client: &Client, request: Request) -> Result<Words, ErrorCode> {
+    pub fn serve(&mut self, core: &mut Core, client: &Client<'_>, request: Request) -> Result<Words, ErrorCode> {
         match request {
             Request::Open { kind: SessionKind::Ram, ram_quota, cap_quota } => {
                 if ram_quota > client.ram_left {
@@ -147,10 +152,12 @@ impl Sessions {
                 s.ram_quota = ram_quota;
                 s.cap_quota = cap_quota;
                 s.used = 0;
+                s.peak = 0;
                 Ok(OpenReply { session: handle(i, s.generation) }.to_words())
             }
             Request::Close { session } => {
                 let s = self.session(session)?;
+                report(client.name, session, s);
                 release(core, s, None);
                 s.live = false;
                 Ok(Done.to_words())
@@ -184,13 +191,27 @@ impl Sessions {
         }
     }
 
-    /// Frees everything every session holds (the child is gone).
-    pub fn close_all(&mut self, core: &mut Core) {
-        for s in self.sessions.iter_mut().filter(|s| s.live) {
+    /// Frees everything every session of child `name` holds (the child is gone).
+    pub fn close_all(&mut self, core: &mut Core, name: &str) {
+        for (i, s) in self.sessions.iter_mut().enumerate().filter(|(_, s)| s.live) {
+            report(name, handle(i, s.generation), s);
             release(core, s, None);
             s.live = false;
         }
     }
+}
+
+/// Prints a session's quota, what core spends for it now and at most, and what is left.
+fn report(name: &str, h: Handle, s: &Session) {
+    sel4_root_task::println!(
+        "session {:#x} of {name} (RAM): quota {} bytes, used {} (at most {}), left {}; cap quota {}",
+        h.0,
+        s.ram_quota,
+        s.used,
+        s.peak,
+        s.ram_quota - s.used,
+        s.cap_quota
+    );
 }
 
 fn dataspace_index(s: &Session, h: Handle) -> Result<usize, ErrorCode> {
@@ -278,6 +299,7 @@ fn alloc(
         let _ = s.objects.push(o);
     }
     s.used += need;
+    s.peak = s.peak.max(s.used);
     let ds = &mut s.dataspaces[d];
     ds.generation = ds.generation.wrapping_add(1);
     *ds = Dataspace { generation: ds.generation, live: true, paddr: base, size, frame_bits, cache, mapped: None };
@@ -350,6 +372,7 @@ fn map(core: &mut Core, client: &Client, s: &mut Session, dataspace: Handle, vad
         let _ = s.objects.push(o);
     }
     s.used = used;
+    s.peak = s.peak.max(used);
     s.dataspaces[d].mapped = Some(vaddr);
     Ok(())
 }
