@@ -104,6 +104,9 @@ pub struct Child {
     tcb: Slot,
     /// The child's VSpace (PML4) in core's CSpace.
     pub vspace: Slot,
+    /// The child's CNode in core's CSpace, and its radix.
+    pub cnode: Slot,
+    pub cnode_bits: u8,
     /// Cap slots of its budget.
     pub caps: u64,
 }
@@ -151,7 +154,7 @@ pub fn start(core: &mut Core, endpoint: Slot, badge: usize, spec: &Spec) -> Resu
     let cnode_bits = cnode_bits(spec.caps)?;
     let mut b = Builder { core, spec, objects: heapless::Vec::new(), charge: Charge::default() };
     match b.build(&image, cnode_bits, endpoint, badge as Word) {
-        Ok((tcb, vspace)) => {
+        Ok((tcb, vspace, cnode)) => {
             let Builder { objects, charge, .. } = b;
             Ok(Child {
                 index: spec.index,
@@ -162,6 +165,8 @@ pub fn start(core: &mut Core, endpoint: Slot, badge: usize, spec: &Spec) -> Resu
                 objects,
                 tcb,
                 vspace,
+                cnode,
+                cnode_bits,
                 caps: spec.caps,
             })
         }
@@ -262,7 +267,7 @@ impl Builder<'_, '_, '_> {
         cnode_bits: u8,
         endpoint: Slot,
         badge: Word,
-    ) -> Result<(Slot, Slot), ChildError> {
+    ) -> Result<(Slot, Slot, Slot), ChildError> {
         let k = |what: &'static str| move |e: sel4::Error| ChildError::Kernel(what, e);
         // VSpace: a PML4 with an ASID (`X86_ASIDPool_Assign` before any map into it).
         let pml4 = self.place(ObjectType::Pml4, 0, Part::Vspace)?;
@@ -331,7 +336,7 @@ impl Builder<'_, '_, '_> {
             ..UserContext::default()
         };
         tcb_cap.tcb_write_registers(true, UserContext::COUNT, &regs).map_err(k("start thread"))?;
-        Ok((tcb, pml4))
+        Ok((tcb, pml4, cnode))
     }
 
     /// Copies `bytes` into the frame in `slot` at offset `at`, through core's window.

@@ -211,6 +211,8 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
                     let client = Client {
                         name: c.name,
                         vspace: c.vspace,
+                        cnode: c.cnode,
+                        cnode_bits: c.cnode_bits,
                         ram_left: c.budget.saturating_sub(c.charge.total() + lent_ram),
                         caps_left: c.caps.saturating_sub(lent_caps),
                     };

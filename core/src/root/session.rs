@@ -1,12 +1,14 @@
-//! RAM sessions a child opens with core: a quota moved from the child's budget, dataspaces of
-//! physically contiguous frames core places (the largest frames that fit, at consecutive
-//! addresses core chose), mapped into the child with the paging structures they need, and
-//! freed. Every byte core spends for a session is charged to it: its frames, the paging
-//! structures of its mappings, and core's record of each dataspace. A request that fails
-//! changes nothing; closing a session (or the child's end) frees all it holds.
+//! Sessions a child opens with core: a quota moved from the child's budget (RAM bytes and cap
+//! slots). A RAM session holds dataspaces of physically contiguous frames core places (the
+//! largest frames that fit, at consecutive addresses core chose), mapped into the child with
+//! the paging structures they need. A CNode session holds CNodes, each with a cap in a slot of
+//! the child's CNode the child names. Every byte core spends for a session is charged to it:
+//! its objects, the paging structures of its mappings, and core's record of each; every cap
+//! slot too (core's and the child's). A request that fails changes nothing; closing a session
+//! (or the child's end) frees all it holds.
 
 use sel4::{cap_type, Cap, CapRights, VmAttributes, Word};
-use sel4_core_protocol::answer::{Answer, Done, OpenReply, RamAllocReply};
+use sel4_core_protocol::answer::{Answer, CnodeCreateReply, Done, OpenReply, RamAllocReply};
 use sel4_core_protocol::layout;
 use sel4_core_protocol::limits::{PAGE_SIZE, VADDR_LIMIT};
 use sel4_core_protocol::reply::Words;
@@ -31,7 +33,20 @@ pub const DATASPACE_RECORD: u64 = size_of::<Dataspace>() as u64;
 enum Owner {
     Dataspace(u8),
     Paging,
+    Cnode(u8),
 }
+
+/// A CNode a session holds.
+#[derive(Copy, Clone)]
+struct CnodeRecord {
+    generation: u16,
+    live: bool,
+}
+
+/// CNodes one session may hold at once.
+pub const MAX_CNODES: usize = 16;
+/// Cap slots a CNode costs its session: core's cap to it and the child's.
+const CNODE_CAP_SLOTS: u32 = 2;
 
 #[derive(Copy, Clone)]
 struct Object {
@@ -66,8 +81,11 @@ impl Dataspace {
 
 /// One session.
 pub struct Session {
+    kind: SessionKind,
     generation: u16,
     live: bool,
+    caps_used: u32,
+    cnodes: [CnodeRecord; MAX_CNODES],
     ram_quota: u64,
     cap_quota: u32,
     used: u64,
@@ -80,8 +98,11 @@ pub struct Session {
 impl Session {
     const fn empty() -> Session {
         Session {
+            kind: SessionKind::Ram,
             generation: 0,
             live: false,
+            caps_used: 0,
+            cnodes: [CnodeRecord { generation: 0, live: false }; MAX_CNODES],
             ram_quota: 0,
             cap_quota: 0,
             used: 0,
@@ -113,6 +134,9 @@ pub struct Client<'a> {
     pub name: &'a str,
     /// The child's VSpace (PML4) in core's CSpace.
     pub vspace: crate::kernel::Slot,
+    /// The child's CNode in core's CSpace, and its radix.
+    pub cnode: crate::kernel::Slot,
+    pub cnode_bits: u8,
     /// RAM and cap slots of the child's budget not yet charged or lent to a session.
     pub ram_left: u64,
     pub caps_left: u64,
@@ -138,7 +162,7 @@ impl Sessions {
     /// Serves `request`; the reply's words, or the error that left everything as it was.
     pub fn serve(&mut self, core: &mut Core, client: &Client<'_>, request: Request) -> Result<Words, ErrorCode> {
         match request {
-            Request::Open { kind: SessionKind::Ram, ram_quota, cap_quota } => {
+            Request::Open { kind: kind @ (SessionKind::Ram | SessionKind::Cnode), ram_quota, cap_quota } => {
                 if ram_quota > client.ram_left {
                     return Err(ErrorCode::OutOfRamQuota);
                 }
@@ -153,6 +177,8 @@ impl Sessions {
                 s.cap_quota = cap_quota;
                 s.used = 0;
                 s.peak = 0;
+                s.kind = kind;
+                s.caps_used = 0;
                 Ok(OpenReply { session: handle(i, s.generation) }.to_words())
             }
             Request::Close { session } => {
@@ -163,23 +189,48 @@ impl Sessions {
                 Ok(Done.to_words())
             }
             Request::RamAlloc { session, size, align_log2, cache, range } => {
-                let s = self.session(session)?;
+                let s = self.session_of(session, SessionKind::Ram)?;
                 alloc(core, s, size, align_log2, cache, range)
             }
             Request::RamMap { session, dataspace, vaddr } => {
-                let s = self.session(session)?;
+                let s = self.session_of(session, SessionKind::Ram)?;
                 map(core, client, s, dataspace, vaddr).map(|()| Done.to_words())
             }
             Request::RamFree { session, dataspace } => {
-                let s = self.session(session)?;
+                let s = self.session_of(session, SessionKind::Ram)?;
                 let d = dataspace_index(s, dataspace)?;
-                release(core, s, Some(d as u8));
+                release(core, s, Some(Owner::Dataspace(d as u8)));
                 s.dataspaces[d].live = false;
                 s.used -= DATASPACE_RECORD;
                 Ok(Done.to_words())
             }
-            // CNode and TCB sessions, and handing frame caps to the client, are not served yet.
+            Request::CnodeCreate { session, log2_slots, slot } => {
+                let s = self.session_of(session, SessionKind::Cnode)?;
+                cnode_create(core, client, s, log2_slots, slot)
+            }
+            Request::CnodeDestroy { session, cnode } => {
+                let s = self.session_of(session, SessionKind::Cnode)?;
+                let (i, generation) = split(cnode);
+                match s.cnodes.get(i) {
+                    Some(c) if c.live && c.generation == generation => {}
+                    _ => return Err(ErrorCode::InvalidHandle),
+                }
+                release(core, s, Some(Owner::Cnode(i as u8)));
+                s.cnodes[i].live = false;
+                s.used -= DATASPACE_RECORD;
+                s.caps_used -= CNODE_CAP_SLOTS;
+                Ok(Done.to_words())
+            }
+            // TCB sessions, and handing frame caps to the client, are not served yet.
             _ => Err(ErrorCode::InvalidRequest),
+        }
+    }
+
+    /// Session `h`, which must be of `kind`: a handle of another kind names nothing.
+    fn session_of(&mut self, h: Handle, kind: SessionKind) -> Result<&mut Session, ErrorCode> {
+        match self.session(h)? {
+            s if s.kind == kind => Ok(s),
+            _ => Err(ErrorCode::InvalidHandle),
         }
     }
 
@@ -204,13 +255,19 @@ impl Sessions {
 /// Prints a session's quota, what core spends for it now and at most, and what is left.
 fn report(name: &str, h: Handle, s: &Session) {
     sel4_root_task::println!(
-        "session {:#x} of {name} (RAM): quota {} bytes, used {} (at most {}), left {}; cap quota {}",
+        "session {:#x} of {name} ({}): quota {} bytes, used {} (at most {}), left {}; cap quota {}, used {}",
         h.0,
+        match s.kind {
+            SessionKind::Ram => "RAM",
+            SessionKind::Cnode => "CNode",
+            SessionKind::Tcb => "TCB",
+        },
         s.ram_quota,
         s.used,
         s.peak,
         s.ram_quota - s.used,
-        s.cap_quota
+        s.cap_quota,
+        s.caps_used
     );
 }
 
@@ -222,13 +279,13 @@ fn dataspace_index(s: &Session, h: Handle) -> Result<usize, ErrorCode> {
     }
 }
 
-/// Frees the objects of `s` owned by dataspace `only`, or all of them.
-fn release(core: &mut Core, s: &mut Session, only: Option<u8>) {
+/// Frees the objects of `s` owned by `only`, or all of them.
+fn release(core: &mut Core, s: &mut Session, only: Option<Owner>) {
     let mut i = s.objects.len();
     while i > 0 {
         i -= 1;
         let o = s.objects[i];
-        if only.is_none_or(|d| o.owner == Owner::Dataspace(d)) {
+        if only.is_none_or(|owner| o.owner == owner) {
             // Freeing revokes the leaf: every copy and mapping of the object dies with it.
             let _ = core.ours.free(&mut core.kernel, o.handle);
             s.used -= o.bytes;
@@ -375,4 +432,45 @@ fn map(core: &mut Core, client: &Client, s: &mut Session, dataspace: Handle, vad
     s.peak = s.peak.max(used);
     s.dataspaces[d].mapped = Some(vaddr);
     Ok(())
+}
+
+fn cnode_create(
+    core: &mut Core,
+    client: &Client<'_>,
+    s: &mut Session,
+    log2_slots: u8,
+    slot: u64,
+) -> Result<Words, ErrorCode> {
+    // The slot must exist in the child's CNode (the kernel would say FailedLookup).
+    if slot >> client.cnode_bits != 0 {
+        return Err(ErrorCode::InvalidArgument);
+    }
+    let bytes = ObjectType::CNode.object_bits(log2_slots).map(|b| 1u64 << b).map_err(|_| ErrorCode::InvalidArgument)?;
+    let need = bytes + DATASPACE_RECORD;
+    if s.used.checked_add(need).is_none_or(|u| u > s.ram_quota) {
+        return Err(ErrorCode::OutOfRamQuota);
+    }
+    if s.caps_used + CNODE_CAP_SLOTS > s.cap_quota {
+        return Err(ErrorCode::OutOfCapQuota);
+    }
+    let i = s.cnodes.iter().position(|c| !c.live).ok_or(ErrorCode::OutOfCapQuota)?;
+    if s.objects.is_full() {
+        return Err(ErrorCode::OutOfRamQuota);
+    }
+    let p = core.ours.alloc(&mut core.kernel, ObjectType::CNode, log2_slots).map_err(|_| ErrorCode::NoMemory)?;
+    let child_cnode: Cap<cap_type::CNode> = Cap::from_bits(client.cnode.0 as Word);
+    let dest = child_cnode.relative_bits_with_depth(slot, client.cnode_bits as usize);
+    if dest.copy(&core.kernel.inner.slot(p.slot), CapRights::all()).is_err() {
+        // The slot holds a cap already (DeleteFirst): nothing was made.
+        let _ = core.ours.free(&mut core.kernel, p.handle);
+        return Err(ErrorCode::InvalidArgument);
+    }
+    let _ = s.objects.push(Object { handle: p.handle, slot: p.slot, bytes, owner: Owner::Cnode(i as u8) });
+    s.used += need;
+    s.peak = s.peak.max(s.used);
+    s.caps_used += CNODE_CAP_SLOTS;
+    let c = &mut s.cnodes[i];
+    c.generation = c.generation.wrapping_add(1);
+    c.live = true;
+    Ok(CnodeCreateReply { cnode: handle(i, c.generation) }.to_words())
 }
