@@ -213,6 +213,7 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
                         vspace: c.vspace,
                         cnode: c.cnode,
                         cnode_bits: c.cnode_bits,
+                        prio: c.prio,
                         ram_left: c.budget.saturating_sub(c.charge.total() + lent_ram),
                         caps_left: c.caps.saturating_sub(lent_caps),
                     };
@@ -236,7 +237,7 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
         // Exit or fault: the child is gone; reclaim everything it holds.
         if let Some(Some(mut s)) = slots.get_mut(index).map(Option::take) {
             flush(&mut s);
-            let (name, charged) = (s.child.name, s.child.charge.total() + s.sessions.used());
+            let (name, charged) = (s.child.name, s.child.charge.total() + s.sessions.object_bytes());
             let before = core.ours.ram().avail();
             s.sessions.close_all(core, name);
             s.child.reclaim(core)?;

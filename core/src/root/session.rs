@@ -7,8 +7,8 @@
 //! slot too (core's and the child's). A request that fails changes nothing; closing a session
 //! (or the child's end) frees all it holds.
 
-use sel4::{cap_type, Cap, CapRights, VmAttributes, Word};
-use sel4_core_protocol::answer::{Answer, CnodeCreateReply, Done, OpenReply, RamAllocReply};
+use sel4::{cap_type, CNodeCapData, Cap, CapRights, UserContext, VmAttributes, Word};
+use sel4_core_protocol::answer::{Answer, CnodeCreateReply, Done, OpenReply, RamAllocReply, TcbCreateReply};
 use sel4_core_protocol::layout;
 use sel4_core_protocol::limits::{PAGE_SIZE, VADDR_LIMIT};
 use sel4_core_protocol::reply::Words;
@@ -34,7 +34,24 @@ enum Owner {
     Dataspace(u8),
     Paging,
     Cnode(u8),
+    Thread(u8),
 }
+
+/// A thread a TCB session holds: its TCB in core's CSpace.
+#[derive(Copy, Clone)]
+struct ThreadRecord {
+    generation: u16,
+    live: bool,
+    tcb: crate::kernel::Slot,
+}
+
+/// Threads one session may hold at once.
+pub const MAX_THREADS: usize = 8;
+/// Cap slots a thread costs its session: core's caps to its TCB and IPC buffer frame.
+const THREAD_CAP_SLOTS: u32 = 2;
+/// Where threads' IPC buffers go in the child: pages above its image, below its stack
+/// (`child::IMAGE_LIMIT` up), one per session and thread.
+const THREAD_IPC_BASE: u64 = crate::root::child::IMAGE_LIMIT;
 
 /// A CNode a session holds.
 #[derive(Copy, Clone)]
@@ -86,6 +103,7 @@ pub struct Session {
     live: bool,
     caps_used: u32,
     cnodes: [CnodeRecord; MAX_CNODES],
+    threads: [ThreadRecord; MAX_THREADS],
     ram_quota: u64,
     cap_quota: u32,
     used: u64,
@@ -103,6 +121,7 @@ impl Session {
             live: false,
             caps_used: 0,
             cnodes: [CnodeRecord { generation: 0, live: false }; MAX_CNODES],
+            threads: [ThreadRecord { generation: 0, live: false, tcb: crate::kernel::Slot(0) }; MAX_THREADS],
             ram_quota: 0,
             cap_quota: 0,
             used: 0,
@@ -137,6 +156,8 @@ pub struct Client<'a> {
     /// The child's CNode in core's CSpace, and its radix.
     pub cnode: crate::kernel::Slot,
     pub cnode_bits: u8,
+    /// The child's own priority: its threads get no higher one.
+    pub prio: u8,
     /// RAM and cap slots of the child's budget not yet charged or lent to a session.
     pub ram_left: u64,
     pub caps_left: u64,
@@ -149,9 +170,10 @@ impl Default for Sessions {
 }
 
 impl Sessions {
-    /// Bytes core spent for the open sessions.
-    pub fn used(&self) -> u64 {
-        self.sessions.iter().filter(|s| s.live).map(|s| s.used).sum()
+    /// Bytes of kernel objects the open sessions hold (what freeing them gives the allocator
+    /// back; their quotas also count core's records of them).
+    pub fn object_bytes(&self) -> u64 {
+        self.sessions.iter().filter(|s| s.live).flat_map(|s| s.objects.iter()).map(|o| o.bytes).sum()
     }
 
     /// RAM and cap slots lent to open sessions.
@@ -162,7 +184,7 @@ impl Sessions {
     /// Serves `request`; the reply's words, or the error that left everything as it was.
     pub fn serve(&mut self, core: &mut Core, client: &Client<'_>, request: Request) -> Result<Words, ErrorCode> {
         match request {
-            Request::Open { kind: kind @ (SessionKind::Ram | SessionKind::Cnode), ram_quota, cap_quota } => {
+            Request::Open { kind, ram_quota, cap_quota } => {
                 if ram_quota > client.ram_left {
                     return Err(ErrorCode::OutOfRamQuota);
                 }
@@ -184,6 +206,7 @@ impl Sessions {
             Request::Close { session } => {
                 let s = self.session(session)?;
                 report(client.name, session, s);
+                stop_threads(s);
                 release(core, s, None);
                 s.live = false;
                 Ok(Done.to_words())
@@ -221,9 +244,51 @@ impl Sessions {
                 s.caps_used -= CNODE_CAP_SLOTS;
                 Ok(Done.to_words())
             }
-            // TCB sessions, and handing frame caps to the client, are not served yet.
+            Request::TcbCreate { session, prio } => {
+                if prio > client.prio {
+                    return Err(ErrorCode::Denied);
+                }
+                let index = self.index_of(session)?;
+                let s = self.session_of(session, SessionKind::Tcb)?;
+                thread_create(core, client, s, index, prio)
+            }
+            Request::TcbSetup { session, thread, entry, stack, arg } => {
+                let s = self.session_of(session, SessionKind::Tcb)?;
+                let t = thread_of(s, thread)?;
+                let regs = UserContext { rip: entry, rsp: stack, rdi: arg, ..UserContext::default() };
+                tcb(t).tcb_write_registers(false, UserContext::COUNT, &regs).map_err(|_| ErrorCode::InvalidArgument)?;
+                Ok(Done.to_words())
+            }
+            Request::TcbStart { session, thread } => {
+                let s = self.session_of(session, SessionKind::Tcb)?;
+                tcb(thread_of(s, thread)?).tcb_resume().map_err(|_| ErrorCode::InvalidArgument)?;
+                Ok(Done.to_words())
+            }
+            Request::TcbStop { session, thread } => {
+                let s = self.session_of(session, SessionKind::Tcb)?;
+                tcb(thread_of(s, thread)?).tcb_suspend().map_err(|_| ErrorCode::InvalidArgument)?;
+                Ok(Done.to_words())
+            }
+            Request::TcbDestroy { session, thread } => {
+                let s = self.session_of(session, SessionKind::Tcb)?;
+                let (i, _) = split(thread);
+                thread_of(s, thread)?;
+                let _ = tcb(s.threads[i].tcb).tcb_suspend();
+                release(core, s, Some(Owner::Thread(i as u8)));
+                s.threads[i].live = false;
+                s.used -= DATASPACE_RECORD;
+                s.caps_used -= THREAD_CAP_SLOTS;
+                Ok(Done.to_words())
+            }
+            // Handing frame caps to the client is not served yet.
             _ => Err(ErrorCode::InvalidRequest),
         }
+    }
+
+    /// The index of live session `h`.
+    fn index_of(&mut self, h: Handle) -> Result<usize, ErrorCode> {
+        self.session(h)?;
+        Ok(split(h).0)
     }
 
     /// Session `h`, which must be of `kind`: a handle of another kind names nothing.
@@ -246,6 +311,7 @@ impl Sessions {
     pub fn close_all(&mut self, core: &mut Core, name: &str) {
         for (i, s) in self.sessions.iter_mut().enumerate().filter(|(_, s)| s.live) {
             report(name, handle(i, s.generation), s);
+            stop_threads(s);
             release(core, s, None);
             s.live = false;
         }
@@ -473,4 +539,94 @@ fn cnode_create(
     c.generation = c.generation.wrapping_add(1);
     c.live = true;
     Ok(CnodeCreateReply { cnode: handle(i, c.generation) }.to_words())
+}
+
+fn tcb(slot: crate::kernel::Slot) -> Cap<cap_type::Tcb> {
+    Cap::from_bits(slot.0 as Word)
+}
+
+/// The live thread `h` of `s`, or InvalidHandle.
+fn thread_of(s: &Session, h: Handle) -> Result<crate::kernel::Slot, ErrorCode> {
+    let (i, generation) = split(h);
+    match s.threads.get(i) {
+        Some(t) if t.live && t.generation == generation => Ok(t.tcb),
+        _ => Err(ErrorCode::InvalidHandle),
+    }
+}
+
+/// Suspends every thread of `s` before its objects go (a thread never runs on freed memory).
+fn stop_threads(s: &Session) {
+    for t in s.threads.iter().filter(|t| t.live) {
+        let _ = tcb(t.tcb).tcb_suspend();
+    }
+}
+
+/// A thread in the child's PD: a TCB and an IPC buffer core places (charged to the session),
+/// the buffer mapped at a page core chooses, configured like the child's first thread at
+/// priority `prio`, and left stopped.
+fn thread_create(
+    core: &mut Core,
+    client: &Client<'_>,
+    s: &mut Session,
+    index: usize,
+    prio: u8,
+) -> Result<Words, ErrorCode> {
+    let tcb_bytes = ObjectType::Tcb.object_bits(0).map(|b| 1u64 << b).unwrap_or(0);
+    let need = tcb_bytes + PAGE_SIZE + DATASPACE_RECORD;
+    if s.used.checked_add(need).is_none_or(|u| u > s.ram_quota) {
+        return Err(ErrorCode::OutOfRamQuota);
+    }
+    if s.caps_used + THREAD_CAP_SLOTS > s.cap_quota {
+        return Err(ErrorCode::OutOfCapQuota);
+    }
+    let i = s.threads.iter().position(|t| !t.live).ok_or(ErrorCode::OutOfCapQuota)?;
+    if s.objects.len() + 2 > MAX_OBJECTS {
+        return Err(ErrorCode::OutOfRamQuota);
+    }
+    let ipc_vaddr = THREAD_IPC_BASE + ((index * MAX_THREADS + i) as u64) * PAGE_SIZE;
+    let t = core.ours.alloc(&mut core.kernel, ObjectType::Tcb, 0).map_err(|_| ErrorCode::NoMemory)?;
+    let f = match core.ours.alloc(&mut core.kernel, ObjectType::Frame4K, 0) {
+        Ok(f) => f,
+        Err(_) => {
+            let _ = core.ours.free(&mut core.kernel, t.handle);
+            return Err(ErrorCode::NoMemory);
+        }
+    };
+    let undo = |core: &mut Core| {
+        let _ = core.ours.free(&mut core.kernel, f.handle);
+        let _ = core.ours.free(&mut core.kernel, t.handle);
+    };
+    let frame: Cap<cap_type::Frame4K> = Cap::from_bits(f.slot.0 as Word);
+    let vspace: Cap<cap_type::Pml4> = Cap::from_bits(client.vspace.0 as Word);
+    // The page table there is the child's stack's (same 2 MiB region), already charged to it.
+    if frame.frame_map(vspace, ipc_vaddr, CapRights::read_write(), VmAttributes::DEFAULT).is_err() {
+        undo(core);
+        return Err(ErrorCode::NoMemory);
+    }
+    let guard = CNodeCapData::skip(crate::object::WORD_BITS - client.cnode_bits).map(CNodeCapData::into_word);
+    let configured = tcb(t.slot).tcb_configure(
+        sel4::CPtr::from_bits(sel4_core_protocol::abi::FAULT_ENDPOINT),
+        prio,
+        prio,
+        Cap::from_bits(client.cnode.0 as Word),
+        guard.unwrap_or(0),
+        vspace,
+        0,
+        ipc_vaddr,
+        frame,
+    );
+    if configured.is_err() || guard.is_none() {
+        undo(core);
+        return Err(ErrorCode::InvalidArgument);
+    }
+    let owner = Owner::Thread(i as u8);
+    let _ = s.objects.push(Object { handle: t.handle, slot: t.slot, bytes: tcb_bytes, owner });
+    let _ = s.objects.push(Object { handle: f.handle, slot: f.slot, bytes: PAGE_SIZE, owner });
+    s.used += need;
+    s.peak = s.peak.max(s.used);
+    s.caps_used += THREAD_CAP_SLOTS;
+    let r = &mut s.threads[i];
+    r.generation = r.generation.wrapping_add(1);
+    *r = ThreadRecord { generation: r.generation, live: true, tcb: t.slot };
+    Ok(TcbCreateReply { thread: handle(i, r.generation), ipc_buffer: ipc_vaddr }.to_words())
 }
