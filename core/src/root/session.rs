@@ -69,6 +69,8 @@ const CNODE_CAP_SLOTS: u32 = 2;
 struct Object {
     handle: ObjectHandle,
     slot: crate::kernel::Slot,
+    /// Physical address: a dataspace's frames are used in address order.
+    paddr: u64,
     bytes: u64,
     owner: Owner,
 }
@@ -77,6 +79,8 @@ struct Object {
 pub struct Dataspace {
     generation: u16,
     live: bool,
+    /// Frame caps handed to the client (cap quota they take).
+    caps: u32,
     paddr: u64,
     size: u64,
     frame_bits: u8,
@@ -87,6 +91,7 @@ pub struct Dataspace {
 impl Dataspace {
     const EMPTY: Dataspace = Dataspace {
         generation: 0,
+        caps: 0,
         live: false,
         paddr: 0,
         size: 0,
@@ -225,6 +230,7 @@ impl Sessions {
                 release(core, s, Some(Owner::Dataspace(d as u8)));
                 s.dataspaces[d].live = false;
                 s.used -= DATASPACE_RECORD;
+                s.caps_used -= s.dataspaces[d].caps;
                 Ok(Done.to_words())
             }
             Request::CnodeCreate { session, log2_slots, slot } => {
@@ -280,8 +286,12 @@ impl Sessions {
                 s.caps_used -= THREAD_CAP_SLOTS;
                 Ok(Done.to_words())
             }
-            // Handing frame caps to the client is not served yet.
-            _ => Err(ErrorCode::InvalidRequest),
+            Request::RamCaps { session, dataspace, first_slot } => {
+                let s = self.session_of(session, SessionKind::Ram)?;
+                ram_caps(core, client, s, dataspace, first_slot).map(|()| Done.to_words())
+            }
+            // Log and exit are the server's, not a session's.
+            Request::Log { .. } | Request::Exit { .. } => Err(ErrorCode::InvalidRequest),
         }
     }
 
@@ -404,6 +414,7 @@ fn alloc(
                 .push(Object {
                     handle: p.handle,
                     slot: p.slot,
+                    paddr: p.paddr,
                     bytes: 1 << f.size_bits,
                     owner: Owner::Dataspace(d as u8),
                 })
@@ -425,7 +436,16 @@ fn alloc(
     s.peak = s.peak.max(s.used);
     let ds = &mut s.dataspaces[d];
     ds.generation = ds.generation.wrapping_add(1);
-    *ds = Dataspace { generation: ds.generation, live: true, paddr: base, size, frame_bits, cache, mapped: None };
+    *ds = Dataspace {
+        generation: ds.generation,
+        live: true,
+        caps: 0,
+        paddr: base,
+        size,
+        frame_bits,
+        cache,
+        mapped: None,
+    };
     Ok(RamAllocReply { dataspace: handle(d, ds.generation), paddr: base, frame_bits }.to_words())
 }
 
@@ -445,8 +465,7 @@ fn map(core: &mut Core, client: &Client, s: &mut Session, dataspace: Handle, vad
         CacheAttr::Uncached => VmAttributes::CACHE_DISABLED,
     };
     let how = Mapping { vspace: Cap::from_bits(client.vspace.0 as Word), rights: CapRights::read_write(), attrs };
-    let frames: heapless::Vec<Object, MAX_OBJECTS> =
-        s.objects.iter().copied().filter(|o| o.owner == Owner::Dataspace(d as u8)).collect();
+    let frames = frames_of(s, d);
     let (quota, mut used) = (s.ram_quota, s.used);
     let mut paging: heapless::Vec<Object, 64> = heapless::Vec::new();
     let mut failed = None;
@@ -465,7 +484,8 @@ fn map(core: &mut Core, client: &Client, s: &mut Session, dataspace: Handle, vad
                 }
                 let p = ours.alloc(kernel, ty, 0)?;
                 used += bytes;
-                let _ = paging.push(Object { handle: p.handle, slot: p.slot, bytes, owner: Owner::Paging });
+                let _ =
+                    paging.push(Object { handle: p.handle, slot: p.slot, paddr: p.paddr, bytes, owner: Owner::Paging });
                 Ok(p.slot)
             };
             let mut m = Mapped::default();
@@ -531,7 +551,8 @@ fn cnode_create(
         let _ = core.ours.free(&mut core.kernel, p.handle);
         return Err(ErrorCode::InvalidArgument);
     }
-    let _ = s.objects.push(Object { handle: p.handle, slot: p.slot, bytes, owner: Owner::Cnode(i as u8) });
+    let _ =
+        s.objects.push(Object { handle: p.handle, slot: p.slot, paddr: p.paddr, bytes, owner: Owner::Cnode(i as u8) });
     s.used += need;
     s.peak = s.peak.max(s.used);
     s.caps_used += CNODE_CAP_SLOTS;
@@ -620,8 +641,8 @@ fn thread_create(
         return Err(ErrorCode::InvalidArgument);
     }
     let owner = Owner::Thread(i as u8);
-    let _ = s.objects.push(Object { handle: t.handle, slot: t.slot, bytes: tcb_bytes, owner });
-    let _ = s.objects.push(Object { handle: f.handle, slot: f.slot, bytes: PAGE_SIZE, owner });
+    let _ = s.objects.push(Object { handle: t.handle, slot: t.slot, paddr: t.paddr, bytes: tcb_bytes, owner });
+    let _ = s.objects.push(Object { handle: f.handle, slot: f.slot, paddr: f.paddr, bytes: PAGE_SIZE, owner });
     s.used += need;
     s.peak = s.peak.max(s.used);
     s.caps_used += THREAD_CAP_SLOTS;
@@ -629,4 +650,46 @@ fn thread_create(
     r.generation = r.generation.wrapping_add(1);
     *r = ThreadRecord { generation: r.generation, live: true, tcb: t.slot };
     Ok(TcbCreateReply { thread: handle(i, r.generation), ipc_buffer: ipc_vaddr }.to_words())
+}
+
+/// The frames of dataspace `d` of `s`, in address order.
+fn frames_of(s: &Session, d: usize) -> heapless::Vec<Object, MAX_OBJECTS> {
+    let mut frames: heapless::Vec<Object, MAX_OBJECTS> =
+        s.objects.iter().copied().filter(|o| o.owner == Owner::Dataspace(d as u8)).collect();
+    frames.sort_unstable_by_key(|o| o.paddr);
+    frames
+}
+
+/// Copies the caps of dataspace `dataspace`'s frames, in address order, into consecutive slots
+/// of the child's CNode from `first_slot` on (a slot outside it or holding a cap already is
+/// InvalidArgument; nothing is copied then). Freeing the dataspace revokes the copies.
+fn ram_caps(
+    core: &mut Core,
+    client: &Client<'_>,
+    s: &mut Session,
+    dataspace: Handle,
+    first_slot: u64,
+) -> Result<(), ErrorCode> {
+    let d = dataspace_index(s, dataspace)?;
+    let frames = frames_of(s, d);
+    let n = frames.len() as u64;
+    if first_slot.checked_add(n).is_none_or(|end| end > 1u64 << client.cnode_bits) {
+        return Err(ErrorCode::InvalidArgument);
+    }
+    if s.caps_used as u64 + n > s.cap_quota as u64 {
+        return Err(ErrorCode::OutOfCapQuota);
+    }
+    let child_cnode: Cap<cap_type::CNode> = Cap::from_bits(client.cnode.0 as Word);
+    let dest = |i: u64| child_cnode.relative_bits_with_depth(first_slot + i, client.cnode_bits as usize);
+    for (i, f) in frames.iter().enumerate() {
+        if dest(i as u64).copy(&core.kernel.inner.slot(f.slot), CapRights::read_write()).is_err() {
+            for j in 0..i {
+                let _ = dest(j as u64).delete();
+            }
+            return Err(ErrorCode::InvalidArgument);
+        }
+    }
+    s.caps_used += n as u32;
+    s.dataspaces[d].caps += n as u32;
+    Ok(())
 }

@@ -1,13 +1,15 @@
 //! ram-demo: allocates RAM from core through a RAM session: a 4 KiB, a 2 MiB and a 12 KiB
 //! dataspace, each physically contiguous and below 4 GiB, maps each, writes a pattern to every
-//! page and reads it back, prints the physical addresses, frees them and closes the session.
+//! page and reads it back, prints the physical addresses, has core hand it the caps of the last
+//! one's frames (and asks the kernel where they are), frees them and closes the session.
 #![no_std]
 #![no_main]
 
 use core::fmt;
 
+use sel4::{cap_type, Cap};
 use sel4_core_protocol::session::AllocOptions;
-use sel4_core_protocol::{CacheAttr, PhysRange, RamSession, SessionError};
+use sel4_core_protocol::{CacheAttr, ErrorCode, PhysRange, RamSession, SessionError};
 use sel4_runtime::{declare_main, println, Core};
 
 declare_main!(main);
@@ -17,8 +19,12 @@ const VADDR: u64 = 0x1000_0000;
 const SIZES: [u64; 3] = [4 << 10, 2 << 20, 12 << 10];
 const BELOW_4G: PhysRange = PhysRange { lo: 0, hi: 1 << 32 };
 
+/// Where core puts the frame caps it hands over: free slots of this service's CNode.
+const CAP_SLOT: u64 = 32;
+
 enum Error {
     Session(&'static str, SessionError),
+    Caps(&'static str),
     Mismatch { vaddr: u64, wrote: u64, read: u64 },
 }
 
@@ -26,6 +32,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Session(what, e) => write!(f, "{what}: {e}"),
+            Error::Caps(what) => write!(f, "frame caps: {what}"),
             Error::Mismatch { vaddr, wrote, read } => write!(f, "{vaddr:#x} reads {read:#x} after writing {wrote:#x}"),
         }
     }
@@ -73,6 +80,24 @@ fn main(_: usize) -> Result<(), Error> {
         );
         vaddr = va + size;
         spaces[i] = Some(ds);
+    }
+    // The last dataspace's frame caps, in slots of this service's CNode: the kernel must place
+    // each frame where core said; a second handing into the same slots is refused.
+    let last = spaces[2].ok_or(Error::Caps("no dataspace"))?;
+    let n = s("caps", ram.caps(t, last, CAP_SLOT))?;
+    for i in 0..n {
+        let frame: Cap<cap_type::Frame4K> = Cap::from_bits(CAP_SLOT + i);
+        match frame.frame_get_address() {
+            Ok(a) if a == last.paddr + i * 4096 => {}
+            _ => return Err(Error::Caps("a frame is not where core said")),
+        }
+    }
+    println!("ram-demo: {n} frame caps in slots {CAP_SLOT}.., the kernel agrees on their addresses");
+    match ram.caps(t, last, CAP_SLOT) {
+        Err(e) if e.code() == Some(ErrorCode::InvalidArgument) => {
+            println!("ram-demo: caps into occupied slots: refused with InvalidArgument")
+        }
+        _ => return Err(Error::Caps("caps into occupied slots were not refused")),
     }
     for ds in spaces.into_iter().flatten() {
         s("free", ram.free(t, ds))?;
