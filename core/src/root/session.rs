@@ -15,7 +15,7 @@ use sel4_core_protocol::reply::Words;
 use sel4_core_protocol::{CacheAttr, ErrorCode, Handle, PhysRange, Request, SessionKind};
 
 use crate::object::ObjectType;
-use crate::phys_allocator::{AllocFailure, Handle as ObjectHandle};
+use crate::phys_allocator::{AllocFailure, Handle as ObjectHandle, Placed};
 use crate::root::state::Core;
 use crate::root::vspace::{self, Mapped, Mapping};
 
@@ -73,6 +73,13 @@ struct Object {
     paddr: u64,
     bytes: u64,
     owner: Owner,
+}
+
+impl Object {
+    /// The record of an object core just placed for a session.
+    fn placed(p: Placed, bytes: u64, owner: Owner) -> Object {
+        Object { handle: p.handle, slot: p.slot, paddr: p.paddr, bytes, owner }
+    }
 }
 
 #[derive(Copy, Clone)]
@@ -410,15 +417,7 @@ fn alloc(
     for f in layout::frames(base, size, max_bits) {
         let ty = frame_type(f.size_bits);
         let ok = match core.ours.alloc_at(&mut core.kernel, ty, 0, f.paddr) {
-            Ok(p) => placed
-                .push(Object {
-                    handle: p.handle,
-                    slot: p.slot,
-                    paddr: p.paddr,
-                    bytes: 1 << f.size_bits,
-                    owner: Owner::Dataspace(d as u8),
-                })
-                .is_ok(),
+            Ok(p) => placed.push(Object::placed(p, 1 << f.size_bits, Owner::Dataspace(d as u8))).is_ok(),
             Err(_) => false,
         };
         if !ok || s.objects.len() + placed.len() > MAX_OBJECTS {
@@ -484,8 +483,7 @@ fn map(core: &mut Core, client: &Client, s: &mut Session, dataspace: Handle, vad
                 }
                 let p = ours.alloc(kernel, ty, 0)?;
                 used += bytes;
-                let _ =
-                    paging.push(Object { handle: p.handle, slot: p.slot, paddr: p.paddr, bytes, owner: Owner::Paging });
+                let _ = paging.push(Object::placed(p, bytes, Owner::Paging));
                 Ok(p.slot)
             };
             let mut m = Mapped::default();
@@ -551,8 +549,7 @@ fn cnode_create(
         let _ = core.ours.free(&mut core.kernel, p.handle);
         return Err(ErrorCode::InvalidArgument);
     }
-    let _ =
-        s.objects.push(Object { handle: p.handle, slot: p.slot, paddr: p.paddr, bytes, owner: Owner::Cnode(i as u8) });
+    let _ = s.objects.push(Object::placed(p, bytes, Owner::Cnode(i as u8)));
     s.used += need;
     s.peak = s.peak.max(s.used);
     s.caps_used += CNODE_CAP_SLOTS;
@@ -641,8 +638,8 @@ fn thread_create(
         return Err(ErrorCode::InvalidArgument);
     }
     let owner = Owner::Thread(i as u8);
-    let _ = s.objects.push(Object { handle: t.handle, slot: t.slot, paddr: t.paddr, bytes: tcb_bytes, owner });
-    let _ = s.objects.push(Object { handle: f.handle, slot: f.slot, paddr: f.paddr, bytes: PAGE_SIZE, owner });
+    let _ = s.objects.push(Object::placed(t, tcb_bytes, owner));
+    let _ = s.objects.push(Object::placed(f, PAGE_SIZE, owner));
     s.used += need;
     s.peak = s.peak.max(s.used);
     s.caps_used += THREAD_CAP_SLOTS;
