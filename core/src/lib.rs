@@ -15,6 +15,10 @@
 //! 4. Freeing revokes the leaf (every copy of the object's cap dies), and the range allocator
 //!    gets the block back; [`memory_map`] dumps the pool for the run tool's pictures.
 //!
+//! 5. A child's request to a session ([`session::Sessions::serve`]) checks its cost against the
+//!    session's quota, places its objects through step 1 and makes the kernel invocations on
+//!    the child's PD through [`session::pd::Pd`]; a request that fails frees what it placed.
+//!
 //! On the real kernel (feature `root-task`), `root` brings core up: it mirrors every untyped
 //! from bootinfo, sizes core's metadata from the machine and maps it into core's own VSpace
 //! (`root::state`, `root::vspace`), and grows the CSpace (`root::cspace`). The root task
@@ -32,6 +36,7 @@ pub mod placement;
 pub mod range_allocator;
 #[cfg(feature = "root-task")]
 pub mod root;
+pub mod session;
 pub mod size;
 pub mod static_slab;
 pub mod untyped_pool;

@@ -9,12 +9,14 @@
 //! * [`cspace`]: core's CSpace grown past the boot CNode to two levels;
 //! * [`runner`]: allocations timed, counted and (feature `audit`) checked by [`audit`];
 //! * [`error`]: why a root task stops;
-//! * [`server`]: core serving its children over one endpoint; [`session`]: their RAM sessions;
+//! * [`server`]: core serving its children over one endpoint; [`child_pd`]: a child's PD as its
+//!   sessions ([`crate::session`]) use it;
 //! * [`seed`] and [`device`]: the demo of core's placement (the 8 KiB gap case, a device frame).
 
 pub mod audit;
 pub mod boot;
 pub mod child;
+pub mod child_pd;
 pub mod cspace;
 pub mod device;
 pub mod error;
@@ -22,6 +24,5 @@ pub mod kernel;
 pub mod runner;
 pub mod seed;
 pub mod server;
-pub mod session;
 pub mod state;
 pub mod vspace;

@@ -118,6 +118,32 @@ impl Answer for TcbCreateReply {
     }
 }
 
+/// Reply to [`crate::Label::Usage`]: `[ram_quota, ram_used, cap_quota | caps_used << 32]`;
+/// what is used never exceeds the quota.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct UsageReply {
+    pub ram_quota: u64,
+    pub ram_used: u64,
+    pub cap_quota: u32,
+    pub caps_used: u32,
+}
+
+impl Answer for UsageReply {
+    fn to_words(&self) -> Words {
+        words(&[self.ram_quota, self.ram_used, self.cap_quota as u64 | (self.caps_used as u64) << 32])
+    }
+
+    fn from_words(words: &[u64]) -> Option<UsageReply> {
+        match *words {
+            [ram_quota, ram_used, caps] => {
+                Some(UsageReply { ram_quota, ram_used, cap_quota: caps as u32, caps_used: (caps >> 32) as u32 })
+                    .filter(|u| u.ram_used <= u.ram_quota && u.caps_used <= u.cap_quota)
+            }
+            _ => None,
+        }
+    }
+}
+
 /// Words of at most [`crate::MAX_WORDS`] (every answer here has fewer).
 fn words(w: &[u64]) -> Words {
     Words::new(w).unwrap_or(Words::EMPTY)
@@ -145,6 +171,12 @@ mod tests {
         assert_eq!(RamAllocReply::from_words(&[1, 0x1000, 13]), None);
         assert_eq!(RamAllocReply::from_words(&[1, 0x1000]), None);
         assert_eq!(CnodeCreateReply::from_words(&[]), None);
+        assert_eq!(UsageReply::from_words(&[10, 11, 0]), None);
+        assert_eq!(UsageReply::from_words(&[10, 10, 1 | 2 << 32]), None);
+        assert_eq!(
+            UsageReply::from_words(&[10, 9, 2 | 1 << 32]),
+            Some(UsageReply { ram_quota: 10, ram_used: 9, cap_quota: 2, caps_used: 1 })
+        );
         assert_eq!(TcbCreateReply::from_words(&[1, 1 << 47]), None);
         assert_eq!(TcbCreateReply::from_words(&[1, 0x10]), None);
         assert_eq!(
@@ -168,6 +200,8 @@ mod tests {
             round_trips(RamAllocReply { dataspace: Handle(handle), paddr: page << 12, frame_bits })?;
             round_trips(CnodeCreateReply { cnode: Handle(handle) })?;
             round_trips(TcbCreateReply { thread: Handle(handle), ipc_buffer: vpage << 12 })?;
+            let (quota, caps) = (page, handle);
+            round_trips(UsageReply { ram_quota: quota, ram_used: quota / 2, cap_quota: caps, caps_used: caps / 3 })?;
         }
     }
 }

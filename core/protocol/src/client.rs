@@ -5,7 +5,7 @@
 
 use core::fmt;
 
-use crate::answer::{Answer, Done, OpenReply};
+use crate::answer::{Answer, Done, OpenReply, UsageReply};
 use crate::field::{Handle, SessionKind};
 use crate::reply::{ErrorCode, MalformedReply, Reply};
 use crate::request::Request;
@@ -91,6 +91,11 @@ pub fn open<T: Transport + ?Sized>(
     cap_quota: u32,
 ) -> Result<Handle, SessionError> {
     call::<OpenReply, T>(t, &Request::Open { kind, ram_quota, cap_quota }).map(|r| r.session)
+}
+
+/// What a session of any kind is charged and what its quotas are.
+pub fn usage<T: Transport + ?Sized>(t: &mut T, session: Handle) -> Result<UsageReply, SessionError> {
+    call::<UsageReply, T>(t, &Request::Usage { session })
 }
 
 /// Closes a session of any kind: its objects go and what is left of its quota moves back.

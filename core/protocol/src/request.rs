@@ -67,10 +67,13 @@ pub enum Label {
     TcbStop = 14,
     /// Destroy a thread: `[s | thread << 32]`.
     TcbDestroy = 15,
+    /// What a session of any kind is charged: `[s]`. Reply: its RAM quota, RAM used, and cap
+    /// quota and cap slots used.
+    Usage = 16,
 }
 
 impl Label {
-    pub const ALL: [Label; 15] = [
+    pub const ALL: [Label; 16] = [
         Label::Log,
         Label::Exit,
         Label::Open,
@@ -86,6 +89,7 @@ impl Label {
         Label::TcbStart,
         Label::TcbStop,
         Label::TcbDestroy,
+        Label::Usage,
     ];
 
     pub fn from_word(w: u64) -> Option<Label> {
@@ -96,7 +100,7 @@ impl Label {
     /// [`Label::Close`], which takes any kind).
     pub fn session_kind(self) -> Option<SessionKind> {
         match self {
-            Label::Log | Label::Exit | Label::Open | Label::Close => None,
+            Label::Log | Label::Exit | Label::Open | Label::Close | Label::Usage => None,
             Label::RamAlloc | Label::RamMap | Label::RamCaps | Label::RamFree => Some(SessionKind::Ram),
             Label::CnodeCreate | Label::CnodeDestroy => Some(SessionKind::Cnode),
             Label::TcbCreate | Label::TcbSetup | Label::TcbStart | Label::TcbStop | Label::TcbDestroy => {
@@ -122,6 +126,9 @@ pub enum Request {
         cap_quota: u32,
     },
     Close {
+        session: Handle,
+    },
+    Usage {
         session: Handle,
     },
     /// `size` bytes (a non-zero multiple of 4 KiB), physically contiguous, at an address that is
@@ -226,6 +233,7 @@ impl Request {
             Request::Exit { .. } => Label::Exit,
             Request::Open { .. } => Label::Open,
             Request::Close { .. } => Label::Close,
+            Request::Usage { .. } => Label::Usage,
             Request::RamAlloc { .. } => Label::RamAlloc,
             Request::RamMap { .. } => Label::RamMap,
             Request::RamCaps { .. } => Label::RamCaps,
@@ -245,6 +253,7 @@ impl Request {
         match *self {
             Request::Log { .. } | Request::Exit { .. } | Request::Open { .. } => None,
             Request::Close { session }
+            | Request::Usage { session }
             | Request::RamAlloc { session, .. }
             | Request::RamMap { session, .. }
             | Request::RamCaps { session, .. }
@@ -282,7 +291,7 @@ impl Request {
                 w[..3].copy_from_slice(&[kind as u64, ram_quota, cap_quota as u64]);
                 3
             }
-            Request::Close { session } => {
+            Request::Close { session } | Request::Usage { session } => {
                 w[0] = session.to_word();
                 1
             }
@@ -362,6 +371,7 @@ impl Request {
                 cap_quota: u32::try_from(cap_quota).map_err(|_| InvalidArgument)?,
             },
             (Label::Close, &[w0]) => Request::Close { session: session_only(w0)? },
+            (Label::Usage, &[w0]) => Request::Usage { session: session_only(w0)? },
             (Label::RamAlloc, &[w0, size, ref range @ ..]) => {
                 let range = match *range {
                     [] => None,
@@ -437,6 +447,7 @@ impl Request {
             Request::Exit { .. }
             | Request::Open { .. }
             | Request::Close { .. }
+            | Request::Usage { .. }
             | Request::RamFree { .. }
             | Request::CnodeDestroy { .. }
             | Request::TcbCreate { .. }
@@ -506,11 +517,11 @@ mod tests {
     #[test]
     fn wrong_labels_and_lengths_are_invalid_requests() {
         assert_eq!(Request::decode(0, &[]), Err(InvalidRequest));
-        assert_eq!(Request::decode(16, &[S]), Err(InvalidRequest));
+        assert_eq!(Request::decode(17, &[S]), Err(InvalidRequest));
         assert_eq!(Request::decode(u64::MAX, &[S]), Err(InvalidRequest));
         assert_eq!(decode(Label::Log, &[9, 0]), Err(InvalidRequest));
         assert_eq!(decode(Label::Log, &[25, 0, 0, 0]), Err(InvalidRequest));
-        let takes: [(Label, &[usize]); 15] = [
+        let takes: [(Label, &[usize]); 16] = [
             (Label::Log, &[1]),
             (Label::Exit, &[1]),
             (Label::Open, &[3]),
@@ -526,6 +537,7 @@ mod tests {
             (Label::TcbStart, &[1]),
             (Label::TcbStop, &[1]),
             (Label::TcbDestroy, &[1]),
+            (Label::Usage, &[1]),
         ];
         for (label, lengths) in takes {
             for n in 0..=2 * MAX_WORDS {
@@ -710,6 +722,7 @@ mod tests {
             (select(SessionKind::ALL.to_vec()), num(), any::<u32>())
                 .prop_map(|(kind, ram_quota, cap_quota)| Request::Open { kind, ram_quota, cap_quota }),
             handle().prop_map(|session| Request::Close { session }),
+            handle().prop_map(|session| Request::Usage { session }),
             (handle(), num(), small(), select(CacheAttr::ALL.to_vec()), range).prop_map(
                 |(session, size, align_log2, cache, range)| Request::RamAlloc {
                     session,

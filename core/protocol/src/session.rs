@@ -5,7 +5,7 @@
 //! names, and once it is closed, freed or destroyed core answers
 //! [`crate::ErrorCode::InvalidHandle`] for every copy.
 
-use crate::answer::{Answer, CnodeCreateReply, Done, RamAllocReply, TcbCreateReply};
+use crate::answer::{Answer, CnodeCreateReply, Done, RamAllocReply, TcbCreateReply, UsageReply};
 use crate::client::{self, call, SessionError, Transport};
 use crate::field::{CacheAttr, Handle, PhysRange, SessionKind};
 use crate::layout::{self, Frames};
@@ -36,6 +36,11 @@ macro_rules! session {
 
             pub fn handle(self) -> Handle {
                 self.handle
+            }
+
+            /// What the session is charged and what its quotas are.
+            pub fn usage<T: Transport + ?Sized>(self, t: &mut T) -> Result<UsageReply, SessionError> {
+                client::usage(t, self.handle)
             }
 
             /// Closes the session: its objects go and what is left of its quota moves back.

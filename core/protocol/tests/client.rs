@@ -144,6 +144,8 @@ impl FakeCore {
         }
         match request {
             Request::Log { .. } | Request::Exit { .. } => done(),
+            // This fake keeps no quotas; core's session tests on the kernel model cover it.
+            Request::Usage { .. } => Err(InvalidRequest),
             Request::Open { kind, ram_quota, cap_quota } => {
                 if ram_quota > self.budget_ram {
                     return Err(OutOfRamQuota);

@@ -15,10 +15,11 @@ use crate::kernel::Capacity;
 use crate::object::ObjectType;
 use crate::phys_allocator::{AllocFailure, Handle};
 use crate::root::child::{self, Child, Spec};
+use crate::root::child_pd::ChildPd;
 use crate::root::error::Error;
-use crate::root::session::{Client, Sessions};
 use crate::root::state::Core;
 use crate::root::vspace;
+use crate::session::{Client, Sessions};
 use crate::size::Size;
 
 /// Children core can run at once.
@@ -203,21 +204,23 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
                     out.exited += 1;
                     end = End::Exited { code, leaked: 0 };
                 }
-                // Sessions are not served yet: a request core does not serve is answered as one
-                // it does not know.
                 Ok(request) => {
                     let (lent_ram, lent_caps) = slot.sessions.lent();
                     let c = &slot.child;
                     let client = Client {
-                        name: c.name,
-                        vspace: c.vspace,
-                        cnode: c.cnode,
                         cnode_bits: c.cnode_bits,
                         prio: c.prio,
                         ram_left: c.budget.saturating_sub(c.charge.total() + lent_ram),
                         caps_left: c.caps.saturating_sub(lent_caps),
+                        ipc_base: child::IMAGE_LIMIT,
                     };
-                    match slot.sessions.serve(core, &client, request) {
+                    if let Request::Close { session } = request {
+                        if let Some(r) = slot.sessions.report(session) {
+                            println!("session {:#x} of {} {r}", session.0, c.name);
+                        }
+                    }
+                    let mut pd = ChildPd { core, vspace: c.vspace, cnode: c.cnode, cnode_bits: c.cnode_bits };
+                    match slot.sessions.serve(&mut pd, &client, request) {
                         Ok(words) => {
                             let w = words.as_slice();
                             let mut mrs = [0; 4];
@@ -239,7 +242,8 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
             flush(&mut s);
             let (name, charged) = (s.child.name, s.child.charge.total() + s.sessions.object_bytes());
             let before = core.ours.ram().avail();
-            s.sessions.close_all(core, name);
+            let mut pd = ChildPd { core, vspace: s.child.vspace, cnode: s.child.cnode, cnode_bits: s.child.cnode_bits };
+            s.sessions.close_all(&mut pd, |r| println!("session {:#x} of {name} {r}", r.session.0));
             s.child.reclaim(core)?;
             let back = core.ours.ram().avail() - before;
             let lost = charged.saturating_sub(back);

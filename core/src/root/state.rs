@@ -12,7 +12,9 @@
 use crate::cap_space::{CapEntry, CapSpace};
 use crate::kernel::{BootUntyped, Capacity, Counting, Slot};
 use crate::object::ObjectType;
-use crate::phys_allocator::{PhysAllocator, Storage};
+use crate::phys_allocator::{
+    PhysAllocator, Storage, CAP_SLOTS_PER_4_OBJECTS, POOL_NODES_PER_4_OBJECTS, RAM_BLOCKS_PER_4_OBJECTS,
+};
 use crate::placement::Placer;
 use crate::range_allocator::{RangeAllocator, RangeNode};
 use crate::root::kernel::{slot_limit, CSpaceLayout, SeL4, LEVEL2_BITS, MAX_LEVEL2};
@@ -50,8 +52,7 @@ pub type CoreStrategy =
 pub type CoreStorage = Storage<&'static mut [RangeNode], &'static mut [PoolNode], &'static mut [CapEntry]>;
 
 /// How many objects core's metadata is sized for; the pool, cap-slot and range-block
-/// capacities follow (measured at 10^5 live objects of mixed sizes: about 2 pool nodes, 3 cap
-/// slots and 1 RAM block per object; each gets a quarter more).
+/// capacities follow by `phys_allocator`'s ratios per object.
 #[derive(Copy, Clone, Debug)]
 pub struct Capacities {
     pub objects: usize,
@@ -68,15 +69,15 @@ impl Capacities {
     }
 
     pub fn pool_nodes(&self, untypeds: usize) -> usize {
-        self.objects / 2 * 5 + 2 * untypeds + 256
+        self.objects / 4 * POOL_NODES_PER_4_OBJECTS + 2 * untypeds + 256
     }
 
     pub fn cap_slots(&self) -> usize {
-        self.objects / 4 * 15 + 1024
+        self.objects / 4 * CAP_SLOTS_PER_4_OBJECTS + 1024
     }
 
     pub fn ram_blocks(&self, untypeds: usize) -> usize {
-        self.objects / 4 * 5 + 2 * untypeds + 256
+        self.objects / 4 * RAM_BLOCKS_PER_4_OBJECTS + 2 * untypeds + 256
     }
 
     pub fn device_blocks(&self, untypeds: usize) -> usize {

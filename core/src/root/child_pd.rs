@@ -1,0 +1,149 @@
+//! A child's protection domain on the real kernel, as its sessions use it ([`Pd`]): core's
+//! allocator for the objects, and the seL4 invocations on the child's VSpace, CNode and threads.
+
+use sel4::{cap_type, CNodeCapData, Cap, CapRights, UserContext, VmAttributes, Word};
+use sel4_core_protocol::CacheAttr;
+
+use crate::kernel::Slot;
+use crate::object::ObjectType;
+use crate::phys_allocator::{AllocFailure, Handle, Placed};
+use crate::root::state::Core;
+use crate::session::pd::{MapFailure, Pd, Registers, Rights};
+
+/// The child's caps in core's CSpace, and core.
+pub struct ChildPd<'a> {
+    pub core: &'a mut Core,
+    /// The child's VSpace (PML4).
+    pub vspace: Slot,
+    /// The child's CNode and its radix.
+    pub cnode: Slot,
+    pub cnode_bits: u8,
+}
+
+/// The kernel's answer to a map: `FailedLookup` means the level above is missing
+/// (`src/arch/x86/64/kernel/vspace.c`: `decodeX86FrameInvocation` after
+/// `lookupPTSlot`/`lookupPDSlot`, `decodeX86PageDirectoryInvocation` after `lookupPDPTSlot`).
+fn mapped(r: Result<(), sel4::Error>) -> Result<(), MapFailure> {
+    match r {
+        Ok(()) => Ok(()),
+        Err(sel4::Error::FailedLookup { .. }) => Err(MapFailure::Missing),
+        Err(_) => Err(MapFailure::Refused),
+    }
+}
+
+fn tcb(slot: Slot) -> Cap<cap_type::Tcb> {
+    Cap::from_bits(slot.0 as Word)
+}
+
+impl ChildPd<'_> {
+    fn vspace(&self) -> Cap<cap_type::Pml4> {
+        Cap::from_bits(self.vspace.0 as Word)
+    }
+
+    fn child_slot(&self, slot: u64) -> sel4::AbsoluteCPtr {
+        Cap::<cap_type::CNode>::from_bits(self.cnode.0 as Word).relative_bits_with_depth(slot, self.cnode_bits as usize)
+    }
+}
+
+impl Pd for ChildPd<'_> {
+    fn alloc(&mut self, ty: ObjectType, size_bits: u8) -> Result<Placed, AllocFailure> {
+        self.core.ours.alloc(&mut self.core.kernel, ty, size_bits)
+    }
+
+    fn alloc_at(&mut self, ty: ObjectType, paddr: u64) -> Result<Placed, AllocFailure> {
+        self.core.ours.alloc_at(&mut self.core.kernel, ty, 0, paddr)
+    }
+
+    fn find_block(&mut self, size: u64, align_log2: u8, range: Option<(u64, u64)>) -> Result<u64, AllocFailure> {
+        self.core.ours.find_block(size, align_log2, range)
+    }
+
+    fn free(&mut self, object: Handle) {
+        // A handle the session holds names a live object; revoking its leaf cannot fail.
+        let _ = self.core.ours.free(&mut self.core.kernel, object);
+    }
+
+    fn map_frame(&mut self, frame: Slot, ty: ObjectType, vaddr: u64, cache: CacheAttr) -> Result<(), MapFailure> {
+        let attrs = match cache {
+            CacheAttr::Cached => VmAttributes::DEFAULT,
+            CacheAttr::WriteCombining => VmAttributes::WRITE_COMBINING,
+            CacheAttr::Uncached => VmAttributes::CACHE_DISABLED,
+        };
+        let (vspace, rights, s) = (self.vspace(), CapRights::read_write(), frame.0 as Word);
+        mapped(match ty {
+            ObjectType::Frame1G => Cap::<cap_type::HugePage>::from_bits(s).frame_map(vspace, vaddr, rights, attrs),
+            ObjectType::Frame2M => Cap::<cap_type::LargePage>::from_bits(s).frame_map(vspace, vaddr, rights, attrs),
+            _ => Cap::<cap_type::Frame4K>::from_bits(s).frame_map(vspace, vaddr, rights, attrs),
+        })
+    }
+
+    fn map_table(&mut self, table: Slot, ty: ObjectType, vaddr: u64) -> Result<(), MapFailure> {
+        let (vspace, attrs, s) = (self.vspace(), VmAttributes::DEFAULT, table.0 as Word);
+        mapped(match ty {
+            ObjectType::PageTable => Cap::<cap_type::PageTable>::from_bits(s).page_table_map(vspace, vaddr, attrs),
+            ObjectType::PageDirectory => {
+                Cap::<cap_type::PageDirectory>::from_bits(s).page_directory_map(vspace, vaddr, attrs)
+            }
+            ObjectType::Pdpt => Cap::<cap_type::Pdpt>::from_bits(s).pdpt_map(vspace, vaddr, attrs),
+            _ => return Err(MapFailure::Refused),
+        })
+    }
+
+    fn unmap_frame(&mut self, frame: Slot, ty: ObjectType) {
+        let s = frame.0 as Word;
+        let _ = match ty {
+            ObjectType::Frame1G => Cap::<cap_type::HugePage>::from_bits(s).frame_unmap(),
+            ObjectType::Frame2M => Cap::<cap_type::LargePage>::from_bits(s).frame_unmap(),
+            _ => Cap::<cap_type::Frame4K>::from_bits(s).frame_unmap(),
+        };
+    }
+
+    fn copy_cap(&mut self, from: Slot, child_slot: u64, rights: Rights) -> bool {
+        if child_slot >> self.cnode_bits != 0 {
+            return false;
+        }
+        let rights = match rights {
+            Rights::All => CapRights::all(),
+            Rights::ReadWrite => CapRights::read_write(),
+        };
+        self.child_slot(child_slot).copy(&self.core.kernel.inner.slot(from), rights).is_ok()
+    }
+
+    fn delete_cap(&mut self, child_slot: u64) {
+        let _ = self.child_slot(child_slot).delete();
+    }
+
+    fn thread_configure(&mut self, t: Slot, ipc_frame: Slot, ipc_vaddr: u64, prio: u8) -> bool {
+        // The child's CNode is reached with a guard that makes a CPtr resolve at full depth.
+        let Some(guard) = CNodeCapData::skip(crate::object::WORD_BITS - self.cnode_bits).map(CNodeCapData::into_word)
+        else {
+            return false;
+        };
+        tcb(t)
+            .tcb_configure(
+                sel4::CPtr::from_bits(sel4_core_protocol::abi::FAULT_ENDPOINT),
+                prio,
+                prio,
+                Cap::from_bits(self.cnode.0 as Word),
+                guard,
+                self.vspace(),
+                0,
+                ipc_vaddr,
+                Cap::<cap_type::Frame4K>::from_bits(ipc_frame.0 as Word),
+            )
+            .is_ok()
+    }
+
+    fn thread_registers(&mut self, t: Slot, regs: Registers) -> bool {
+        let ctx = UserContext { rip: regs.entry, rsp: regs.stack, rdi: regs.arg, ..UserContext::default() };
+        tcb(t).tcb_write_registers(false, UserContext::COUNT, &ctx).is_ok()
+    }
+
+    fn thread_resume(&mut self, t: Slot) -> bool {
+        tcb(t).tcb_resume().is_ok()
+    }
+
+    fn thread_suspend(&mut self, t: Slot) -> bool {
+        tcb(t).tcb_suspend().is_ok()
+    }
+}

@@ -1,0 +1,68 @@
+//! What serving a session needs of the machine: core's allocator (objects placed, freed) and
+//! the kernel invocations on the child's protection domain (its VSpace, CNode and threads).
+//! The root task implements it on the real kernel; the host implements it on the kernel model,
+//! so the session logic and its accounting are tested there.
+
+use sel4_core_protocol::CacheAttr;
+
+use crate::kernel::Slot;
+use crate::object::ObjectType;
+use crate::phys_allocator::{AllocFailure, Handle, Placed};
+
+/// Why a map invocation failed.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum MapFailure {
+    /// The paging structure one level up is missing (the kernel's `FailedLookup` from
+    /// `src/arch/x86/64/kernel/vspace.c:decodeX86FrameInvocation` and the paging-structure
+    /// decoders): placing it and mapping it first lets the map succeed.
+    Missing,
+    /// Anything else (the slot is mapped already, the address is not one the kernel maps).
+    Refused,
+}
+
+/// Rights of a cap core copies into the child's CNode.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Rights {
+    All,
+    ReadWrite,
+}
+
+/// A thread's registers when it starts.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Registers {
+    pub entry: u64,
+    pub stack: u64,
+    pub arg: u64,
+}
+
+/// Core's allocator and the child's PD, as a session uses them. Every slot is in core's CSpace;
+/// `child_slot`s are slots of the child's CNode.
+pub trait Pd {
+    /// Places an object anywhere core's allocator chooses.
+    fn alloc(&mut self, ty: ObjectType, size_bits: u8) -> Result<Placed, AllocFailure>;
+    /// Places an object at `paddr`.
+    fn alloc_at(&mut self, ty: ObjectType, paddr: u64) -> Result<Placed, AllocFailure>;
+    /// A free RAM block of `size` bytes aligned to `2^align_log2`, inside `[lo, hi)` if given.
+    fn find_block(&mut self, size: u64, align_log2: u8, range: Option<(u64, u64)>) -> Result<u64, AllocFailure>;
+    /// Frees an object: revoking its leaf removes every copy and mapping of it.
+    fn free(&mut self, object: Handle);
+
+    /// Maps frame `frame` (of type `ty`) at `vaddr` in the child's VSpace, read-write.
+    fn map_frame(&mut self, frame: Slot, ty: ObjectType, vaddr: u64, cache: CacheAttr) -> Result<(), MapFailure>;
+    /// Maps paging structure `table` (of type `ty`) covering `vaddr` in the child's VSpace.
+    fn map_table(&mut self, table: Slot, ty: ObjectType, vaddr: u64) -> Result<(), MapFailure>;
+    /// Unmaps frame `frame` (of type `ty`) from the child's VSpace.
+    fn unmap_frame(&mut self, frame: Slot, ty: ObjectType);
+
+    /// Copies the cap in `from` into `child_slot`; false if that slot is occupied or absent.
+    fn copy_cap(&mut self, from: Slot, child_slot: u64, rights: Rights) -> bool;
+    /// Deletes the cap in `child_slot`.
+    fn delete_cap(&mut self, child_slot: u64);
+
+    /// Configures TCB `tcb` as a thread of the child at `prio`, with the IPC buffer frame
+    /// `ipc_frame` (mapped at `ipc_vaddr`) and the child's fault endpoint, CSpace and VSpace.
+    fn thread_configure(&mut self, tcb: Slot, ipc_frame: Slot, ipc_vaddr: u64, prio: u8) -> bool;
+    fn thread_registers(&mut self, tcb: Slot, regs: Registers) -> bool;
+    fn thread_resume(&mut self, tcb: Slot) -> bool;
+    fn thread_suspend(&mut self, tcb: Slot) -> bool;
+}
