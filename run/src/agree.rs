@@ -69,7 +69,7 @@ pub fn core_lines(log: &str) -> Vec<&str> {
 pub fn host_lines(text: &str, layout: &[BootUntyped]) -> Result<Vec<String>> {
     // Every untyped core mirrored, including the device untypeds above the 512 GiB kernel
     // window that are aligned only by their kernel virtual address: the model takes them too.
-    let opts = rig::Options { object_slots: OBJECT_SLOTS, range_blocks: RANGE_BLOCKS };
+    let opts = rig::Options { object_slots: OBJECT_SLOTS, range_blocks: RANGE_BLOCKS, spare_slots: 0 };
     let mut rig = Rig::new(layout, opts).map_err(anyhow::Error::msg)?;
     let (model, mut ours) = rig.ours().map_err(anyhow::Error::msg)?;
     let mut storage = vec![None; 1 << 15];

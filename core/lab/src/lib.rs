@@ -3,10 +3,13 @@
 //! allocation [`trace`] format and its generator, [`replay`] of a trace against any kernel
 //! (the host model or, inside a self-test root task, the real kernel with a per-operation
 //! [`replay_log`]), the [`shipped`] traces and layouts, and host rigs (`rig`, feature `std`) that put core's
-//! allocator over the kernel model of a layout.
+//! allocator over the kernel model of a layout, and `child_model` (feature `std`), a child's
+//! PD on the kernel model that core's sessions are tested against.
 #![no_std]
 
 pub mod baselines;
+#[cfg(any(test, feature = "std"))]
+pub mod child_model;
 pub mod replay;
 pub mod replay_log;
 #[cfg(any(test, feature = "std"))]

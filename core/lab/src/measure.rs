@@ -107,7 +107,7 @@ impl Measured {
 /// as steady state. Then frees everything and checks the largest block.
 fn run(text: &str, cut: u64) -> Measured {
     let boot = layout();
-    let mut rig = Rig::new(&boot, Options { object_slots: 1 << 17, range_blocks: N }).unwrap();
+    let mut rig = Rig::new(&boot, Options { object_slots: 1 << 17, range_blocks: N, spare_slots: 0 }).unwrap();
     let (k, ours) = rig.ours().unwrap();
     let mut s = Phased { inner: ours, cut, ops: [0; 2], counts: [InvocationCounts::default(); 2] };
     let mut st: Vec<trace::IdEntry<'_, Live>> = vec![None; 1 << 17];

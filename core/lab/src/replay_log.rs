@@ -207,7 +207,7 @@ mod tests {
 
     fn replay_lines(text: &str) -> (Vec<String>, String) {
         let boot = [BootUntyped { slot: Slot(1), paddr: 0x10_0000, size_bits: 16, is_device: false }];
-        let mut rig = Rig::new(&boot, Options { object_slots: 200, range_blocks: 64 }).unwrap();
+        let mut rig = Rig::new(&boot, Options { object_slots: 200, range_blocks: 64, spare_slots: 0 }).unwrap();
         let (model, mut ours) = rig.ours().unwrap();
         let mut st = vec![None; 64];
         let mut table = IdTable::new(&mut st);
@@ -256,7 +256,7 @@ mod tests {
     #[test]
     fn a_duplicate_id_stops_before_anything_is_allocated() {
         let boot = [BootUntyped { slot: Slot(1), paddr: 0x10_0000, size_bits: 16, is_device: false }];
-        let mut rig = Rig::new(&boot, Options { object_slots: 200, range_blocks: 64 }).unwrap();
+        let mut rig = Rig::new(&boot, Options { object_slots: 200, range_blocks: 64, spare_slots: 0 }).unwrap();
         let (model, mut ours) = rig.ours().unwrap();
         let mut st = vec![None; 64];
         let mut table = IdTable::new(&mut st);

@@ -21,12 +21,15 @@ pub struct Options {
     pub object_slots: u32,
     /// Blocks each range allocator holds (free and used).
     pub range_blocks: usize,
+    /// Slots after core's cap space that core does not manage (a child's CNode, modelled as
+    /// slots of the one CSpace: see [`Rig::spare_slots`]).
+    pub spare_slots: u32,
 }
 
 impl Default for Options {
     /// Enough for the shipped traces and a 10^6-operation churn on the 512 MiB layout.
     fn default() -> Self {
-        Options { object_slots: 1 << 18, range_blocks: 1 << 16 }
+        Options { object_slots: 1 << 18, range_blocks: 1 << 16, spare_slots: 0 }
     }
 }
 
@@ -53,7 +56,7 @@ impl Rig {
     /// A fresh kernel model of `boot` with `opts.object_slots` slots after the boot slots.
     pub fn new(boot: &[BootUntyped], opts: Options) -> Result<Rig, String> {
         let first = first_free(boot);
-        let slots = first as usize + opts.object_slots as usize;
+        let slots = first as usize + opts.object_slots as usize + opts.spare_slots as usize;
         let kernel = KernelModel::new(vec![ModelSlot::EMPTY; slots], boot, Slot(first))
             .map_err(|e| std::format!("kernel model: {e:?}"))?;
         let ranges = || RangeAllocator::with_storage(vec![RangeNode::ZERO; opts.range_blocks]);
@@ -62,6 +65,11 @@ impl Rig {
             _ => return Err(std::format!("{} range blocks are more than a range allocator holds", opts.range_blocks)),
         };
         Ok(Rig { kernel, ram, device, boot: boot.to_vec(), first_object_slot: Slot(first), opts })
+    }
+
+    /// The first of the [`Options::spare_slots`] slots after core's cap space.
+    pub fn spare_slots(&self) -> Slot {
+        Slot(self.first_object_slot.0 + self.opts.object_slots)
     }
 
     /// core's allocator over every untyped of the layout (two pool nodes per object slot), and

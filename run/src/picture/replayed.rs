@@ -15,8 +15,11 @@ use crate::picture::dump::{self, MemoryMap};
 /// them) and returns the pool's map after the last operation.
 pub fn ours_at_end(text: &str, boot: &[BootUntyped], opts: host::Options) -> Result<MemoryMap> {
     let summary = host::check(text).map_err(anyhow::Error::msg)?;
-    let mut rig = Rig::new(boot, rig::Options { object_slots: opts.object_slots, range_blocks: host::RANGE_NODES })
-        .map_err(anyhow::Error::msg)?;
+    let mut rig = Rig::new(
+        boot,
+        rig::Options { object_slots: opts.object_slots, range_blocks: host::RANGE_NODES, spare_slots: 0 },
+    )
+    .map_err(anyhow::Error::msg)?;
     let (k, mut ours) = rig.ours().map_err(anyhow::Error::msg)?;
     let mut ids: Vec<IdEntry<'_, Live>> = vec![None; (summary.max_live + 1) * 2 + 16];
     let mut table = IdTable::new(&mut ids);

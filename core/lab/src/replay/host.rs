@@ -135,7 +135,10 @@ fn drive<S: Strategy>(
 pub fn replay(name: &str, text: &str, boot: &[BootUntyped], opts: Options) -> Result<Report, String> {
     let summary = check(text)?;
     if name == "ours" {
-        let mut rig = Rig::new(boot, rig::Options { object_slots: opts.object_slots, range_blocks: RANGE_NODES })?;
+        let mut rig = Rig::new(
+            boot,
+            rig::Options { object_slots: opts.object_slots, range_blocks: RANGE_NODES, spare_slots: 0 },
+        )?;
         let (k, mut s) = rig.ours()?;
         let (stats, after, kernel_mismatches) = drive(boot, &mut s, k, text, &summary)?;
         return Ok(report("ours", stats, after, boot, InvocationCounts::default(), kernel_mismatches));

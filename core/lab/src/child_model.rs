@@ -1,0 +1,212 @@
+//! A child's protection domain on the kernel model, for testing core's sessions on the host:
+//! [`ModelPd`] implements [`Pd`] with core's allocator over a [`Rig`]'s kernel model, the
+//! child's CNode as model slots outside core's cap space (so revoking an object's leaf deletes
+//! the child's copies exactly as the kernel does), and its VSpace as a table of the paging
+//! structures and frames mapped, with the kernel's rules for x86_64
+//! (`src/arch/x86/64/kernel/vspace.c`): a level missing above is a failed lookup, an occupied
+//! entry or a frame mapped twice is refused, and freeing an object unmaps it.
+
+extern crate std;
+use std::vec::Vec;
+
+use sel4_core::kernel::Slot;
+use sel4_core::object::ObjectType;
+use sel4_core::phys_allocator::{AllocFailure, Handle, Placed};
+use sel4_core::session::pd::{MapFailure, Pd, Registers, Rights};
+use sel4_core_protocol::abi::FIRST_FREE_SLOT;
+use sel4_core_protocol::limits::VADDR_LIMIT;
+use sel4_core_protocol::CacheAttr;
+
+use sel4_kernel_model::ModelCap;
+
+use crate::rig::{HostAllocator, Model};
+
+/// An entry of the child's VSpace: a paging structure or a frame, at its index in its parent
+/// ([`key_bits`]). `slot` is `None` for the child's own structures (its image's).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+struct Entry {
+    ty: ObjectType,
+    index: u64,
+    slot: Option<Slot>,
+}
+
+/// The paging structure an object of `ty` sits in (`None`: the PML4, always there).
+fn parent(ty: ObjectType) -> Option<ObjectType> {
+    match ty {
+        ObjectType::Frame4K => Some(ObjectType::PageTable),
+        ObjectType::Frame2M | ObjectType::PageTable => Some(ObjectType::PageDirectory),
+        ObjectType::Frame1G | ObjectType::PageDirectory => Some(ObjectType::Pdpt),
+        _ => None,
+    }
+}
+
+/// log2 of the span of the entry of its parent an object of `ty` takes: its index there is
+/// `vaddr >> key_bits(ty)`, and two objects in the same entry conflict.
+fn key_bits(ty: ObjectType) -> u8 {
+    match ty {
+        ObjectType::Pdpt => 39,
+        ObjectType::PageDirectory | ObjectType::Frame1G => 30,
+        ObjectType::PageTable | ObjectType::Frame2M => 21,
+        _ => 12,
+    }
+}
+
+fn is_frame(ty: ObjectType) -> bool {
+    matches!(ty, ObjectType::Frame4K | ObjectType::Frame2M | ObjectType::Frame1G)
+}
+
+/// A thread's state as the model sees it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct ModelThread {
+    pub tcb: Slot,
+    pub configured: bool,
+    pub running: bool,
+}
+
+/// A child's PD over the model.
+pub struct ModelPd<'r> {
+    pub kernel: &'r mut Model,
+    pub ours: HostAllocator<'r>,
+    /// The child's CNode: slots `cnode_base ..` of the model, `2^cnode_bits` of them.
+    cnode_base: Slot,
+    cnode_bits: u8,
+    vspace: Vec<Entry>,
+    pub threads: Vec<ModelThread>,
+}
+
+impl<'r> ModelPd<'r> {
+    /// A child whose CNode is `2^cnode_bits` model slots from `cnode_base` (its first
+    /// [`FIRST_FREE_SLOT`] slots hold its own caps) and whose VSpace has the page table (and
+    /// the levels above) covering `own_table` already, as a child's image and stack do.
+    pub fn new(
+        kernel: &'r mut Model,
+        ours: HostAllocator<'r>,
+        cnode_base: Slot,
+        cnode_bits: u8,
+        own_table: u64,
+    ) -> Self {
+        let own = |ty| Entry { ty, index: own_table >> key_bits(ty), slot: None };
+        let vspace = std::vec![own(ObjectType::Pdpt), own(ObjectType::PageDirectory), own(ObjectType::PageTable)];
+        ModelPd { kernel, ours, cnode_base, cnode_bits, vspace, threads: Vec::new() }
+    }
+
+    /// Whether the child's CNode slot holds a cap.
+    pub fn child_slot_used(&self, slot: u64) -> bool {
+        slot < FIRST_FREE_SLOT || self.kernel.cap(self.child(slot)).is_some_and(|c| c != ModelCap::Empty)
+    }
+
+    /// Frames sessions mapped in the child's VSpace: (type, vaddr).
+    pub fn mapped_frames(&self) -> impl Iterator<Item = (ObjectType, u64)> + '_ {
+        self.vspace.iter().filter(|e| e.slot.is_some() && is_frame(e.ty)).map(|e| (e.ty, e.index << key_bits(e.ty)))
+    }
+
+    /// Paging structures sessions placed that are mapped.
+    pub fn mapped_tables(&self) -> usize {
+        self.vspace.iter().filter(|e| e.slot.is_some() && !is_frame(e.ty)).count()
+    }
+
+    fn child(&self, slot: u64) -> Slot {
+        Slot(self.cnode_base.0 + slot as u32)
+    }
+
+    /// Whether the model holds an object of `ty` in `slot`.
+    fn is(&self, slot: Slot, ty: ObjectType) -> bool {
+        self.kernel.object_at(slot).is_some_and(|(t, _, _)| t == ty)
+    }
+
+    /// Maps the object of `ty` in `slot` at `vaddr`: its parent level must be there (else the
+    /// kernel's failed lookup), and its entry there free.
+    fn insert(&mut self, slot: Slot, ty: ObjectType, vaddr: u64) -> Result<(), MapFailure> {
+        if !self.is(slot, ty) || vaddr >= VADDR_LIMIT || self.vspace.iter().any(|e| e.slot == Some(slot)) {
+            return Err(MapFailure::Refused);
+        }
+        if let Some(p) = parent(ty) {
+            if !self.vspace.iter().any(|e| e.ty == p && e.index == vaddr >> key_bits(p)) {
+                return Err(MapFailure::Missing);
+            }
+        }
+        if self.vspace.iter().any(|e| parent(e.ty) == parent(ty) && e.index == vaddr >> key_bits(ty)) {
+            return Err(MapFailure::Refused);
+        }
+        self.vspace.push(Entry { ty, index: vaddr >> key_bits(ty), slot: Some(slot) });
+        Ok(())
+    }
+}
+
+impl Pd for ModelPd<'_> {
+    fn alloc(&mut self, ty: ObjectType, size_bits: u8) -> Result<Placed, AllocFailure> {
+        self.ours.alloc(self.kernel, ty, size_bits)
+    }
+
+    fn alloc_at(&mut self, ty: ObjectType, paddr: u64) -> Result<Placed, AllocFailure> {
+        self.ours.alloc_at(self.kernel, ty, 0, paddr)
+    }
+
+    fn find_block(&mut self, size: u64, align_log2: u8, range: Option<(u64, u64)>) -> Result<u64, AllocFailure> {
+        self.ours.find_block(size, align_log2, range)
+    }
+
+    fn free(&mut self, object: Handle) {
+        let slot = self.ours.object(object).map(|(_, _, s)| s);
+        // Revoking the leaf deletes the object: its mappings and any thread it is go with it
+        // (what hangs below a freed paging structure becomes unreachable, as in the kernel).
+        self.ours.free(self.kernel, object).expect("a session frees only objects it holds");
+        if let Some(s) = slot {
+            self.vspace.retain(|e| e.slot != Some(s));
+            self.threads.retain(|t| t.tcb != s);
+        }
+    }
+
+    fn map_frame(&mut self, frame: Slot, ty: ObjectType, vaddr: u64, _cache: CacheAttr) -> Result<(), MapFailure> {
+        let align = ty.object_bits(0).map(|b| (1u64 << b) - 1).unwrap_or(u64::MAX);
+        if !is_frame(ty) || vaddr & align != 0 {
+            return Err(MapFailure::Refused);
+        }
+        self.insert(frame, ty, vaddr)
+    }
+
+    fn map_table(&mut self, table: Slot, ty: ObjectType, vaddr: u64) -> Result<(), MapFailure> {
+        if is_frame(ty) {
+            return Err(MapFailure::Refused);
+        }
+        self.insert(table, ty, vaddr)
+    }
+
+    fn unmap_frame(&mut self, frame: Slot, _ty: ObjectType) {
+        self.vspace.retain(|e| e.slot != Some(frame));
+    }
+
+    fn copy_cap(&mut self, from: Slot, child_slot: u64, _rights: Rights) -> bool {
+        child_slot >> self.cnode_bits == 0
+            && !self.child_slot_used(child_slot)
+            && self.kernel.cnode_copy(from, self.child(child_slot)).is_ok()
+    }
+
+    fn delete_cap(&mut self, child_slot: u64) {
+        if child_slot >= FIRST_FREE_SLOT && child_slot >> self.cnode_bits == 0 {
+            let _ = sel4_core::kernel::Kernel::cnode_delete(self.kernel, self.child(child_slot));
+        }
+    }
+
+    fn thread_configure(&mut self, tcb: Slot, ipc_frame: Slot, ipc_vaddr: u64, _prio: u8) -> bool {
+        let buffer_mapped = self.vspace.iter().any(|e| e.slot == Some(ipc_frame) && e.index << 12 == ipc_vaddr);
+        if !self.is(tcb, ObjectType::Tcb) || !buffer_mapped {
+            return false;
+        }
+        self.threads.retain(|t| t.tcb != tcb);
+        self.threads.push(ModelThread { tcb, configured: true, running: false });
+        true
+    }
+
+    fn thread_registers(&mut self, tcb: Slot, _regs: Registers) -> bool {
+        self.threads.iter().any(|t| t.tcb == tcb)
+    }
+
+    fn thread_resume(&mut self, tcb: Slot) -> bool {
+        self.threads.iter_mut().find(|t| t.tcb == tcb).map(|t| t.running = true).is_some()
+    }
+
+    fn thread_suspend(&mut self, tcb: Slot) -> bool {
+        self.threads.iter_mut().find(|t| t.tcb == tcb).map(|t| t.running = false).is_some()
+    }
+}
