@@ -4,7 +4,8 @@
 //! log, and the end of the service as an exit request to core: the code main's result gives,
 //! or [`EXIT_PANIC`] after a panic, whose message goes to the log first. It also links the
 //! symbols the precompiled `core` library needs (`sel4-freestanding`) and names the image's
-//! linker script (`service.ld`, for `sel4-root-task-build`).
+//! linker script (`service.ld`, for `sel4-root-task-build`). [`memory`] checks memory core
+//! mapped for the program.
 //!
 //! Every request to core is an seL4 Call on the endpoint in slot `abi::ENDPOINT`, so requests
 //! arrive in the order the program makes them. Before `main` runs, the runtime registers the
@@ -19,6 +20,7 @@
 
 mod entry;
 pub mod log;
+pub mod memory;
 #[cfg(not(test))]
 mod panicking;
 pub mod termination;

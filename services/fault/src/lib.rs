@@ -13,6 +13,17 @@ impl core::fmt::Display for Survived {
     }
 }
 
+/// Yields the processor this many times before faulting, so that the services started beside
+/// it are at work when the fault comes (they run round-robin at the same priority).
+pub const YIELDS_BEFORE_FAULT: usize = 16;
+
+/// Lets the other services of the same priority run a while.
+pub fn let_others_run() {
+    for _ in 0..YIELDS_BEFORE_FAULT {
+        sel4::syscalls::yield_now();
+    }
+}
+
 /// An address no service has mapped: above the image, below the stack (`core`'s child layout
 /// keeps this range empty).
 pub const UNMAPPED: u64 = 0x2000_0000;

@@ -10,7 +10,7 @@ use core::fmt;
 use sel4::{cap_type, Cap};
 use sel4_core_protocol::session::AllocOptions;
 use sel4_core_protocol::{CacheAttr, ErrorCode, PhysRange, RamSession, SessionError};
-use sel4_runtime::{declare_main, println, Core};
+use sel4_runtime::{declare_main, memory, println, Core};
 
 declare_main!(main);
 
@@ -25,7 +25,7 @@ const CAP_SLOT: u64 = 32;
 enum Error {
     Session(&'static str, SessionError),
     Caps(&'static str),
-    Mismatch { vaddr: u64, wrote: u64, read: u64 },
+    Mismatch(memory::Mismatch),
 }
 
 impl fmt::Display for Error {
@@ -33,7 +33,7 @@ impl fmt::Display for Error {
         match self {
             Error::Session(what, e) => write!(f, "{what}: {e}"),
             Error::Caps(what) => write!(f, "frame caps: {what}"),
-            Error::Mismatch { vaddr, wrote, read } => write!(f, "{vaddr:#x} reads {read:#x} after writing {wrote:#x}"),
+            Error::Mismatch(m) => m.fmt(f),
         }
     }
 }
@@ -42,22 +42,11 @@ fn s<T>(what: &'static str, r: Result<T, SessionError>) -> Result<T, Error> {
     r.map_err(|e| Error::Session(what, e))
 }
 
-/// Writes a word to every page of `[vaddr, vaddr + size)` and reads it back.
+/// Writes a pattern to every page of `[vaddr, vaddr + size)` and reads it back.
 fn touch(vaddr: u64, size: u64) -> Result<(), Error> {
-    for page in (vaddr..vaddr + size).step_by(4096) {
-        let wrote = page ^ 0x5a5a_5a5a_5a5a_5a5a;
-        let p = page as *mut u64;
-        // SAFETY: core mapped the dataspace read-write at `vaddr` for `size` bytes before this
-        // runs, and nothing else in this program refers to that memory.
-        let read = unsafe {
-            p.write_volatile(wrote);
-            p.read_volatile()
-        };
-        if read != wrote {
-            return Err(Error::Mismatch { vaddr: page, wrote, read });
-        }
-    }
-    Ok(())
+    // SAFETY: core mapped the dataspace read-write at `vaddr` for `size` bytes before this
+    // runs, and nothing else in this program refers to that memory.
+    unsafe { memory::touch(vaddr, size, 0) }.map_err(Error::Mismatch)
 }
 
 fn main(_: usize) -> Result<(), Error> {

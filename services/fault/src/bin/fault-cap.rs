@@ -9,6 +9,7 @@ use sel4_runtime::{declare_main, println};
 declare_main!(main);
 
 fn main(_: usize) -> Result<(), Survived> {
+    fault::let_others_run();
     println!("fault-cap: calling CPtr {BAD_CPTR:#x}");
     // A Call whose CPtr fails to resolve is a cap fault for the caller
     // (`src/api/syscall.c:handleInvocation`, after `lookupCapAndSlot`).

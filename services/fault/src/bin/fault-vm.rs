@@ -8,6 +8,7 @@ use sel4_runtime::{declare_main, println};
 declare_main!(main);
 
 fn main(_: usize) -> Result<(), Survived> {
+    fault::let_others_run();
     println!("fault-vm: reading {UNMAPPED:#x}");
     // SAFETY: deliberately unsound read of an unmapped address: the kernel stops this thread
     // with a VM fault before the value exists, and core reclaims the child.
