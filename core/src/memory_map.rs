@@ -16,6 +16,10 @@
 //! map end
 //! ```
 //!
+//! An object's line may end in its owner ([`Owner`]): `core`, a child's name (an object of
+//! the child's own protection domain), or `<child>:<session>` (an object of one of its
+//! sessions, the session handle in hex), e.g. `map 0x1000 12 frame_4k ram-demo:0x10000`.
+//!
 //! Kinds ([`Kind`]): an object type name (the trace names, e.g. `cnode`), `split` (an untyped
 //! cap retyped into its two halves, which follow), `free` (an untyped leaf with no children:
 //! a root never touched, or a leaf that held an object before and is kept for reuse) and `pad`
@@ -73,9 +77,47 @@ impl Kind {
     }
 }
 
+/// Who holds an object.
+#[derive(Copy, Clone, Eq, PartialEq, Debug)]
+pub enum Owner<'a> {
+    Core,
+    /// A child, by name; `session` names the session the object belongs to, if any.
+    Child {
+        name: &'a str,
+        session: Option<u32>,
+    },
+}
+
+impl core::fmt::Display for Owner<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            Owner::Core => f.write_str("core"),
+            Owner::Child { name, session: None } => f.write_str(name),
+            Owner::Child { name, session: Some(s) } => write!(f, "{name}:{s:#x}"),
+        }
+    }
+}
+
+impl<'a> Owner<'a> {
+    /// The owner a dump's token names: `core`, `<name>` or `<name>:<session>`.
+    pub fn parse(t: &'a str) -> Result<Owner<'a>, LineError<'a>> {
+        let (name, session) = match t.split_once(':') {
+            Some((name, s)) => {
+                (name, Some(parse_addr(s).ok().and_then(|s| u32::try_from(s).ok()).ok_or(LineError::BadOwner(t))?))
+            }
+            None => (t, None),
+        };
+        match (name, session) {
+            ("", _) | ("core", Some(_)) => Err(LineError::BadOwner(t)),
+            ("core", None) => Ok(Owner::Core),
+            (name, session) => Ok(Owner::Child { name, session }),
+        }
+    }
+}
+
 /// One line of a dump.
 #[derive(Copy, Clone, Eq, PartialEq, Debug)]
-pub enum Record {
+pub enum Record<'a> {
     Begin,
     /// A boot untyped; its nodes follow.
     Root {
@@ -87,30 +129,46 @@ pub enum Record {
         paddr: u64,
         bits: u8,
         kind: Kind,
+        /// For an object, who holds it, if the dump says.
+        owner: Option<Owner<'a>>,
     },
     End,
 }
 
 /// The serial line, without a newline.
-impl core::fmt::Display for Record {
+impl core::fmt::Display for Record<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match *self {
             Record::Begin => f.write_str("map begin"),
             Record::Root { paddr, bits, device } => {
                 write!(f, "map root {paddr:#x} {bits} {}", if device { "dev" } else { "ram" })
             }
-            Record::Node { paddr, bits, kind } => write!(f, "map {paddr:#x} {bits} {}", kind.name()),
+            Record::Node { paddr, bits, kind, owner: None } => write!(f, "map {paddr:#x} {bits} {}", kind.name()),
+            Record::Node { paddr, bits, kind, owner: Some(o) } => {
+                write!(f, "map {paddr:#x} {bits} {} {o}", kind.name())
+            }
             Record::End => f.write_str("map end"),
         }
     }
 }
 
 /// Every line of the dump of `pool`, `Begin` to `End`.
-pub fn records<P>(pool: &UntypedPool<P>) -> Records<'_, P>
+pub fn records<P>(pool: &UntypedPool<P>) -> Records<'_, 'static, P>
 where
     P: AsRef<[PoolNode]> + AsMut<[PoolNode]>,
 {
-    Records { pool, at: At::Begin }
+    Records { pool, at: At::Begin, owner: None }
+}
+
+/// Who holds the object of a node.
+pub type Owners<'p, 'o> = &'p dyn Fn(NodeId) -> Owner<'o>;
+
+/// Every line of the dump of `pool`, each object with its owner as `owner` tells.
+pub fn records_owned<'p, 'o, P>(pool: &'p UntypedPool<P>, owner: Owners<'p, 'o>) -> Records<'p, 'o, P>
+where
+    P: AsRef<[PoolNode]> + AsMut<[PoolNode]>,
+{
+    Records { pool, at: At::Begin, owner: Some(owner) }
 }
 
 /// Writes the dump of `pool`, one line per record (for a `core::fmt::Write` console).
@@ -119,7 +177,15 @@ where
     P: AsRef<[PoolNode]> + AsMut<[PoolNode]>,
     W: core::fmt::Write,
 {
-    for r in records(pool) {
+    write_records(records(pool), out)
+}
+
+/// Writes records, one line each.
+pub fn write_records<'o, W: core::fmt::Write>(
+    records: impl Iterator<Item = Record<'o>>,
+    out: &mut W,
+) -> core::fmt::Result {
+    for r in records {
         writeln!(out, "{r}")?;
     }
     Ok(())
@@ -139,12 +205,13 @@ enum At {
 }
 
 /// Iterator of [`records`]: a pre-order walk that climbs through parent links (no stack).
-pub struct Records<'p, P> {
+pub struct Records<'p, 'o, P> {
     pool: &'p UntypedPool<P>,
     at: At,
+    owner: Option<Owners<'p, 'o>>,
 }
 
-impl<P: AsRef<[PoolNode]> + AsMut<[PoolNode]>> Records<'_, P> {
+impl<P: AsRef<[PoolNode]> + AsMut<[PoolNode]>> Records<'_, '_, P> {
     /// The halves of split node `id`, lower first. Found by address through `child_towards`
     /// and then ordered, so roots that are not physically naturally aligned (device
     /// untypeds above the kernel window) come out right too.
@@ -174,10 +241,10 @@ impl<P: AsRef<[PoolNode]> + AsMut<[PoolNode]>> Records<'_, P> {
     }
 }
 
-impl<P: AsRef<[PoolNode]> + AsMut<[PoolNode]>> Iterator for Records<'_, P> {
-    type Item = Record;
+impl<'o, P: AsRef<[PoolNode]> + AsMut<[PoolNode]>> Iterator for Records<'_, 'o, P> {
+    type Item = Record<'o>;
 
-    fn next(&mut self) -> Option<Record> {
+    fn next(&mut self) -> Option<Record<'o>> {
         match self.at {
             At::Begin => {
                 self.at = At::Root(0);
@@ -202,7 +269,11 @@ impl<P: AsRef<[PoolNode]> + AsMut<[PoolNode]>> Iterator for Records<'_, P> {
                     Some(node) => At::Node { root, node },
                     None => At::Root(root + 1),
                 };
-                Some(Record::Node { paddr: n.paddr, bits: n.bits, kind })
+                let owner = match (kind, self.owner) {
+                    (Kind::Object(_), Some(f)) => Some(f(node)),
+                    _ => None,
+                };
+                Some(Record::Node { paddr: n.paddr, bits: n.bits, kind, owner })
             }
             At::Done => None,
         }
@@ -220,6 +291,8 @@ pub enum LineError<'a> {
     /// `ram` or `dev` expected after a root's size.
     BadMemoryKind(&'a str),
     UnknownKind(&'a str),
+    /// An owner is `core`, a child's name, or `<name>:<session>` (session in hex).
+    BadOwner(&'a str),
     /// `begin` or `end` with something after it is reported as `ExtraField`; this is a
     /// first token that is none of `begin`, `end`, `root` or an address.
     UnknownRecord(&'a str),
@@ -242,6 +315,7 @@ impl core::fmt::Display for LineError<'_> {
                 }
                 f.write_str(")")
             }
+            LineError::BadOwner(t) => write!(f, "`{t}` is not an owner (core, <child> or <child>:0x<session>)"),
             LineError::UnknownRecord(t) => {
                 write!(f, "`{t}` is none of begin, end, root or a node address")
             }
@@ -266,7 +340,7 @@ fn parse_bits(t: &str) -> Result<u8, LineError<'_>> {
 
 /// Parses one line. `Ok(None)` when the line is not part of a dump (its first token is not
 /// `map`), so a whole serial log can be fed line by line; surrounding whitespace is ignored.
-pub fn parse_line(line: &str) -> Result<Option<Record>, LineError<'_>> {
+pub fn parse_line(line: &str) -> Result<Option<Record<'_>>, LineError<'_>> {
     let mut t = line.split_ascii_whitespace();
     if t.next() != Some("map") {
         return Ok(None);
@@ -290,7 +364,12 @@ pub fn parse_line(line: &str) -> Result<Option<Record>, LineError<'_>> {
             let bits = parse_bits(t.next().ok_or(LineError::MissingField("bits"))?)?;
             let k = t.next().ok_or(LineError::MissingField("kind"))?;
             let kind = Kind::from_name(k).ok_or(LineError::UnknownKind(k))?;
-            Record::Node { paddr, bits, kind }
+            let owner = match (kind, t.next()) {
+                (_, None) => None,
+                (Kind::Object(_), Some(o)) => Some(Owner::parse(o)?),
+                (_, Some(extra)) => return Err(LineError::ExtraField(extra)),
+            };
+            Record::Node { paddr, bits, kind, owner }
         }
         other => return Err(LineError::UnknownRecord(other)),
     };
@@ -419,7 +498,7 @@ impl Checker {
     }
 
     /// Feeds the next record; on error the checker's state is unspecified (start a new one).
-    pub fn feed(&mut self, r: Record) -> Result<(), SequenceError> {
+    pub fn feed(&mut self, r: Record<'_>) -> Result<(), SequenceError> {
         match r {
             Record::Begin if self.in_dump => Err(SequenceError::NestedBegin),
             Record::Begin => {
@@ -445,7 +524,7 @@ impl Checker {
                 self.depth = 1;
                 Ok(())
             }
-            Record::Node { paddr, bits, kind } => {
+            Record::Node { paddr, bits, kind, .. } => {
                 if self.depth == 0 {
                     return Err(SequenceError::NodeOutsideRoot { paddr, bits });
                 }

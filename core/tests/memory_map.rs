@@ -19,7 +19,7 @@ where
 }
 
 /// Parses and checks a whole dump; returns its records.
-fn parse_dump(text: &str) -> Vec<Record> {
+fn parse_dump(text: &str) -> Vec<Record<'_>> {
     let mut c = Checker::new();
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
@@ -116,7 +116,7 @@ fn round_trip_after_churn_tiles_every_root() {
     let objects: Vec<(u64, u8)> = recs
         .iter()
         .filter_map(|r| match *r {
-            Record::Node { paddr, bits, kind: Kind::Object(_) } => Some((paddr, bits)),
+            Record::Node { paddr, bits, kind: Kind::Object(_), .. } => Some((paddr, bits)),
             _ => None,
         })
         .collect();
@@ -128,7 +128,7 @@ fn round_trip_after_churn_tiles_every_root() {
     for r in &recs {
         match *r {
             Record::Root { paddr, .. } => cursor = paddr,
-            Record::Node { paddr, bits, kind } if kind != Kind::Split => {
+            Record::Node { paddr, bits, kind, .. } if kind != Kind::Split => {
                 assert_eq!(paddr, cursor);
                 cursor += 1 << bits;
             }
@@ -144,8 +144,34 @@ fn other_lines_are_not_records() {
     assert_eq!(parse_line("mapping 0x0 12 free"), Ok(None));
     assert_eq!(
         parse_line("  map 0x40 6 cnode  "),
-        Ok(Some(Record::Node { paddr: 0x40, bits: 6, kind: Kind::Object(T::CNode) }))
+        Ok(Some(Record::Node { paddr: 0x40, bits: 6, kind: Kind::Object(T::CNode), owner: None }))
     );
+}
+
+#[test]
+fn owners_follow_objects_and_read_back() {
+    let node = |owner| Record::Node { paddr: 0x1000, bits: 12, kind: Kind::Object(T::Frame4K), owner };
+    for (line, owner) in [
+        ("map 0x1000 12 frame_4k core", Owner::Core),
+        ("map 0x1000 12 frame_4k ram-demo", Owner::Child { name: "ram-demo", session: None }),
+        ("map 0x1000 12 frame_4k ram-demo:0x10000", Owner::Child { name: "ram-demo", session: Some(0x10000) }),
+    ] {
+        assert_eq!(parse_line(line), Ok(Some(node(Some(owner)))));
+        assert_eq!(node(Some(owner)).to_string(), line);
+    }
+    let e = |l: &str| parse_line(l).unwrap_err().to_string();
+    assert_eq!(e("map 0x1000 12 free core"), "unexpected extra field `core`");
+    assert_eq!(e("map 0x1000 12 frame_4k a:b"), "`a:b` is not an owner (core, <child> or <child>:0x<session>)");
+    assert_eq!(e("map 0x1000 12 frame_4k :0x1"), "`:0x1` is not an owner (core, <child> or <child>:0x<session>)");
+    assert_eq!(
+        e("map 0x1000 12 frame_4k core:0x1"),
+        "`core:0x1` is not an owner (core, <child> or <child>:0x<session>)"
+    );
+    assert_eq!(
+        e("map 0x1000 12 frame_4k x:0x100000000"),
+        "`x:0x100000000` is not an owner (core, <child> or <child>:0x<session>)"
+    );
+    assert_eq!(e("map 0x1000 12 frame_4k core extra"), "unexpected extra field `extra`");
 }
 
 #[test]

@@ -117,6 +117,11 @@ impl Child {
         self.objects.len()
     }
 
+    /// Handles of the objects core holds for the child (its protection domain).
+    pub fn handles(&self) -> &[Handle] {
+        &self.objects
+    }
+
     /// Stops the child and frees every object it holds; returns the bytes the RAM allocator got
     /// back.
     pub fn reclaim(mut self, core: &mut Core) -> Result<u64, ChildError> {

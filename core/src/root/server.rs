@@ -7,11 +7,13 @@
 //! largest free block with the values before the first child was loaded.
 
 use sel4::{cap_type, syscalls, Cap, FaultType, MessageInfo, Word};
+use sel4_core_protocol::reply::Words;
 use sel4_core_protocol::request::LOG_BYTES;
-use sel4_core_protocol::Request;
+use sel4_core_protocol::{ErrorCode, Request};
 use sel4_root_task::println;
 
 use crate::kernel::Capacity;
+use crate::memory_map::{self, Owner};
 use crate::object::ObjectType;
 use crate::phys_allocator::{AllocFailure, Handle};
 use crate::root::child::{self, Child, Spec};
@@ -21,6 +23,7 @@ use crate::root::state::Core;
 use crate::root::vspace;
 use crate::session::{Client, Sessions};
 use crate::size::Size;
+use crate::untyped_pool::NodeId;
 
 /// Children core can run at once.
 pub const MAX_CHILDREN: usize = 64;
@@ -178,6 +181,8 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
         slots[position] = entry;
     }
     let ep_cptr = Cap::<cap_type::Endpoint>::from_bits(ep.slot.0 as Word).cptr();
+    // Bytes children held at the last memory map core printed.
+    let mut peak = 0;
     while slots.iter().any(Option::is_some) {
         let m = syscalls::recv(ep_cptr);
         let (index, fault) = ((m.badge >> 1) as usize, m.badge & 1 == 1);
@@ -205,22 +210,15 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
                     end = End::Exited { code, leaked: 0 };
                 }
                 Ok(request) => {
-                    let (lent_ram, lent_caps) = slot.sessions.lent();
-                    let c = &slot.child;
-                    let client = Client {
-                        cnode_bits: c.cnode_bits,
-                        prio: c.prio,
-                        ram_left: c.budget.saturating_sub(c.charge.total() + lent_ram),
-                        caps_left: c.caps.saturating_sub(lent_caps),
-                        ipc_base: child::IMAGE_LIMIT,
-                    };
                     if let Request::Close { session } = request {
                         if let Some(r) = slot.sessions.report(session) {
-                            println!("session {:#x} of {} {r}", session.0, c.name);
+                            println!("session {:#x} of {} {r}", session.0, slot.child.name);
+                            map_at_peak(core, slots, &mut peak);
                         }
                     }
-                    let mut pd = ChildPd { core, vspace: c.vspace, cnode: c.cnode, cnode_bits: c.cnode_bits };
-                    match slot.sessions.serve(&mut pd, &client, request) {
+                    let Some(Some(slot)) = slots.get_mut(index) else { continue };
+                    let words = serve_session(core, slot, request);
+                    match words {
                         Ok(words) => {
                             let w = words.as_slice();
                             let mut mrs = [0; 4];
@@ -238,6 +236,7 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
             }
         }
         // Exit or fault: the child is gone; reclaim everything it holds.
+        map_at_peak(core, slots, &mut peak);
         if let Some(Some(mut s)) = slots.get_mut(index).map(Option::take) {
             flush(&mut s);
             let (name, charged) = (s.child.name, s.child.charge.total() + s.sessions.object_bytes());
@@ -290,6 +289,52 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
         return Err(Error::Failed("children: memory not back where it was before they were loaded"));
     }
     Ok(out)
+}
+
+/// Serves a session request of the child in `slot`.
+fn serve_session(core: &mut Core, slot: &mut Slot, request: Request) -> Result<Words, ErrorCode> {
+    let (lent_ram, lent_caps) = slot.sessions.lent();
+    let c = &slot.child;
+    let client = Client {
+        cnode_bits: c.cnode_bits,
+        prio: c.prio,
+        ram_left: c.budget.saturating_sub(c.charge.total() + lent_ram),
+        caps_left: c.caps.saturating_sub(lent_caps),
+        ipc_base: child::IMAGE_LIMIT,
+    };
+    let mut pd = ChildPd { core, vspace: c.vspace, cnode: c.cnode, cnode_bits: c.cnode_bits };
+    slot.sessions.serve(&mut pd, &client, request)
+}
+
+/// With feature `memory-map`: prints core's memory map with each object's owner (core, a
+/// child, or a child's session) when the children hold more than at the last map printed
+/// (`peak`), just before core frees a session's or a child's objects: the last map printed
+/// shows the children at their peak.
+fn map_at_peak(core: &Core, slots: &[Option<Slot>], peak: &mut u64) {
+    if !cfg!(feature = "memory-map") {
+        return;
+    }
+    let held: u64 = slots.iter().flatten().map(|s| s.child.charge.total() + s.sessions.object_bytes()).sum();
+    if held <= *peak {
+        return;
+    }
+    *peak = held;
+    let ours = &core.ours;
+    let owner = |node: NodeId| {
+        for s in slots.iter().flatten() {
+            let name = s.child.name;
+            if s.child.handles().iter().any(|&h| ours.node_of(h) == Some(node)) {
+                return Owner::Child { name, session: None };
+            }
+            if let Some((session, _)) = s.sessions.objects().find(|&(_, h)| ours.node_of(h) == Some(node)) {
+                return Owner::Child { name, session: Some(session.0) };
+            }
+        }
+        Owner::Core
+    };
+    println!("memory map: children hold {held} bytes");
+    let records = memory_map::records_owned(&ours.placer.pool, &owner);
+    let _ = memory_map::write_records(records, &mut sel4_root_task::printing::Writer);
 }
 
 /// Appends `bytes` to the child's line and prints each complete line with its name.

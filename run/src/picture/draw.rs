@@ -202,12 +202,13 @@ fn percent(part: u64, whole: u64) -> String {
     }
 }
 
-/// A leaf on an axis: `[start, end)` of some kind.
+/// A leaf on an axis: `[start, end)` of some kind, and who holds it if the map says.
 #[derive(Copy, Clone)]
-struct Piece {
+struct Piece<'a> {
     start: u64,
     end: u64,
     kind: Kind,
+    owner: Option<&'a str>,
 }
 
 /// A horizontal bar showing `[lo, hi)` linearly.
@@ -230,13 +231,13 @@ impl Bar {
 
     /// Draws `pieces` (address order): runs of one kind wider than a pixel
     /// as rectangles, the rest summed per pixel column.
-    fn draw(&self, g: &mut Group, pieces: &[Piece]) {
-        // Merge adjacent pieces of one kind into runs (count kept for tooltips).
-        let mut runs: Vec<(Piece, usize)> = Vec::new();
+    fn draw(&self, g: &mut Group, pieces: &[Piece<'_>]) {
+        // Merge adjacent pieces of one kind and owner into runs (count kept for tooltips).
+        let mut runs: Vec<(Piece<'_>, usize)> = Vec::new();
         for p in pieces {
             let own = matches!(p.kind, Kind::Object(_)) && self.px(p.end) - self.px(p.start) >= OWN_RUN_PX;
             match runs.last_mut() {
-                Some((last, n)) if !own && last.kind == p.kind && last.end == p.start => {
+                Some((last, n)) if !own && last.kind == p.kind && last.owner == p.owner && last.end == p.start => {
                     last.end = p.end;
                     *n += 1;
                 }
@@ -334,19 +335,27 @@ impl Bar {
     }
 }
 
-fn describe(run: &Piece, n: usize) -> String {
+fn describe(run: &Piece<'_>, n: usize) -> String {
     let what = match run.kind {
         Kind::Object(t) if n == 1 => format!("{} object", t.name()),
         Kind::Object(t) => format!("{n} {} objects", t.name()),
         Kind::Pad => format!("pad: {n} unused {} of splits", if n == 1 { "half" } else { "halves" }),
         Kind::Free | Kind::Split => format!("free: {n} untyped leaf{}", if n == 1 { "" } else { "s" }),
     };
-    format!("{what} at {:#x}..{:#x} ({})", run.start, run.end, human(run.end - run.start))
+    let held = run.owner.map(|o| format!(", held by {o}")).unwrap_or_default();
+    format!("{what} at {:#x}..{:#x} ({}){held}", run.start, run.end, human(run.end - run.start))
 }
 
-fn pieces(root: &RootMap) -> Vec<Piece> {
-    root.leaves().map(|n| Piece { start: n.paddr, end: n.end(), kind: n.kind }).collect()
+fn pieces(root: &RootMap) -> Vec<Piece<'_>> {
+    root.leaves().map(|n| Piece { start: n.paddr, end: n.end(), kind: n.kind, owner: n.owner.as_deref() }).collect()
 }
+
+/// Colours of owners: core grey, children from a palette in order of name.
+const OWNER_FILLS: [&str; 10] =
+    ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf", "#7f7f7f"];
+const CORE_FILL: &str = "#555";
+/// Narrowest object on an owner's row.
+const OWNER_MIN_PX: f64 = 2.0;
 
 /// Width of the address labels: enough hex digits for the largest address.
 fn addr_digits(map: &MemoryMap) -> usize {
@@ -459,7 +468,7 @@ impl Canvas {
         let bar = Bar { x: BAR_X, y: self.y, w: BAR_W, h: 28.0, lo, hi, device: false, label_objects: false };
         // Gaps between roots are not RAM: hatched background.
         self.g.append(rect(BAR_X, self.y, BAR_W, bar.h, "url(#gap)"));
-        let all: Vec<Piece> = ram.iter().flat_map(|r| pieces(r)).collect();
+        let all: Vec<Piece<'_>> = ram.iter().flat_map(|r| pieces(r)).collect();
         bar.draw(&mut self.g, &all);
         self.g.append(rect(BAR_X, self.y, BAR_W, bar.h, "none").set("stroke", "#888").set("stroke-width", 0.8));
         // Root edges above the bar.
@@ -493,6 +502,66 @@ impl Canvas {
             a += step;
         }
         self.y += bar.h + 26.0;
+    }
+}
+
+impl Canvas {
+    /// Objects by owner (when the map names owners): one row per owner (core, each child, each
+    /// child's session) on one linear axis over all RAM, each object at least
+    /// [`OWNER_MIN_PX`] wide, with the owner's object count and bytes.
+    fn owners(&mut self, ram: &[&RootMap]) {
+        let mut by_owner: BTreeMap<(bool, &str), Vec<(u64, u64)>> = BTreeMap::new();
+        for n in ram.iter().flat_map(|r| r.leaves()) {
+            if let (Kind::Object(_), Some(o)) = (n.kind, n.owner.as_deref()) {
+                by_owner.entry((o != "core", o)).or_default().push((n.paddr, n.end()));
+            }
+        }
+        let (Some(first), Some(last)) = (ram.first(), ram.last()) else { return };
+        if by_owner.is_empty() {
+            return;
+        }
+        let children = by_owner.keys().filter(|(child, o)| *child && !o.contains(':')).count();
+        self.heading(format!(
+            "Who holds what: core and {}, each object on one linear axis over all RAM",
+            count(children as u64, "child", "children")
+        ));
+        let bar = Bar {
+            x: BAR_X,
+            y: 0.0,
+            w: BAR_W,
+            h: BAND_H,
+            lo: first.paddr,
+            hi: last.end(),
+            device: false,
+            label_objects: false,
+        };
+        // A child's sessions share the child's colour.
+        let mut fills: BTreeMap<&str, &str> = BTreeMap::new();
+        let mut palette = OWNER_FILLS.iter().cycle();
+        for ((is_child, owner), objects) in &by_owner {
+            let child = owner.split_once(':').map_or(*owner, |(c, _)| c);
+            let fill = match is_child {
+                false => CORE_FILL,
+                true => fills.entry(child).or_insert_with(|| palette.next().copied().unwrap_or(CORE_FILL)),
+            };
+            // A session's row is indented under its child's.
+            let (indent, label) = match owner.split_once(':') {
+                Some((_, session)) => (2.0 * CHAR_W, format!("session {session}")),
+                None => (0.0, owner.to_string()),
+            };
+            self.g.append(text(MARGIN + indent, self.y + BAND_H - 4.0, 11.0, label));
+            self.g.append(rect(BAR_X, self.y, BAR_W, BAND_H, FREE_RAM).set("stroke", "#888").set("stroke-width", 0.8));
+            let bytes: u64 = objects.iter().map(|(a, b)| b - a).sum();
+            for &(start, end) in objects {
+                let x0 = bar.px(start);
+                let w = (bar.px(end) - x0).max(OWNER_MIN_PX);
+                let mut el = rect(x0, self.y, w, BAND_H, fill);
+                el.append(Title::new(format!("{owner}: object at {start:#x}..{end:#x} ({})", human(end - start))));
+                self.g.append(el);
+            }
+            self.note(format!("{}, {}", count(objects.len() as u64, "object", "objects"), human(bytes)));
+            self.y += ROW;
+        }
     }
 }
 
@@ -626,6 +695,7 @@ pub fn render(map: &MemoryMap, title: &str) -> Document {
     for root in &ram {
         c.root_band(root);
     }
+    c.owners(&ram);
     if !dev.is_empty() {
         c.heading(format!("Device memory: {}, {}", count(dev.len() as u64, "untyped", "untypeds"), human(t.device)));
     }
@@ -668,6 +738,23 @@ mod tests {
         )
         .unwrap();
         render(&m, "seed").to_string()
+    }
+
+    #[test]
+    fn owners_get_a_row_each_and_tooltips_name_them() {
+        let m = dump::parse(
+            "map begin\nmap root 0x0 13 ram\nmap 0x0 13 split\nmap 0x0 12 split\nmap 0x0 11 split\n\
+             map 0x0 10 cnode core\nmap 0x400 10 cnode hello\nmap 0x800 11 cnode hello:0x10000\n\
+             map 0x1000 12 frame_4k ram-demo:0x20001\nmap end\n",
+        )
+        .unwrap();
+        let s = render(&m, "owners").to_string();
+        assert!(s.contains("Who holds what: core and 1 child"), "{s}");
+        assert!(s.contains("cnode object at 0x400..0x800 (1 KiB), held by hello"));
+        assert!(s.contains("hello:0x10000: object at 0x800..0x1000 (2 KiB)"));
+        assert!(s.contains("session 0x20001"), "a session row");
+        // Without owners there is no such section.
+        assert!(!seed().contains("Who holds what"));
     }
 
     #[test]

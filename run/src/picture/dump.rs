@@ -6,11 +6,13 @@ use sel4_core::memory_map::{self, Checker, Kind, Record};
 use sel4_core::untyped_pool::{PoolNode, UntypedPool};
 
 /// One node of a root's tree, in pre-order.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Node {
     pub paddr: u64,
     pub bits: u8,
     pub kind: Kind,
+    /// Who holds the object (`core`, a child, `<child>:<session>`), if the dump says.
+    pub owner: Option<String>,
 }
 
 impl Node {
@@ -63,15 +65,15 @@ struct Builder {
 }
 
 impl Builder {
-    fn feed(&mut self, r: Record) -> Result<(), memory_map::SequenceError> {
+    fn feed(&mut self, r: Record<'_>) -> Result<(), memory_map::SequenceError> {
         self.checker.feed(r)?;
         match r {
             Record::Begin => self.roots.clear(),
             Record::Root { paddr, bits, device } => self.roots.push(RootMap { paddr, bits, device, nodes: Vec::new() }),
-            Record::Node { paddr, bits, kind } => {
+            Record::Node { paddr, bits, kind, owner } => {
                 // The checker only accepts nodes inside an open root.
                 if let Some(root) = self.roots.last_mut() {
-                    root.nodes.push(Node { paddr, bits, kind });
+                    root.nodes.push(Node { paddr, bits, kind, owner: owner.map(|o| o.to_string()) });
                 }
             }
             Record::End => {}
@@ -156,6 +158,21 @@ exit
         );
         assert!(!r.untouched());
         assert!(m.roots[1].device && m.roots[1].untouched());
+    }
+
+    #[test]
+    fn owners_are_read_with_their_objects() {
+        let owned = SEED
+            .replace("map 0x0 10 cnode", "map 0x0 10 cnode core")
+            .replace("map 0x400 10 cnode", "map 0x400 10 cnode ram-demo")
+            .replace("map 0x1000 12 frame_4k", "map 0x1000 12 frame_4k ram-demo:0x10000");
+        let m = parse(&owned).unwrap();
+        let owners: Vec<Option<&str>> = m.roots[0].leaves().map(|n| n.owner.as_deref()).collect();
+        assert_eq!(owners, vec![Some("core"), Some("ram-demo"), None, Some("ram-demo:0x10000")]);
+        let bad = SEED.replace("map 0x0 13 split", "map 0x0 13 split core");
+        assert!(parse(&bad).unwrap_err().to_string().contains("unexpected extra field `core`"));
+        let bad = SEED.replace("map 0x400 10 cnode", "map 0x400 10 cnode x:y");
+        assert!(parse(&bad).unwrap_err().to_string().contains("`x:y` is not an owner"));
     }
 
     #[test]
