@@ -15,7 +15,7 @@ use sel4_core_protocol::abi;
 use crate::image::{Image, ImageError, PAGE};
 use crate::kernel::{KernelError, Slot};
 use crate::object::{ObjectType, SLOT_BITS, WORD_BITS};
-use crate::phys_allocator::{AllocFailure, FreeError, Handle};
+use crate::phys_allocator::{AllocFailure, FreeError, Handle, METADATA_PER_OBJECT};
 use crate::root::state::Core;
 use crate::root::vspace::{self, MapError, Mapped, Mapping};
 
@@ -42,11 +42,20 @@ pub struct Charge {
     pub cnode: u64,
     pub tcb: u64,
     pub vspace: u64,
+    /// Core's bookkeeping: its record of the child (the entry in its table of children) and
+    /// the allocator metadata provisioned per object (`phys_allocator::METADATA_PER_OBJECT`).
+    pub records: u64,
 }
 
 impl Charge {
-    pub fn total(&self) -> u64 {
+    /// Bytes of the child's kernel objects: what freeing them gives the allocator back.
+    pub fn objects(&self) -> u64 {
         self.image + self.stack + self.ipc_buffer + self.paging + self.cnode + self.tcb + self.vspace
+    }
+
+    /// Everything charged to the child's budget.
+    pub fn total(&self) -> u64 {
+        self.objects() + self.records
     }
 }
 
@@ -154,10 +163,12 @@ pub struct Spec<'a> {
 /// child, and starts its thread. `endpoint` is core's endpoint (in core's CSpace); the child's
 /// requests come badged `badge << 1`, its faults `badge << 1 | 1`. On failure everything placed
 /// so far is freed again.
-pub fn start(core: &mut Core, endpoint: Slot, badge: usize, spec: &Spec) -> Result<Child, ChildError> {
+/// `record` is the bytes of core's record of the child, charged to it too.
+pub fn start(core: &mut Core, endpoint: Slot, badge: usize, spec: &Spec, record: u64) -> Result<Child, ChildError> {
     let image = Image::parse(spec.elf, IMAGE_LIMIT).map_err(ChildError::Image)?;
     let cnode_bits = cnode_bits(spec.caps)?;
-    let mut b = Builder { core, spec, objects: heapless::Vec::new(), charge: Charge::default() };
+    let charge = Charge { records: record, ..Charge::default() };
+    let mut b = Builder { core, spec, objects: heapless::Vec::new(), charge };
     match b.build(&image, cnode_bits, endpoint, badge as Word) {
         Ok((tcb, vspace, cnode)) => {
             let Builder { objects, charge, .. } = b;
@@ -216,7 +227,7 @@ impl Builder<'_, '_, '_> {
     /// Places one object for the child, within its budget, and records it.
     fn place(&mut self, ty: ObjectType, size_bits: u8, part: Part) -> Result<Slot, ChildError> {
         let bytes = ty.object_bits(size_bits).map(|b| 1u64 << b).map_err(|e| ChildError::Kernel("size", e))?;
-        let needed = self.charge.total() + bytes;
+        let needed = self.charge.total() + bytes + METADATA_PER_OBJECT;
         if needed > self.spec.ram {
             return Err(ChildError::Budget { needed, budget: self.spec.ram });
         }
@@ -236,6 +247,7 @@ impl Builder<'_, '_, '_> {
             Part::Tcb => &mut c.tcb,
             Part::Vspace => &mut c.vspace,
         } += bytes;
+        c.records += METADATA_PER_OBJECT;
         Ok(p.slot)
     }
 

@@ -21,7 +21,7 @@ use crate::root::child_pd::ChildPd;
 use crate::root::error::Error;
 use crate::root::state::Core;
 use crate::root::vspace;
-use crate::session::{Client, Sessions};
+use crate::session::{Client, Session, Sessions, MAX_SESSIONS};
 use crate::size::Size;
 use crate::untyped_pool::NodeId;
 
@@ -34,6 +34,9 @@ pub const TABLE_BASE: u64 = 0x11_0000_0000;
 const TABLE_OBJECTS: usize = 256;
 /// Bytes of a child's log line core holds until its newline.
 const LINE: usize = 160;
+/// Bytes of core's record of a child charged to it: its entry in the table of children, but
+/// for the session records in it, which each session is charged while open.
+const CHILD_RECORD: u64 = (size_of::<Slot>() - MAX_SESSIONS * size_of::<Session>()) as u64;
 
 struct Slot {
     child: Child,
@@ -147,14 +150,14 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
     let mut ends = [End::NotStarted; MAX_CHILDREN];
     for (position, spec) in specs.iter().enumerate() {
         let t0 = crate::root::runner::rdtsc();
-        let started = child::start(core, ep.slot, position, spec);
+        let started = child::start(core, ep.slot, position, spec, CHILD_RECORD);
         let cycles = crate::root::runner::rdtsc() - t0;
         let entry = match started {
             Ok(c) => {
                 let g = c.charge;
                 println!(
                     "child {}: started (priority {}) in {} cycles, {} bytes of ELF; charged {} of its {} budget in {} objects: \
-                     image {}, stack {}, IPC buffer {}, paging {}, CNode {}, TCB {}, VSpace {}",
+                     image {}, stack {}, IPC buffer {}, paging {}, CNode {}, TCB {}, VSpace {}, core's records {}",
                     c.name,
                     c.prio,
                     cycles,
@@ -168,7 +171,8 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
                     g.paging,
                     g.cnode,
                     g.tcb,
-                    g.vspace
+                    g.vspace,
+                    g.records
                 );
                 out.started += 1;
                 Some(Slot { child: c, line: heapless::Vec::new(), sessions: Sessions::default() })
@@ -239,7 +243,7 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
         map_at_peak(core, slots, &mut peak);
         if let Some(Some(mut s)) = slots.get_mut(index).map(Option::take) {
             flush(&mut s);
-            let (name, charged) = (s.child.name, s.child.charge.total() + s.sessions.object_bytes());
+            let (name, charged) = (s.child.name, s.child.charge.objects() + s.sessions.object_bytes());
             let before = core.ours.ram().avail();
             let mut pd = ChildPd { core, vspace: s.child.vspace, cnode: s.child.cnode, cnode_bits: s.child.cnode_bits };
             s.sessions.close_all(&mut pd, |r| println!("session {:#x} of {name} {r}", r.session.0));
@@ -314,7 +318,7 @@ fn map_at_peak(core: &Core, slots: &[Option<Slot>], peak: &mut u64) {
     if !cfg!(feature = "memory-map") {
         return;
     }
-    let held: u64 = slots.iter().flatten().map(|s| s.child.charge.total() + s.sessions.object_bytes()).sum();
+    let held: u64 = slots.iter().flatten().map(|s| s.child.charge.objects() + s.sessions.object_bytes()).sum();
     if held <= *peak {
         return;
     }
