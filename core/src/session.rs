@@ -51,7 +51,8 @@ pub const SESSION_RECORD: u64 = size_of::<Session>() as u64;
 #[derive(Copy, Clone, PartialEq, Eq, Debug)]
 enum Owner {
     Dataspace(u8),
-    Paging,
+    /// A paging structure placed to map the address it holds.
+    Paging(u64),
     Cnode(u8),
     Thread(u8),
 }
@@ -420,6 +421,13 @@ impl Sessions {
         self.live().flat_map(|(h, s)| s.objects.iter().map(move |o| (h, o.handle)))
     }
 
+    /// The mapped dataspaces of the open sessions: (virtual address, size).
+    pub fn mappings(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        self.live()
+            .flat_map(|(_, s)| s.dataspaces.iter().filter(|d| d.live))
+            .filter_map(|d| Some((d.value.mapped?, d.value.size)))
+    }
+
     fn live(&self) -> impl Iterator<Item = (Handle, &Session)> {
         self.sessions.iter().enumerate().filter(|(_, s)| s.live).map(|(i, s)| (handle(i, s.generation), s))
     }
@@ -437,7 +445,21 @@ impl Sessions {
                 ram::alloc(pd, self.session(session, Some(SessionKind::Ram))?, size, align_log2, cache, range)
             }
             Request::RamMap { session, dataspace, vaddr } => {
-                ram::map(pd, self.session(session, Some(SessionKind::Ram))?, dataspace, vaddr)
+                // Paging structures of the child's other sessions: closing one of them takes its
+                // structures, and every mapping below them, away.
+                let index = split(session).0;
+                let foreign: heapless::Vec<(ObjectType, u64), { MAX_SESSIONS * MAX_OBJECTS }> = self
+                    .sessions
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, s)| s.live && *i != index)
+                    .flat_map(|(_, s)| s.objects.iter())
+                    .filter_map(|o| match o.owner {
+                        Owner::Paging(va) => Some((o.ty, va)),
+                        _ => None,
+                    })
+                    .collect();
+                ram::map(pd, self.session(session, Some(SessionKind::Ram))?, dataspace, vaddr, &foreign)
             }
             Request::RamCaps { session, dataspace, first_slot } => {
                 ram::caps(pd, client, self.session(session, Some(SessionKind::Ram))?, dataspace, first_slot)

@@ -13,7 +13,7 @@ use crate::image::{kernel, root_task, services};
 use crate::machine::pc::{self, Drive, Pc};
 use crate::machine::qemu::{self, Outcome};
 use crate::machine::{firmware, gdb, iso};
-use crate::scenario::{Medium, Scenario};
+use crate::scenario::{requests, Medium, Scenario};
 use crate::verdict::{render, Verdict};
 use crate::workspace;
 
@@ -72,6 +72,8 @@ pub struct Booted {
 /// Builds kernel and root task, boots scenario `s` once, judges the boot
 /// and prints its report.
 pub fn boot(s: &Scenario, b: &Boot) -> Result<Booted> {
+    // What a request script adds to the scenario's expectations.
+    let s = &requests::expanded(s)?;
     let kernel = kernel::build(&s.config)?;
     let root_task = root_task::prebuilt_or_build(s, b.root_task, b.trace)?;
     let qemu = sel4_kernel_build::ensure_qemu()?;
@@ -111,7 +113,7 @@ pub fn boot(s: &Scenario, b: &Boot) -> Result<Booted> {
         // The services' ELFs with their debug information (core's image holds stripped copies).
         let mut services = Vec::new();
         for name in s.services.iter().map(|x| x.name.as_str()) {
-            let elf = services::build(name, &s.config)?;
+            let elf = services::build(s, name)?;
             if !services.contains(&elf) {
                 services.push(elf);
             }

@@ -114,6 +114,19 @@ impl<'r> ModelPd<'r> {
         self.kernel.object_at(slot).is_some_and(|(t, _, _)| t == ty)
     }
 
+    /// Whether the paging structure an entry sits in is mapped.
+    fn has_parent(&self, e: &Entry) -> bool {
+        let va = e.index << key_bits(e.ty);
+        parent(e.ty).is_none_or(|p| self.vspace.iter().any(|x| x.ty == p && x.index == va >> key_bits(p)))
+    }
+
+    /// What hung below a paging structure that went is no longer reachable: gone too.
+    fn drop_orphans(&mut self) {
+        while let Some(i) = self.vspace.iter().position(|e| !self.has_parent(e)) {
+            self.vspace.swap_remove(i);
+        }
+    }
+
     /// Maps the object of `ty` in `slot` at `vaddr`: its parent level must be there (else the
     /// kernel's failed lookup), and its entry there free.
     fn insert(&mut self, slot: Slot, ty: ObjectType, vaddr: u64) -> Result<(), MapFailure> {
@@ -154,6 +167,7 @@ impl Pd for ModelPd<'_> {
         if let Some(s) = slot {
             self.vspace.retain(|e| e.slot != Some(s));
             self.threads.retain(|t| t.tcb != s);
+            self.drop_orphans();
         }
     }
 

@@ -63,7 +63,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => idx().prop_map(Op::Usage),
         4 => (idx(), prop_oneof![1u64..8, 1u64..1100], prop_oneof![Just(0u8), 12u8..24], 0usize..3, range)
             .prop_map(|(s, pages, align, cache, range)| Op::Alloc { s, pages, align, cache, range }),
-        3 => (idx(), idx(), 0u64..16, prop_oneof![Just(0u64), Just(0x1000), Just(1u64 << 47)])
+        3 => (idx(), idx(), 0u64..4, prop_oneof![Just(0u64), Just(0x1000), Just(0x10_0000), Just(1u64 << 47)])
             .prop_map(|(s, d, k, off)| Op::Map { s, d, vaddr: 0x1000_0000 + k * 0x20_0000 + off }),
         2 => (idx(), idx(), prop_oneof![Just(0u64), FIRST_FREE_SLOT..FIRST_FREE_SLOT + 8, FIRST_FREE_SLOT..300]).prop_map(|(s, d, slot)| Op::Caps { s, d, slot }),
         2 => (idx(), idx()).prop_map(|(s, d)| Op::Free { s, d }),
@@ -199,6 +199,16 @@ fn check_accounting(pd: &ModelPd<'_>, sessions: &Sessions, free0: u64) -> Result
     prop_assert_eq!(object_bytes, sessions.object_bytes());
     let (lent_ram, lent_caps) = sessions.lent();
     prop_assert!(lent_ram <= BUDGET_RAM && lent_caps <= BUDGET_CAPS);
+    // Every mapped dataspace is still mapped whole: no session's close or free took another's
+    // paging structures away.
+    for (vaddr, size) in sessions.mappings() {
+        let mapped: u64 = pd
+            .mapped_frames()
+            .filter(|&(_, va)| (vaddr..vaddr + size).contains(&va))
+            .map(|(ty, _)| ty.object_bits(0).map(|b| 1u64 << b).unwrap_or(0))
+            .sum();
+        prop_assert_eq!(mapped, size, "dataspace mapped at {:#x}", vaddr);
+    }
     Ok(())
 }
 
@@ -333,4 +343,30 @@ fn a_quota_that_fits_exactly_serves_and_one_less_refuses() {
         let short_caps = serve_steps(kind, u.ram_used, u.caps_used - 1, steps).unwrap();
         assert_eq!(short_caps, Err(ErrorCode::OutOfCapQuota), "{kind:?} one slot short");
     }
+}
+
+/// Two RAM sessions of one child: the second may not map where the first placed paging
+/// structures (closing the first would take its mapping away); elsewhere it may, and closing
+/// the first leaves it mapped.
+#[test]
+fn a_session_never_maps_under_another_sessions_paging_structures() {
+    with_child(|pd| {
+        let mut sessions = Sessions::default();
+        let mut serve =
+            |pd: &mut ModelPd<'_>, r| sessions.serve(pd, &client(&sessions), r).map(|w| w.as_slice().to_vec());
+        let open = Request::Open { kind: SessionKind::Ram, ram_quota: 1 << 20, cap_quota: 16 };
+        let (a, b) = (Handle(serve(pd, open).unwrap()[0] as u32), Handle(serve(pd, open).unwrap()[0] as u32));
+        let alloc =
+            |session| Request::RamAlloc { session, size: 4096, align_log2: 0, cache: CacheAttr::Cached, range: None };
+        let da = Handle(serve(pd, alloc(a)).unwrap()[0] as u32);
+        let db = Handle(serve(pd, alloc(b)).unwrap()[0] as u32);
+        assert_eq!(serve(pd, Request::RamMap { session: a, dataspace: da, vaddr: 0x1000_0000 }), Ok(vec![]));
+        let under_a = Request::RamMap { session: b, dataspace: db, vaddr: 0x1000_1000 };
+        assert_eq!(serve(pd, under_a), Err(ErrorCode::InvalidArgument));
+        assert_eq!(serve(pd, Request::RamMap { session: b, dataspace: db, vaddr: 0x1020_0000 }), Ok(vec![]));
+        assert_eq!(serve(pd, Request::Close { session: a }), Ok(vec![]));
+        assert_eq!(pd.mapped_frames().collect::<Vec<_>>(), vec![(sel4_core::object::ObjectType::Frame4K, 0x1020_0000)]);
+        Ok(())
+    })
+    .unwrap();
 }

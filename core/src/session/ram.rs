@@ -104,7 +104,7 @@ fn map_frame(
 
 fn place_table(pd: &mut impl Pd, pending: &mut Pending, ty: Option<ObjectType>, va: u64) -> Result<(), ErrorCode> {
     let ty = ty.ok_or(ErrorCode::InvalidArgument)?;
-    let table = pending.place(pd, ty, 0, None, Owner::Paging)?;
+    let table = pending.place(pd, ty, 0, None, Owner::Paging(va))?;
     for _ in 0..3 {
         match pd.map_table(table.slot, ty, va) {
             Ok(()) => return Ok(()),
@@ -115,13 +115,37 @@ fn place_table(pd: &mut impl Pd, pending: &mut Pending, ty: Option<ObjectType>, 
     Err(ErrorCode::InvalidArgument)
 }
 
-pub(super) fn map(pd: &mut impl Pd, s: &mut Session, dataspace: Handle, vaddr: u64) -> Result<Words, ErrorCode> {
+/// log2 of the span of virtual addresses a paging structure of `ty` maps.
+fn span_bits(ty: ObjectType) -> u32 {
+    match ty {
+        ObjectType::PageTable => 21,
+        ObjectType::PageDirectory => 30,
+        ObjectType::Pdpt => 39,
+        _ => 0,
+    }
+}
+
+/// Maps dataspace `dataspace` at `vaddr`. Where `foreign` (paging structures of the child's
+/// other sessions, with an address each maps) cover any of `[vaddr, vaddr + size)`, it is
+/// InvalidArgument: closing that session would unmap this dataspace.
+pub(super) fn map(
+    pd: &mut impl Pd,
+    s: &mut Session,
+    dataspace: Handle,
+    vaddr: u64,
+    foreign: &[(ObjectType, u64)],
+) -> Result<Words, ErrorCode> {
     let (d, ds) = Entry::find(&s.dataspaces, dataspace)?;
     let align = (1u64 << ds.frame_bits) - 1;
-    if ds.mapped.is_some()
-        || vaddr & align != ds.paddr & align
-        || vaddr.checked_add(ds.size).is_none_or(|e| e > VADDR_LIMIT)
-    {
+    let Some(end) = vaddr.checked_add(ds.size).filter(|&e| e <= VADDR_LIMIT) else {
+        return Err(ErrorCode::InvalidArgument);
+    };
+    let overlaps = |&(ty, va): &(ObjectType, u64)| {
+        let bits = span_bits(ty);
+        let (lo, hi) = (va >> bits << bits, (va >> bits << bits).saturating_add(1 << bits));
+        bits > 0 && vaddr < hi && lo < end
+    };
+    if ds.mapped.is_some() || vaddr & align != ds.paddr & align || foreign.iter().any(overlaps) {
         return Err(ErrorCode::InvalidArgument);
     }
     let frames = s.objects_of(Owner::Dataspace(d as u8));

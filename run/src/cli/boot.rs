@@ -21,6 +21,10 @@ pub struct BootArgs {
     /// Seconds until QEMU is killed, overriding the scenario.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_SECS))]
     pub timeout: Option<u64>,
+    /// The request script the requester runs, overriding the scenario's (a file in
+    /// run/requests/ without `.requests`, or a path).
+    #[arg(long, value_name = "FILE")]
+    pub requests: Option<String>,
     /// Boot this prebuilt root-task ELF instead of building the scenario's image.
     #[arg(long, value_name = "ELF")]
     pub root_task: Option<PathBuf>,
@@ -39,7 +43,12 @@ pub struct BootArgs {
 }
 
 pub fn run(args: &BootArgs) -> anyhow::Result<()> {
-    let overrides = Overrides { ram: args.ram.clone(), config: args.config.clone(), timeout: args.timeout };
+    let overrides = Overrides {
+        ram: args.ram.clone(),
+        config: args.config.clone(),
+        timeout: args.timeout,
+        requests: args.requests.clone(),
+    };
     let s = overrides::load(&args.scenario, &overrides)?;
     let options =
         Options { live: args.live, root_task: args.root_task.as_deref(), trace: args.trace.as_deref(), gdb: args.gdb };

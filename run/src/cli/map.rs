@@ -39,6 +39,10 @@ pub struct MapArgs {
     /// Seconds until QEMU is killed, overriding the scenario.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=MAX_TIMEOUT_SECS))]
     pub timeout: Option<u64>,
+    /// The request script the requester runs, overriding the scenario's (a file in
+    /// run/requests/ without `.requests`, or a path).
+    #[arg(long, value_name = "FILE")]
+    pub requests: Option<String>,
     /// Also save the boot's serial output here (to draw it again with `--log`).
     #[arg(long, value_name = "FILE", conflicts_with = "log")]
     pub save_log: Option<PathBuf>,
@@ -58,7 +62,12 @@ pub fn run(args: &MapArgs) -> Result<()> {
         let map = dump::parse(&text).with_context(|| log.display().to_string())?;
         return picture::write_svg(&map, &format!("core's memory map from {}", log.display()), &args.output);
     }
-    let overrides = Overrides { ram: args.ram.clone(), config: args.config.clone(), timeout: args.timeout };
+    let overrides = Overrides {
+        ram: args.ram.clone(),
+        config: args.config.clone(),
+        timeout: args.timeout,
+        requests: args.requests.clone(),
+    };
     let s = overrides::load(args.scenario.as_deref().unwrap_or_default(), &overrides)?;
     if let Medium::Iso(_) = s.medium {
         bail!("scenario `{}` boots from an ISO; `map` boots the kernel directly (use a kernel-boot scenario)", s.name);

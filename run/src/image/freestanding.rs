@@ -16,7 +16,7 @@ pub const TARGET: &str = "x86_64-unknown-linux-gnu";
 
 /// Variables the run tool hands to freestanding builds (read by build scripts): a build gets
 /// only those its caller gives, never one inherited from the shell.
-const HANDED_VARIABLES: &[&str] = &["CORE_TRACE", "CORE_SYSTEM"];
+const HANDED_VARIABLES: &[&str] = &["CORE_TRACE", "CORE_SYSTEM", "REQUESTS"];
 
 /// What to build.
 pub struct Build<'a> {

@@ -11,7 +11,7 @@ use sel4_core_system::{System, MAX_SERVICES};
 
 use crate::image::freestanding::{self, Build};
 use crate::image::packages::{self, Kind};
-use crate::scenario::{Scenario, Service};
+use crate::scenario::{requests, Scenario, Service};
 use crate::workspace;
 
 /// Builds every service of `s` (each binary once) and writes their description to
@@ -24,7 +24,7 @@ pub fn build_system(s: &Scenario) -> Result<Option<PathBuf>> {
     let mut elfs: BTreeMap<&str, Vec<u8>> = BTreeMap::new();
     for service in &s.services {
         if !elfs.contains_key(service.name.as_str()) {
-            let path = build(&service.name, &s.config)?;
+            let path = build(s, &service.name)?;
             let elf = without_debug_info(&path)?;
             elfs.insert(&service.name, elf);
         }
@@ -36,17 +36,19 @@ pub fn build_system(s: &Scenario) -> Result<Option<PathBuf>> {
     Ok(Some(file))
 }
 
-/// Builds service `name` for kernel configuration `config` and returns its ELF's path.
-pub fn build(name: &str, config: &str) -> Result<PathBuf> {
+/// Builds service `name` of scenario `s` for its kernel configuration (the requester with the
+/// scenario's script) and returns its ELF's path.
+pub fn build(s: &Scenario, name: &str) -> Result<PathBuf> {
     let image = packages::find(name, Kind::Service)?;
-    let target_dir = workspace::service_target_dir(config);
+    let target_dir = workspace::service_target_dir(&s.config);
+    let env = requests::build_env(s, name)?;
     freestanding::build(&Build {
         image: &image,
         kind: Kind::Service,
         features: &[],
-        config,
+        config: &s.config,
         target_dir: &target_dir,
-        env: &[],
+        env: &env,
     })
 }
 

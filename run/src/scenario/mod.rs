@@ -16,6 +16,8 @@
 //! compare-traces traces   # optional: boot once per `*.trace` in run/<dir> and compare core's
 //!                         # per-operation log with the host replay's
 //! service  hello ram=8M caps=128 prio=90   # optional, repeatable: a service core starts
+//! requests misbehave   # optional: a request script for the requester (see `requests`)
+//! mismatches 1         # optional: mismatches its requester must report (default 0)
 //! ```
 //!
 //! `manual <why>` keeps a scenario out of `run test`. Lines starting with
@@ -34,6 +36,7 @@ use std::path::{Path, PathBuf};
 
 mod medium;
 pub mod overrides;
+pub mod requests;
 pub mod service;
 
 pub use medium::{Firmware, Medium};
@@ -57,6 +60,8 @@ const DIRECTIVES: &[&str] = &[
     "features",
     "compare-traces",
     "service",
+    "requests",
+    "mismatches",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +90,8 @@ pub struct Scenario {
     pub compare_traces: Option<String>,
     /// Services core starts, in start order.
     pub services: Vec<Service>,
+    /// The request script of its requester, if it runs one.
+    pub requests: Option<requests::Requests>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,6 +170,8 @@ impl Scenario {
         let mut expect = Vec::new();
         let mut reject = Vec::new();
         let mut services = Vec::new();
+        let mut script = None;
+        let mut mismatches = None;
         for (i, raw) in text.lines().enumerate() {
             let line = i + 1;
             let err = |message: String| ParseError { file: file.to_string(), line, message };
@@ -249,6 +258,16 @@ impl Scenario {
                     }
                     services.push(Service::parse(value).map_err(err)?);
                 }
+                "requests" => {
+                    once(script.is_some())?;
+                    script = Some(value.to_string());
+                }
+                "mismatches" => {
+                    once(mismatches.is_some())?;
+                    let n: u32 =
+                        value.parse().map_err(|_| err(format!("mismatches wants a whole number, not `{value}`")))?;
+                    mismatches = Some(n);
+                }
                 "expect" => expect.push(value.to_string()),
                 "reject" => reject.push(value.to_string()),
                 other => {
@@ -275,6 +294,11 @@ impl Scenario {
             features: features.unwrap_or_default(),
             compare_traces,
             services,
+            requests: match (script, mismatches) {
+                (Some(script), m) => Some(requests::Requests { script, mismatches: m.unwrap_or(0) }),
+                (None, Some(_)) => return Err(missing("requests")),
+                (None, None) => None,
+            },
         })
     }
 

@@ -1,5 +1,5 @@
 //! Command-line overrides of a scenario's settings (`--ram`, `--config`,
-//! `--timeout`), applied when a verb loads a scenario by name.
+//! `--timeout`, `--requests`), applied when a verb loads a scenario by name.
 
 use crate::scenario::{find, parse_ram, Scenario};
 use crate::workspace;
@@ -16,6 +16,8 @@ pub struct Overrides {
     pub config: Option<String>,
     /// Seconds until QEMU is killed.
     pub timeout: Option<u64>,
+    /// The requester's script (a file in `run/requests/` without `.requests`, or a path).
+    pub requests: Option<String>,
 }
 
 /// Loads scenario `name` (a file in the scenario folder without
@@ -41,6 +43,12 @@ fn apply(s: &mut Scenario, o: &Overrides) -> anyhow::Result<()> {
         );
         s.timeout_secs = t;
     }
+    if let Some(script) = &o.requests {
+        match &mut s.requests {
+            Some(r) => r.script = script.clone(),
+            None => anyhow::bail!("--requests: scenario `{}` runs no request script (no `requests` line)", s.name),
+        }
+    }
     Ok(())
 }
 
@@ -50,8 +58,11 @@ mod tests {
 
     #[test]
     fn overrides_replace_the_scenario_settings() {
-        let s = load("boot", &Overrides { ram: Some("1G".into()), config: Some("release".into()), timeout: Some(5) })
-            .unwrap();
+        let s = load(
+            "boot",
+            &Overrides { ram: Some("1G".into()), config: Some("release".into()), timeout: Some(5), requests: None },
+        )
+        .unwrap();
         assert_eq!((s.ram_mib, s.config.as_str(), s.timeout_secs), (1024, "release", 5));
         let plain = load("boot", &Overrides::default()).unwrap();
         assert_eq!(plain.ram_mib, 512);

@@ -10,8 +10,6 @@ declare_main!(main);
 fn main(_: usize) -> Result<(), Survived> {
     fault::let_others_run();
     println!("fault-ud: executing ud2");
-    // SAFETY: `ud2` raises #UD, which the kernel sends as a UserException fault; nothing else
-    // happens.
-    unsafe { core::arch::asm!("ud2") };
+    fault::undefined_instruction();
     Err(Survived("fault-ud"))
 }
