@@ -9,12 +9,13 @@
 //! so a request that fails changes nothing. [`ram`] serves dataspaces, [`cnode`] CNodes and
 //! [`thread`] threads.
 //!
-//! The quota rule: a session is charged, in bytes, its own record (core's slab of records for
-//! it) from the moment it opens, and for every object core places for it (frames, paging
-//! structures of its mappings, CNodes, TCBs, IPC buffers) the object's own size plus the share
-//! of core's allocator metadata one object is provisioned
-//! ([`crate::phys_allocator::METADATA_PER_OBJECT`]). Its cap quota is charged one slot of
-//! core's CSpace per object and one slot of the child's CNode per cap handed to the child.
+//! The quota rule ([`sel4_core_protocol::charges`], published so clients can compute it): a
+//! session is charged, in bytes, its own record (a block of core's slab of session records)
+//! from the moment it opens, and for every object core places for it (frames, paging
+//! structures of its mappings, CNodes, TCBs, IPC buffers) the object's own size plus a record
+//! of [`charges::OBJECT_RECORD`] bytes (its entry in the session and the share of core's
+//! allocator metadata one object is provisioned). Its cap quota is charged one slot of core's
+//! CSpace per object and one slot of the child's CNode per cap handed to the child.
 //! Closing a session (or the child's end) frees everything it holds; freeing revokes each
 //! object's leaf, so the child's copies and mappings die with it.
 
@@ -26,7 +27,7 @@ mod thread;
 
 use sel4_core_protocol::answer::{Answer, Done, OpenReply, UsageReply};
 use sel4_core_protocol::reply::Words;
-use sel4_core_protocol::{CacheAttr, ErrorCode, Handle, Request, SessionKind};
+use sel4_core_protocol::{charges, CacheAttr, ErrorCode, Handle, Request, SessionKind};
 
 use crate::kernel::Slot;
 use crate::object::ObjectType;
@@ -44,8 +45,12 @@ pub const MAX_CNODES: usize = 16;
 /// Threads one session may hold at once.
 pub const MAX_THREADS: usize = 8;
 
-/// Bytes a session is charged for its record while it is open.
-pub const SESSION_RECORD: u64 = size_of::<Session>() as u64;
+/// Bytes a session is charged for its record while it is open: the block of core's slab of
+/// session records it takes ([`Session`] is aligned to exactly that size).
+pub const SESSION_RECORD: u64 = charges::SESSION_RECORD;
+const _: () = assert!(size_of::<Session>() as u64 == SESSION_RECORD);
+// An object's record charge covers its entry in the session and core's allocator metadata.
+const _: () = assert!(size_of::<Object>() as u64 + METADATA_PER_OBJECT <= charges::OBJECT_RECORD);
 
 /// What owns a session's object.
 #[derive(Copy, Clone, PartialEq, Eq, Debug)]
@@ -124,7 +129,9 @@ struct Thread {
     tcb: Slot,
 }
 
-/// One session.
+/// One session: a block of core's slab of session records (the table of children holds
+/// [`MAX_SESSIONS`] per child), charged to the session while it is open.
+#[repr(align(8192))]
 pub struct Session {
     kind: SessionKind,
     generation: u16,
@@ -185,7 +192,7 @@ impl Session {
             if only.is_none_or(|owner| o.owner == owner) {
                 pd.free(o.handle);
                 self.used -= object_cost(o.bytes);
-                self.caps_used -= 1;
+                self.caps_used -= charges::OBJECT_CAP_SLOTS;
                 self.objects.swap_remove(i);
             }
         }
@@ -228,9 +235,9 @@ impl Session {
     }
 }
 
-/// What an object of `bytes` costs its session's RAM quota: itself and core's metadata for it.
+/// What an object of `bytes` costs its session's RAM quota: itself and core's record of it.
 pub const fn object_cost(bytes: u64) -> u64 {
-    bytes + METADATA_PER_OBJECT
+    bytes + charges::OBJECT_RECORD
 }
 
 /// Objects placed for one request, charged only if it succeeds: [`Pending::commit`] moves
@@ -286,7 +293,7 @@ impl Pending {
         if self.objects.len() >= self.room {
             return Err(ErrorCode::OutOfRamQuota);
         }
-        self.charge(object_cost(bytes), 1)?;
+        self.charge(object_cost(bytes), charges::OBJECT_CAP_SLOTS)?;
         let placed = match at {
             Some(paddr) => pd.alloc_at(ty, paddr),
             None => pd.alloc(ty, size_bits),
@@ -295,7 +302,7 @@ impl Pending {
             Ok(p) => p,
             Err(_) => {
                 self.bytes -= object_cost(bytes);
-                self.caps -= 1;
+                self.caps -= charges::OBJECT_CAP_SLOTS;
                 return Err(ErrorCode::NoMemory);
             }
         };

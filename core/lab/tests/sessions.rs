@@ -8,12 +8,12 @@
 
 use proptest::prelude::*;
 use sel4_core::kernel::{BootUntyped, Slot};
-use sel4_core::phys_allocator::METADATA_PER_OBJECT;
 use sel4_core::session::{Client, Sessions, SESSION_RECORD};
 use sel4_core_lab::child_model::ModelPd;
 use sel4_core_lab::rig::{Options, Rig};
 use sel4_core_protocol::abi::FIRST_FREE_SLOT;
 use sel4_core_protocol::answer::{Answer, CnodeCreateReply, OpenReply, RamAllocReply, TcbCreateReply, UsageReply};
+use sel4_core_protocol::charges::OBJECT_RECORD;
 use sel4_core_protocol::{CacheAttr, ErrorCode, Handle, PhysRange, Request, SessionKind};
 
 /// The child's CNode radix, priority, budget, and where its own page table is.
@@ -186,7 +186,7 @@ fn check_accounting(pd: &ModelPd<'_>, sessions: &Sessions, free0: u64) -> Result
         for (_, h) in sessions.objects().filter(|(s, _)| *s == r.session) {
             let (_, _, slot) = pd.ours.object(h).expect("a session's object is live");
             let (_, _, bits) = pd.kernel.object_at(slot).expect("the kernel holds it");
-            charged += (1u64 << bits) + METADATA_PER_OBJECT;
+            charged += (1u64 << bits) + OBJECT_RECORD;
             object_bytes += 1u64 << bits;
             objects += 1;
         }

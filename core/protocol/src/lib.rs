@@ -4,7 +4,8 @@
 //! as a message label and at most [`MAX_WORDS`] message words, so that a request carrying no
 //! cap takes the kernel's fastpath; [`reply`] is core's answer and [`answer`] what its words
 //! mean per request. [`field`] and [`limits`] are the values requests carry and the kernel's
-//! numbers they are checked against; [`layout`] is which frames a dataspace is made of.
+//! numbers they are checked against; [`layout`] is which frames a dataspace is made of;
+//! [`charges`] is what core charges a session's quotas.
 //! [`client`] and [`session`] are the child's side: typed RAM, CNode and TCB sessions over any
 //! [`client::Transport`], and raw messages for scripts.
 #![cfg_attr(not(test), no_std)]
@@ -12,6 +13,7 @@
 
 pub mod abi;
 pub mod answer;
+pub mod charges;
 pub mod client;
 pub mod field;
 pub mod layout;

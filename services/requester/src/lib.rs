@@ -11,7 +11,8 @@
 //!   [map=<vaddr>] [caps] as <name>`, `free <session> <name>`, `touch <name>`;
 //! - `cnode <session> <log2 slots> as <name>`, `thread <session> [prio=<p>] as <name>`,
 //!   `start|stop <session> <thread>`, `destroy <session> <name>`;
-//! - `raw <session|0> <label> [<word>...]`;
+//! - `raw <session|0> <label> [<word>...]`: exactly this label and these words (the first is
+//!   the session's handle, or any 64-bit number given instead);
 //! - `fault vm|cap|syscall|div0|ud`, `exit <code>`: only as the last line;
 //! - where a name is expected, a number is sent as the raw handle value (a forged handle);
 //! - a request line may end in `=> ok`, `=> <ErrorName>`, `=> error` or `=> any`; a last
@@ -32,6 +33,14 @@ pub const MAX_RAW_WORDS: usize = 15;
 pub enum Ref<'a> {
     Name(&'a str),
     Raw(u32),
+}
+
+/// The first word of a `raw` line: a session's name (its handle is sent) or any 64-bit number
+/// (e.g. a session handle with an object handle in bits 32..64).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Word<'a> {
+    Name(&'a str),
+    Value(u64),
 }
 
 /// What a line expects of core's answer.
@@ -103,17 +112,57 @@ pub struct AllocOptions {
 /// One request of a script.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Step<'a> {
-    Open { kind: SessionKind, ram: u64, caps: u32, name: &'a str },
-    Close { session: Ref<'a> },
-    Alloc { session: Ref<'a>, size: u64, options: AllocOptions, name: &'a str },
-    Free { session: Ref<'a>, dataspace: Ref<'a> },
-    Touch { dataspace: &'a str },
-    Cnode { session: Ref<'a>, log2_slots: u8, name: &'a str },
-    Thread { session: Ref<'a>, prio: Option<u8>, name: &'a str },
-    Start { session: Ref<'a>, thread: Ref<'a> },
-    Stop { session: Ref<'a>, thread: Ref<'a> },
-    Destroy { session: Ref<'a>, object: Ref<'a> },
-    Raw { session: Ref<'a>, label: u64, words: [u64; MAX_RAW_WORDS], len: usize },
+    Open {
+        kind: SessionKind,
+        ram: u64,
+        caps: u32,
+        name: &'a str,
+    },
+    Close {
+        session: Ref<'a>,
+    },
+    Alloc {
+        session: Ref<'a>,
+        size: u64,
+        options: AllocOptions,
+        name: &'a str,
+    },
+    Free {
+        session: Ref<'a>,
+        dataspace: Ref<'a>,
+    },
+    Touch {
+        dataspace: &'a str,
+    },
+    Cnode {
+        session: Ref<'a>,
+        log2_slots: u8,
+        name: &'a str,
+    },
+    Thread {
+        session: Ref<'a>,
+        prio: Option<u8>,
+        name: &'a str,
+    },
+    Start {
+        session: Ref<'a>,
+        thread: Ref<'a>,
+    },
+    Stop {
+        session: Ref<'a>,
+        thread: Ref<'a>,
+    },
+    Destroy {
+        session: Ref<'a>,
+        object: Ref<'a>,
+    },
+    /// `first` is a session's name (its handle is sent) or the whole first word.
+    Raw {
+        first: Word<'a>,
+        label: u64,
+        words: [u64; MAX_RAW_WORDS],
+        len: usize,
+    },
     Fault(FaultKind),
     Exit(u64),
 }
@@ -152,7 +201,9 @@ impl<'a> Step<'a> {
     /// Names the line uses.
     fn uses(&self) -> [Option<Ref<'a>>; 2] {
         match *self {
-            Step::Close { session } | Step::Raw { session, .. } => [Some(session), None],
+            Step::Close { session } => [Some(session), None],
+            Step::Raw { first: Word::Name(n), .. } => [Some(Ref::Name(n)), None],
+            Step::Raw { first: Word::Value(_), .. } => [None, None],
             Step::Alloc { session, .. } | Step::Cnode { session, .. } | Step::Thread { session, .. } => {
                 [Some(session), None]
             }
@@ -426,7 +477,8 @@ pub fn parse_line(text: &str) -> Result<Option<(Step<'_>, Option<Expect>)>, Prob
             Step::Thread { session, prio, name }
         }
         "raw" => {
-            let session = reference(arg(0, "a session or 0")?)?;
+            let t = arg(0, "a session or a number")?;
+            let first = if is_name(t) { Word::Name(t) } else { Word::Value(number(t, false)?) };
             let label = number(arg(1, "a label")?, false)?;
             let rest = &args[2..];
             if rest.len() > MAX_RAW_WORDS {
@@ -436,7 +488,7 @@ pub fn parse_line(text: &str) -> Result<Option<(Step<'_>, Option<Expect>)>, Prob
             for (w, t) in words.iter_mut().zip(rest) {
                 *w = number(t, false)?;
             }
-            Step::Raw { session, label, words, len: rest.len() }
+            Step::Raw { first, label, words, len: rest.len() }
         }
         "fault" => {
             exactly(1)?;

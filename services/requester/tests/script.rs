@@ -2,7 +2,7 @@
 //! is refused with its line number and what is wrong, and a whole script's summary says how
 //! many requests it sends and how the requester must end.
 
-use requester::{check, lines, number, parse_line, AllocOptions, End, Expect, FaultKind, Problem, Ref, Step};
+use requester::{check, lines, number, parse_line, AllocOptions, End, Expect, FaultKind, Problem, Ref, Step, Word};
 use sel4_core_protocol::{CacheAttr, ErrorCode, SessionKind};
 
 fn one(text: &str) -> (Step<'_>, Option<Expect>) {
@@ -69,7 +69,15 @@ fn every_verb_parses() {
     let (step, e) = one("raw 0 99 1 0x2 # comment => ok");
     assert_eq!(e, None, "a comment hides what follows it");
     match step {
-        Step::Raw { session: Ref::Raw(0), label: 99, words, len: 2 } => assert_eq!(&words[..2], &[1, 2]),
+        Step::Raw { first: Word::Value(0), label: 99, words, len: 2 } => assert_eq!(&words[..2], &[1, 2]),
+        s => panic!("{s:?}"),
+    }
+    match one("raw s1 7 16").0 {
+        Step::Raw { first: Word::Name("s1"), label: 7, len: 1, .. } => {}
+        s => panic!("{s:?}"),
+    }
+    match one("raw 0x0001000000010000 7 16").0 {
+        Step::Raw { first: Word::Value(0x0001_0000_0001_0000), .. } => {}
         s => panic!("{s:?}"),
     }
     assert_eq!(one("fault ud").0, Step::Fault(FaultKind::Ud));

@@ -14,7 +14,7 @@
 
 use core::fmt::Write;
 
-use requester::{lines, AllocOptions, Expect, FaultKind, Line, Ref, Step, MAX_NAMES};
+use requester::{lines, AllocOptions, Expect, FaultKind, Line, Ref, Step, Word, MAX_NAMES};
 use sel4_core_protocol::abi::FIRST_FREE_SLOT;
 use sel4_core_protocol::answer::{CnodeCreateReply, Done, OpenReply, RamAllocReply, TcbCreateReply};
 use sel4_core_protocol::client::{call, raw};
@@ -50,15 +50,16 @@ enum Object {
         vaddr: Option<u64>,
         slots: Option<(u64, u64)>,
     },
+    /// `slot`, `stack`: what the object holds of the requester's, until core revokes it.
     Cnode {
         session: Handle,
         handle: Handle,
-        slot: u64,
+        slot: Option<u64>,
     },
     Thread {
         session: Handle,
         handle: Handle,
-        stack: usize,
+        stack: Option<usize>,
     },
 }
 
@@ -124,9 +125,13 @@ fn holds(expect: Expect, got: Got) -> bool {
     }
 }
 
+/// Names and what they stand for (too large for the stack).
+type Names = heapless::Vec<(&'static str, Object), MAX_NAMES>;
+static mut NAMES: Names = heapless::Vec::new();
+
 /// The requester's state: names, its CNode's free slots, thread stacks.
 struct Requester<'a> {
-    names: heapless::Vec<(&'a str, Object), MAX_NAMES>,
+    names: &'a mut Names,
     /// Slots of its CNode in use, one bit each (core's slots below FIRST_FREE_SLOT).
     slots: [u64; (CNODE_SLOTS / 64) as usize],
     stacks: [bool; MAX_THREADS],
@@ -158,12 +163,8 @@ extern "C" fn thread_body(line: u64) -> ! {
 }
 
 impl<'a> Requester<'a> {
-    fn new() -> Self {
-        let mut r = Requester {
-            names: heapless::Vec::new(),
-            slots: [0; (CNODE_SLOTS / 64) as usize],
-            stacks: [false; MAX_THREADS],
-        };
+    fn new(names: &'a mut Names) -> Self {
+        let mut r = Requester { names, slots: [0; (CNODE_SLOTS / 64) as usize], stacks: [false; MAX_THREADS] };
         r.mark(0, FIRST_FREE_SLOT, true);
         r
     }
@@ -173,7 +174,7 @@ impl<'a> Requester<'a> {
     }
 
     /// Binds `name`, replacing an earlier binding.
-    fn bind(&mut self, name: &'a str, o: Object) -> Result<(), Got> {
+    fn bind(&mut self, name: &'static str, o: Object) -> Result<(), Got> {
         if let Some(e) = self.names.iter_mut().find(|(n, _)| *n == name) {
             e.1 = o;
             return Ok(());
@@ -219,8 +220,8 @@ impl<'a> Requester<'a> {
     fn gone(&mut self, o: Object) {
         match o {
             Object::Dataspace { slots: Some((first, n)), .. } => self.mark(first, n, false),
-            Object::Cnode { slot, .. } => self.mark(slot, 1, false),
-            Object::Thread { stack, .. } => self.stacks[stack] = false,
+            Object::Cnode { slot: Some(slot), .. } => self.mark(slot, 1, false),
+            Object::Thread { stack: Some(stack), .. } => self.stacks[stack] = false,
             _ => {}
         }
     }
@@ -240,12 +241,15 @@ impl<'a> Requester<'a> {
     }
 
     /// Runs one line: what core answered, and a detail to print after `ok`.
-    fn run(&mut self, line: &Line<'a>, detail: &mut heapless::String<64>) -> Got {
+    fn run(&mut self, line: &Line<'static>, detail: &mut heapless::String<128>) -> Got {
         let t = &mut Core;
         match line.step {
             Step::Open { kind, ram, caps, name } => {
                 match call::<OpenReply, _>(t, &Request::Open { kind, ram_quota: ram, cap_quota: caps }) {
-                    Ok(r) => self.bind(name, Object::Session { handle: r.session, kind }).err().unwrap_or(Got::Ok),
+                    Ok(r) => {
+                        let _ = write!(detail, " handle={:#x}", r.session.0);
+                        self.bind(name, Object::Session { handle: r.session, kind }).err().unwrap_or(Got::Ok)
+                    }
                     Err(e) => e.into(),
                 }
             }
@@ -296,8 +300,10 @@ impl<'a> Requester<'a> {
                 match call::<CnodeCreateReply, _>(t, &Request::CnodeCreate { session: s, log2_slots, slot }) {
                     Ok(r) => {
                         self.mark(slot, 1, true);
-                        let _ = write!(detail, " slot={slot}");
-                        self.bind(name, Object::Cnode { session: s, handle: r.cnode, slot }).err().unwrap_or(Got::Ok)
+                        let _ = write!(detail, " slot={slot} handle={:#x}", r.cnode.0);
+                        self.bind(name, Object::Cnode { session: s, handle: r.cnode, slot: Some(slot) })
+                            .err()
+                            .unwrap_or(Got::Ok)
                     }
                     Err(e) => e.into(),
                 }
@@ -310,6 +316,7 @@ impl<'a> Requester<'a> {
                     Ok(r) => r.thread,
                     Err(e) => return e.into(),
                 };
+                let _ = write!(detail, " handle={:#x}", thread.0);
                 // SAFETY: taking the address of a stack reads and writes nothing; only the thread
                 // given this stack (marked in use until it is destroyed) ever uses it.
                 let top = unsafe { core::ptr::addr_of_mut!(STACKS[stack]) } as u64 + (STACK_WORDS * 16) as u64;
@@ -318,7 +325,9 @@ impl<'a> Requester<'a> {
                 match call::<Done, _>(t, &setup) {
                     Ok(Done) => {
                         self.stacks[stack] = true;
-                        self.bind(name, Object::Thread { session: s, handle: thread, stack }).err().unwrap_or(Got::Ok)
+                        self.bind(name, Object::Thread { session: s, handle: thread, stack: Some(stack) })
+                            .err()
+                            .unwrap_or(Got::Ok)
                     }
                     Err(e) => e.into(),
                 }
@@ -332,9 +341,12 @@ impl<'a> Requester<'a> {
                 call::<Done, _>(t, &r).err().map_or(Got::Ok, Got::from)
             }
             Step::Destroy { session, object } => self.destroy(session, object),
-            Step::Raw { session, label, words, len } => {
+            Step::Raw { first, label, words, len } => {
                 let mut w = [0u64; 1 + requester::MAX_RAW_WORDS];
-                w[0] = self.handle(session).0 as u64;
+                w[0] = match first {
+                    Word::Name(n) => self.handle(Ref::Name(n)).0 as u64,
+                    Word::Value(v) => v,
+                };
                 w[1..=len].copy_from_slice(&words[..len]);
                 match raw(t, label, &w[..=len]) {
                     Ok(reply) => match reply.into_result() {
@@ -357,8 +369,8 @@ impl<'a> Requester<'a> {
         session: Ref<'_>,
         size: u64,
         o: AllocOptions,
-        name: &'a str,
-        detail: &mut heapless::String<64>,
+        name: &'static str,
+        detail: &mut heapless::String<128>,
     ) -> Got {
         let t = &mut Core;
         let s = self.handle(session);
@@ -368,7 +380,7 @@ impl<'a> Requester<'a> {
             Ok(r) => r,
             Err(e) => return e.into(),
         };
-        let _ = write!(detail, " paddr={:#x}", r.paddr);
+        let _ = write!(detail, " paddr={:#x} handle={:#x}", r.paddr, r.dataspace.0);
         let mut ds = Object::Dataspace {
             session: s,
             handle: r.dataspace,
@@ -447,14 +459,17 @@ fn forget(o: Object) -> Object {
             // The mapping's address is kept: touching it afterwards must fault.
             Object::Dataspace { session, handle, paddr, size, frame_bits, vaddr, slots: None }
         }
-        Object::Thread { session, handle, .. } => Object::Thread { session, handle, stack: usize::MAX },
-        Object::Cnode { session, handle, .. } => Object::Cnode { session, handle, slot: u64::MAX },
+        Object::Thread { session, handle, .. } => Object::Thread { session, handle, stack: None },
+        Object::Cnode { session, handle, .. } => Object::Cnode { session, handle, slot: None },
         o => o,
     }
 }
 
 fn main(_: usize) -> Result<(), &'static str> {
-    let mut r = Requester::new();
+    // SAFETY: main runs once and is the only code that refers to NAMES (the script's threads
+    // never do), so this is the only reference to it.
+    let names = unsafe { &mut *core::ptr::addr_of_mut!(NAMES) };
+    let mut r = Requester::new(names);
     let (mut done, mut mismatches) = (0u32, 0u32);
     for line in lines(SCRIPT) {
         let line = match line {
@@ -485,7 +500,7 @@ fn main(_: usize) -> Result<(), &'static str> {
             println!("requests: {done} done, {mismatches} mismatches");
             println!("req {} touch: expecting a fault", line.number);
         }
-        let mut detail = heapless::String::<64>::new();
+        let mut detail = heapless::String::<128>::new();
         let got = r.run(&line, &mut detail);
         let verb = line.step.verb();
         match got {
