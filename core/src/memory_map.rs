@@ -212,19 +212,8 @@ pub struct Records<'p, 'o, P> {
 }
 
 impl<P: AsRef<[PoolNode]> + AsMut<[PoolNode]>> Records<'_, '_, P> {
-    /// The halves of split node `id`, lower first. Found by address through `child_towards`
-    /// and then ordered, so roots that are not physically naturally aligned (device
-    /// untypeds above the kernel window) come out right too.
     fn halves(&self, id: NodeId) -> (NodeId, NodeId) {
-        let n = self.pool.info(id);
-        let half = 1u64 << (n.bits - 1);
-        let a = self.pool.child_towards(id, n.paddr);
-        let b = self.pool.child_towards(id, n.paddr + half);
-        if self.pool.info(a).paddr <= self.pool.info(b).paddr {
-            (a, b)
-        } else {
-            (b, a)
-        }
+        self.pool.halves(id)
     }
 
     /// The node after the whole subtree of `id` in pre-order, within root `root`.

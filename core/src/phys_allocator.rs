@@ -316,6 +316,12 @@ where
 
     /// The largest naturally aligned free RAM block, verified by placing an untyped of that size
     /// there (through the kernel) and freeing it; smaller sizes are tried if that fails.
+    /// Merges back every split untyped subtree that holds no live object ([`Placer::compact`]);
+    /// the number of merges.
+    pub fn compact<K: Kernel>(&mut self, k: &mut K) -> Result<u64, PlaceError> {
+        self.placer.compact(k)
+    }
+
     pub fn largest_free<K: Kernel>(&mut self, k: &mut K) -> u64 {
         let mut bits = match self.ram.largest_aligned_free_log2() {
             Some(b) => b.min(MAX_UNTYPED_BITS),

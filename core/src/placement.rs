@@ -238,6 +238,34 @@ where
         Ok(())
     }
 
+    /// Merges every split subtree that holds no live object back into one free leaf (one
+    /// revoke each, the highest such node), so that the pool holds exactly the splits on the
+    /// way to live objects and nothing cached: the same live objects always leave the same
+    /// pool and cap space behind. Returns the merges made.
+    pub fn compact<K: Kernel>(&mut self, k: &mut K) -> Result<u64, PlaceError> {
+        let before = self.stats.merges;
+        for root in 0..self.pool.num_roots() {
+            // Depth first; two pending halves per level at most.
+            let mut pending: heapless::Vec<NodeId, { 2 * (crate::object::MAX_UNTYPED_BITS as usize) + 2 }> =
+                heapless::Vec::new();
+            let _ = pending.push(NodeId(root as u32));
+            while let Some(id) = pending.pop() {
+                let n = self.pool.info(id);
+                match n.state {
+                    NodeState::Split if n.live == 0 => self.merge(k, id)?,
+                    NodeState::Split => {
+                        let (lo, hi) = self.pool.halves(id);
+                        // Room for both: each level adds two and takes one.
+                        let _ = pending.push(hi);
+                        let _ = pending.push(lo);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(self.stats.merges - before)
+    }
+
     /// Destroys the object held by leaf `node` (see [`FreeMode`]); the leaf stays, free.
     pub fn release<K: Kernel>(&mut self, k: &mut K, node: NodeId) -> Result<(), PlaceError> {
         if node.0 as usize >= self.pool.capacity() {

@@ -275,6 +275,17 @@ impl<S: AsRef<[PoolNode]> + AsMut<[PoolNode]>> UntypedPool<S> {
         NodeId(x.kids + upper as u32)
     }
 
+    /// The two halves of split node `id`, lower address first.
+    pub fn halves(&self, id: NodeId) -> (NodeId, NodeId) {
+        let x = self.node(id);
+        let (a, b) = (NodeId(x.kids), NodeId(x.kids + 1));
+        if self.node(a).paddr <= self.node(b).paddr {
+            (a, b)
+        } else {
+            (b, a)
+        }
+    }
+
     /// Walks from the root towards the naturally aligned block `[addr, addr + 2^bits)`, through
     /// split nodes. `None` if no root contains the whole block.
     pub fn walk(&self, addr: u64, bits: u8) -> Option<Walk> {

@@ -279,3 +279,35 @@ mod prop {
         }
     }
 }
+
+#[test]
+fn compact_leaves_only_the_splits_live_objects_need() {
+    let boot = [
+        BootUntyped { slot: Slot(1), paddr: 0, size_bits: 20, is_device: false },
+        BootUntyped { slot: Slot(2), paddr: 1 << 20, size_bits: 20, is_device: false },
+    ];
+    // The same live object placed on a fresh pool: the splits it needs and no more.
+    let (mut k0, mut fresh) = setup(&boot, 256, 256);
+    fresh.place(&mut k0, T::Frame4K, 0, 0x7000).unwrap();
+    let (mut k, mut p) = setup(&boot, 256, 256);
+    let mut others = Vec::new();
+    for (i, addr) in [0x1000u64, 0x2000, 0x40000, 0x8_0000, 0x10_0000, 0x18_0000].into_iter().enumerate() {
+        let ty = if i % 2 == 0 { T::Frame4K } else { T::Tcb };
+        others.push(p.place(&mut k, ty, 0, addr).unwrap());
+    }
+    let kept = p.place(&mut k, T::Frame4K, 0, 0x7000).unwrap();
+    for x in others {
+        p.release(&mut k, x.node).unwrap();
+    }
+    assert!(p.pool.nodes_in_use() > fresh.pool.nodes_in_use(), "freed leaves stay split until compacted");
+    let merges = p.compact(&mut k).unwrap();
+    assert!(merges > 0);
+    assert_eq!(p.pool.nodes_in_use(), fresh.pool.nodes_in_use());
+    assert_eq!(p.caps.free_slots(), fresh.caps.free_slots());
+    assert_eq!(k.inner.object_at(kept.slot), Some((T::Frame4K, 0x7000, 12)));
+    check_mirror(&p, &k.inner);
+    // Nothing more to merge; the second root is one free leaf again.
+    assert_eq!(p.compact(&mut k).unwrap(), 0);
+    let whole = p.place(&mut k, T::Untyped, 20, 1 << 20).unwrap();
+    assert_eq!(k.inner.object_at(whole.slot), Some((T::Untyped, 1 << 20, 20)));
+}

@@ -6,6 +6,7 @@ use core::fmt;
 use crate::kernel::KernelError;
 use crate::object::ObjectType;
 use crate::phys_allocator::{AllocFailure, FreeError};
+use crate::placement::PlaceError;
 use crate::root::audit::Disagreement;
 use crate::root::child::ChildError;
 use crate::root::cspace::CSpaceError;
@@ -24,6 +25,8 @@ pub enum Error {
     Alloc { ty: ObjectType, size_bits: u8, failure: AllocFailure },
     /// A free core issued did not happen.
     Free(FreeError),
+    /// Merging free untypeds back (`compact`) did not happen.
+    Placement(PlaceError),
     /// A kernel invocation outside placement failed.
     Kernel(&'static str, KernelError),
     /// Core could not map what it needs into its own VSpace.
@@ -40,6 +43,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Setup(e) => write!(f, "core cannot mirror bootinfo: {e}"),
+            Error::Placement(e) => write!(f, "core cannot merge free untypeds back: {e}"),
             Error::CSpace(e) => write!(f, "core cannot extend its CSpace: {e}"),
             Error::Audit(d) => write!(f, "the kernel disagrees with core: {d}"),
             Error::Alloc { ty, size_bits, failure } => {
@@ -94,5 +98,11 @@ impl From<sel4_core_system::DecodeError> for Error {
 impl From<FreeError> for Error {
     fn from(e: FreeError) -> Self {
         Error::Free(e)
+    }
+}
+
+impl From<PlaceError> for Error {
+    fn from(e: PlaceError) -> Self {
+        Error::Placement(e)
     }
 }

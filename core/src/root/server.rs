@@ -19,7 +19,7 @@ use crate::phys_allocator::{AllocFailure, Handle};
 use crate::root::child::{self, Child, Spec};
 use crate::root::child_pd::ChildPd;
 use crate::root::error::Error;
-use crate::root::state::Core;
+use crate::root::state::{Core, InUse};
 use crate::root::vspace;
 use crate::session::{Client, Session, Sessions, MAX_SESSIONS};
 use crate::size::Size;
@@ -145,7 +145,12 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
     // in frames only core holds; page aligned, so aligned for the entries; nothing else refers
     // to it, and it is unmapped only after the slice's last use below.
     let slots: &mut [Option<Slot>] = unsafe { vspace::slice_at(TABLE_BASE as usize, specs.len(), || None) };
+    // Splits cached from earlier work merge back, so that the bookkeeping before and after the
+    // children is what core's own live objects need, and comparable.
+    core.ours.compact(&mut core.kernel)?;
     let (free0, largest0) = (core.ours.ram().avail(), core.ours.ram().largest_free());
+    let use0 = InUse::of(core);
+    println!("core in use before the children: {use0}");
     let mut out = Outcome::default();
     let mut ends = [End::NotStarted; MAX_CHILDREN];
     for (position, spec) in specs.iter().enumerate() {
@@ -258,7 +263,10 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
             };
         }
     }
+    core.ours.compact(&mut core.kernel)?;
     let (free1, largest1) = (core.ours.ram().avail(), core.ours.ram().largest_free());
+    let use1 = InUse::of(core);
+    println!("core in use after the children: {use1}");
     // Freeing the table's frames and paging structures unmaps them (their leaves are revoked).
     while let Some(h) = table.pop() {
         core.ours.free(&mut core.kernel, h)?;
@@ -291,6 +299,9 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
     }
     if free1 != free0 || largest1 != largest0 {
         return Err(Error::Failed("children: memory not back where it was before they were loaded"));
+    }
+    if use1 != use0 {
+        return Err(Error::Failed("children: core's bookkeeping not back where it was before they were loaded"));
     }
     Ok(out)
 }

@@ -443,6 +443,40 @@ pub fn print_untypeds(core: &Core, bi: &BootInfo) {
     );
 }
 
+/// What core's own bookkeeping holds at a moment: pool nodes, cap slots and range blocks in
+/// use, and RAM free in the allocator.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct InUse {
+    pub pool_nodes: usize,
+    pub cap_slots: usize,
+    pub ram_blocks: usize,
+    pub device_blocks: usize,
+    pub ram_free: u64,
+}
+
+impl InUse {
+    pub fn of(core: &Core) -> InUse {
+        let caps = &core.ours.placer.caps;
+        InUse {
+            pool_nodes: core.ours.placer.pool.nodes_in_use(),
+            cap_slots: caps.capacity() - caps.free_slots(),
+            ram_blocks: core.ours.ram().len(),
+            device_blocks: core.ours.device().len(),
+            ram_free: core.ours.ram().avail(),
+        }
+    }
+}
+
+impl core::fmt::Display for InUse {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "{} pool nodes, {} cap slots, {} + {} range blocks in use, {} bytes of RAM free",
+            self.pool_nodes, self.cap_slots, self.ram_blocks, self.device_blocks, self.ram_free
+        )
+    }
+}
+
 /// Prints what bootinfo says beside the untypeds: node, IPC buffer, slot regions, TSC.
 pub fn print_summary(bi: &BootInfo) {
     let region = |r: sel4::SlotRegion| (r.start, r.end, r.len());
