@@ -1,7 +1,7 @@
 //! Host tool: build, boot and check scenarios; replay and generate allocation traces.
 //!
 //! Layers, each importing only those below it:
-//! - `cli`: one module per verb (`kernel`, `boot`, `demo`, `test`, `trace`, `iso`, `map`);
+//! - `cli`: one module per verb (`kernel`, `boot`, `demo`, `test`, `soak`, `trace`, `iso`, `map`);
 //! - `runner`: runs a scenario (build, boot, judge, report);
 //! - `agree`: core's per-operation log on the kernel against the host model's;
 //! - `verdict`: what a boot showed against what its scenario wants, and its report;
@@ -14,7 +14,7 @@
 
 use clap::{Parser, Subcommand};
 
-use cli::{boot, demo, iso, kernel, map, test, trace};
+use cli::{boot, demo, iso, kernel, map, soak, test, trace};
 
 mod agree;
 mod checks;
@@ -45,6 +45,9 @@ enum Cmd {
     Demo(demo::DemoArgs),
     /// Run all host tests, then every scenario not marked manual.
     Test(test::TestArgs),
+    /// Run the host property tests of the request decoder and of session accounting with many
+    /// cases.
+    Soak(soak::SoakArgs),
     /// Replay or generate allocation traces.
     Trace(trace::TraceArgs),
     /// Build the bootable PC image (GRUB ISO for BIOS and UEFI).
@@ -60,6 +63,7 @@ fn main() {
         Cmd::Boot(a) => boot::run(&a),
         Cmd::Demo(a) => demo::run(&a),
         Cmd::Test(a) => test::run(&a),
+        Cmd::Soak(a) => soak::run(&a),
         Cmd::Trace(a) => trace::run(&a),
         Cmd::Iso(a) => iso::run(&a),
         Cmd::Map(a) => map::run(&a),

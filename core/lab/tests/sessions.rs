@@ -4,7 +4,7 @@
 //! byte and slot back where it was once all sessions are closed. Also: a quota that fits a
 //! request exactly serves it, one byte or one slot less refuses it.
 //!
-//! Case count: `PROPTEST_CASES` (the test command's default is modest).
+//! Case count: 128, or `PROPTEST_CASES` (`cargo run -p run -- soak` runs many more).
 
 use proptest::prelude::*;
 use sel4_core::kernel::{BootUntyped, Slot};
@@ -270,8 +270,13 @@ fn run_in(pd: &mut ModelPd<'_>, ops: &[Op]) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// Cases per property: 128, or `PROPTEST_CASES` (`run soak` asks for many more).
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(128)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(128))]
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
 
     #[test]
     fn quotas_hold_and_close_returns_everything(ops in proptest::collection::vec(op(), 1..80)) {

@@ -759,8 +759,13 @@ mod tests {
         ]
     }
 
+    /// Cases per property: 256, or `PROPTEST_CASES` (`run soak` asks for many more).
+    fn cases() -> u32 {
+        std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256)
+    }
+
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(256))]
+        #![proptest_config(ProptestConfig::with_cases(cases()))]
 
         #[test]
         fn every_valid_request_round_trips(r in any_request().prop_filter("valid", |r| r.validate().is_ok())) {

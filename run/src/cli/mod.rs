@@ -5,5 +5,6 @@ pub mod demo;
 pub mod iso;
 pub mod kernel;
 pub mod map;
+pub mod soak;
 pub mod test;
 pub mod trace;
