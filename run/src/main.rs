@@ -3,7 +3,8 @@
 //! Layers, each importing only those below it:
 //! - `cli`: one module per verb (`kernel`, `boot`, `demo`, `test`, `soak`, `trace`, `iso`, `map`);
 //! - `runner`: runs a scenario (build, boot, judge, report);
-//! - `agree`: core's per-operation log on the kernel against the host model's;
+//! - `agree`: core's per-operation log on the kernel against the host model's; `bench`: the
+//!   figures a boot prints set against their floors;
 //! - `verdict`: what a boot showed against what its scenario wants, and its report;
 //! - `image` (kernel, root-task and service builds) and `machine` (QEMU, firmware, GRUB ISO);
 //! - `scenario`: the scenario files; `workspace`: where things live.
@@ -17,6 +18,7 @@ use clap::{Parser, Subcommand};
 use cli::{boot, demo, iso, kernel, map, soak, test, trace};
 
 mod agree;
+mod bench;
 mod checks;
 mod cli;
 mod image;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use crate::agree::{self, Agreement};
+use crate::bench;
 use crate::image::{kernel, root_task, services};
 use crate::machine::pc::{self, Drive, Pc};
 use crate::machine::qemu::{self, Outcome};
@@ -43,6 +44,12 @@ pub fn run(s: &Scenario, o: &Options) -> Result<bool> {
         return compare_traces(s, o.trace, o.live, o.gdb);
     }
     let booted = boot(s, &Boot { live: o.live, root_task: o.root_task, gdb: o.gdb, ..Boot::default() })?;
+    if let Some(kind) = &s.bench {
+        if let Err(e) = bench::report(kind, &booted.outcome.log) {
+            println!("FAIL {}: {e:#}", booted.label);
+            return Ok(false);
+        }
+    }
     Ok(booted.verdict.passed())
 }
 

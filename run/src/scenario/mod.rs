@@ -18,6 +18,7 @@
 //! service  hello ram=8M caps=128 prio=90   # optional, repeatable: a service core starts
 //! requests misbehave   # optional: a request script for the requester (see `requests`)
 //! mismatches 1         # optional: mismatches its requester must report (default 0)
+//! bench    session     # optional: the run tool prints the boot's benchmark figures as ratios
 //! ```
 //!
 //! `manual <why>` keeps a scenario out of `run test`. Lines starting with
@@ -62,6 +63,7 @@ const DIRECTIVES: &[&str] = &[
     "service",
     "requests",
     "mismatches",
+    "bench",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,6 +94,8 @@ pub struct Scenario {
     pub services: Vec<Service>,
     /// The request script of its requester, if it runs one.
     pub requests: Option<requests::Requests>,
+    /// The benchmark whose figures the run tool prints after the boot (`run/src/bench.rs`).
+    pub bench: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,6 +176,7 @@ impl Scenario {
         let mut services = Vec::new();
         let mut script = None;
         let mut mismatches = None;
+        let mut bench = None;
         for (i, raw) in text.lines().enumerate() {
             let line = i + 1;
             let err = |message: String| ParseError { file: file.to_string(), line, message };
@@ -262,6 +267,10 @@ impl Scenario {
                     once(script.is_some())?;
                     script = Some(value.to_string());
                 }
+                "bench" => {
+                    once(bench.is_some())?;
+                    bench = Some(value.to_string());
+                }
                 "mismatches" => {
                     once(mismatches.is_some())?;
                     let n: u32 =
@@ -299,6 +308,7 @@ impl Scenario {
                 (None, Some(_)) => return Err(missing("requests")),
                 (None, None) => None,
             },
+            bench,
         })
     }
 

@@ -1,0 +1,126 @@
+//! Benchmarks a boot prints (`bench: <what> <cycles> cycles per <unit>`), set beside the floors
+//! measured in the same run as ratios, each with its target and a printed verdict. Under TCG
+//! only ratios mean anything; a missed target does not fail the boot, a missing figure does.
+
+use anyhow::{anyhow, Result};
+
+/// The cycles a line `bench: <what> <cycles> cycles ...` of `log` gives.
+pub fn figure(log: &str, what: &str) -> Option<u64> {
+    let prefix = format!("bench: {what} ");
+    log.lines().find_map(|l| l.split_once(&prefix).and_then(|(_, rest)| rest.split_whitespace().next()?.parse().ok()))
+}
+
+/// One operation against its floor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub what: &'static str,
+    pub cycles: u64,
+    /// What the floor is made of, and its cycles.
+    pub floor_is: String,
+    pub floor: u64,
+    /// The ratio it should stay at or below, if it has a target.
+    pub target: Option<f64>,
+}
+
+impl Row {
+    pub fn ratio(&self) -> f64 {
+        self.cycles as f64 / self.floor.max(1) as f64
+    }
+
+    pub fn met(&self) -> Option<bool> {
+        self.target.map(|t| self.ratio() <= t)
+    }
+}
+
+/// The session benchmark of `log` (`session-bench` scenario): each operation against
+/// `n` IPC round trips (one per request it makes) plus, where it creates a frame, one retype
+/// and revoke.
+pub fn session(log: &str) -> Result<Vec<Row>> {
+    let get = |what: &str| figure(log, what).ok_or_else(|| anyhow!("the boot printed no `bench: {what}` figure"));
+    let (ipc, kernel) = (get("ipc floor")?, get("kernel floor")?);
+    let ops: [(&str, u64, bool, Option<f64>); 4] = [
+        ("null", 1, false, Some(1.1)),
+        ("alloc+free", 2, true, Some(1.3)),
+        ("alloc+caps+free", 3, true, None),
+        ("alloc+map+free", 3, true, None),
+    ];
+    ops.into_iter()
+        .map(|(what, trips, frame, target)| {
+            let cycles = get(&format!("session {what}"))?;
+            let floor = trips * ipc + if frame { kernel } else { 0 };
+            let trips_text =
+                if trips == 1 { "1 IPC round trip".to_string() } else { format!("{trips} IPC round trips") };
+            let floor_is = if frame { format!("{trips_text} + retype/revoke") } else { trips_text };
+            Ok(Row { what, cycles, floor_is, floor, target })
+        })
+        .collect()
+}
+
+/// The table `run` prints.
+pub fn render(ipc: u64, kernel: u64, rows: &[Row]) -> String {
+    let mut s = format!(
+        "bench: session round trips against their floors (TSC cycles under TCG: only ratios mean anything)\n\
+         bench:   floors: IPC round trip {ipc}, retype + revoke of a 4 KiB frame {kernel}\n"
+    );
+    for r in rows {
+        let verdict = match (r.target, r.met()) {
+            (Some(t), Some(true)) => format!("target <= {t}: met"),
+            (Some(t), _) => format!("target <= {t}: MISSED"),
+            (None, _) => "no target".to_string(),
+        };
+        s += &format!(
+            "bench:   {:<16} {:>9} cycles, floor {:>9} ({}), ratio {:.2}, {verdict}\n",
+            r.what,
+            r.cycles,
+            r.floor,
+            r.floor_is,
+            r.ratio()
+        );
+    }
+    s
+}
+
+/// Prints the benchmark `kind` of `log`; an error if a figure is missing.
+pub fn report(kind: &str, log: &str) -> Result<()> {
+    match kind {
+        "session" => {
+            let rows = session(log)?;
+            let (ipc, kernel) = (figure(log, "ipc floor").unwrap_or(0), figure(log, "kernel floor").unwrap_or(0));
+            print!("{}", render(ipc, kernel, &rows));
+            Ok(())
+        }
+        other => Err(anyhow!("unknown benchmark `{other}` (known: session)")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LOG: &str = "core: x\nbench: ipc floor 1000 cycles per round trip\nbench: kernel floor 500 cycles per retype + revoke\n\
+        [session-bench] bench: session null 1050 cycles per op\n[session-bench] bench: session alloc+free 3000 cycles per op\n\
+        [session-bench] bench: session alloc+caps+free 4000 cycles per op\n[session-bench] bench: session alloc+map+free 4200 cycles per op\n";
+
+    #[test]
+    fn ratios_and_verdicts() {
+        let rows = session(LOG).unwrap();
+        assert_eq!(rows[0].floor, 1000);
+        assert_eq!(rows[0].met(), Some(true));
+        assert_eq!(rows[1].floor, 2500);
+        assert!((rows[1].ratio() - 1.2).abs() < 1e-9);
+        assert_eq!(rows[2].floor, 3500);
+        let text = render(1000, 500, &rows);
+        assert!(text.contains("alloc+free"), "{text}");
+        assert!(text.contains("ratio 1.20, target <= 1.3: met"), "{text}");
+        let slow = LOG.replace("null 1050", "null 1200");
+        assert_eq!(session(&slow).unwrap()[0].met(), Some(false));
+        assert!(render(1000, 500, &session(&slow).unwrap()).contains("target <= 1.1: MISSED"));
+    }
+
+    #[test]
+    fn a_missing_figure_is_an_error() {
+        let e = session(&LOG.replace("kernel floor", "kernel flor")).unwrap_err().to_string();
+        assert_eq!(e, "the boot printed no `bench: kernel floor` figure");
+        assert!(report("speed", LOG).is_err());
+    }
+}
