@@ -192,8 +192,14 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
     let ep_cptr = Cap::<cap_type::Endpoint>::from_bits(ep.slot.0 as Word).cptr();
     // Bytes children held at the last memory map core printed.
     let mut peak = 0;
+    // The answer to the last request, sent with the next receive in one `ReplyRecv` (the
+    // kernel's fastpath takes both halves when the messages fit its registers).
+    let mut answer: Option<(MessageInfo, [Word; 4])> = None;
     while slots.iter().any(Option::is_some) {
-        let m = syscalls::recv(ep_cptr);
+        let m = match answer.take() {
+            Some((info, mrs)) => syscalls::reply_recv(ep_cptr, info, mrs),
+            None => syscalls::recv(ep_cptr),
+        };
         let (index, fault) = ((m.badge >> 1) as usize, m.badge & 1 == 1);
         // A badge core did not hand out, or of a child already gone: nothing to answer.
         let Some(Some(slot)) = slots.get_mut(index) else { continue };
@@ -209,7 +215,7 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
             match Request::decode(m.info.label(), if len > m.mrs.len() { &[] } else { words }) {
                 Ok(Request::Log { len, bytes }) => {
                     log(slot, &bytes[..(len as usize).min(LOG_BYTES)]);
-                    syscalls::reply(MessageInfo::new(0, 0, 0, 0), [0; 4]);
+                    answer = Some((MessageInfo::new(0, 0, 0, 0), [0; 4]));
                     continue;
                 }
                 Ok(Request::Exit { code }) => {
@@ -227,19 +233,19 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
                     }
                     let Some(Some(slot)) = slots.get_mut(index) else { continue };
                     let words = serve_session(core, slot, request);
-                    match words {
+                    answer = Some(match words {
                         Ok(words) => {
                             let w = words.as_slice();
                             let mut mrs = [0; 4];
                             mrs[..w.len()].copy_from_slice(w);
-                            syscalls::reply(MessageInfo::new(0, 0, 0, w.len()), mrs);
+                            (MessageInfo::new(0, 0, 0, w.len()), mrs)
                         }
-                        Err(e) => syscalls::reply(MessageInfo::new(e as Word, 0, 0, 0), [0; 4]),
-                    }
+                        Err(e) => (MessageInfo::new(e as Word, 0, 0, 0), [0; 4]),
+                    });
                     continue;
                 }
                 Err(e) => {
-                    syscalls::reply(MessageInfo::new(e as Word, 0, 0, 0), [0; 4]);
+                    answer = Some((MessageInfo::new(e as Word, 0, 0, 0), [0; 4]));
                     continue;
                 }
             }
@@ -264,6 +270,10 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
         }
     }
     core.ours.compact(&mut core.kernel)?;
+    // Every child is gone, so no answer is owed; send one anyway rather than drop it.
+    if let Some((info, mrs)) = answer {
+        syscalls::reply(info, mrs);
+    }
     let (free1, largest1) = (core.ours.ram().avail(), core.ours.ram().largest_free());
     let use1 = InUse::of(core);
     println!("core in use after the children: {use1}");
