@@ -2,11 +2,12 @@
 //! slots), spent on objects core places for the child and given back when the session closes.
 //!
 //! How a request is served ([`Sessions::serve`]): the session handle names a live session of
-//! the request's kind (index and generation, so a stale or forged handle names nothing); the
-//! request's cost is checked against what is left of the quota before anything is made; the
-//! objects are placed through [`pd::Pd`] (core's allocator, then the kernel invocations on the
-//! child's PD) into a [`Pending`] list that is either committed to the session or freed again,
-//! so a request that fails changes nothing. [`ram`] serves dataspaces, [`cnode`] CNodes and
+//! the request's kind (index, kind and generation, so a stale, forged or foreign handle names
+//! nothing); each object is charged to what is left of the quota before it is placed (a
+//! dataspace's frames are checked as a whole first); the objects are placed through
+//! [`pd::Pd`] (core's allocator, then the kernel invocations on the child's PD) into a
+//! [`Pending`] list that is either committed to the session or freed again, so a request that
+//! fails changes nothing. [`ram`] serves dataspaces, [`cnode`] CNodes and
 //! [`thread`] threads.
 //!
 //! The quota rule ([`sel4_core_protocol::charges`], published so clients can compute it): a
@@ -34,16 +35,9 @@ use crate::object::ObjectType;
 use crate::phys_allocator::{Handle as ObjectHandle, Placed, METADATA_PER_OBJECT};
 use pd::Pd;
 
-/// Sessions one child may hold at once.
-pub const MAX_SESSIONS: usize = 4;
-/// Dataspaces one session may hold at once.
-pub const MAX_DATASPACES: usize = 32;
-/// Objects (frames, paging structures, CNodes, TCBs, IPC buffers) one session may hold.
-pub const MAX_OBJECTS: usize = 128;
-/// CNodes one session may hold at once.
-pub const MAX_CNODES: usize = 16;
-/// Threads one session may hold at once.
-pub const MAX_THREADS: usize = 8;
+/// What a session's record holds, and the sessions one child holds (published: a client can
+/// tell `OutOfRecords` coming).
+pub use sel4_core_protocol::charges::{MAX_CNODES, MAX_DATASPACES, MAX_OBJECTS, MAX_SESSIONS, MAX_THREADS};
 
 /// Bytes a session is charged for its record while it is open: the block of core's slab of
 /// session records it takes ([`Session`] is aligned to exactly that size).
@@ -74,10 +68,45 @@ struct Object {
     owner: Owner,
 }
 
+/// What a handle names.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Named {
+    Session = 0,
+    Dataspace = 1,
+    Cnode = 2,
+    Thread = 3,
+}
+
+/// A handle: bits 0..8 the index in its table, 8..10 what it names ([`Named`]), 10..12 the
+/// session an object belongs to (0 for a session), 12..32 the entry's generation, never 0. So a
+/// stale or forged handle, one of another session or one of another kind names nothing.
+fn handle(named: Named, session: usize, index: usize, generation: u32) -> Handle {
+    Handle(generation << 12 | (session as u32) << 10 | (named as u32) << 8 | index as u32)
+}
+
+/// The fields of a handle: what it names, its session, index and generation.
+fn split(h: Handle) -> (u32, usize, usize, u32) {
+    ((h.0 >> 8) & 3, ((h.0 >> 10) & 3) as usize, (h.0 & 0xff) as usize, h.0 >> 12)
+}
+
+/// The generation after `g`: 20 bits, skipping 0 (no live entry has generation 0, so the
+/// handle 0 never names anything). An entry reused 2^20 - 1 times comes back to a generation
+/// it had before.
+fn next_generation(g: u32) -> u32 {
+    if g + 1 >= 1 << 20 {
+        1
+    } else {
+        g + 1
+    }
+}
+
+// The handle's fields hold every table's indices and every session.
+const _: () = assert!(MAX_SESSIONS <= 4 && MAX_DATASPACES <= 256 && MAX_CNODES <= 256 && MAX_THREADS <= 256);
+
 /// A record with a generation, live or free: what a handle names.
 #[derive(Copy, Clone, Debug)]
 struct Entry<T> {
-    generation: u16,
+    generation: u32,
     live: bool,
     value: T,
 }
@@ -87,11 +116,12 @@ impl<T: Copy> Entry<T> {
         Entry { generation: 0, live: false, value }
     }
 
-    /// The value of live entry `h` of `table`, with its index.
-    fn find(table: &[Entry<T>], h: Handle) -> Result<(usize, T), ErrorCode> {
-        let (i, generation) = split(h);
+    /// The value of live entry `h` of `table` (of `named` things of session `session`), with
+    /// its index.
+    fn find(table: &[Entry<T>], h: Handle, named: Named, session: usize) -> Result<(usize, T), ErrorCode> {
+        let (tag, s, i, generation) = split(h);
         match table.get(i) {
-            Some(e) if e.live && e.generation == generation => Ok((i, e.value)),
+            Some(e) if tag == named as u32 && s == session && e.live && e.generation == generation => Ok((i, e.value)),
             _ => Err(ErrorCode::InvalidHandle),
         }
     }
@@ -102,12 +132,12 @@ impl<T: Copy> Entry<T> {
     }
 
     /// Makes entry `i` of `table` live with `value`; its handle.
-    fn fill(table: &mut [Entry<T>], i: usize, value: T) -> Handle {
+    fn fill(table: &mut [Entry<T>], i: usize, value: T, named: Named, session: usize) -> Handle {
         let e = &mut table[i];
-        e.generation = e.generation.wrapping_add(1);
+        e.generation = next_generation(e.generation);
         e.live = true;
         e.value = value;
-        handle(i, e.generation)
+        handle(named, session, i, e.generation)
     }
 }
 
@@ -134,7 +164,9 @@ struct Thread {
 #[repr(align(8192))]
 pub struct Session {
     kind: SessionKind,
-    generation: u16,
+    /// Its place among the child's sessions (part of its objects' handles).
+    index: usize,
+    generation: u32,
     live: bool,
     ram_quota: u64,
     cap_quota: u32,
@@ -152,6 +184,7 @@ impl Session {
     const fn empty() -> Session {
         Session {
             kind: SessionKind::Ram,
+            index: 0,
             generation: 0,
             live: false,
             ram_quota: 0,
@@ -288,10 +321,9 @@ impl Pending {
         owner: Owner,
     ) -> Result<Placed, ErrorCode> {
         let bytes = ty.object_bits(size_bits).map(|b| 1u64 << b).map_err(|_| ErrorCode::InvalidArgument)?;
-        // The session's table of objects is part of its record: running out of it is running
-        // out of what the quota bought.
+        // The session's table of objects is part of its fixed record.
         if self.objects.len() >= self.room {
-            return Err(ErrorCode::OutOfRamQuota);
+            return Err(ErrorCode::OutOfRecords);
         }
         self.charge(object_cost(bytes), charges::OBJECT_CAP_SLOTS)?;
         let placed = match at {
@@ -335,16 +367,6 @@ impl Default for Sessions {
     fn default() -> Self {
         Sessions { sessions: [const { Session::empty() }; MAX_SESSIONS] }
     }
-}
-
-/// A handle: the index in the low 16 bits, a generation in the high 16, so a stale or forged one
-/// names nothing.
-fn handle(index: usize, generation: u16) -> Handle {
-    Handle((generation as u32) << 16 | index as u32)
-}
-
-fn split(h: Handle) -> (usize, u16) {
-    ((h.0 & 0xffff) as usize, (h.0 >> 16) as u16)
 }
 
 /// What serving a request needs to know of the child.
@@ -436,7 +458,7 @@ impl Sessions {
     }
 
     fn live(&self) -> impl Iterator<Item = (Handle, &Session)> {
-        self.sessions.iter().enumerate().filter(|(_, s)| s.live).map(|(i, s)| (handle(i, s.generation), s))
+        self.sessions.iter().filter(|s| s.live).map(|s| (handle(Named::Session, 0, s.index, s.generation), s))
     }
 
     /// Serves `request`; the reply's words, or the error that left everything as it was.
@@ -454,7 +476,7 @@ impl Sessions {
             Request::RamMap { session, dataspace, vaddr } => {
                 // Paging structures of the child's other sessions: closing one of them takes its
                 // structures, and every mapping below them, away.
-                let index = split(session).0;
+                let index = split(session).2;
                 let foreign: heapless::Vec<(ObjectType, u64), { MAX_SESSIONS * MAX_OBJECTS }> = self
                     .sessions
                     .iter()
@@ -481,8 +503,8 @@ impl Sessions {
                 cnode::destroy(pd, self.session(session, Some(SessionKind::Cnode))?, cnode)
             }
             Request::TcbCreate { session, prio } => {
-                let index = split(session).0;
                 let s = self.session(session, Some(SessionKind::Tcb))?;
+                let index = s.index;
                 thread::create(pd, client, s, index, prio)
             }
             Request::TcbSetup { session, thread, entry, stack, arg } => {
@@ -515,9 +537,10 @@ impl Sessions {
             return Err(ErrorCode::OutOfRamQuota);
         }
         // Every record is in use: the child holds as many sessions as core keeps for it.
-        let i = self.sessions.iter().position(|s| !s.live).ok_or(ErrorCode::OutOfRamQuota)?;
+        let i = self.sessions.iter().position(|s| !s.live).ok_or(ErrorCode::OutOfRecords)?;
         let s = &mut self.sessions[i];
-        s.generation = s.generation.wrapping_add(1);
+        s.generation = next_generation(s.generation);
+        s.index = i;
         s.live = true;
         s.kind = kind;
         s.ram_quota = ram_quota;
@@ -525,15 +548,23 @@ impl Sessions {
         s.used = SESSION_RECORD;
         s.peak = SESSION_RECORD;
         s.caps_used = 0;
-        Ok(OpenReply { session: handle(i, s.generation) }.to_words())
+        Ok(OpenReply { session: handle(Named::Session, 0, i, s.generation) }.to_words())
     }
 
     /// Live session `h`, which must be of `kind` if given: a handle of another kind names
     /// nothing.
     fn session(&mut self, h: Handle, kind: Option<SessionKind>) -> Result<&mut Session, ErrorCode> {
-        let (i, generation) = split(h);
+        let (tag, session, i, generation) = split(h);
         match self.sessions.get_mut(i) {
-            Some(s) if s.live && s.generation == generation && kind.is_none_or(|k| k == s.kind) => Ok(s),
+            Some(s)
+                if tag == Named::Session as u32
+                    && session == 0
+                    && s.live
+                    && s.generation == generation
+                    && kind.is_none_or(|k| k == s.kind) =>
+            {
+                Ok(s)
+            }
             _ => Err(ErrorCode::InvalidHandle),
         }
     }

@@ -63,8 +63,15 @@ fn op() -> impl Strategy<Value = Op> {
         1 => idx().prop_map(Op::Usage),
         4 => (idx(), prop_oneof![1u64..8, 1u64..1100], prop_oneof![Just(0u8), 12u8..24], 0usize..3, range)
             .prop_map(|(s, pages, align, cache, range)| Op::Alloc { s, pages, align, cache, range }),
-        3 => (idx(), idx(), 0u64..4, prop_oneof![Just(0u64), Just(0x1000), Just(0x10_0000), Just(1u64 << 47)])
-            .prop_map(|(s, d, k, off)| Op::Map { s, d, vaddr: 0x1000_0000 + k * 0x20_0000 + off }),
+        3 => (
+            idx(),
+            idx(),
+            // GiB 0 (the child's own page directory), a fresh GiB, a fresh 512 GiB.
+            prop_oneof![Just(0x1000_0000u64), Just(0x40_0000_0000), Just(0x80_0000_0000)],
+            0u64..4,
+            prop_oneof![Just(0u64), Just(0x1000), Just(0x10_0000), Just(1u64 << 47)]
+        )
+            .prop_map(|(s, d, base, k, off)| Op::Map { s, d, vaddr: base + k * 0x20_0000 + off }),
         2 => (idx(), idx(), prop_oneof![Just(0u64), FIRST_FREE_SLOT..FIRST_FREE_SLOT + 8, FIRST_FREE_SLOT..300]).prop_map(|(s, d, slot)| Op::Caps { s, d, slot }),
         2 => (idx(), idx()).prop_map(|(s, d)| Op::Free { s, d }),
         2 => (idx(), 0u8..14, prop_oneof![Just(3u64), FIRST_FREE_SLOT..FIRST_FREE_SLOT + 8, FIRST_FREE_SLOT..300]).prop_map(|(s, bits, slot)| Op::Cnode { s, bits, slot }),
@@ -371,6 +378,36 @@ fn a_session_never_maps_under_another_sessions_paging_structures() {
         assert_eq!(serve(pd, Request::RamMap { session: b, dataspace: db, vaddr: 0x1020_0000 }), Ok(vec![]));
         assert_eq!(serve(pd, Request::Close { session: a }), Ok(vec![]));
         assert_eq!(pd.mapped_frames().collect::<Vec<_>>(), vec![(sel4_core::object::ObjectType::Frame4K, 0x1020_0000)]);
+        Ok(())
+    })
+    .unwrap();
+}
+
+/// An object handle names its object in its own session only: the first dataspace of another
+/// session, or a CNode, has a different handle and is refused.
+#[test]
+fn handles_of_another_session_or_kind_name_nothing() {
+    with_child(|pd| {
+        let mut sessions = Sessions::default();
+        let mut serve =
+            |pd: &mut ModelPd<'_>, r| sessions.serve(pd, &client(&sessions), r).map(|w| w.as_slice().to_vec());
+        let open = |kind| Request::Open { kind, ram_quota: 1 << 20, cap_quota: 16 };
+        let a = Handle(serve(pd, open(SessionKind::Ram)).unwrap()[0] as u32);
+        let b = Handle(serve(pd, open(SessionKind::Ram)).unwrap()[0] as u32);
+        let c = Handle(serve(pd, open(SessionKind::Cnode)).unwrap()[0] as u32);
+        let alloc =
+            |session| Request::RamAlloc { session, size: 4096, align_log2: 0, cache: CacheAttr::Cached, range: None };
+        let da = Handle(serve(pd, alloc(a)).unwrap()[0] as u32);
+        let db = Handle(serve(pd, alloc(b)).unwrap()[0] as u32);
+        assert_ne!(da, db, "each session's first dataspace has a handle of its own");
+        let n = Handle(serve(pd, Request::CnodeCreate { session: c, log2_slots: 4, slot: 20 }).unwrap()[0] as u32);
+        assert_eq!(serve(pd, Request::RamFree { session: b, dataspace: da }), Err(ErrorCode::InvalidHandle));
+        assert_eq!(serve(pd, Request::RamFree { session: a, dataspace: n }), Err(ErrorCode::InvalidHandle));
+        assert_eq!(serve(pd, Request::CnodeDestroy { session: c, cnode: da }), Err(ErrorCode::InvalidHandle));
+        assert_eq!(serve(pd, Request::Close { session: da }), Err(ErrorCode::InvalidHandle));
+        assert_eq!(serve(pd, Request::Close { session: Handle(0) }), Err(ErrorCode::InvalidHandle));
+        assert_eq!(serve(pd, Request::RamFree { session: a, dataspace: da }), Ok(vec![]));
+        assert_eq!(serve(pd, Request::RamFree { session: b, dataspace: db }), Ok(vec![]));
         Ok(())
     })
     .unwrap();

@@ -16,3 +16,12 @@ pub const SESSION_RECORD: u64 = 8 << 10;
 pub const OBJECT_RECORD: u64 = 256;
 /// Cap slots each object of a session is charged (its cap in core's CSpace).
 pub const OBJECT_CAP_SLOTS: u32 = 1;
+
+/// What one session's record holds at most (beyond that: `OutOfRecords`): objects (frames,
+/// paging structures, CNodes, TCBs, IPC buffers), dataspaces, CNodes and threads; and the
+/// sessions one child holds at once.
+pub const MAX_OBJECTS: usize = 128;
+pub const MAX_DATASPACES: usize = 32;
+pub const MAX_CNODES: usize = 16;
+pub const MAX_THREADS: usize = 8;
+pub const MAX_SESSIONS: usize = 4;

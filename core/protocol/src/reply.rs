@@ -23,10 +23,14 @@ pub enum ErrorCode {
     NoMemory = 6,
     /// Not allowed (e.g. a priority above the child's own).
     Denied = 7,
+    /// Core's record of the session (or of the child's sessions) has no room for one more
+    /// object, dataspace, CNode, thread or session: a fixed capacity
+    /// ([`crate::charges`] names them), whatever quota is left.
+    OutOfRecords = 8,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 7] = [
+    pub const ALL: [ErrorCode; 8] = [
         ErrorCode::InvalidRequest,
         ErrorCode::InvalidArgument,
         ErrorCode::InvalidHandle,
@@ -34,6 +38,7 @@ impl ErrorCode {
         ErrorCode::OutOfCapQuota,
         ErrorCode::NoMemory,
         ErrorCode::Denied,
+        ErrorCode::OutOfRecords,
     ];
 
     /// The error of a reply label (0 is success, not an error).
@@ -51,6 +56,7 @@ impl ErrorCode {
             ErrorCode::OutOfCapQuota => "OutOfCapQuota",
             ErrorCode::NoMemory => "NoMemory",
             ErrorCode::Denied => "Denied",
+            ErrorCode::OutOfRecords => "OutOfRecords",
         }
     }
 }

@@ -59,8 +59,11 @@ impl Pd for ChildPd<'_> {
     }
 
     fn free(&mut self, object: Handle) {
-        // A handle the session holds names a live object; revoking its leaf cannot fail.
-        let _ = self.core.ours.free(&mut self.core.kernel, object);
+        // A handle the session holds names a live object, so this fails only if the kernel
+        // refuses the revoke; say so, since the session forgets the object either way.
+        if let Err(e) = self.core.ours.free(&mut self.core.kernel, object) {
+            sel4_root_task::println!("error: core could not free a session's object: {e}");
+        }
     }
 
     fn map_frame(&mut self, frame: Slot, ty: ObjectType, vaddr: u64, cache: CacheAttr) -> Result<(), MapFailure> {

@@ -6,7 +6,7 @@ use sel4_core_protocol::reply::Words;
 use sel4_core_protocol::{ErrorCode, Handle};
 
 use super::pd::{Pd, Rights};
-use super::{Client, Entry, Owner, Pending, Session};
+use super::{Client, Entry, Named, Owner, Pending, Session};
 use crate::object::ObjectType;
 
 pub(super) fn create(
@@ -21,7 +21,7 @@ pub(super) fn create(
         return Err(ErrorCode::InvalidArgument);
     }
     ObjectType::CNode.object_bits(log2_slots).map_err(|_| ErrorCode::InvalidArgument)?;
-    let i = Entry::free_index(&s.cnodes).ok_or(ErrorCode::OutOfRamQuota)?;
+    let i = Entry::free_index(&s.cnodes).ok_or(ErrorCode::OutOfRecords)?;
     let mut pending = Pending::new(s);
     // The child's copy of the cap takes a slot of its CNode.
     pending.charge(0, 1)?;
@@ -39,11 +39,11 @@ pub(super) fn create(
         return Err(ErrorCode::InvalidArgument);
     }
     pending.commit(s);
-    Ok(CnodeCreateReply { cnode: Entry::fill(&mut s.cnodes, i, ()) }.to_words())
+    Ok(CnodeCreateReply { cnode: Entry::fill(&mut s.cnodes, i, (), Named::Cnode, s.index) }.to_words())
 }
 
 pub(super) fn destroy(pd: &mut impl Pd, s: &mut Session, cnode: Handle) -> Result<Words, ErrorCode> {
-    let (i, ()) = Entry::find(&s.cnodes, cnode)?;
+    let (i, ()) = Entry::find(&s.cnodes, cnode, Named::Cnode, s.index)?;
     // Revoking the CNode's leaf deletes the child's copy too.
     s.release(pd, Some(Owner::Cnode(i as u8)));
     s.caps_used -= 1;

@@ -9,7 +9,7 @@ use sel4_core_protocol::reply::Words;
 use sel4_core_protocol::{CacheAttr, ErrorCode, Handle, PhysRange};
 
 use super::pd::{MapFailure, Pd, Rights};
-use super::{Client, Dataspace, Entry, Owner, Pending, Session};
+use super::{Client, Dataspace, Entry, Named, Owner, Pending, Session};
 use crate::object::ObjectType;
 
 /// The largest frame this kernel configuration has.
@@ -43,9 +43,18 @@ pub(super) fn alloc(
     if size > s.left().0 {
         return Err(ErrorCode::OutOfRamQuota);
     }
-    let d = Entry::free_index(&s.dataspaces).ok_or(ErrorCode::OutOfRamQuota)?;
+    let d = Entry::free_index(&s.dataspaces).ok_or(ErrorCode::OutOfRecords)?;
     let align = align_log2.max(PAGE_SIZE.trailing_zeros() as u8);
-    let base = pd.find_block(size, align, range.map(|r| (r.lo, r.hi))).map_err(|_| ErrorCode::NoMemory)?;
+    let range = range.map(|r| (r.lo, r.hi));
+    // The largest frame the dataspace can hold, if its base is aligned for it: tried first, so
+    // a large dataspace is made of few large frames rather than many small ones (each an
+    // object of the session's record); where no such block is free, any that fits.
+    let large =
+        layout::FRAME_BITS.into_iter().filter(|&b| b <= max_frame_bits() && size >> b != 0).max().unwrap_or(align);
+    let base = match pd.find_block(size, align.max(large), range) {
+        Ok(b) => b,
+        Err(_) => pd.find_block(size, align, range).map_err(|_| ErrorCode::NoMemory)?,
+    };
     let mut pending = Pending::new(s);
     let mut frame_bits = 0;
     for f in layout::frames(base, size, max_frame_bits()) {
@@ -57,12 +66,12 @@ pub(super) fn alloc(
     }
     pending.commit(s);
     let ds = Dataspace { paddr: base, size, frame_bits, cache, mapped: None, caps: 0 };
-    let dataspace = Entry::fill(&mut s.dataspaces, d, ds);
+    let dataspace = Entry::fill(&mut s.dataspaces, d, ds, Named::Dataspace, s.index);
     Ok(RamAllocReply { dataspace, paddr: base, frame_bits }.to_words())
 }
 
 pub(super) fn free(pd: &mut impl Pd, s: &mut Session, dataspace: Handle) -> Result<Words, ErrorCode> {
-    let (d, ds) = Entry::find(&s.dataspaces, dataspace)?;
+    let (d, ds) = Entry::find(&s.dataspaces, dataspace, Named::Dataspace, s.index)?;
     // Revoking the frames' leaves unmaps them and deletes the caps handed out.
     s.release(pd, Some(Owner::Dataspace(d as u8)));
     s.caps_used -= ds.caps;
@@ -135,7 +144,7 @@ pub(super) fn map(
     vaddr: u64,
     foreign: &[(ObjectType, u64)],
 ) -> Result<Words, ErrorCode> {
-    let (d, ds) = Entry::find(&s.dataspaces, dataspace)?;
+    let (d, ds) = Entry::find(&s.dataspaces, dataspace, Named::Dataspace, s.index)?;
     let align = (1u64 << ds.frame_bits) - 1;
     let Some(end) = vaddr.checked_add(ds.size).filter(|&e| e <= VADDR_LIMIT) else {
         return Err(ErrorCode::InvalidArgument);
@@ -177,7 +186,7 @@ pub(super) fn caps(
     dataspace: Handle,
     first_slot: u64,
 ) -> Result<Words, ErrorCode> {
-    let (d, _) = Entry::find(&s.dataspaces, dataspace)?;
+    let (d, _) = Entry::find(&s.dataspaces, dataspace, Named::Dataspace, s.index)?;
     let frames = s.objects_of(Owner::Dataspace(d as u8));
     let n = frames.len() as u64;
     if first_slot.checked_add(n).is_none_or(|end| end > 1u64 << client.cnode_bits) {

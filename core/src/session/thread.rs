@@ -7,7 +7,7 @@ use sel4_core_protocol::reply::Words;
 use sel4_core_protocol::{CacheAttr, ErrorCode, Handle};
 
 use super::pd::Pd;
-use super::{Client, Entry, Owner, Pending, Session, Thread, MAX_THREADS};
+use super::{Client, Entry, Named, Owner, Pending, Session, Thread, MAX_THREADS};
 use crate::kernel::Slot;
 use crate::object::ObjectType;
 
@@ -22,7 +22,7 @@ pub(super) fn create(
     if prio > client.prio {
         return Err(ErrorCode::Denied);
     }
-    let i = Entry::free_index(&s.threads).ok_or(ErrorCode::OutOfRamQuota)?;
+    let i = Entry::free_index(&s.threads).ok_or(ErrorCode::OutOfRecords)?;
     let owner = Owner::Thread(i as u8);
     let ipc_vaddr = client.ipc_base + ((index * MAX_THREADS + i) as u64) * PAGE_SIZE;
     let mut pending = Pending::new(s);
@@ -37,23 +37,24 @@ pub(super) fn create(
             return Err(e);
         }
     };
-    // The page table there is the child's stack's (same 2 MiB region), already charged to it.
+    // The page table there is the child's stack's (same 2 MiB region), already charged to it;
+    // the page is taken if the child mapped a dataspace there.
     if pd.map_frame(f.slot, ObjectType::Frame4K, ipc_vaddr, CacheAttr::Cached).is_err() {
         pending.undo(pd);
-        return Err(ErrorCode::NoMemory);
+        return Err(ErrorCode::InvalidArgument);
     }
     if !pd.thread_configure(t.slot, f.slot, ipc_vaddr, prio) {
         pending.undo(pd);
         return Err(ErrorCode::InvalidArgument);
     }
     pending.commit(s);
-    let thread = Entry::fill(&mut s.threads, i, Thread { tcb: t.slot });
+    let thread = Entry::fill(&mut s.threads, i, Thread { tcb: t.slot }, Named::Thread, s.index);
     Ok(TcbCreateReply { thread, ipc_buffer: ipc_vaddr }.to_words())
 }
 
 /// Applies `op` to thread `h`'s TCB; a refusal is InvalidArgument.
 pub(super) fn act(s: &mut Session, h: Handle, op: impl FnOnce(Slot) -> bool) -> Result<Words, ErrorCode> {
-    let (_, t) = Entry::find(&s.threads, h)?;
+    let (_, t) = Entry::find(&s.threads, h, Named::Thread, s.index)?;
     if op(t.tcb) {
         Ok(Done.to_words())
     } else {
@@ -62,7 +63,7 @@ pub(super) fn act(s: &mut Session, h: Handle, op: impl FnOnce(Slot) -> bool) -> 
 }
 
 pub(super) fn destroy(pd: &mut impl Pd, s: &mut Session, h: Handle) -> Result<Words, ErrorCode> {
-    let (i, t) = Entry::find(&s.threads, h)?;
+    let (i, t) = Entry::find(&s.threads, h, Named::Thread, s.index)?;
     pd.thread_suspend(t.tcb);
     s.release(pd, Some(Owner::Thread(i as u8)));
     s.threads[i].live = false;

@@ -238,8 +238,12 @@ pub enum Problem<'a> {
     UnknownOption(&'a str),
     UnknownError(&'a str),
     UnknownFault(&'a str),
-    /// A name is not a number and has no `=`, `..` or `#`; here it is missing or malformed.
+    /// A name starts with a letter or `_` and holds letters, digits, `_`, `-` and `.`.
     BadName(&'a str),
+    /// An option given twice on one line.
+    Twice(&'a str),
+    /// `exit` and `fault` lines take no expectation (they end the requester).
+    NoExpectation(&'static str),
     /// A name no earlier line bound.
     Unbound(&'a str),
     /// `fault` and `exit` end a script; `=> fault` only on a last `touch`.
@@ -270,6 +274,8 @@ impl core::fmt::Display for Problem<'_> {
             }
             Problem::UnknownFault(t) => write!(f, "unknown fault `{t}` (vm, cap, syscall, div0, ud)"),
             Problem::BadName(t) => write!(f, "`{t}` is not a name"),
+            Problem::Twice(t) => write!(f, "`{t}` given twice"),
+            Problem::NoExpectation(what) => write!(f, "`{what}` takes no expectation"),
             Problem::Unbound(t) => write!(f, "`{t}` names nothing an earlier line made"),
             Problem::NotLast(what) => write!(f, "`{what}` may only be the last line"),
             Problem::FaultExpected => f.write_str("`=> fault` is only for a last `touch`"),
@@ -420,7 +426,15 @@ pub fn parse_line(text: &str) -> Result<Option<(Step<'_>, Option<Expect>)>, Prob
             let session = reference(rest.first().ok_or(Problem::Missing("a session"))?)?;
             let size = number(rest.get(1).ok_or(Problem::Missing("a size in bytes"))?, true)?;
             let mut o = AllocOptions::default();
-            for &opt in &rest[2..] {
+            let mut seen: [&str; 6] = [""; 6];
+            for (i, &opt) in rest[2..].iter().enumerate() {
+                let key = opt.split_once('=').map_or(opt, |(k, _)| k);
+                if seen.contains(&key) {
+                    return Err(Problem::Twice(key));
+                }
+                if let Some(slot) = seen.get_mut(i) {
+                    *slot = key;
+                }
                 match opt.split_once('=') {
                     Some(("range", v)) => {
                         let (lo, hi) = v.split_once("..").ok_or(Problem::UnknownOption(opt))?;
@@ -479,7 +493,10 @@ pub fn parse_line(text: &str) -> Result<Option<(Step<'_>, Option<Expect>)>, Prob
         "raw" => {
             let t = arg(0, "a session or a number")?;
             let first = if is_name(t) { Word::Name(t) } else { Word::Value(number(t, false)?) };
-            let label = number(arg(1, "a label")?, false)?;
+            let l = arg(1, "a label")?;
+            // A message info holds 52 bits of label (`seL4_MessageInfo`); more would be cut.
+            let label =
+                Some(number(l, false)?).filter(|&v| v >> 52 == 0).ok_or(Problem::Range(l, "a label (52 bits)"))?;
             let rest = &args[2..];
             if rest.len() > MAX_RAW_WORDS {
                 return Err(Problem::TooManyWords);
@@ -505,6 +522,9 @@ pub fn parse_line(text: &str) -> Result<Option<(Step<'_>, Option<Expect>)>, Prob
     };
     if expectation == Some(Expect::Fault) && !matches!(step, Step::Touch { .. }) {
         return Err(Problem::FaultExpected);
+    }
+    if let (Step::Exit(_) | Step::Fault(_), Some(_)) = (step, expectation) {
+        return Err(Problem::NoExpectation(step.verb()));
     }
     Ok(Some((step, expectation)))
 }

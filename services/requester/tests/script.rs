@@ -108,6 +108,11 @@ fn malformed_lines_say_what_is_wrong() {
     assert_eq!(problem("fault hard"), "unknown fault `hard` (vm, cap, syscall, div0, ud)");
     assert_eq!(problem("raw 0 1 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16"), "more than 15 words after the session");
     assert_eq!(problem("=> ok"), "missing a request before `=>`");
+    assert_eq!(problem("alloc s 4K map=0x1000 map=0x2000 as d"), "`map` given twice");
+    assert_eq!(problem("alloc s 4K caps caps as d"), "`caps` given twice");
+    assert_eq!(problem("raw 0 0x10000000000002"), "`0x10000000000002` is out of range for a label (52 bits)");
+    assert_eq!(problem("exit 0 => ok"), "`exit` takes no expectation");
+    assert_eq!(problem("fault vm => ok"), "`fault` takes no expectation");
 }
 
 #[test]

@@ -161,7 +161,7 @@ fn main(_: usize) -> Result<(), u64> {
         InvalidHandle,
         RamSession::from_handle(Handle(0x5_0003)).alloc(t, 4096, AllocOptions::default()),
     );
-    c.err("open a fifth session", OutOfRamQuota, open_beyond_records(t));
+    c.err("open a fifth session", OutOfRecords, open_beyond_records(t));
 
     // CNodes.
     let cn = c.ok("create a CNode of 2^4 slots in slot 40", cnodes.create(t, 4, 40));

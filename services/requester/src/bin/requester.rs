@@ -323,13 +323,17 @@ impl<'a> Requester<'a> {
                 let entry = requester_thread_entry as *const () as u64;
                 let setup = Request::TcbSetup { session: s, thread, entry, stack: top, arg: line.number as u64 };
                 match call::<Done, _>(t, &setup) {
+                    Err(e) => {
+                        // Not left in core under no name: the line failed as a whole.
+                        let _ = call::<Done, _>(t, &Request::TcbDestroy { session: s, thread });
+                        Got::from(e)
+                    }
                     Ok(Done) => {
                         self.stacks[stack] = true;
                         self.bind(name, Object::Thread { session: s, handle: thread, stack: Some(stack) })
                             .err()
                             .unwrap_or(Got::Ok)
                     }
-                    Err(e) => e.into(),
                 }
             }
             Step::Start { session, thread } => {
