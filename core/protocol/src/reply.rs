@@ -159,7 +159,7 @@ mod tests {
             assert_eq!(ErrorCode::from_label(e as u64), Some(e));
         }
         assert_eq!(ErrorCode::from_label(0), None);
-        assert_eq!(ErrorCode::from_label(8), None);
+        assert_eq!(ErrorCode::from_label(9), None);
     }
 
     #[test]
@@ -174,7 +174,8 @@ mod tests {
                 "OutOfRamQuota",
                 "OutOfCapQuota",
                 "NoMemory",
-                "Denied"
+                "Denied",
+                "OutOfRecords"
             ]
         );
     }
@@ -183,7 +184,7 @@ mod tests {
     fn what_is_no_reply_is_malformed() {
         assert_eq!(Reply::decode(0, &[1, 2, 3, 4, 5]), Err(MalformedReply { label: 0, len: 5 }));
         assert_eq!(Reply::decode(ErrorCode::Denied as u64, &[1]), Err(MalformedReply { label: 7, len: 1 }));
-        assert_eq!(Reply::decode(8, &[]), Err(MalformedReply { label: 8, len: 0 }));
+        assert_eq!(Reply::decode(9, &[]), Err(MalformedReply { label: 9, len: 0 }));
         assert_eq!(Reply::decode(0, &[]), Ok(Reply::Ok(Words::EMPTY)));
         assert_eq!(Words::new(&[0; 5]), None);
     }
