@@ -10,11 +10,26 @@ pub fn figure(log: &str, what: &str) -> Option<u64> {
     log.lines().find_map(|l| l.split_once(&prefix).and_then(|(_, rest)| rest.split_whitespace().next()?.parse().ok()))
 }
 
+/// Core's own work per request of a label, as core printed it for child `child` (`child <name>:
+/// core's work per request: <Label> <n> x <cycles> cycles, ...`).
+pub fn work(log: &str, child: &str, label: &str) -> Option<u64> {
+    let prefix = format!("child {child}: core's work per request:");
+    let rest = log.lines().find_map(|l| l.split_once(&prefix).map(|(_, r)| r.to_string()))?;
+    rest.split(',').find_map(|entry| {
+        let mut w = entry.split_whitespace();
+        (w.next()? == label).then_some(())?;
+        let (_n, _x, cycles) = (w.next()?, w.next()?, w.next()?);
+        cycles.parse().ok()
+    })
+}
+
 /// One operation against its floor.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     pub what: &'static str,
     pub cycles: u64,
+    /// Core's own work in it (decoding to answer, summed over its requests), if core said.
+    pub core_work: Option<u64>,
     /// What the floor is made of, and its cycles.
     pub floor_is: String,
     pub floor: u64,
@@ -38,20 +53,21 @@ impl Row {
 pub fn session(log: &str) -> Result<Vec<Row>> {
     let get = |what: &str| figure(log, what).ok_or_else(|| anyhow!("the boot printed no `bench: {what}` figure"));
     let (ipc, kernel) = (get("ipc floor")?, get("kernel floor")?);
-    let ops: [(&str, u64, bool, Option<f64>); 4] = [
-        ("null", 1, false, Some(1.1)),
-        ("alloc+free", 2, true, Some(1.3)),
-        ("alloc+caps+free", 3, true, None),
-        ("alloc+map+free", 3, true, None),
+    let ops: [(&str, u64, bool, Option<f64>, &[&str]); 4] = [
+        ("null", 1, false, Some(1.1), &["Usage"]),
+        ("alloc+free", 2, true, Some(1.3), &["RamAlloc", "RamFree"]),
+        ("alloc+caps+free", 3, true, None, &["RamAlloc", "RamCaps", "RamFree"]),
+        ("alloc+map+free", 3, true, None, &["RamAlloc", "RamMap", "RamFree"]),
     ];
     ops.into_iter()
-        .map(|(what, trips, frame, target)| {
+        .map(|(what, trips, frame, target, labels)| {
             let cycles = get(&format!("session {what}"))?;
+            let core_work = labels.iter().map(|l| work(log, "session-bench", l)).sum::<Option<u64>>();
             let floor = trips * ipc + if frame { kernel } else { 0 };
             let trips_text =
                 if trips == 1 { "1 IPC round trip".to_string() } else { format!("{trips} IPC round trips") };
             let floor_is = if frame { format!("{trips_text} + retype/revoke") } else { trips_text };
-            Ok(Row { what, cycles, floor_is, floor, target })
+            Ok(Row { what, cycles, core_work, floor_is, floor, target })
         })
         .collect()
 }
@@ -76,6 +92,14 @@ pub fn render(ipc: u64, kernel: u64, rows: &[Row]) -> String {
             r.floor_is,
             r.ratio()
         );
+        if let Some(w) = r.core_work {
+            s += &format!(
+                "bench:   {:<16} of which core's own work {w} ({:.0}%), the rest (IPC and kernel) {}\n",
+                "",
+                w as f64 * 100.0 / r.cycles.max(1) as f64,
+                r.cycles.saturating_sub(w)
+            );
+        }
     }
     s
 }
@@ -99,7 +123,8 @@ mod tests {
 
     const LOG: &str = "core: x\nbench: ipc floor 1000 cycles per round trip\nbench: kernel floor 500 cycles per retype + revoke\n\
         [session-bench] bench: session null 1050 cycles per op\n[session-bench] bench: session alloc+free 3000 cycles per op\n\
-        [session-bench] bench: session alloc+caps+free 4000 cycles per op\n[session-bench] bench: session alloc+map+free 4200 cycles per op\n";
+        [session-bench] bench: session alloc+caps+free 4000 cycles per op\n[session-bench] bench: session alloc+map+free 4200 cycles per op\n\
+        child session-bench: core's work per request: Open 1 x 900 cycles, Usage 4000 x 100 cycles, RamAlloc 12000 x 700 cycles, RamFree 12000 x 300 cycles, RamCaps 4000 x 200 cycles, RamMap 4000 x 400 cycles\n";
 
     #[test]
     fn ratios_and_verdicts() {
@@ -112,6 +137,12 @@ mod tests {
         let text = render(1000, 500, &rows);
         assert!(text.contains("alloc+free"), "{text}");
         assert!(text.contains("ratio 1.20, target <= 1.3: met"), "{text}");
+        assert_eq!(work(LOG, "session-bench", "RamFree"), Some(300));
+        assert_eq!(work(LOG, "session-bench", "Close"), None);
+        assert_eq!(rows[0].core_work, Some(100));
+        assert_eq!(rows[1].core_work, Some(1000));
+        assert_eq!(rows[3].core_work, Some(1400));
+        assert!(text.contains("of which core's own work 1000 (33%), the rest (IPC and kernel) 2000"), "{text}");
         let slow = LOG.replace("null 1050", "null 1200");
         assert_eq!(session(&slow).unwrap()[0].met(), Some(false));
         assert!(render(1000, 500, &session(&slow).unwrap()).contains("target <= 1.1: MISSED"));

@@ -6,10 +6,12 @@
 //! replies or drops. When every child is gone core compares the RAM allocator's free bytes and
 //! largest free block with the values before the first child was loaded.
 
+use core::fmt::Write;
+
 use sel4::{cap_type, syscalls, Cap, FaultType, MessageInfo, Word};
 use sel4_core_protocol::reply::Words;
 use sel4_core_protocol::request::LOG_BYTES;
-use sel4_core_protocol::{ErrorCode, Request};
+use sel4_core_protocol::{ErrorCode, Label, Request};
 use sel4_root_task::println;
 
 use crate::kernel::Capacity;
@@ -42,6 +44,36 @@ struct Slot {
     child: Child,
     line: heapless::Vec<u8, LINE>,
     sessions: Sessions,
+    work: Work,
+}
+
+/// Session requests core served for a child, per label: how many, and the TSC cycles core spent
+/// on them from the decoded request to the answer (its own work, without the IPC).
+#[derive(Default)]
+struct Work {
+    count: [u64; Label::ALL.len()],
+    cycles: [u64; Label::ALL.len()],
+}
+
+impl Work {
+    fn add(&mut self, label: Label, cycles: u64) {
+        if let Some(i) = Label::ALL.iter().position(|l| *l == label) {
+            self.count[i] += 1;
+            self.cycles[i] += cycles;
+        }
+    }
+
+    /// `child <name>: core's work per request: <Label> <n> x <cycles> cycles, ...`.
+    fn print(&self, name: &str) {
+        if self.count.iter().all(|&n| n == 0) {
+            return;
+        }
+        let mut line: heapless::String<512> = heapless::String::new();
+        for (i, label) in Label::ALL.iter().enumerate().filter(|(i, _)| self.count[*i] > 0) {
+            let _ = write!(line, " {label:?} {} x {} cycles,", self.count[i], self.cycles[i] / self.count[i]);
+        }
+        println!("child {name}: core's work per request:{}", line.trim_end_matches(','));
+    }
 }
 
 /// How a child ended.
@@ -180,7 +212,12 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
                     g.records
                 );
                 out.started += 1;
-                Some(Slot { child: c, line: heapless::Vec::new(), sessions: Sessions::default() })
+                Some(Slot {
+                    child: c,
+                    line: heapless::Vec::new(),
+                    sessions: Sessions::default(),
+                    work: Work::default(),
+                })
             }
             Err(e) => {
                 println!("child {}: not started: {e}", spec.name);
@@ -232,7 +269,9 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
                         }
                     }
                     let Some(Some(slot)) = slots.get_mut(index) else { continue };
+                    let t0 = crate::root::runner::rdtsc();
                     let words = serve_session(core, slot, request);
+                    slot.work.add(request.label(), crate::root::runner::rdtsc() - t0);
                     answer = Some(match words {
                         Ok(words) => {
                             let w = words.as_slice();
@@ -262,6 +301,7 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
             let back = core.ours.ram().avail() - before;
             let lost = charged.saturating_sub(back);
             println!("child {name}: reclaimed: {back} of {charged} bytes back in the allocator, leaked {lost} bytes");
+            s.work.print(name);
             ends[index] = match end {
                 End::Exited { code, .. } => End::Exited { code, leaked: lost },
                 End::Faulted { fault, .. } => End::Faulted { fault, leaked: lost },
