@@ -53,7 +53,9 @@ impl Row {
 pub fn session(log: &str) -> Result<Vec<Row>> {
     let get = |what: &str| figure(log, what).ok_or_else(|| anyhow!("the boot printed no `bench: {what}` figure"));
     let (ipc, kernel) = (get("ipc floor")?, get("kernel floor")?);
-    let ops: [(&str, u64, bool, Option<f64>, &[&str]); 4] = [
+    // (operation, requests it makes, whether it creates a frame, target, request labels)
+    type Op = (&'static str, u64, bool, Option<f64>, &'static [&'static str]);
+    let ops: [Op; 4] = [
         ("null", 1, false, Some(1.1), &["Usage"]),
         ("alloc+free", 2, true, Some(1.3), &["RamAlloc", "RamFree"]),
         ("alloc+caps+free", 3, true, None, &["RamAlloc", "RamCaps", "RamFree"]),
