@@ -473,23 +473,7 @@ impl Sessions {
             Request::RamAlloc { session, size, align_log2, cache, range } => {
                 ram::alloc(pd, self.session(session, Some(SessionKind::Ram))?, size, align_log2, cache, range)
             }
-            Request::RamMap { session, dataspace, vaddr } => {
-                // Paging structures of the child's other sessions: closing one of them takes its
-                // structures, and every mapping below them, away.
-                let index = split(session).2;
-                let foreign: heapless::Vec<(ObjectType, u64), { MAX_SESSIONS * MAX_OBJECTS }> = self
-                    .sessions
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, s)| s.live && *i != index)
-                    .flat_map(|(_, s)| s.objects.iter())
-                    .filter_map(|o| match o.owner {
-                        Owner::Paging(va) => Some((o.ty, va)),
-                        _ => None,
-                    })
-                    .collect();
-                ram::map(pd, self.session(session, Some(SessionKind::Ram))?, dataspace, vaddr, &foreign)
-            }
+            Request::RamMap { session, dataspace, vaddr } => self.map(pd, session, dataspace, vaddr),
             Request::RamCaps { session, dataspace, first_slot } => {
                 ram::caps(pd, client, self.session(session, Some(SessionKind::Ram))?, dataspace, first_slot)
             }
@@ -523,6 +507,26 @@ impl Sessions {
             // Log and exit are the server's, not a session's.
             Request::Log { .. } | Request::Exit { .. } => Err(ErrorCode::InvalidRequest),
         }
+    }
+
+    /// Maps a dataspace. Paging structures of the child's other sessions are off limits:
+    /// closing one of them takes its structures, and every mapping below them, away. Apart
+    /// from `serve` so that its large table stays off the stack of every other request.
+    #[inline(never)]
+    fn map(&mut self, pd: &mut impl Pd, session: Handle, dataspace: Handle, vaddr: u64) -> Result<Words, ErrorCode> {
+        let index = split(session).2;
+        let foreign: heapless::Vec<(ObjectType, u64), { MAX_SESSIONS * MAX_OBJECTS }> = self
+            .sessions
+            .iter()
+            .enumerate()
+            .filter(|(i, s)| s.live && *i != index)
+            .flat_map(|(_, s)| s.objects.iter())
+            .filter_map(|o| match o.owner {
+                Owner::Paging(va) => Some((o.ty, va)),
+                _ => None,
+            })
+            .collect();
+        ram::map(pd, self.session(session, Some(SessionKind::Ram))?, dataspace, vaddr, &foreign)
     }
 
     fn open(&mut self, client: &Client, kind: SessionKind, ram_quota: u64, cap_quota: u32) -> Result<Words, ErrorCode> {

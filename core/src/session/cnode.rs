@@ -9,6 +9,8 @@ use super::pd::{Pd, Rights};
 use super::{Client, Entry, Named, Owner, Pending, Session};
 use crate::object::ObjectType;
 
+// Apart from `Sessions::serve`: its locals stay off the stack of other requests.
+#[inline(never)]
 pub(super) fn create(
     pd: &mut impl Pd,
     client: &Client,
@@ -42,6 +44,8 @@ pub(super) fn create(
     Ok(CnodeCreateReply { cnode: Entry::fill(&mut s.cnodes, i, (), Named::Cnode, s.index) }.to_words())
 }
 
+// Apart from `Sessions::serve`: its locals stay off the stack of other requests.
+#[inline(never)]
 pub(super) fn destroy(pd: &mut impl Pd, s: &mut Session, cnode: Handle) -> Result<Words, ErrorCode> {
     let (i, ()) = Entry::find(&s.cnodes, cnode, Named::Cnode, s.index)?;
     // Revoking the CNode's leaf deletes the child's copy too.

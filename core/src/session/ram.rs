@@ -31,6 +31,8 @@ pub(super) fn frame_type(bits: u8) -> ObjectType {
     }
 }
 
+// Apart from `Sessions::serve`: its locals stay off the stack of other requests.
+#[inline(never)]
 pub(super) fn alloc(
     pd: &mut impl Pd,
     s: &mut Session,
@@ -70,6 +72,8 @@ pub(super) fn alloc(
     Ok(RamAllocReply { dataspace, paddr: base, frame_bits }.to_words())
 }
 
+// Apart from `Sessions::serve`: its locals stay off the stack of other requests.
+#[inline(never)]
 pub(super) fn free(pd: &mut impl Pd, s: &mut Session, dataspace: Handle) -> Result<Words, ErrorCode> {
     let (d, ds) = Entry::find(&s.dataspaces, dataspace, Named::Dataspace, s.index)?;
     // Revoking the frames' leaves unmaps them and deletes the caps handed out.
@@ -137,6 +141,8 @@ fn span_bits(ty: ObjectType) -> u32 {
 /// Maps dataspace `dataspace` at `vaddr`. Where `foreign` (paging structures of the child's
 /// other sessions, with an address each maps) cover any of `[vaddr, vaddr + size)`, it is
 /// InvalidArgument: closing that session would unmap this dataspace.
+// Apart from `Sessions::serve`: its locals stay off the stack of other requests.
+#[inline(never)]
 pub(super) fn map(
     pd: &mut impl Pd,
     s: &mut Session,
@@ -179,6 +185,8 @@ pub(super) fn map(
 /// Copies the caps of dataspace `dataspace`'s frames, in address order, into consecutive slots
 /// of the child's CNode from `first_slot` on (a slot outside it or holding a cap already is
 /// InvalidArgument; nothing is copied then). Freeing the dataspace revokes the copies.
+// Apart from `Sessions::serve`: its locals stay off the stack of other requests.
+#[inline(never)]
 pub(super) fn caps(
     pd: &mut impl Pd,
     client: &Client,

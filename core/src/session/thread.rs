@@ -12,6 +12,8 @@ use crate::kernel::Slot;
 use crate::object::ObjectType;
 
 /// A thread of `s` (session number `index` of the child), left stopped.
+// Apart from `Sessions::serve`: its locals stay off the stack of other requests.
+#[inline(never)]
 pub(super) fn create(
     pd: &mut impl Pd,
     client: &Client,
@@ -62,6 +64,8 @@ pub(super) fn act(s: &mut Session, h: Handle, op: impl FnOnce(Slot) -> bool) -> 
     }
 }
 
+// Apart from `Sessions::serve`: its locals stay off the stack of other requests.
+#[inline(never)]
 pub(super) fn destroy(pd: &mut impl Pd, s: &mut Session, h: Handle) -> Result<Words, ErrorCode> {
     let (i, t) = Entry::find(&s.threads, h, Named::Thread, s.index)?;
     pd.thread_suspend(t.tcb);
