@@ -141,6 +141,32 @@ pub fn churn(run: &mut Runner, bi: &BootInfo) -> Result<(), Error> {
 }
 
 pub const SCALE_OBJECTS: usize = 100_000;
+/// Bytes of core's metadata per live object the scale test aims at.
+const METADATA_TARGET: usize = 64;
+
+/// Bytes of core's metadata in use per live object (pool nodes, cap slots and RAM range blocks
+/// in use, beyond what the boot state used), with its target and a printed verdict.
+fn metadata_per_object(run: &Runner) {
+    use core::mem::size_of;
+    use sel4_core::cap_space::CapEntry;
+    use sel4_core::range_allocator::RangeNode;
+    use sel4_core::untyped_pool::PoolNode;
+    let ours = &run.core.ours;
+    let (nodes, slots, blocks) = (
+        ours.placer.pool.nodes_in_use(),
+        ours.placer.caps.capacity() - ours.placer.caps.free_slots(),
+        ours.ram().len(),
+    );
+    let bytes = nodes * size_of::<PoolNode>() + slots * size_of::<CapEntry>() + blocks * size_of::<RangeNode>();
+    let per = bytes / SCALE_OBJECTS;
+    println!(
+        "scale: metadata per live object: {per} bytes ({nodes} pool nodes of {} B, {slots} cap slots of {} B, {blocks} RAM blocks of {} B for {SCALE_OBJECTS} objects); target <= {METADATA_TARGET}: {}",
+        size_of::<PoolNode>(),
+        size_of::<CapEntry>(),
+        size_of::<RangeNode>(),
+        if per <= METADATA_TARGET { "met" } else { "MISSED" }
+    );
+}
 static HANDLES: StaticSlab<Handle, SCALE_OBJECTS> = StaticSlab::new();
 
 pub fn scale(run: &mut Runner, bi: &BootInfo) -> Result<(), Error> {
@@ -180,6 +206,7 @@ pub fn scale(run: &mut Runner, bi: &BootInfo) -> Result<(), Error> {
         run.core.ours.placer.caps.capacity(),
         run.core.ours.ram().len()
     );
+    metadata_per_object(run);
     report("scale: alloc", SCALE_OBJECTS as u64, s0, s1, i0, i1, mhz);
     for h in handles.iter() {
         run.free(*h)?;

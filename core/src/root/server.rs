@@ -193,12 +193,13 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
             Ok(c) => {
                 let g = c.charge;
                 println!(
-                    "child {}: started (priority {}) in {} cycles, {} bytes of ELF; charged {} of its {} budget in {} objects: \
+                    "child {}: started (priority {}) in {} cycles, {} bytes of ELF ({} cycles per KiB); charged {} of its {} budget in {} objects: \
                      image {}, stack {}, IPC buffer {}, paging {}, CNode {}, TCB {}, VSpace {}, core's records {}",
                     c.name,
                     c.prio,
                     cycles,
                     spec.elf.len(),
+                    cycles * 1024 / (spec.elf.len() as u64).max(1),
                     g.total(),
                     c.budget,
                     c.objects(),
