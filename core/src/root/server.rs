@@ -36,14 +36,15 @@ pub const TABLE_BASE: u64 = 0x11_0000_0000;
 const TABLE_OBJECTS: usize = 256;
 /// Bytes of a child's log line core holds until its newline.
 const LINE: usize = 160;
-/// Bytes of core's record of a child charged to it: its entry in the table of children, but
-/// for the session records in it, which each session is charged while open.
-const CHILD_RECORD: u64 = (size_of::<Slot>() - MAX_SESSIONS * size_of::<Session>()) as u64;
+/// Bytes of core's record of a child charged to it: its entry in the table of children (its
+/// session records sit in a table of their own, each charged to its session while open).
+const CHILD_RECORD: u64 = size_of::<Option<Slot>>() as u64;
+// The session records of a child are its sessions and nothing more.
+const _: () = assert!(size_of::<Sessions>() == MAX_SESSIONS * size_of::<Session>());
 
 struct Slot {
     child: Child,
     line: heapless::Vec<u8, LINE>,
-    sessions: Sessions,
     work: Work,
 }
 
@@ -163,7 +164,9 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
     })?;
     // The table of children, in frames core places and maps, freed (unmapped) when all are gone.
     let mut table: heapless::Vec<Handle, TABLE_OBJECTS> = heapless::Vec::new();
-    let bytes = (specs.len() * size_of::<Option<Slot>>()) as u64;
+    // The children's entries, then their session records (aligned as those are).
+    let entries = (specs.len() * size_of::<Option<Slot>>()).next_multiple_of(align_of::<Sessions>());
+    let bytes = (entries + specs.len() * size_of::<Sessions>()) as u64;
     {
         let (ours, kernel) = (&mut core.ours, &mut core.kernel);
         let mut place = |ty| {
@@ -174,9 +177,13 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
         vspace::map_new_frames(&mut place, TABLE_BASE, bytes.max(1), ObjectType::Frame2M)?;
     }
     // SAFETY: map_new_frames mapped [TABLE_BASE, TABLE_BASE + bytes) read-write in core's VSpace,
-    // in frames only core holds; page aligned, so aligned for the entries; nothing else refers
-    // to it, and it is unmapped only after the slice's last use below.
+    // in frames only core holds; the two tables do not overlap, each starts aligned for its
+    // entries (the frames are page aligned, `entries` a multiple of the records' alignment);
+    // nothing else refers to them, and they are unmapped only after their last use below.
     let slots: &mut [Option<Slot>] = unsafe { vspace::slice_at(TABLE_BASE as usize, specs.len(), || None) };
+    // SAFETY: as above, for the second table.
+    let records: &mut [Sessions] =
+        unsafe { vspace::slice_at(TABLE_BASE as usize + entries, specs.len(), Sessions::default) };
     // Splits cached from earlier work merge back, so that the bookkeeping before and after the
     // children is what core's own live objects need, and comparable.
     core.ours.compact(&mut core.kernel)?;
@@ -213,12 +220,7 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
                     g.records
                 );
                 out.started += 1;
-                Some(Slot {
-                    child: c,
-                    line: heapless::Vec::new(),
-                    sessions: Sessions::default(),
-                    work: Work::default(),
-                })
+                Some(Slot { child: c, line: heapless::Vec::new(), work: Work::default() })
             }
             Err(e) => {
                 println!("child {}: not started: {e}", spec.name);
@@ -264,14 +266,14 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
                 }
                 Ok(request) => {
                     if let Request::Close { session } = request {
-                        if let Some(r) = slot.sessions.report(session) {
+                        if let Some(r) = records[index].report(session) {
                             println!("session {:#x} of {} {r}", session.0, slot.child.name);
-                            map_at_peak(core, slots, &mut peak);
+                            map_at_peak(core, slots, records, &mut peak);
                         }
                     }
                     let Some(Some(slot)) = slots.get_mut(index) else { continue };
                     let t0 = crate::root::runner::rdtsc();
-                    let words = serve_session(core, slot, request);
+                    let words = serve_session(core, slot, &mut records[index], request);
                     slot.work.add(request.label(), crate::root::runner::rdtsc() - t0);
                     answer = Some(match words {
                         Ok(words) => {
@@ -291,13 +293,14 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
             }
         }
         // Exit or fault: the child is gone; reclaim everything it holds.
-        map_at_peak(core, slots, &mut peak);
+        map_at_peak(core, slots, records, &mut peak);
         if let Some(Some(mut s)) = slots.get_mut(index).map(Option::take) {
             flush(&mut s);
-            let (name, charged) = (s.child.name, s.child.charge.objects() + s.sessions.object_bytes());
+            let sessions = &mut records[index];
+            let (name, charged) = (s.child.name, s.child.charge.objects() + sessions.object_bytes());
             let before = core.ours.ram().avail();
             let mut pd = ChildPd { core, vspace: s.child.vspace, cnode: s.child.cnode, cnode_bits: s.child.cnode_bits };
-            s.sessions.close_all(&mut pd, |r| println!("session {:#x} of {name} {r}", r.session.0));
+            sessions.close_all(&mut pd, |r| println!("session {:#x} of {name} {r}", r.session.0));
             s.child.reclaim(core)?;
             let back = core.ours.ram().avail() - before;
             let lost = charged.saturating_sub(back);
@@ -357,9 +360,9 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
     Ok(out)
 }
 
-/// Serves a session request of the child in `slot`.
-fn serve_session(core: &mut Core, slot: &mut Slot, request: Request) -> Result<Words, ErrorCode> {
-    let (lent_ram, lent_caps) = slot.sessions.lent();
+/// Serves a session request of the child in `slot`, whose sessions are `sessions`.
+fn serve_session(core: &mut Core, slot: &Slot, sessions: &mut Sessions, request: Request) -> Result<Words, ErrorCode> {
+    let (lent_ram, lent_caps) = sessions.lent();
     let c = &slot.child;
     let client = Client {
         cnode_bits: c.cnode_bits,
@@ -369,30 +372,31 @@ fn serve_session(core: &mut Core, slot: &mut Slot, request: Request) -> Result<W
         ipc_base: child::IMAGE_LIMIT,
     };
     let mut pd = ChildPd { core, vspace: c.vspace, cnode: c.cnode, cnode_bits: c.cnode_bits };
-    slot.sessions.serve(&mut pd, &client, request)
+    sessions.serve(&mut pd, &client, request)
 }
 
 /// With feature `memory-map`: prints core's memory map with each object's owner (core, a
 /// child, or a child's session) when the children hold more than at the last map printed
 /// (`peak`), just before core frees a session's or a child's objects: the last map printed
 /// shows the children at their peak.
-fn map_at_peak(core: &Core, slots: &[Option<Slot>], peak: &mut u64) {
+fn map_at_peak(core: &Core, slots: &[Option<Slot>], records: &[Sessions], peak: &mut u64) {
     if !cfg!(feature = "memory-map") {
         return;
     }
-    let held: u64 = slots.iter().flatten().map(|s| s.child.charge.objects() + s.sessions.object_bytes()).sum();
+    let live = || slots.iter().zip(records).filter_map(|(s, r)| Some((s.as_ref()?, r)));
+    let held: u64 = live().map(|(s, r)| s.child.charge.objects() + r.object_bytes()).sum();
     if held <= *peak {
         return;
     }
     *peak = held;
     let ours = &core.ours;
     let owner = |node: NodeId| {
-        for s in slots.iter().flatten() {
+        for (s, sessions) in live() {
             let name = s.child.name;
             if s.child.handles().iter().any(|&h| ours.node_of(h) == Some(node)) {
                 return Owner::Child { name, session: None };
             }
-            if let Some((session, _)) = s.sessions.objects().find(|&(_, h)| ours.node_of(h) == Some(node)) {
+            if let Some((session, _)) = sessions.objects().find(|&(_, h)| ours.node_of(h) == Some(node)) {
                 return Owner::Child { name, session: Some(session.0) };
             }
         }
