@@ -30,29 +30,10 @@ struct Entry {
     slot: Option<Slot>,
 }
 
-/// The paging structure an object of `ty` sits in (`None`: the PML4, always there).
-fn parent(ty: ObjectType) -> Option<ObjectType> {
-    match ty {
-        ObjectType::Frame4K => Some(ObjectType::PageTable),
-        ObjectType::Frame2M | ObjectType::PageTable => Some(ObjectType::PageDirectory),
-        ObjectType::Frame1G | ObjectType::PageDirectory => Some(ObjectType::Pdpt),
-        _ => None,
-    }
-}
-
 /// log2 of the span of the entry of its parent an object of `ty` takes: its index there is
 /// `vaddr >> key_bits(ty)`, and two objects in the same entry conflict.
 fn key_bits(ty: ObjectType) -> u8 {
-    match ty {
-        ObjectType::Pdpt => 39,
-        ObjectType::PageDirectory | ObjectType::Frame1G => 30,
-        ObjectType::PageTable | ObjectType::Frame2M => 21,
-        _ => 12,
-    }
-}
-
-fn is_frame(ty: ObjectType) -> bool {
-    matches!(ty, ObjectType::Frame4K | ObjectType::Frame2M | ObjectType::Frame1G)
+    ty.vspan_bits().unwrap_or(12)
 }
 
 /// A thread's state as the model sees it.
@@ -97,12 +78,12 @@ impl<'r> ModelPd<'r> {
 
     /// Frames sessions mapped in the child's VSpace: (type, vaddr).
     pub fn mapped_frames(&self) -> impl Iterator<Item = (ObjectType, u64)> + '_ {
-        self.vspace.iter().filter(|e| e.slot.is_some() && is_frame(e.ty)).map(|e| (e.ty, e.index << key_bits(e.ty)))
+        self.vspace.iter().filter(|e| e.slot.is_some() && e.ty.is_frame()).map(|e| (e.ty, e.index << key_bits(e.ty)))
     }
 
     /// Paging structures sessions placed that are mapped.
     pub fn mapped_tables(&self) -> usize {
-        self.vspace.iter().filter(|e| e.slot.is_some() && !is_frame(e.ty)).count()
+        self.vspace.iter().filter(|e| e.slot.is_some() && !e.ty.is_frame()).count()
     }
 
     fn child(&self, slot: u64) -> Slot {
@@ -117,7 +98,7 @@ impl<'r> ModelPd<'r> {
     /// Whether the paging structure an entry sits in is mapped.
     fn has_parent(&self, e: &Entry) -> bool {
         let va = e.index << key_bits(e.ty);
-        parent(e.ty).is_none_or(|p| self.vspace.iter().any(|x| x.ty == p && x.index == va >> key_bits(p)))
+        e.ty.paging_parent().is_none_or(|p| self.vspace.iter().any(|x| x.ty == p && x.index == va >> key_bits(p)))
     }
 
     /// What hung below a paging structure that went is no longer reachable: gone too.
@@ -133,12 +114,12 @@ impl<'r> ModelPd<'r> {
         if !self.is(slot, ty) || vaddr >= VADDR_LIMIT || self.vspace.iter().any(|e| e.slot == Some(slot)) {
             return Err(MapFailure::Refused);
         }
-        if let Some(p) = parent(ty) {
+        if let Some(p) = ty.paging_parent() {
             if !self.vspace.iter().any(|e| e.ty == p && e.index == vaddr >> key_bits(p)) {
                 return Err(MapFailure::Missing);
             }
         }
-        if self.vspace.iter().any(|e| parent(e.ty) == parent(ty) && e.index == vaddr >> key_bits(ty)) {
+        if self.vspace.iter().any(|e| e.ty.paging_parent() == ty.paging_parent() && e.index == vaddr >> key_bits(ty)) {
             return Err(MapFailure::Refused);
         }
         self.vspace.push(Entry { ty, index: vaddr >> key_bits(ty), slot: Some(slot) });
@@ -173,14 +154,14 @@ impl Pd for ModelPd<'_> {
 
     fn map_frame(&mut self, frame: Slot, ty: ObjectType, vaddr: u64, _cache: CacheAttr) -> Result<(), MapFailure> {
         let align = ty.object_bits(0).map(|b| (1u64 << b) - 1).unwrap_or(u64::MAX);
-        if !is_frame(ty) || vaddr & align != 0 {
+        if !ty.is_frame() || vaddr & align != 0 {
             return Err(MapFailure::Refused);
         }
         self.insert(frame, ty, vaddr)
     }
 
     fn map_table(&mut self, table: Slot, ty: ObjectType, vaddr: u64) -> Result<(), MapFailure> {
-        if is_frame(ty) {
+        if ty.is_frame() {
             return Err(MapFailure::Refused);
         }
         self.insert(table, ty, vaddr)

@@ -53,33 +53,6 @@ pub struct Mapped {
     pub paging_bytes: u64,
 }
 
-/// Paging levels above a frame, lowest first.
-#[derive(Copy, Clone, Debug)]
-enum Level {
-    PageTable,
-    PageDirectory,
-    Pdpt,
-}
-
-impl Level {
-    fn object(self) -> ObjectType {
-        match self {
-            Level::PageTable => ObjectType::PageTable,
-            Level::PageDirectory => ObjectType::PageDirectory,
-            Level::Pdpt => ObjectType::Pdpt,
-        }
-    }
-
-    fn above(self) -> Option<Level> {
-        match self {
-            Level::PageTable => Some(Level::PageDirectory),
-            Level::PageDirectory => Some(Level::Pdpt),
-            // The PML4 is the VSpace itself.
-            Level::Pdpt => None,
-        }
-    }
-}
-
 fn is_failed_lookup(e: &sel4::Error) -> bool {
     matches!(e, sel4::Error::FailedLookup { .. })
 }
@@ -129,7 +102,6 @@ pub fn map_frame(
     done: &mut Mapped,
 ) -> Result<(), MapError> {
     let Mapping { vspace, rights, attrs } = how;
-    let level = if frame == ObjectType::Frame2M { Level::PageDirectory } else { Level::PageTable };
     loop {
         let r = match frame {
             ObjectType::Frame2M => {
@@ -139,34 +111,40 @@ pub fn map_frame(
         };
         match r {
             Ok(()) => return Ok(()),
-            Err(e) if is_failed_lookup(&e) => place_level(place, vspace, level, va, done)?,
+            Err(e) if is_failed_lookup(&e) => match frame.paging_parent() {
+                Some(table) => place_level(place, vspace, table, va, done)?,
+                None => return Err(MapError::Kernel("map frame", e)),
+            },
             Err(e) => return Err(MapError::Kernel("map frame", e)),
         }
     }
 }
 
-/// Places and maps the paging structure of `level` that covers `va`, and the levels above it
+/// Places and maps the paging structure of type `ty` that covers `va`, and the ones above it
 /// that are missing too.
 fn place_level(
     place: &mut impl Place,
     vspace: Cap<cap_type::Pml4>,
-    level: Level,
+    ty: ObjectType,
     va: u64,
     done: &mut Mapped,
 ) -> Result<(), MapError> {
-    let ty = level.object();
     let slot = place(ty).map_err(|e| MapError::Alloc(ty, e))?;
     done.paging_structures += 1;
     done.paging_bytes += ty.object_bits(0).map(|b| 1u64 << b).unwrap_or(0);
     let attrs = VmAttributes::DEFAULT;
     let s = slot.0 as Word;
     loop {
-        let r = match level {
-            Level::PageTable => Cap::<cap_type::PageTable>::from_bits(s).page_table_map(vspace, va, attrs),
-            Level::PageDirectory => Cap::<cap_type::PageDirectory>::from_bits(s).page_directory_map(vspace, va, attrs),
-            Level::Pdpt => Cap::<cap_type::Pdpt>::from_bits(s).pdpt_map(vspace, va, attrs),
+        let r = match ty {
+            ObjectType::PageTable => Cap::<cap_type::PageTable>::from_bits(s).page_table_map(vspace, va, attrs),
+            ObjectType::PageDirectory => {
+                Cap::<cap_type::PageDirectory>::from_bits(s).page_directory_map(vspace, va, attrs)
+            }
+            ObjectType::Pdpt => Cap::<cap_type::Pdpt>::from_bits(s).pdpt_map(vspace, va, attrs),
+            // Only paging structures have a parent to be missing (`paging_parent`).
+            _ => Err(sel4::Error::IllegalOperation),
         };
-        match (r, level.above()) {
+        match (r, ty.paging_parent()) {
             (Ok(()), _) => return Ok(()),
             (Err(e), Some(up)) if is_failed_lookup(&e) => place_level(place, vspace, up, va, done)?,
             (Err(e), _) => return Err(MapError::Kernel("map paging structure", e)),

@@ -83,17 +83,6 @@ pub(super) fn free(pd: &mut impl Pd, s: &mut Session, dataspace: Handle) -> Resu
     Ok(Done.to_words())
 }
 
-/// The paging structure a frame of `ty` is mapped into, and the one above each.
-fn table_for(ty: ObjectType) -> Option<ObjectType> {
-    match ty {
-        ObjectType::Frame4K => Some(ObjectType::PageTable),
-        ObjectType::Frame2M | ObjectType::PageTable => Some(ObjectType::PageDirectory),
-        ObjectType::Frame1G | ObjectType::PageDirectory => Some(ObjectType::Pdpt),
-        // The PML4 is the VSpace itself.
-        _ => None,
-    }
-}
-
 /// Maps `frame` at `va`, placing (and charging to `pending`) the paging structures missing on
 /// the way, as the kernel reports them.
 fn map_frame(
@@ -108,7 +97,7 @@ fn map_frame(
     for _ in 0..4 {
         match pd.map_frame(frame, ty, va, cache) {
             Ok(()) => return Ok(()),
-            Err(MapFailure::Missing) => place_table(pd, pending, table_for(ty), va)?,
+            Err(MapFailure::Missing) => place_table(pd, pending, ty.paging_parent(), va)?,
             Err(MapFailure::Refused) => return Err(ErrorCode::InvalidArgument),
         }
     }
@@ -121,21 +110,11 @@ fn place_table(pd: &mut impl Pd, pending: &mut Pending, ty: Option<ObjectType>, 
     for _ in 0..3 {
         match pd.map_table(table.slot, ty, va) {
             Ok(()) => return Ok(()),
-            Err(MapFailure::Missing) => place_table(pd, pending, table_for(ty), va)?,
+            Err(MapFailure::Missing) => place_table(pd, pending, ty.paging_parent(), va)?,
             Err(MapFailure::Refused) => return Err(ErrorCode::InvalidArgument),
         }
     }
     Err(ErrorCode::InvalidArgument)
-}
-
-/// log2 of the span of virtual addresses a paging structure of `ty` maps.
-fn span_bits(ty: ObjectType) -> u32 {
-    match ty {
-        ObjectType::PageTable => 21,
-        ObjectType::PageDirectory => 30,
-        ObjectType::Pdpt => 39,
-        _ => 0,
-    }
 }
 
 /// Maps dataspace `dataspace` at `vaddr`. Where `foreign` (paging structures of the child's
@@ -156,9 +135,9 @@ pub(super) fn map(
         return Err(ErrorCode::InvalidArgument);
     };
     let overlaps = |&(ty, va): &(ObjectType, u64)| {
-        let bits = span_bits(ty);
-        let (lo, hi) = (va >> bits << bits, (va >> bits << bits).saturating_add(1 << bits));
-        bits > 0 && vaddr < hi && lo < end
+        let Some(bits) = ty.vspan_bits() else { return false };
+        let lo = va >> bits << bits;
+        vaddr < lo.saturating_add(1 << bits) && lo < end
     };
     if ds.mapped.is_some() || vaddr & align != ds.paddr & align || foreign.iter().any(overlaps) {
         return Err(ErrorCode::InvalidArgument);

@@ -199,6 +199,40 @@ impl ObjectType {
     pub const fn allowed_from_device(self) -> bool {
         matches!(self, ObjectType::Untyped | ObjectType::Frame4K | ObjectType::Frame2M | ObjectType::Frame1G)
     }
+
+    /// A frame of any size (`Arch_isFrameType`).
+    pub const fn is_frame(self) -> bool {
+        matches!(self, ObjectType::Frame4K | ObjectType::Frame2M | ObjectType::Frame1G)
+    }
+
+    /// The paging structure an object of this type is mapped into on x86_64: a 4 KiB frame
+    /// into a page table, a 2 MiB frame or a page table into a page directory, a 1 GiB frame
+    /// or a page directory into a PDPT, a PDPT into the PML4, which is the VSpace itself
+    /// (`None`, as for what is never mapped). The kernel's `lookupPTSlot`, `lookupPDSlot` and
+    /// `lookupPDPTSlot` (`src/arch/x86/64/kernel/vspace.c`) fail where it is missing.
+    pub const fn paging_parent(self) -> Option<ObjectType> {
+        match self {
+            ObjectType::Frame4K => Some(ObjectType::PageTable),
+            ObjectType::Frame2M | ObjectType::PageTable => Some(ObjectType::PageDirectory),
+            ObjectType::Frame1G | ObjectType::PageDirectory => Some(ObjectType::Pdpt),
+            _ => None,
+        }
+    }
+
+    /// log2 of the virtual addresses an object of this type covers where it is mapped: a
+    /// frame its own size, a paging structure all its entries (of 8 bytes each, so
+    /// `bits - 3` index bits more than what one entry covers: a page table what a 2 MiB frame
+    /// does, a page directory what a 1 GiB frame does). `None` for what is never mapped
+    /// below a VSpace.
+    pub const fn vspan_bits(self) -> Option<u8> {
+        match self {
+            ObjectType::Frame4K | ObjectType::Frame2M | ObjectType::Frame1G => self.fixed_bits(),
+            ObjectType::PageTable => ObjectType::Frame2M.fixed_bits(),
+            ObjectType::PageDirectory => ObjectType::Frame1G.fixed_bits(),
+            ObjectType::Pdpt => Some(narrow(sys::seL4_HugePageBits + sys::seL4_PDPTBits - 3)),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for ObjectType {
@@ -274,6 +308,18 @@ mod tests {
             }
         }
         assert_eq!(ObjectType::Frame4K.size_bits_for(narrow(sys::seL4_PageBits) + 1), None);
+        // A page table covers a large frame's span, a page directory a huge frame's, a PDPT
+        // 512 GiB; each entry of one is what its child covers.
+        for t in [ObjectType::PageTable, ObjectType::PageDirectory, ObjectType::Pdpt] {
+            let entries = t.fixed_bits().unwrap() - 3;
+            let child = [ObjectType::Frame4K, ObjectType::PageTable, ObjectType::PageDirectory]
+                .into_iter()
+                .find(|c| c.paging_parent() == Some(t))
+                .unwrap();
+            assert_eq!(t.vspan_bits(), Some(child.vspan_bits().unwrap() + entries));
+        }
+        assert_eq!(ObjectType::Pdpt.vspan_bits(), Some(39));
+        assert_eq!(ObjectType::Pml4.paging_parent(), None);
         assert_eq!(ObjectType::CNode.size_bits_for(SLOT_BITS), None, "radix 0");
     }
 
