@@ -5,7 +5,7 @@
 //! or [`EXIT_PANIC`] after a panic, whose message goes to the log first. It also links the
 //! symbols the precompiled `core` library needs (`sel4-freestanding`) and names the image's
 //! linker script (`service.ld`, for `sel4-root-task-build`). [`memory`] checks memory core
-//! mapped for the program.
+//! mapped for the program; [`thread_entry!`] is the entry point of a thread it starts.
 //!
 //! Every request to core is an seL4 Call on the endpoint in slot `abi::ENDPOINT`, so requests
 //! arrive in the order the program makes them. Before `main` runs, the runtime registers the
@@ -24,6 +24,7 @@ pub mod memory;
 #[cfg(not(test))]
 mod panicking;
 pub mod termination;
+pub mod thread;
 
 pub use termination::{exit, Termination, EXIT_FAILURE, EXIT_PANIC, EXIT_SUCCESS};
 

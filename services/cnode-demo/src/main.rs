@@ -23,19 +23,7 @@ const STACK_WORDS: usize = 1024;
 /// The second thread's stack (16-byte words, its alignment).
 static mut STACK: [u128; STACK_WORDS] = [0; STACK_WORDS];
 
-// Core starts a thread with the stack pointer 16-byte aligned (the protocol's rule); a called
-// function expects it 8 bytes below that (the return address), so the entry makes room first.
-core::arch::global_asm!(
-    ".global cnode_demo_second_entry",
-    "cnode_demo_second_entry:",
-    "sub rsp, 8",
-    "jmp {second}",
-    second = sym second,
-);
-
-extern "C" {
-    fn cnode_demo_second_entry();
-}
+sel4_runtime::thread_entry!(cnode_demo_second_entry => second);
 
 /// The second thread: prints a line, says it ran, and waits to be stopped.
 extern "C" fn second(arg: u64) -> ! {

@@ -140,19 +140,7 @@ struct Requester<'a> {
 /// Thread stacks (16-byte words, the alignment a stack needs).
 static mut STACKS: [[u128; STACK_WORDS]; MAX_THREADS] = [[0; STACK_WORDS]; MAX_THREADS];
 
-// A thread starts with the stack pointer 16-byte aligned; a called function expects it 8 bytes
-// below that (the return address), so the entry makes room first.
-core::arch::global_asm!(
-    ".global requester_thread_entry",
-    "requester_thread_entry:",
-    "sub rsp, 8",
-    "jmp {body}",
-    body = sym thread_body,
-);
-
-extern "C" {
-    fn requester_thread_entry();
-}
+sel4_runtime::thread_entry!(requester_thread_entry => thread_body);
 
 /// A thread the script made: says so, then yields for good (it holds nothing to block on).
 extern "C" fn thread_body(line: u64) -> ! {
