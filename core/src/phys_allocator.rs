@@ -6,7 +6,7 @@ use crate::cap_space::CapEntry;
 use crate::kernel::{Capacity, Kernel, KernelError, Slot};
 use crate::object::{ObjectType, MAX_UNTYPED_BITS, MIN_UNTYPED_BITS};
 use crate::placement::{PlaceError, Placer};
-use crate::range_allocator::{RangeAllocator, RangeError, RangeNode, Slab};
+use crate::range_allocator::{RangeAllocator, RangeError, RangeNode, Slab, SLAB_BYTES_PER_NODE};
 use crate::untyped_pool::{NodeId, NodeState, PoolNode};
 
 /// Metadata core provisions per live object, in quarters (measured at 10^5 live objects of
@@ -19,7 +19,7 @@ pub const RAM_BLOCKS_PER_4_OBJECTS: usize = 5;
 /// Bytes of core's allocator metadata provisioned per live object.
 pub const METADATA_PER_OBJECT: u64 = ((POOL_NODES_PER_4_OBJECTS * size_of::<PoolNode>()
     + CAP_SLOTS_PER_4_OBJECTS * size_of::<CapEntry>()
-    + RAM_BLOCKS_PER_4_OBJECTS * size_of::<RangeNode>())
+    + RAM_BLOCKS_PER_4_OBJECTS * SLAB_BYTES_PER_NODE)
     / 4) as u64;
 
 /// Opaque reference to one live allocation; only meaningful to the allocator that returned it

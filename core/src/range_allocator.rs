@@ -1,7 +1,25 @@
 //! Range allocator for physical address ranges, with the semantics of Genode's
-//! `Allocator_avl`: an AVL tree of disjoint blocks (free or used) keyed by base
-//! address, each subtree annotated with its largest free block so that
-//! allocations run in O(log n).
+//! `Allocator_avl`: disjoint blocks (free or used) in managed ranges, an AVL
+//! tree of the free blocks keyed by base address, each subtree annotated with
+//! its largest free block so that allocations run in O(log n), and `free`
+//! by address alone.
+//!
+//! Where the blocks live, in one slab of 32-byte nodes:
+//! * **Free blocks** are the nodes of the annotated AVL tree (the "free
+//!   tree"). Allocation searches only them.
+//! * **Used blocks** are nodes outside any tree, chained through a hash table
+//!   keyed by base address (the "used table", whose buckets fill the last
+//!   eighth or less of the slab). `free(addr)` finds its block in O(1) and its
+//!   free neighbours in the free tree. Genode keeps used blocks in its one
+//!   tree; here they would make every search descend past them (at 10^6
+//!   live ranges, nine nodes in ten are used), and every descent in a tree
+//!   that size misses the cache at most levels.
+//! * **Extents**, the maximal runs of managed addresses, are a second AVL
+//!   tree (unannotated). Every managed byte is in a free or a used block, so
+//!   the used blocks of an extent are the gaps between its free blocks, and
+//!   the ordered questions (overlap on `add_range`, used blocks under
+//!   `remove_range` and `alloc_addr`, iteration in address order) are
+//!   answered from the two trees and the table.
 //!
 //! Differences from Genode, and the choices made here:
 //! * Metadata lives in a slab of nodes the caller provides (no heap): an
@@ -9,11 +27,10 @@
 //!   is a valid empty one, so `new()` is `const` and a large instance can live
 //!   in `.bss` or zeroed heap memory), or any slice, such as the frames core's
 //!   root task maps for its metadata at boot, sized from the machine.
-//! * Every operation computes exactly how many nodes it needs (at most two,
-//!   or one per boundary inside an added range) and checks them before it
-//!   mutates anything: `OutOfMetadata` comes exactly when the result would
-//!   hold more blocks than the slab has nodes, and a failing call leaves the allocator
-//!   unchanged.
+//! * Every operation computes exactly how many nodes it needs and checks them
+//!   before it mutates anything: `OutOfMetadata` comes exactly when the
+//!   result would hold more blocks and extents than [`RangeAllocator::capacity`],
+//!   and a failing call leaves the allocator unchanged.
 //! * `remove_range` refuses (instead of stopping half-way) when any used block
 //!   overlaps the range.
 //! * Boundaries: addresses across which free blocks never merge, so no
@@ -27,34 +44,38 @@
 //!   `2^M` bytes, `M = max(a, ceil_log2(size))`. Blocks cut by the
 //!   constraint range `[lo, hi)` are checked exactly.
 //!
-//! Cost of `alloc` (n blocks):
+//! Cost of `alloc` (f free blocks):
 //! * Each subtree carries its largest free size and the order of its largest
 //!   naturally aligned free chunk ("order"). Both sure-fit conditions are
 //!   per-block maxima, so whether a subtree holds a sure fit is read off its
-//!   root, and the first sure fit is one descent: O(log n). Subtrees cut by
-//!   `[lo, hi)` lie on the two search paths of `lo` and `hi`: O(log n) more.
+//!   root, and the first sure fit is one descent: O(log f). Subtrees cut by
+//!   `[lo, hi)` lie on the two search paths of `lo` and `hi`: O(log f) more.
 //! * Only if no block surely fits, the exact pass visits subtrees that meet
 //!   the necessary conditions `len >= size` and
 //!   `order >= min(a, floor_log2(size))` (an aligned fit at `x` contains the
 //!   `2^min(a, floor_log2(size))` chunk at `x`). Every visited subtree holds a
 //!   near miss (a block that meets the necessary but not the sure
-//!   conditions), so the pass costs O((1 + c) log n) for c near misses.
+//!   conditions), so the pass costs O((1 + c) log f) for c near misses.
 //! * For `size == 2^a`, the requests core makes, necessary and sure coincide
-//!   (`order >= a`): there are no near misses, and `alloc` is O(log n) exactly,
+//!   (`order >= a`): there are no near misses, and `alloc` is O(log f) exactly,
 //!   whether it succeeds or fails. The benchmark `range_allocator_near_miss`
 //!   measures both cases.
-//! * `add_range`, `free`, `alloc_addr` and `add_boundary` are O(log n) (plus a
-//!   binary search of the boundaries); `remove_range` is O(k log n) for the k
-//!   blocks it touches.
+//! * `free` is O(1) expected for the table (buckets at least half the nodes)
+//!   plus O(log f); `add_range`, `alloc_addr` and `add_boundary` are
+//!   O(log n) plus, where they meet used space, one step per used block they
+//!   overlap; `remove_range` is O(k log n) for the k blocks it touches;
+//!   `block_containing` of a used address walks the used blocks from the
+//!   free block or extent start before it.
 //!
-//! How `alloc` and `free` change the tree (the hot path): one descent
+//! How `alloc` and `free` change the free tree (the hot path): one descent
 //! records the root-to-block path; the carve or merge happens at its end (a
-//! new used block becomes a leaf beside the carved block, a merged-away
-//! neighbour is a node with at most one child, spliced out); one bottom-up
-//! pass over the path then recomputes and rebalances, stopping at the first
-//! subtree that comes out unchanged. When only one child's annotations
-//! changed, the pass takes the new maxima from that child alone instead of
-//! reading the sibling, which in a large tree is a cache miss.
+//! freed block without free neighbours becomes a leaf where the descent
+//! ended, a merged-away neighbour is a node with at most one child, spliced
+//! out); one bottom-up pass over the path then recomputes and rebalances,
+//! stopping at the first subtree that comes out unchanged. When only one
+//! child's annotations changed, the pass takes the new maxima from that
+//! child alone instead of reading the sibling, which in a large tree is a
+//! cache miss.
 
 /// Link to a node: 0 is "none", otherwise the slab index plus one. Zero as
 /// "none" keeps an empty allocator all-zero.
@@ -108,10 +129,12 @@ impl Block {
     }
 }
 
-/// One block. 32 bytes and 32-aligned, so a node never straddles a cache
-/// line: the tree's speed at 10^6 blocks is bound by cache misses. The
-/// height, the used flag and the aligned-chunk order live in the top bits of
-/// the two links.
+/// One block or extent. 32 bytes and 32-aligned, so a node never straddles
+/// a cache line: speed at 10^6 blocks is bound by cache misses. The height,
+/// the used flag and the aligned-chunk order live in the top bits of the two
+/// links. A used block is in no tree: its left link chains it in its bucket
+/// of the used table. Extents carry the used flag too, so they add nothing
+/// to the annotations.
 #[derive(Copy, Clone)]
 #[repr(C, align(32))]
 pub struct Node {
@@ -119,8 +142,8 @@ pub struct Node {
     size: u64,
     /// Largest free block size in this subtree (0: none).
     max_free: u64,
-    /// Left link (low `LINK_BITS`), subtree height (6 bits; a leaf has 1),
-    /// used flag (top bit).
+    /// Left link (low `LINK_BITS`; for a used block, the next in its
+    /// bucket), subtree height (6 bits; a leaf has 1), used flag (top bit).
     left_meta: u32,
     /// Right link (low `LINK_BITS`), and 1 + the largest order `k` such that
     /// some free block of this subtree contains a naturally aligned `2^k`
@@ -169,6 +192,35 @@ impl Node {
     #[inline]
     fn set_used(&mut self, used: bool) {
         self.left_meta = (self.left_meta & !USED_BIT) | if used { USED_BIT } else { 0 };
+    }
+    /// The `i`th of the eight 32-bit words of a node that holds buckets of
+    /// the used table.
+    #[inline]
+    fn word(&self, i: usize) -> u32 {
+        match i {
+            0 => self.base as u32,
+            1 => (self.base >> 32) as u32,
+            2 => self.size as u32,
+            3 => (self.size >> 32) as u32,
+            4 => self.max_free as u32,
+            5 => (self.max_free >> 32) as u32,
+            6 => self.left_meta,
+            _ => self.right_meta,
+        }
+    }
+    #[inline]
+    fn set_word(&mut self, i: usize, v: u32) {
+        let half = |x: &mut u64, high: bool| {
+            let shift = if high { 32 } else { 0 };
+            *x = (*x & !(0xffff_ffffu64 << shift)) | ((v as u64) << shift);
+        };
+        match i {
+            0 | 1 => half(&mut self.base, i == 1),
+            2 | 3 => half(&mut self.size, i == 3),
+            4 | 5 => half(&mut self.max_free, i == 5),
+            6 => self.left_meta = v,
+            _ => self.right_meta = v,
+        }
     }
     #[inline]
     fn max_order(&self) -> u8 {
@@ -268,17 +320,70 @@ pub type RangeNode = Node;
 pub trait Slab<T>: AsRef<[T]> + AsMut<[T]> {}
 impl<T, S: AsRef<[T]> + AsMut<[T]>> Slab<T> for S {}
 
-/// AVL range allocator over a slab `S` of block nodes (fewer than 2^25) and with
-/// up to `B` boundaries. Blocks are free or used; every used block came from
-/// `alloc` or `alloc_addr` and keeps its size for `free`.
+/// Which AVL tree of the slab an operation works on.
+#[derive(Copy, Clone, Eq, PartialEq)]
+enum Tree {
+    /// Free blocks, annotated.
+    Free = 0,
+    /// Extents: maximal runs of managed addresses.
+    Extents = 1,
+}
+
+/// What a node holds, for recycling: tree nodes are reused for tree nodes
+/// and used blocks for used blocks while both last, so the free tree stays
+/// in few pages instead of spreading over the slab with the used blocks.
+#[derive(Copy, Clone)]
+enum Kind {
+    Tree = 0,
+    Used = 1,
+}
+
+/// Buckets of the used table in a slab of `len` nodes: the largest power of
+/// two not above `len` (at least 8), so the table's load stays below 2 and
+/// its chains short. Eight 32-bit buckets fill one node.
+#[inline]
+fn buckets_log2(len: usize) -> u32 {
+    (usize::BITS - 1 - len.max(8).leading_zeros()).min(LINK_BITS)
+}
+
+/// Nodes of a slab of `len` that can hold blocks and extents; the rest hold
+/// the used table.
+#[inline]
+fn capacity_of(len: usize) -> usize {
+    len.saturating_sub((1usize << buckets_log2(len)) / 8)
+}
+
+/// The slab length that holds `nodes` blocks and extents beside its used
+/// table (see [`RangeAllocator::capacity`]).
+pub const fn slab_len(nodes: usize) -> usize {
+    let len = nodes + nodes.div_ceil(7) + 1;
+    if len < 2 {
+        2
+    } else {
+        len
+    }
+}
+
+/// Slab bytes per node of capacity, at most: the used table takes an eighth
+/// of the slab or less.
+pub const SLAB_BYTES_PER_NODE: usize = size_of::<Node>() * 8 / 7 + 1;
+
+/// AVL range allocator over a slab `S` of nodes (fewer than 2^25, at least 2)
+/// and with up to `B` boundaries. Blocks are free or used; every used block
+/// came from `alloc` or `alloc_addr` and keeps its size for `free`.
 pub struct RangeAllocator<S, const B: usize = DEFAULT_BOUNDARIES> {
-    root: Link,
-    /// Recycled nodes, linked through `left`.
-    recycled: Link,
+    /// Roots of the free tree and the extent tree (index: [`Tree`]).
+    roots: [Link; 2],
+    /// Recycled nodes of each [`Kind`], linked through `left`.
+    recycled: [Link; 2],
     /// Nodes at slab index >= `fresh` have never been used.
     fresh: u32,
-    /// Nodes in the tree.
-    len: u32,
+    /// Nodes in use: blocks, free and used, and extents.
+    live: u32,
+    /// Used blocks (in the used table).
+    used: u32,
+    /// Extents (in the extent tree).
+    extents: u32,
     avail: u64,
     n_boundaries: usize,
     boundaries: [u64; B],
@@ -299,6 +404,7 @@ impl<const N: usize, const B: usize> RangeAllocator<[Node; N], B> {
     /// a `static` (placed in `.bss`) or zeroed heap memory (see `new_boxed`).
     pub const fn new() -> Self {
         assert!(N < LINK_MASK as usize, "node capacity must fit a link");
+        assert!(N >= 2, "the used table takes a node");
         Self::empty([Node::ZERO; N])
     }
 }
@@ -307,10 +413,12 @@ impl<S, const B: usize> RangeAllocator<S, B> {
     /// No blocks, no boundaries, over `nodes`.
     const fn empty(nodes: S) -> Self {
         RangeAllocator {
-            root: NIL,
-            recycled: NIL,
+            roots: [NIL; 2],
+            recycled: [NIL; 2],
             fresh: 0,
-            len: 0,
+            live: 0,
+            used: 0,
+            extents: 0,
             avail: 0,
             n_boundaries: 0,
             boundaries: [0; B],
@@ -320,37 +428,49 @@ impl<S, const B: usize> RangeAllocator<S, B> {
 }
 
 impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
-    /// An empty allocator over `nodes`. Nodes are written before they are read, so the
-    /// slab's contents do not matter. Fails for a slab of 2^25 nodes or more (links are 25
-    /// bits).
+    /// An empty allocator over `nodes`. The used table's buckets are cleared,
+    /// and nodes are written before they are read, so the slab's contents do
+    /// not matter. Fails for a slab of fewer than 2 nodes or 2^25 nodes or
+    /// more (links are 25 bits).
     pub fn with_storage(nodes: S) -> Result<Self, RangeError> {
-        if nodes.as_ref().len() >= LINK_MASK as usize {
+        let len = nodes.as_ref().len();
+        if !(2..LINK_MASK as usize).contains(&len) {
             return Err(RangeError::InvalidArgument);
         }
-        Ok(Self::empty(nodes))
+        let mut a = Self::empty(nodes);
+        a.clear_buckets();
+        Ok(a)
     }
 
-    /// Node capacity (maximum number of blocks, free and used).
+    /// Node capacity: the most blocks (free and used) and extents the
+    /// allocator can hold; the rest of the slab holds the used table.
     pub fn capacity(&self) -> usize {
-        self.nodes.as_ref().len()
+        capacity_of(self.nodes.as_ref().len())
+    }
+
+    /// Bytes of the slab: nodes and the used table.
+    pub fn slab_bytes(&self) -> usize {
+        core::mem::size_of_val(self.nodes.as_ref())
     }
 
     /// Whether a slab of `len` nodes can hold this allocator: every node used so far, and
     /// fewer than 2^25.
     pub fn can_move_to(&self, len: usize) -> bool {
-        len >= self.fresh as usize && len < LINK_MASK as usize
+        capacity_of(len) >= self.fresh as usize && (2..LINK_MASK as usize).contains(&len)
     }
 
     /// Moves the allocator onto `nodes` (see [`Self::can_move_to`]) and returns the old slab:
-    /// node indices stay valid, so it is the same allocator with a new capacity. Gives
-    /// `nodes` back if it cannot hold the allocator.
+    /// node indices stay valid, so it is the same allocator with a new capacity (the used
+    /// table is rebuilt for the new size). Gives `nodes` back if it cannot hold the allocator.
     pub fn replace_storage(&mut self, mut nodes: S) -> Result<S, S> {
         if !self.can_move_to(nodes.as_ref().len()) {
             return Err(nodes);
         }
         let used = self.fresh as usize;
         nodes.as_mut()[..used].copy_from_slice(&self.nodes.as_ref()[..used]);
-        Ok(core::mem::replace(&mut self.nodes, nodes))
+        let old = core::mem::replace(&mut self.nodes, nodes);
+        self.rebuild_buckets(old.as_ref());
+        Ok(old)
     }
 
     /// Copies this allocator's state into `dst` (of any slab that holds every node used so
@@ -361,23 +481,31 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
             return Err(RangeError::OutOfMetadata);
         }
         dst.nodes.as_mut()[..used].copy_from_slice(&self.nodes.as_ref()[..used]);
-        dst.root = self.root;
+        dst.roots = self.roots;
         dst.recycled = self.recycled;
         dst.fresh = self.fresh;
-        dst.len = self.len;
+        dst.live = self.live;
+        dst.used = self.used;
+        dst.extents = self.extents;
         dst.avail = self.avail;
         dst.n_boundaries = self.n_boundaries;
         dst.boundaries = self.boundaries;
+        dst.rebuild_buckets(self.nodes.as_ref());
         Ok(())
     }
 
     /// Number of blocks (free and used) in the allocator.
     pub fn len(&self) -> usize {
-        self.len as usize
+        (self.live - self.extents) as usize
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
+    }
+
+    /// Number of extents (maximal runs of managed addresses); each takes a node.
+    pub fn extents(&self) -> usize {
+        self.extents as usize
     }
 
     /// Free bytes in total (not necessarily allocatable in one piece).
@@ -387,13 +515,13 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
 
     /// Size of the largest free block.
     pub fn largest_free(&self) -> u64 {
-        self.aug(self.root).0
+        self.aug(self.root()).0
     }
 
     /// Largest `k` such that `alloc(1 << k, k, None)` succeeds now, i.e. the
     /// order of the largest naturally aligned free power-of-two chunk.
     pub fn largest_aligned_free_log2(&self) -> Option<u8> {
-        self.aug(self.root).1.checked_sub(1)
+        self.aug(self.root()).1.checked_sub(1)
     }
 
     /// Boundaries in ascending order.
@@ -401,17 +529,34 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
         &self.boundaries[..self.n_boundaries]
     }
 
-    /// The block (free or used) containing `addr`.
+    /// The block (free or used) containing `addr`. For a used address, walks
+    /// the used blocks from the free block or extent start before it.
     pub fn block_containing(&self, addr: u64) -> Option<Block> {
-        let t = self.find_containing(addr);
-        (t != NIL).then(|| self.block(t))
+        let e = self.find_containing(Tree::Extents, addr);
+        if e == NIL {
+            return None;
+        }
+        let f = self.last_starting_at_or_below(addr);
+        if f != NIL && self.block(f).end() > addr {
+            return Some(self.block(f));
+        }
+        let mut at = if f == NIL { self.n(e).base } else { self.block(f).end().max(self.n(e).base) };
+        loop {
+            let u = self.used_find(at).0;
+            if u == NIL {
+                return None; // unreachable while the invariants hold
+            }
+            let b = self.block(u);
+            if b.end() > addr {
+                return Some(b);
+            }
+            at = b.end();
+        }
     }
 
     /// All blocks in address order.
     pub fn iter(&self) -> Iter<'_, S, B> {
-        let mut it = Iter { alloc: self, stack: [NIL; ITER_STACK], depth: 0 };
-        it.push_left(self.root);
-        it
+        Iter { alloc: self, at: 0, extent_end: 0, done: false, broken: false }
     }
 
     /// Adds `[base, base + size)` as free memory. Refuses overlap with any
@@ -419,7 +564,7 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
     /// them; splits at boundaries inside the range.
     pub fn add_range(&mut self, base: u64, size: u64) -> Result<(), RangeError> {
         let end = Self::range_end(base, size)?;
-        let first = self.first_ending_after(base);
+        let first = self.first_ending_after(Tree::Extents, base);
         if first != NIL && self.n(first).base < end {
             return Err(RangeError::Overlap);
         }
@@ -428,9 +573,32 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
         let pred = self.mergeable_pred(base);
         let succ = self.mergeable_succ(end);
         let merges = (pred != NIL) as usize + (succ != NIL) as usize;
-        let needed = if pieces == 1 { (merges == 0) as usize } else { pieces - merges };
-        if needed > self.free_nodes() {
+        let blocks_needed = if pieces == 1 { (merges == 0) as isize } else { (pieces - merges) as isize };
+        // The extent grows a neighbour, or joins two (giving a node back), or is new.
+        let ext_pred = if base == 0 { NIL } else { self.find_containing(Tree::Extents, base - 1) };
+        let ext_succ = self.find_containing(Tree::Extents, end);
+        let ext_needed = match (ext_pred != NIL, ext_succ != NIL) {
+            (false, false) => 1,
+            (true, true) => -1,
+            _ => 0,
+        };
+        if blocks_needed + ext_needed > self.free_nodes() as isize {
             return Err(RangeError::OutOfMetadata);
+        }
+        // Extents first: joining two gives back the node the free blocks may need.
+        match (ext_pred, ext_succ) {
+            (NIL, NIL) => self.insert_block(Tree::Extents, base, size, true),
+            (p, NIL) => self.nm(p).size += size,
+            (NIL, s) => {
+                let n = self.nm(s);
+                n.base = base;
+                n.size += size;
+            }
+            (p, s) => {
+                let s_size = self.n(s).size;
+                self.remove_node(Tree::Extents, s);
+                self.nm(p).size += size + s_size;
+            }
         }
 
         let mut piece_base = base;
@@ -443,17 +611,17 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
                 self.nm(pred).size += piece_end - piece_base;
                 if is_last && succ != NIL {
                     let succ_size = self.n(succ).size;
-                    self.remove_node(succ);
+                    self.remove_node(Tree::Free, succ);
                     self.nm(pred).size += succ_size;
                 }
-                self.refresh_path(pred_base);
+                self.refresh_path(Tree::Free, pred_base);
             } else if is_last && succ != NIL {
                 let s = self.nm(succ);
                 s.size += piece_end - piece_base;
                 s.base = piece_base;
-                self.refresh_path(piece_base);
+                self.refresh_path(Tree::Free, piece_base);
             } else {
-                self.insert_block(piece_base, piece_end - piece_base, false);
+                self.insert_block(Tree::Free, piece_base, piece_end - piece_base, false);
             }
             piece_base = piece_end;
         }
@@ -466,46 +634,17 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
     /// ignored. Refuses if any used block overlaps the range.
     pub fn remove_range(&mut self, base: u64, size: u64) -> Result<(), RangeError> {
         let end = Self::range_end(base, size)?;
-        let mut needs_split = false;
-        let mut t = self.first_ending_after(base);
-        while t != NIL && self.n(t).base < end {
-            let b = self.block(t);
-            if b.used {
-                return Err(RangeError::Overlap);
-            }
-            needs_split |= b.base < base && b.end() > end;
-            t = self.first_ending_after(b.end());
+        if self.used_overlaps(base, end) {
+            return Err(RangeError::Overlap);
         }
-        if needs_split && self.free_nodes() == 0 {
+        let needed = self.cut_needs(Tree::Free, base, end) + self.cut_needs(Tree::Extents, base, end);
+        if needed > self.free_nodes() as isize {
             return Err(RangeError::OutOfMetadata);
         }
-        loop {
-            let t = self.first_ending_after(base);
-            if t == NIL || self.n(t).base >= end {
-                break;
-            }
-            let b = self.block(t);
-            if b.base < base {
-                self.nm(t).size = base - b.base;
-                self.refresh_path(b.base);
-                if b.end() > end {
-                    self.insert_block(end, b.end() - end, false);
-                    self.avail -= size;
-                    break;
-                }
-                self.avail -= b.end() - base;
-            } else if b.end() > end {
-                let n = self.nm(t);
-                n.base = end;
-                n.size = b.end() - end;
-                self.refresh_path(end);
-                self.avail -= end - b.base;
-                break;
-            } else {
-                self.remove_node(t);
-                self.avail -= b.size;
-            }
-        }
+        // Free blocks first: a split there comes with no removal, and
+        // removals there give back the node an extent split may need.
+        self.avail -= self.cut(Tree::Free, base, end);
+        self.cut(Tree::Extents, base, end);
         Ok(())
     }
 
@@ -521,23 +660,24 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
             return Err(RangeError::InvalidArgument);
         }
         let req = Request::new(size, align_log2 as u32, lo, hi);
-        let mut path = Path::new();
+        let mut path = Path::new(Tree::Free);
+        let root = self.root();
         // Without a constraint the whole tree is inside it, and the first
         // sure fit is one descent, which leaves its path for `carve_at`.
         let sure = if lo == 0 && hi == u64::MAX {
-            let (max_free, max_order1) = self.aug(self.root);
+            let (max_free, max_order1) = self.aug(root);
             if req.subtree_sure(max_free, max_order1) {
-                self.descend_sure(self.root, &req, &mut path)
+                self.descend_sure(root, &req, &mut path)
             } else {
                 None
             }
         } else {
-            self.find_sure(self.root, 0, u64::MAX, &req)
+            self.find_sure(root, 0, u64::MAX, &req)
         };
         let (t, addr) = match sure {
             Some(f) => f,
             None => {
-                let f = self.find_exact(self.root, 0, u64::MAX, &req);
+                let f = self.find_exact(root, 0, u64::MAX, &req);
                 f.ok_or(RangeError::NoFit)?
             }
         };
@@ -553,76 +693,75 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
     /// block.
     pub fn alloc_addr(&mut self, addr: u64, size: u64) -> Result<(), RangeError> {
         let end = Self::range_end(addr, size)?;
-        let t = self.find_containing(addr);
-        if t != NIL && !self.n(t).used() && self.block(t).end() >= end {
-            let mut path = Path::new();
+        let t = self.find_containing(Tree::Free, addr);
+        if t != NIL && self.block(t).end() >= end {
+            let mut path = Path::new(Tree::Free);
             self.descend(self.n(t).base, &mut path);
             return self.carve_at(&mut path, addr, size);
         }
-        let mut t = self.first_ending_after(addr);
-        while t != NIL && self.n(t).base < end {
-            if self.n(t).used() {
-                return Err(RangeError::Overlap);
-            }
-            t = self.first_ending_after(self.block(t).end());
+        if self.used_overlaps(addr, end) {
+            Err(RangeError::Overlap)
+        } else {
+            Err(RangeError::NoFit)
         }
-        Err(RangeError::NoFit)
     }
 
     /// Frees the used block starting at `addr` and returns its size. The
     /// block merges with free neighbours unless a boundary separates them.
     pub fn free(&mut self, addr: u64) -> Result<u64, RangeError> {
-        // One descent finds the block and where its neighbours are: in its
-        // subtrees, or the last ancestors where the descent turned.
-        let mut path = Path::new();
-        let (t, pred_at, succ_at) = self.descend(addr, &mut path);
-        if t == NIL || !self.n(t).used() {
+        let (u, prev) = self.used_find(addr);
+        if u == NIL {
             return Err(RangeError::NotFound);
         }
-        let size = self.n(t).size;
+        self.used_unlink(u, prev);
+        let size = self.n(u).size;
         let end = addr + size;
-        let at = path.len - 1;
-        self.nm(t).set_used(false);
-        let pred = match self.n(t).left() {
-            NIL => pred_at.map_or(NIL, |i| path.links[i]),
-            l => self.extreme(l, true),
-        };
-        let merge_pred =
-            pred != NIL && !self.n(pred).used() && self.block(pred).end() == addr && !self.is_boundary(addr);
-        let (succ, succ_in_right) = match self.n(t).right() {
-            NIL => (succ_at.map_or(NIL, |i| path.links[i]), false),
-            r => (self.extreme(r, false), true),
-        };
-        let merge_succ = succ != NIL && !self.n(succ).used() && self.n(succ).base == end && !self.is_boundary(end);
-        if merge_succ {
-            if succ_in_right {
-                // The successor has no left child: splice it out.
-                self.extend_extreme(&mut path, self.n(t).right(), false);
-                let succ_size = self.n(succ).size;
-                self.splice_last(&mut path);
-                self.nm(t).size += succ_size;
+        // One descent to where the block would sit in the free tree: its
+        // neighbours are the last ancestors where the descent turned.
+        let mut path = Path::new(Tree::Free);
+        let (_, pred_at, succ_at) = self.descend(addr, &mut path);
+        let pred = pred_at.map_or(NIL, |i| path.links[i]);
+        let succ = succ_at.map_or(NIL, |i| path.links[i]);
+        let merge_pred = pred != NIL && self.block(pred).end() == addr && !self.is_boundary(addr);
+        let merge_succ = succ != NIL && self.n(succ).base == end && !self.is_boundary(end);
+        match (merge_pred, merge_succ) {
+            (false, false) => {
+                // A free leaf where the descent ended.
+                self.release_node(u, Kind::Used);
+                let u = self.new_node(addr, size, false);
+                match path.last() {
+                    NIL => self.roots[Tree::Free as usize] = u,
+                    p if addr < self.n(p).base => self.nm(p).set_left(u),
+                    p => self.nm(p).set_right(u),
+                }
+                if path.len > 0 {
+                    self.fix_up(&path, path.len - 1);
+                }
+            }
+            (true, false) => {
+                let at = pred_at.unwrap_or(0);
+                self.nm(pred).size += size;
+                path.len = at + 1;
                 self.fix_up(&path, at);
-            } else {
-                // `t` has no right child: splice it out, and the successor
-                // (an ancestor) takes its place in address order.
+                self.release_node(u, Kind::Used);
+            }
+            (false, true) => {
+                let at = succ_at.unwrap_or(0);
                 let s = self.nm(succ);
                 s.base = addr;
                 s.size += size;
                 path.len = at + 1;
-                self.splice_last(&mut path);
-                self.fix_up(&path, succ_at.unwrap_or(0));
+                self.fix_up(&path, at);
+                self.release_node(u, Kind::Used);
             }
-        } else if !merge_pred {
-            self.fix_up(&path, at);
-        }
-        if merge_pred {
-            if merge_succ {
-                // The merge above may have rotated the path: descend again
-                // (to nodes just touched, so cheap).
-                path.clear();
-                self.descend(addr, &mut path);
+            (true, true) => {
+                let succ_size = self.n(succ).size;
+                self.remove_node(Tree::Free, succ);
+                self.nm(pred).size += size + succ_size;
+                let pred_base = self.n(pred).base;
+                self.refresh_path(Tree::Free, pred_base);
+                self.release_node(u, Kind::Used);
             }
-            self.merge_into_pred(&mut path);
         }
         self.avail += size;
         Ok(size)
@@ -639,15 +778,15 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
         if self.n_boundaries == B {
             return Err(RangeError::OutOfMetadata);
         }
-        let t = self.find_containing(addr);
+        let t = self.find_containing(Tree::Free, addr);
         let split = t != NIL && self.n(t).base < addr;
         if split {
-            if self.n(t).used() {
-                return Err(RangeError::Overlap);
-            }
             if self.free_nodes() == 0 {
                 return Err(RangeError::OutOfMetadata);
             }
+        } else if t == NIL && self.find_containing(Tree::Extents, addr) != NIL && self.used_find(addr).0 == NIL {
+            // A managed address in no free block and at no used block's start.
+            return Err(RangeError::Overlap);
         }
         self.boundaries.copy_within(idx..self.n_boundaries, idx + 1);
         self.boundaries[idx] = addr;
@@ -655,20 +794,28 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
         if split {
             let b = self.block(t);
             self.nm(t).size = addr - b.base;
-            self.refresh_path(b.base);
-            self.insert_block(addr, b.end() - addr, false);
+            self.refresh_path(Tree::Free, b.base);
+            self.insert_block(Tree::Free, addr, b.end() - addr, false);
         }
         Ok(())
     }
 
-    /// Checks the tree: address order and disjointness, AVL balance and
-    /// heights, subtree annotations, free-block merging and boundaries, and
-    /// the counters. For tests; O(n).
+    /// Checks both trees (address order, AVL balance and heights, subtree
+    /// annotations), the used table (every block in its bucket), that the
+    /// blocks tile the extents in address order with free blocks merged
+    /// except at boundaries, and the counters. For tests; O(n log n).
     pub fn check_invariants(&self) -> Result<(), &'static str> {
+        self.check_subtree(self.root(), false)?;
+        self.check_subtree(self.roots[Tree::Extents as usize], true)?;
+        let mut extents = 0;
+        self.check_extents(self.roots[Tree::Extents as usize], &mut None, &mut extents)?;
+        if extents != self.extents as usize {
+            return Err("extent count differs");
+        }
         let mut prev: Option<Block> = None;
-        let mut count = 0u64;
-        let mut avail = 0u64;
-        for b in self.iter() {
+        let (mut count, mut used, mut avail) = (0u64, 0u64, 0u64);
+        let mut walk = self.iter();
+        for b in &mut walk {
             if b.size == 0 {
                 return Err("empty block");
             }
@@ -687,29 +834,55 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
             if !b.used && hi > lo {
                 return Err("free block spans a boundary");
             }
-            if !b.used {
+            if b.used {
+                used += 1;
+            } else {
                 avail += b.size;
             }
             count += 1;
             prev = Some(b);
         }
-        if count != self.len as u64 {
+        if walk.broken {
+            return Err("a managed address is in no block, or a block leaves its extent");
+        }
+        if count != self.len() as u64 {
             return Err("block count differs from len");
+        }
+        if used != self.used as u64 {
+            return Err("used blocks in address order differ from the used count");
         }
         if avail != self.avail {
             return Err("avail differs from sum of free blocks");
         }
-        self.check_subtree(self.root)?;
-        let mut recycled = 0u64;
-        let mut r = self.recycled;
-        while r != NIL {
-            recycled += 1;
-            if recycled > self.capacity() as u64 {
-                return Err("recycled list cycles");
+        let mut chained = 0u64;
+        for i in 0..1usize << self.buckets_log2() {
+            let mut u = self.bucket(i);
+            while u != NIL {
+                chained += 1;
+                if chained > self.capacity() as u64 {
+                    return Err("used table chain cycles");
+                }
+                let n = self.n(u);
+                if !n.used() || self.bucket_of(n.base) != i {
+                    return Err("used table entry in the wrong bucket or not used");
+                }
+                u = n.left();
             }
-            r = self.n(r).left();
         }
-        if recycled + self.len as u64 != self.fresh as u64 {
+        if chained != self.used as u64 {
+            return Err("used table holds a different number of blocks");
+        }
+        let mut recycled = 0u64;
+        for mut r in self.recycled {
+            while r != NIL {
+                recycled += 1;
+                if recycled > self.capacity() as u64 {
+                    return Err("recycled list cycles");
+                }
+                r = self.n(r).left();
+            }
+        }
+        if recycled + self.live() as u64 != self.fresh as u64 || self.fresh as usize > self.capacity() {
             return Err("node accounting broken");
         }
         if self.boundaries().windows(2).any(|w| w[0] >= w[1]) {
@@ -728,7 +901,186 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
     }
 
     fn free_nodes(&self) -> usize {
-        self.capacity() - self.len as usize
+        self.capacity() - self.live as usize
+    }
+
+    fn live(&self) -> usize {
+        self.live as usize
+    }
+
+    fn root(&self) -> Link {
+        self.roots[Tree::Free as usize]
+    }
+
+    // ---- the used table ----
+
+    fn buckets_log2(&self) -> u32 {
+        buckets_log2(self.nodes.as_ref().len())
+    }
+
+    /// The bucket of a used block starting at `base` (Fibonacci hashing:
+    /// the high bits of the product depend on every bit of `base`, so
+    /// aligned bases spread).
+    #[inline]
+    fn bucket_of(&self, base: u64) -> usize {
+        (base.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - self.buckets_log2())) as usize
+    }
+
+    #[inline]
+    fn bucket(&self, i: usize) -> Link {
+        self.nodes.as_ref()[self.capacity() + i / 8].word(i % 8)
+    }
+
+    #[inline]
+    fn set_bucket(&mut self, i: usize, l: Link) {
+        let at = self.capacity() + i / 8;
+        self.nodes.as_mut()[at].set_word(i % 8, l);
+    }
+
+    /// The used block starting at `base` (NIL: none) and the one before it
+    /// in its bucket's chain (NIL: it is the first).
+    #[inline]
+    fn used_find(&self, base: u64) -> (Link, Link) {
+        let mut prev = NIL;
+        let mut u = self.bucket(self.bucket_of(base));
+        while u != NIL {
+            let n = self.n(u);
+            if n.base == base {
+                return (u, prev);
+            }
+            prev = u;
+            u = n.left();
+        }
+        (NIL, NIL)
+    }
+
+    /// Puts used node `u` first in its bucket's chain.
+    #[inline]
+    fn used_push(&mut self, u: Link) {
+        let i = self.bucket_of(self.n(u).base);
+        let head = self.bucket(i);
+        self.nm(u).set_left(head);
+        self.set_bucket(i, u);
+    }
+
+    /// Takes used node `u` (after `prev` in its chain) out of the table.
+    #[inline]
+    fn used_unlink(&mut self, u: Link, prev: Link) {
+        let next = self.n(u).left();
+        if prev == NIL {
+            let i = self.bucket_of(self.n(u).base);
+            self.set_bucket(i, next);
+        } else {
+            self.nm(prev).set_left(next);
+        }
+        self.used -= 1;
+    }
+
+    fn clear_buckets(&mut self) {
+        let cap = self.capacity();
+        self.nodes.as_mut()[cap..].fill(Node::ZERO);
+    }
+
+    /// Rebuilds the used table for this slab's size from the chains of
+    /// `old`, the slab the nodes were copied from.
+    fn rebuild_buckets(&mut self, old: &[Node]) {
+        self.clear_buckets();
+        let old_cap = capacity_of(old.len());
+        for i in 0..1usize << buckets_log2(old.len()) {
+            let mut u = old[old_cap + i / 8].word(i % 8);
+            while u != NIL {
+                let next = self.n(u).left();
+                self.used_push(u);
+                u = next;
+            }
+        }
+    }
+
+    /// Whether a used block overlaps `[base, end)`: some managed address
+    /// there is in no free block.
+    fn used_overlaps(&self, base: u64, end: u64) -> bool {
+        let mut at = base;
+        while at < end {
+            let e = self.first_ending_after(Tree::Extents, at);
+            if e == NIL || self.n(e).base >= end {
+                return false;
+            }
+            let ext = self.block(e);
+            at = at.max(ext.base);
+            let stop = ext.end().min(end);
+            while at < stop {
+                let f = self.first_ending_after(Tree::Free, at);
+                if f == NIL || self.n(f).base > at {
+                    return true;
+                }
+                at = self.block(f).end();
+            }
+        }
+        false
+    }
+
+    /// The change in nodes in use if `cut(tree, base, end)` ran: one more
+    /// for a block split in two, one fewer for each block inside the range.
+    fn cut_needs(&self, tree: Tree, base: u64, end: u64) -> isize {
+        let mut needs = 0;
+        let mut t = self.first_ending_after(tree, base);
+        while t != NIL && self.n(t).base < end {
+            let b = self.block(t);
+            if b.base < base && b.end() > end {
+                needs += 1;
+            } else if b.base >= base && b.end() <= end {
+                needs -= 1;
+            }
+            t = self.first_ending_after(tree, b.end());
+        }
+        needs
+    }
+
+    /// Removes `[base, end)` from the blocks of `tree`, cutting those at the
+    /// edges; returns the bytes removed. The caller checked the nodes.
+    fn cut(&mut self, tree: Tree, base: u64, end: u64) -> u64 {
+        let mut removed = 0;
+        loop {
+            let t = self.first_ending_after(tree, base);
+            if t == NIL || self.n(t).base >= end {
+                return removed;
+            }
+            let b = self.block(t);
+            if b.base < base {
+                self.nm(t).size = base - b.base;
+                self.refresh_path(tree, b.base);
+                if b.end() > end {
+                    self.insert_block(tree, end, b.end() - end, tree == Tree::Extents);
+                    return removed + (end - base);
+                }
+                removed += b.end() - base;
+            } else if b.end() > end {
+                let n = self.nm(t);
+                n.base = end;
+                n.size = b.end() - end;
+                self.refresh_path(tree, end);
+                return removed + (end - b.base);
+            } else {
+                self.remove_node(tree, t);
+                removed += b.size;
+            }
+        }
+    }
+
+    /// The free block with the largest base not above `addr`.
+    fn last_starting_at_or_below(&self, addr: u64) -> Link {
+        let mut t = self.root();
+        let mut best = NIL;
+        while t != NIL {
+            let n = self.n(t);
+            if n.base <= addr {
+                best = t;
+                t = n.right();
+            } else {
+                t = n.left();
+            }
+        }
+        best
     }
 
     fn n(&self, l: Link) -> &Node {
@@ -779,12 +1131,7 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
         if addr == 0 || self.is_boundary(addr) {
             return NIL;
         }
-        let p = self.find_containing(addr - 1);
-        if p != NIL && !self.n(p).used() {
-            p
-        } else {
-            NIL
-        }
+        self.find_containing(Tree::Free, addr - 1)
     }
 
     /// The free block starting at `addr`, if it may merge with a block ending there.
@@ -792,16 +1139,17 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
         if self.is_boundary(addr) {
             return NIL;
         }
-        let s = self.find_containing(addr);
-        if s != NIL && !self.n(s).used() && self.n(s).base == addr {
+        let s = self.find_containing(Tree::Free, addr);
+        if s != NIL && self.n(s).base == addr {
             s
         } else {
             NIL
         }
     }
 
-    fn find_containing(&self, addr: u64) -> Link {
-        let mut t = self.root;
+    /// The node of `tree` containing `addr`.
+    fn find_containing(&self, tree: Tree, addr: u64) -> Link {
+        let mut t = self.roots[tree as usize];
         while t != NIL {
             let n = self.n(t);
             if addr < n.base {
@@ -815,9 +1163,9 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
         NIL
     }
 
-    /// The lowest block whose end is above `addr`.
-    fn first_ending_after(&self, addr: u64) -> Link {
-        let mut t = self.root;
+    /// The lowest node of `tree` whose end is above `addr`.
+    fn first_ending_after(&self, tree: Tree, addr: u64) -> Link {
+        let mut t = self.roots[tree as usize];
         let mut best = NIL;
         while t != NIL {
             let n = self.n(t);
@@ -842,7 +1190,7 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
         if sub_lo >= req.lo && sub_hi <= req.hi {
             // Whole subtree inside the constraint: its annotations decide.
             return if req.subtree_sure(n.max_free, n.max_order()) {
-                self.descend_sure(t, req, &mut Path::new())
+                self.descend_sure(t, req, &mut Path::new(Tree::Free))
             } else {
                 None
             };
@@ -916,60 +1264,84 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
         let b = self.block(t);
         let end = addr + size;
         let (lead, trail) = (addr > b.base, end < b.end());
-        if lead as usize + trail as usize > self.free_nodes() {
+        // The used block takes the free block's node when nothing is left,
+        // else a new one; a free rest on both sides takes one more.
+        if (lead || trail) as usize + (lead && trail) as usize > self.free_nodes() {
             return Err(RangeError::OutOfMetadata);
         }
-        if !lead && !trail {
-            self.nm(t).set_used(true);
-        } else {
-            // `t` keeps a free rest (its key stays, or moves up to `end` with
-            // nothing in between), and the used block becomes a leaf right
-            // beside it in address order, found below `t`: no new descent.
-            let used = self.new_node(addr, size, true);
-            if lead {
+        match (lead, trail) {
+            (false, false) => {
+                let n = self.n(t);
+                if n.left() == NIL || n.right() == NIL {
+                    self.splice_last(path);
+                    if path.len > 0 {
+                        self.fix_up(path, path.len - 1);
+                    }
+                } else {
+                    self.remove_node(Tree::Free, t);
+                }
+            }
+            (true, _) => {
+                // The key stays; a trailing rest is a new free block.
                 self.nm(t).size = addr - b.base;
-                self.attach_beside(path, used, true);
-            } else {
+                self.fix_up(path, at);
+                if trail {
+                    self.insert_block(Tree::Free, end, b.end() - end, false);
+                }
+            }
+            (false, true) => {
+                // The key moves up to `end`, with no free block in between.
                 let n = self.nm(t);
                 n.base = end;
                 n.size = b.end() - end;
-                self.attach_beside(path, used, false);
+                self.fix_up(path, at);
             }
         }
-        self.fix_up(path, at);
-        if lead && trail {
-            self.insert_block(end, b.end() - end, false);
-        }
+        let u = self.alloc_node(Kind::Used);
+        let mut n = Node { base: addr, size, ..Node::ZERO };
+        n.set_used(true);
+        *self.nm(u) = n;
+        self.used_push(u);
+        self.used += 1;
         self.avail -= size;
         Ok(())
     }
 
-    fn alloc_node(&mut self) -> Link {
-        let l = if self.recycled != NIL {
-            let l = self.recycled;
-            self.recycled = self.n(l).left();
+    /// A node for `kind`: a recycled one of that kind, else a fresh one,
+    /// else one recycled from the other kind. The caller has checked that a
+    /// node is available.
+    fn alloc_node(&mut self, kind: Kind) -> Link {
+        let other = 1 - kind as usize;
+        let list = if self.recycled[kind as usize] != NIL || (self.fresh as usize) < self.capacity() {
+            kind as usize
+        } else {
+            other
+        };
+        let l = if self.recycled[list] != NIL {
+            let l = self.recycled[list];
+            self.recycled[list] = self.n(l).left();
             l
         } else {
             self.fresh += 1;
             self.fresh
         };
-        self.len += 1;
+        self.live += 1;
         l
     }
 
-    fn release_node(&mut self, l: Link) {
-        let head = self.recycled;
+    fn release_node(&mut self, l: Link, kind: Kind) {
+        let head = self.recycled[kind as usize];
         let mut n = Node::ZERO;
         n.set_left(head);
         *self.nm(l) = n;
-        self.recycled = l;
-        self.len -= 1;
+        self.recycled[kind as usize] = l;
+        self.live -= 1;
     }
 
     /// A new leaf node holding one block; the caller has checked that a node
     /// is available.
     fn new_node(&mut self, base: u64, size: u64, used: bool) -> Link {
-        let l = self.alloc_node();
+        let l = self.alloc_node(Kind::Tree);
         let mut n = Node { base, size, ..Node::ZERO };
         n.set_used(used);
         *self.nm(l) = n;
@@ -977,13 +1349,17 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
         l
     }
 
-    /// Inserts a new block; the caller has checked that a node is available.
-    fn insert_block(&mut self, base: u64, size: u64, used: bool) {
+    /// Inserts a new node into `tree` (a block, or with `used` an extent);
+    /// the caller has checked that a node is available.
+    fn insert_block(&mut self, tree: Tree, base: u64, size: u64, used: bool) {
         let l = self.new_node(base, size, used);
-        let mut path = Path::new();
-        let mut t = self.root;
+        if tree == Tree::Extents {
+            self.extents += 1;
+        }
+        let mut path = Path::new(tree);
+        let mut t = self.roots[tree as usize];
         if t == NIL {
-            self.root = l;
+            self.roots[tree as usize] = l;
             return;
         }
         loop {
@@ -1004,90 +1380,6 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
         self.fix_up(&path, path.len - 1);
     }
 
-    /// Attaches leaf `l` as the in-order neighbour of the node at the end of
-    /// `path` (successor if `after`), extending `path` to `l`'s parent.
-    fn attach_beside(&mut self, path: &mut Path, l: Link, after: bool) {
-        let t = path.last();
-        let child = if after { self.n(t).right() } else { self.n(t).left() };
-        if child == NIL {
-            if after {
-                self.nm(t).set_right(l);
-            } else {
-                self.nm(t).set_left(l);
-            }
-        } else {
-            // The neighbour is the extreme node of that subtree on the near side.
-            let parent = self.extend_extreme(path, child, !after);
-            if after {
-                self.nm(parent).set_left(l);
-            } else {
-                self.nm(parent).set_right(l);
-            }
-        }
-    }
-
-    /// Pushes `t` and its descendants down the far `rightward` (else
-    /// leftward) edge onto `path`; returns the last one, the subtree's
-    /// largest (smallest) node.
-    fn extend_extreme(&self, path: &mut Path, mut t: Link, rightward: bool) -> Link {
-        loop {
-            path.push(t);
-            let n = self.n(t);
-            let next = if rightward { n.right() } else { n.left() };
-            if next == NIL {
-                return t;
-            }
-            t = next;
-        }
-    }
-
-    /// The largest (`rightward`) or smallest node of subtree `t`.
-    fn extreme(&self, mut t: Link, rightward: bool) -> Link {
-        loop {
-            let n = self.n(t);
-            let next = if rightward { n.right() } else { n.left() };
-            if next == NIL {
-                return t;
-            }
-            t = next;
-        }
-    }
-
-    /// Merges the free block at the end of `path` into its free predecessor
-    /// (the caller checked they merge), removing one node.
-    fn merge_into_pred(&mut self, path: &mut Path) {
-        let at = path.len - 1;
-        let t = path.links[at];
-        match self.n(t).left() {
-            NIL => {
-                // The predecessor is an ancestor; `t` has at most a right
-                // child: splice `t` out and grow the predecessor.
-                let size = self.n(t).size;
-                let mut i = at;
-                while self.n(path.links[i - 1]).right() != path.links[i] {
-                    i -= 1;
-                }
-                let pred_at = i - 1;
-                let pred = path.links[pred_at];
-                self.nm(pred).size += size;
-                self.splice_last(path);
-                self.fix_up(path, pred_at);
-            }
-            l => {
-                // The predecessor is the largest node on the left; it has no
-                // right child: splice it out, `t` takes its base.
-                self.extend_extreme(path, l, true);
-                let pred = path.last();
-                let (base, size) = (self.n(pred).base, self.n(pred).size);
-                self.splice_last(path);
-                let n = self.nm(t);
-                n.base = base;
-                n.size += size;
-                self.fix_up(path, at);
-            }
-        }
-    }
-
     /// Removes the node at the end of `path`, which has at most one child,
     /// by linking its child to its parent, and recycles it; pops it off
     /// `path`. The caller fixes the path up.
@@ -1098,14 +1390,14 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
         let child = if n.left() == NIL { n.right() } else { n.left() };
         self.relink(path, at, t, child);
         path.len = at;
-        self.release_node(t);
+        self.release_node(t, Kind::Tree);
     }
 
     /// Points the parent of `path.links[at]` (or the root) at `new` in
     /// place of `old`.
     fn relink(&mut self, path: &Path, at: usize, old: Link, new: Link) {
         if at == 0 {
-            self.root = new;
+            self.roots[path.tree as usize] = new;
         } else {
             let p = self.nm(path.links[at - 1]);
             if p.left() == old {
@@ -1191,7 +1483,7 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
     /// whose nodes are the predecessor and successor of a node without a
     /// child on that side.
     fn descend(&self, key: u64, path: &mut Path) -> (Link, Option<usize>, Option<usize>) {
-        let (mut t, mut right_at, mut left_at) = (self.root, None, None);
+        let (mut t, mut right_at, mut left_at) = (self.roots[path.tree as usize], None, None);
         while t != NIL {
             path.push(t);
             let n = self.n(t);
@@ -1208,11 +1500,15 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
         (NIL, right_at, left_at)
     }
 
-    /// Takes node `l` out of the tree and recycles it.
-    fn remove_node(&mut self, l: Link) {
+    /// Takes node `l` out of `tree` and recycles it.
+    fn remove_node(&mut self, tree: Tree, l: Link) {
         let key = self.n(l).base;
-        self.root = self.remove_at(self.root, key).0;
-        self.release_node(l);
+        let root = self.roots[tree as usize];
+        self.roots[tree as usize] = self.remove_at(root, key).0;
+        self.release_node(l, Kind::Tree);
+        if tree == Tree::Extents {
+            self.extents -= 1;
+        }
     }
 
     /// Removes the node with base `key` (present) from subtree `t`; returns
@@ -1262,10 +1558,10 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
     /// after that node changed in place (size, state, or a key change that
     /// keeps the address order). Stops at the first ancestor whose values do
     /// not change: every stale node lies on this path.
-    fn refresh_path(&mut self, key: u64) {
+    fn refresh_path(&mut self, tree: Tree, key: u64) {
         let mut path = [NIL; ITER_STACK];
         let mut depth = 0;
-        let mut t = self.root;
+        let mut t = self.roots[tree as usize];
         while t != NIL {
             path[depth] = t;
             depth += 1;
@@ -1372,13 +1668,17 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
         }
     }
 
-    fn check_subtree(&self, t: Link) -> Result<(u8, u64, u8), &'static str> {
+    /// Checks subtree `t`, whose nodes must all have the used flag `used`.
+    fn check_subtree(&self, t: Link, used: bool) -> Result<(u8, u64, u8), &'static str> {
         if t == NIL {
             return Ok((0, 0, 0));
         }
         let n = self.n(t);
-        let (lh, lf, lo) = self.check_subtree(n.left())?;
-        let (rh, rf, ro) = self.check_subtree(n.right())?;
+        if n.used() != used {
+            return Err("a used block in the free tree, or a free one among the extents");
+        }
+        let (lh, lf, lo) = self.check_subtree(n.left(), used)?;
+        let (rh, rf, ro) = self.check_subtree(n.right(), used)?;
         if n.left() != NIL && self.n(n.left()).base >= n.base {
             return Err("left child not below parent");
         }
@@ -1402,6 +1702,25 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
             return Err("max_order annotation wrong");
         }
         Ok((h, mf, mo))
+    }
+
+    /// Extents in address order are disjoint and not adjacent (adjacent
+    /// ones are joined); counts them.
+    fn check_extents(&self, t: Link, prev_end: &mut Option<u64>, count: &mut usize) -> Result<(), &'static str> {
+        if t == NIL {
+            return Ok(());
+        }
+        let n = *self.n(t);
+        self.check_extents(n.left(), prev_end, count)?;
+        if n.size == 0 || n.base.checked_add(n.size).is_none() {
+            return Err("extent empty or wrapping");
+        }
+        if prev_end.is_some_and(|e| e >= n.base) {
+            return Err("extents overlap or touch");
+        }
+        *prev_end = Some(n.base + n.size);
+        *count += 1;
+        self.check_extents(n.right(), prev_end, count)
     }
 }
 
@@ -1435,13 +1754,14 @@ const ITER_STACK: usize = 64;
 /// Links from the root down to one node, for operations that change the
 /// tree bottom-up after one descent.
 struct Path {
+    tree: Tree,
     links: [Link; ITER_STACK],
     len: usize,
 }
 
 impl Path {
-    fn new() -> Self {
-        Path { links: [NIL; ITER_STACK], len: 0 }
+    fn new(tree: Tree) -> Self {
+        Path { tree, links: [NIL; ITER_STACK], len: 0 }
     }
 
     fn push(&mut self, l: Link) {
@@ -1462,34 +1782,47 @@ impl Path {
     }
 }
 
-/// In-order iterator over the blocks of a [`RangeAllocator`].
+/// In-order iterator over the blocks of a [`RangeAllocator`]: through each
+/// extent, the free block or else the used block starting where the last
+/// one ended.
 pub struct Iter<'a, S, const B: usize> {
     alloc: &'a RangeAllocator<S, B>,
-    stack: [Link; ITER_STACK],
-    depth: usize,
-}
-
-impl<S: Slab<Node>, const B: usize> Iter<'_, S, B> {
-    fn push_left(&mut self, mut t: Link) {
-        while t != NIL {
-            self.stack[self.depth] = t;
-            self.depth += 1;
-            t = self.alloc.n(t).left();
-        }
-    }
+    /// Where the next block starts, inside the extent ending at `extent_end`
+    /// (at its end: the next extent).
+    at: u64,
+    extent_end: u64,
+    done: bool,
+    /// A managed address was in no block, or a block left its extent (only
+    /// if the invariants are broken; `check_invariants` reports it).
+    broken: bool,
 }
 
 impl<S: Slab<Node>, const B: usize> Iterator for Iter<'_, S, B> {
     type Item = Block;
 
     fn next(&mut self) -> Option<Block> {
-        if self.depth == 0 {
+        if self.done {
             return None;
         }
-        self.depth -= 1;
-        let t = self.stack[self.depth];
-        self.push_left(self.alloc.n(t).right());
-        Some(self.alloc.block(t))
+        let a = self.alloc;
+        if self.at == self.extent_end {
+            let e = a.first_ending_after(Tree::Extents, self.at);
+            if e == NIL {
+                self.done = true;
+                return None;
+            }
+            let ext = a.block(e);
+            (self.at, self.extent_end) = (ext.base, ext.end());
+        }
+        let f = a.find_containing(Tree::Free, self.at);
+        let t = if f != NIL && a.n(f).base == self.at { f } else { a.used_find(self.at).0 };
+        if t == NIL || a.block(t).end() > self.extent_end {
+            (self.done, self.broken) = (true, true);
+            return None;
+        }
+        let b = a.block(t);
+        self.at = b.end();
+        Some(b)
     }
 }
 

@@ -149,7 +149,6 @@ const METADATA_TARGET: usize = 64;
 fn metadata_per_object(run: &Runner) {
     use core::mem::size_of;
     use sel4_core::cap_space::CapEntry;
-    use sel4_core::range_allocator::RangeNode;
     use sel4_core::untyped_pool::PoolNode;
     let ours = &run.core.ours;
     let (nodes, slots, blocks) = (
@@ -157,13 +156,15 @@ fn metadata_per_object(run: &Runner) {
         ours.placer.caps.capacity() - ours.placer.caps.free_slots(),
         ours.ram().len(),
     );
-    let bytes = nodes * size_of::<PoolNode>() + slots * size_of::<CapEntry>() + blocks * size_of::<RangeNode>();
+    // A RAM block is a node of the slab plus its share of the used table.
+    let block_bytes = ours.ram().slab_bytes() / ours.ram().capacity();
+    let bytes = nodes * size_of::<PoolNode>() + slots * size_of::<CapEntry>() + blocks * block_bytes;
     let per = bytes / SCALE_OBJECTS;
     println!(
         "scale: metadata per live object: {per} bytes ({nodes} pool nodes of {} B, {slots} cap slots of {} B, {blocks} RAM blocks of {} B for {SCALE_OBJECTS} objects); target <= {METADATA_TARGET}: {}",
         size_of::<PoolNode>(),
         size_of::<CapEntry>(),
-        size_of::<RangeNode>(),
+        block_bytes,
         if per <= METADATA_TARGET { "met" } else { "MISSED" }
     );
 }

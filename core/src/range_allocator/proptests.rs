@@ -154,6 +154,13 @@ impl Model {
         out
     }
 
+    /// Maximal runs of managed bytes: the allocator's extents, a node each.
+    fn extents(&self) -> usize {
+        (0..SPACE as usize)
+            .filter(|&i| self.bytes[i] != Byte::Unmanaged && (i == 0 || self.bytes[i - 1] == Byte::Unmanaged))
+            .count()
+    }
+
     fn mark(&mut self, b: u128, e: u128, v: Byte) {
         for i in b..e {
             self.bytes[i as usize] = v;
@@ -219,9 +226,10 @@ impl Model {
     }
 }
 
-/// Runs `ops` on an allocator with `N` nodes and on the model. The model
-/// has no node limit: where its result would hold more than `N` blocks, the
-/// allocator must answer `OutOfMetadata` and change nothing.
+/// Runs `ops` on an allocator with a slab of `N` nodes and on the model. The
+/// model has no node limit: where its result would hold more blocks and
+/// extents than the allocator's capacity, the allocator must answer
+/// `OutOfMetadata` and change nothing.
 fn run<const N: usize>(offset: u64, ops: Vec<Op>) -> Result<(), TestCaseError> {
     let mut a = ArrayRangeAllocator::<N, BOUNDARIES>::new_boxed();
     let mut m = Model::new(offset);
@@ -310,7 +318,8 @@ fn run<const N: usize>(offset: u64, ops: Vec<Op>) -> Result<(), TestCaseError> {
                 (a.add_boundary(abs).map(|_| 0), want)
             }
         };
-        let want = if want.is_ok() && next.blocks().len() > N { Err(RangeError::OutOfMetadata) } else { want };
+        let nodes = next.blocks().len() + next.extents();
+        let want = if want.is_ok() && nodes > a.capacity() { Err(RangeError::OutOfMetadata) } else { want };
         prop_assert_eq!(got, want, "{:?}", op);
         if want.is_ok() {
             m = next;
@@ -319,6 +328,7 @@ fn run<const N: usize>(offset: u64, ops: Vec<Op>) -> Result<(), TestCaseError> {
         let blocks = m.blocks();
         prop_assert_eq!(a.iter().collect::<Vec<_>>(), blocks.clone());
         prop_assert_eq!(a.len(), blocks.len());
+        prop_assert_eq!(a.extents(), m.extents());
         let avail: u64 = blocks.iter().filter(|b| !b.used).map(|b| b.size).sum();
         prop_assert_eq!(a.avail(), avail);
         let largest = blocks.iter().filter(|b| !b.used).map(|b| b.size).max().unwrap_or(0);
@@ -335,12 +345,12 @@ proptest! {
     /// Enough nodes for any state of the model.
     #[test]
     fn agrees_with_byte_map(offset in offset(), ops in prop::collection::vec(op(), 1..80)) {
-        run::<{ SPACE as usize + 8 }>(offset, ops)?;
+        run::<{ 2 * SPACE as usize + 64 }>(offset, ops)?;
     }
 
     /// Few nodes: out-of-metadata exactly when the result would not fit.
     #[test]
     fn runs_out_of_nodes_exactly(offset in offset(), ops in prop::collection::vec(op(), 1..80)) {
-        run::<6>(offset, ops)?;
+        run::<7>(offset, ops)?;
     }
 }

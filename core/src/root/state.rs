@@ -16,7 +16,7 @@ use crate::phys_allocator::{
     PhysAllocator, Storage, CAP_SLOTS_PER_4_OBJECTS, POOL_NODES_PER_4_OBJECTS, RAM_BLOCKS_PER_4_OBJECTS,
 };
 use crate::placement::Placer;
-use crate::range_allocator::{RangeAllocator, RangeNode};
+use crate::range_allocator::{slab_len, RangeAllocator, RangeNode};
 use crate::root::kernel::{slot_limit, CSpaceLayout, SeL4, LEVEL2_BITS, MAX_LEVEL2};
 use crate::root::vspace::{self, MapError};
 use crate::size::Size;
@@ -32,7 +32,7 @@ pub const MAX_BOOT_UNTYPEDS: usize = sel4_config::MAX_NUM_BOOTINFO_UNTYPED_CAPS;
 /// and their paging structures.
 const BOOT_POOL_NODES: usize = 2 * MAX_BOOT_UNTYPEDS + 1024;
 const BOOT_CAP_SLOTS: usize = 2048;
-const BOOT_RANGE_BLOCKS: usize = 2 * MAX_BOOT_UNTYPEDS + 256;
+const BOOT_RANGE_BLOCKS: usize = slab_len(3 * MAX_BOOT_UNTYPEDS + 256);
 
 static BOOT_POOL: StaticSlab<PoolNode, BOOT_POOL_NODES> = StaticSlab::new();
 static BOOT_CAPS: StaticSlab<CapEntry, BOOT_CAP_SLOTS> = StaticSlab::new();
@@ -76,12 +76,14 @@ impl Capacities {
         self.objects / 4 * CAP_SLOTS_PER_4_OBJECTS + 1024
     }
 
+    /// Slab length of the RAM range allocator: its blocks, one extent per untyped at most, and
+    /// its used table.
     pub fn ram_blocks(&self, untypeds: usize) -> usize {
-        self.objects / 4 * RAM_BLOCKS_PER_4_OBJECTS + 2 * untypeds + 256
+        slab_len(self.objects / 4 * RAM_BLOCKS_PER_4_OBJECTS + 3 * untypeds + 256)
     }
 
     pub fn device_blocks(&self, untypeds: usize) -> usize {
-        2 * untypeds + 1024
+        slab_len(3 * untypeds + 1024)
     }
 }
 
