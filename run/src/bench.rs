@@ -10,16 +10,51 @@ pub fn figure(log: &str, what: &str) -> Option<u64> {
     log.lines().find_map(|l| l.split_once(&prefix).and_then(|(_, rest)| rest.split_whitespace().next()?.parse().ok()))
 }
 
+/// Core's own work on one request, as core printed it per label.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Work {
+    /// From the decoded request to the answer.
+    pub cycles: u64,
+    /// Of which in kernel invocations, and how many.
+    pub kernel: u64,
+    pub invocations: f64,
+}
+
+impl core::ops::Add for Work {
+    type Output = Work;
+    fn add(self, o: Work) -> Work {
+        Work {
+            cycles: self.cycles + o.cycles,
+            kernel: self.kernel + o.kernel,
+            invocations: self.invocations + o.invocations,
+        }
+    }
+}
+
+impl core::iter::Sum for Work {
+    fn sum<I: Iterator<Item = Work>>(iter: I) -> Work {
+        iter.fold(Work::default(), |a, b| a + b)
+    }
+}
+
 /// Core's own work per request of a label, as core printed it for child `child` (`child <name>:
-/// core's work per request: <Label> <n> x <cycles> cycles, ...`).
-pub fn work(log: &str, child: &str, label: &str) -> Option<u64> {
+/// core's work per request: <Label> <n> x <cycles> cycles (kernel <cycles> in <n>
+/// invocations), ...`).
+pub fn work(log: &str, child: &str, label: &str) -> Option<Work> {
     let prefix = format!("child {child}: core's work per request:");
     let rest = log.lines().find_map(|l| l.split_once(&prefix).map(|(_, r)| r.to_string()))?;
     rest.split(',').find_map(|entry| {
-        let mut w = entry.split_whitespace();
-        (w.next()? == label).then_some(())?;
-        let (_n, _x, cycles) = (w.next()?, w.next()?, w.next()?);
-        cycles.parse().ok()
+        let w: Vec<&str> = entry.split_whitespace().collect();
+        match w.as_slice() {
+            [l, _n, "x", cycles, "cycles", "(kernel", kernel, "in", invocations, "invocations)"] if *l == label => {
+                Some(Work {
+                    cycles: cycles.parse().ok()?,
+                    kernel: kernel.parse().ok()?,
+                    invocations: invocations.parse().ok()?,
+                })
+            }
+            _ => None,
+        }
     })
 }
 
@@ -29,7 +64,7 @@ pub struct Row {
     pub what: &'static str,
     pub cycles: u64,
     /// Core's own work in it (decoding to answer, summed over its requests), if core said.
-    pub core_work: Option<u64>,
+    pub core_work: Option<Work>,
     /// What the floor is made of, and its cycles.
     pub floor_is: String,
     pub floor: u64,
@@ -64,7 +99,7 @@ pub fn session(log: &str) -> Result<Vec<Row>> {
     ops.into_iter()
         .map(|(what, trips, frame, target, labels)| {
             let cycles = get(&format!("session {what}"))?;
-            let core_work = labels.iter().map(|l| work(log, "session-bench", l)).sum::<Option<u64>>();
+            let core_work = labels.iter().map(|l| work(log, "session-bench", l)).sum::<Option<Work>>();
             let floor = trips * ipc + if frame { kernel } else { 0 };
             let trips_text =
                 if trips == 1 { "1 IPC round trip".to_string() } else { format!("{trips} IPC round trips") };
@@ -95,11 +130,17 @@ pub fn render(ipc: u64, kernel: u64, rows: &[Row]) -> String {
             r.ratio()
         );
         if let Some(w) = r.core_work {
+            let share = |c: u64| c as f64 * 100.0 / r.cycles.max(1) as f64;
+            let logic = w.cycles.saturating_sub(w.kernel);
+            let rest = r.cycles.saturating_sub(w.cycles);
             s += &format!(
-                "bench:   {:<16} of which core's own work {w} ({:.0}%), the rest (IPC and kernel) {}\n",
+                "bench:   {:<16} made of: IPC and kernel entry {rest} ({:.0}%), core's kernel invocations {} ({:.0}%, {:.2} of them), core's own logic {logic} ({:.0}%)\n",
                 "",
-                w as f64 * 100.0 / r.cycles.max(1) as f64,
-                r.cycles.saturating_sub(w)
+                share(rest),
+                w.kernel,
+                share(w.kernel),
+                w.invocations,
+                share(logic)
             );
         }
     }
@@ -126,7 +167,9 @@ mod tests {
     const LOG: &str = "core: x\nbench: ipc floor 1000 cycles per round trip\nbench: kernel floor 500 cycles per retype + revoke\n\
         [session-bench] bench: session null 1050 cycles per op\n[session-bench] bench: session alloc+free 3000 cycles per op\n\
         [session-bench] bench: session alloc+caps+free 4000 cycles per op\n[session-bench] bench: session alloc+map+free 4200 cycles per op\n\
-        child session-bench: core's work per request: Open 1 x 900 cycles, Usage 4000 x 100 cycles, RamAlloc 12000 x 700 cycles, RamFree 12000 x 300 cycles, RamCaps 4000 x 200 cycles, RamMap 4000 x 400 cycles\n";
+        child session-bench: core's work per request: Open 1 x 900 cycles (kernel 0 in 0.00 invocations), Usage 4000 x 100 cycles (kernel 0 in 0.00 invocations), \
+        RamAlloc 12000 x 700 cycles (kernel 250 in 1.50 invocations), RamFree 12000 x 300 cycles (kernel 150 in 1.00 invocations), \
+        RamCaps 4000 x 200 cycles (kernel 100 in 1.00 invocations), RamMap 4000 x 400 cycles (kernel 200 in 2.00 invocations)\n";
 
     #[test]
     fn ratios_and_verdicts() {
@@ -139,12 +182,15 @@ mod tests {
         let text = render(1000, 500, &rows);
         assert!(text.contains("alloc+free"), "{text}");
         assert!(text.contains("ratio 1.20, target <= 1.3: met"), "{text}");
-        assert_eq!(work(LOG, "session-bench", "RamFree"), Some(300));
+        assert_eq!(work(LOG, "session-bench", "RamFree").map(|w| w.cycles), Some(300));
         assert_eq!(work(LOG, "session-bench", "Close"), None);
-        assert_eq!(rows[0].core_work, Some(100));
-        assert_eq!(rows[1].core_work, Some(1000));
-        assert_eq!(rows[3].core_work, Some(1400));
-        assert!(text.contains("of which core's own work 1000 (33%), the rest (IPC and kernel) 2000"), "{text}");
+        assert_eq!(rows[0].core_work, Some(Work { cycles: 100, kernel: 0, invocations: 0.0 }));
+        assert_eq!(rows[1].core_work, Some(Work { cycles: 1000, kernel: 400, invocations: 2.5 }));
+        assert_eq!(rows[3].core_work.map(|w| (w.cycles, w.kernel)), Some((1400, 600)));
+        assert!(
+            text.contains("made of: IPC and kernel entry 2000 (67%), core's kernel invocations 400 (13%, 2.50 of them), core's own logic 600 (20%)"),
+            "{text}"
+        );
         let slow = LOG.replace("null 1050", "null 1200");
         assert_eq!(session(&slow).unwrap()[0].met(), Some(false));
         assert!(render(1000, 500, &session(&slow).unwrap()).contains("target <= 1.1: MISSED"));

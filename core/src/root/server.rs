@@ -48,30 +48,45 @@ struct Slot {
     work: Work,
 }
 
-/// Session requests core served for a child, per label: how many, and the TSC cycles core spent
-/// on them from the decoded request to the answer (its own work, without the IPC).
+/// Session requests core served for a child, per label: how many, the TSC cycles core spent on
+/// them from the decoded request to the answer (its own work, without the IPC), and the kernel
+/// invocations it made for them with their cycles (`sel4::invocation_time`).
 #[derive(Default)]
 struct Work {
     count: [u64; Label::ALL.len()],
     cycles: [u64; Label::ALL.len()],
+    invocations: [u64; Label::ALL.len()],
+    kernel: [u64; Label::ALL.len()],
 }
 
 impl Work {
-    fn add(&mut self, label: Label, cycles: u64) {
+    fn add(&mut self, label: Label, cycles: u64, kernel: sel4::InvocationTime) {
         if let Some(i) = Label::ALL.iter().position(|l| *l == label) {
             self.count[i] += 1;
             self.cycles[i] += cycles;
+            self.invocations[i] += kernel.count;
+            self.kernel[i] += kernel.cycles;
         }
     }
 
-    /// `child <name>: core's work per request: <Label> <n> x <cycles> cycles, ...`.
+    /// `child <name>: core's work per request: <Label> <n> x <cycles> cycles (kernel <cycles> in
+    /// <invocations> invocations), ...`, all per request.
     fn print(&self, name: &str) {
         if self.count.iter().all(|&n| n == 0) {
             return;
         }
-        let mut line: heapless::String<512> = heapless::String::new();
+        let mut line: heapless::String<1024> = heapless::String::new();
         for (i, label) in Label::ALL.iter().enumerate().filter(|(i, _)| self.count[*i] > 0) {
-            let _ = write!(line, " {label:?} {} x {} cycles,", self.count[i], self.cycles[i] / self.count[i]);
+            let n = self.count[i];
+            let hundredths = self.invocations[i] * 100 / n;
+            let _ = write!(
+                line,
+                " {label:?} {n} x {} cycles (kernel {} in {}.{:02} invocations),",
+                self.cycles[i] / n,
+                self.kernel[i] / n,
+                hundredths / 100,
+                hundredths % 100
+            );
         }
         println!("child {name}: core's work per request:{}", line.trim_end_matches(','));
     }
@@ -272,9 +287,10 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
                         }
                     }
                     let Some(Some(slot)) = slots.get_mut(index) else { continue };
-                    let t0 = crate::root::runner::rdtsc();
+                    let (t0, k0) = (crate::root::runner::rdtsc(), sel4::invocation_time());
                     let words = serve_session(core, slot, &mut records[index], request);
-                    slot.work.add(request.label(), crate::root::runner::rdtsc() - t0);
+                    let kernel = sel4::invocation_time().since(k0);
+                    slot.work.add(request.label(), crate::root::runner::rdtsc() - t0, kernel);
                     answer = Some(match words {
                         Ok(words) => {
                             let w = words.as_slice();

@@ -6,6 +6,7 @@
 
 use crate::abi::layout;
 use crate::cptr::{cap_type, Cap, FrameType};
+use crate::invocation_clock;
 use crate::syscalls::{self, Received};
 use crate::{
     ipc_buffer, sys, AbsoluteCPtr, CPtr, Error, InvocationLabel, MessageInfo, ObjectBlueprint, ObjectType, Result, Word,
@@ -152,7 +153,7 @@ fn invoke(cap: CPtr, label: InvocationLabel, args: &[Word], caps: &[CPtr]) -> Re
         });
     }
     let info = MessageInfo::new(label as Word, 0, caps.len(), args.len());
-    let r = syscalls::call(cap, info, regs);
+    let r = invocation_clock::timed(|| syscalls::call(cap, info, regs));
     Error::check(r.info.label(), |i| reply_mr(&r, i))?;
     Ok(r)
 }

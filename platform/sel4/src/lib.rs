@@ -9,6 +9,7 @@
 
 pub mod bootinfo;
 pub mod cptr;
+pub mod invocation_clock;
 pub mod invocations;
 pub mod ipc_buffer;
 pub mod object;
@@ -20,6 +21,7 @@ pub use sel4_abi::{error, message_info};
 
 pub use bootinfo::{BootInfo, BootInfoError, SlotRegion, UntypedDesc};
 pub use cptr::{cap, cap_type, init_thread, AbsoluteCPtr, CPtr, Cap, CapType};
+pub use invocation_clock::{invocation_time, InvocationTime};
 pub use invocations::{CapRights, UserContext, VmAttributes};
 pub use ipc_buffer::{message_word, set_ipc_buffer, set_message_word, IpcBuffer};
 pub use object::ObjectBlueprint;
