@@ -18,6 +18,9 @@ pub struct Work {
     /// Of which in kernel invocations, and how many.
     pub kernel: u64,
     pub invocations: f64,
+    /// Of which in core's physical allocator (range allocator, untyped pool, cap space), without
+    /// its kernel invocations.
+    pub allocator: u64,
 }
 
 impl core::ops::Add for Work {
@@ -27,6 +30,7 @@ impl core::ops::Add for Work {
             cycles: self.cycles + o.cycles,
             kernel: self.kernel + o.kernel,
             invocations: self.invocations + o.invocations,
+            allocator: self.allocator + o.allocator,
         }
     }
 }
@@ -39,18 +43,21 @@ impl core::iter::Sum for Work {
 
 /// Core's own work per request of a label, as core printed it for child `child` (`child <name>:
 /// core's work per request: <Label> <n> x <cycles> cycles (kernel <cycles> in <n>
-/// invocations), ...`).
+/// invocations; allocator <cycles>), ...`).
 pub fn work(log: &str, child: &str, label: &str) -> Option<Work> {
     let prefix = format!("child {child}: core's work per request:");
     let rest = log.lines().find_map(|l| l.split_once(&prefix).map(|(_, r)| r.to_string()))?;
     rest.split(',').find_map(|entry| {
         let w: Vec<&str> = entry.split_whitespace().collect();
         match w.as_slice() {
-            [l, _n, "x", cycles, "cycles", "(kernel", kernel, "in", invocations, "invocations)"] if *l == label => {
+            [l, _n, "x", cycles, "cycles", "(kernel", kernel, "in", invocations, "invocations;", "allocator", allocator]
+                if *l == label =>
+            {
                 Some(Work {
                     cycles: cycles.parse().ok()?,
                     kernel: kernel.parse().ok()?,
                     invocations: invocations.parse().ok()?,
+                    allocator: allocator.strip_suffix(')')?.parse().ok()?,
                 })
             }
             _ => None,
@@ -131,15 +138,17 @@ pub fn render(ipc: u64, kernel: u64, rows: &[Row]) -> String {
         );
         if let Some(w) = r.core_work {
             let share = |c: u64| c as f64 * 100.0 / r.cycles.max(1) as f64;
-            let logic = w.cycles.saturating_sub(w.kernel);
+            let logic = w.cycles.saturating_sub(w.kernel + w.allocator);
             let rest = r.cycles.saturating_sub(w.cycles);
             s += &format!(
-                "bench:   {:<16} made of: IPC and kernel entry {rest} ({:.0}%), core's kernel invocations {} ({:.0}%, {:.2} of them), core's own logic {logic} ({:.0}%)\n",
+                "bench:   {:<16} made of: IPC and kernel entry {rest} ({:.0}%), core's kernel invocations {} ({:.0}%, {:.2} of them), core's allocator {} ({:.0}%), core's session logic {logic} ({:.0}%)\n",
                 "",
                 share(rest),
                 w.kernel,
                 share(w.kernel),
                 w.invocations,
+                w.allocator,
+                share(w.allocator),
                 share(logic)
             );
         }
@@ -167,9 +176,9 @@ mod tests {
     const LOG: &str = "core: x\nbench: ipc floor 1000 cycles per round trip\nbench: kernel floor 500 cycles per retype + revoke\n\
         [session-bench] bench: session null 1050 cycles per op\n[session-bench] bench: session alloc+free 3000 cycles per op\n\
         [session-bench] bench: session alloc+caps+free 4000 cycles per op\n[session-bench] bench: session alloc+map+free 4200 cycles per op\n\
-        child session-bench: core's work per request: Open 1 x 900 cycles (kernel 0 in 0.00 invocations), Usage 4000 x 100 cycles (kernel 0 in 0.00 invocations), \
-        RamAlloc 12000 x 700 cycles (kernel 250 in 1.50 invocations), RamFree 12000 x 300 cycles (kernel 150 in 1.00 invocations), \
-        RamCaps 4000 x 200 cycles (kernel 100 in 1.00 invocations), RamMap 4000 x 400 cycles (kernel 200 in 2.00 invocations)\n";
+        child session-bench: core's work per request: Open 1 x 900 cycles (kernel 0 in 0.00 invocations; allocator 0), Usage 4000 x 100 cycles (kernel 0 in 0.00 invocations; allocator 0), \
+        RamAlloc 12000 x 700 cycles (kernel 250 in 1.50 invocations; allocator 200), RamFree 12000 x 300 cycles (kernel 150 in 1.00 invocations; allocator 0), \
+        RamCaps 4000 x 200 cycles (kernel 100 in 1.00 invocations; allocator 0), RamMap 4000 x 400 cycles (kernel 200 in 2.00 invocations; allocator 0)\n";
 
     #[test]
     fn ratios_and_verdicts() {
@@ -184,11 +193,11 @@ mod tests {
         assert!(text.contains("ratio 1.20, target <= 1.3: met"), "{text}");
         assert_eq!(work(LOG, "session-bench", "RamFree").map(|w| w.cycles), Some(300));
         assert_eq!(work(LOG, "session-bench", "Close"), None);
-        assert_eq!(rows[0].core_work, Some(Work { cycles: 100, kernel: 0, invocations: 0.0 }));
-        assert_eq!(rows[1].core_work, Some(Work { cycles: 1000, kernel: 400, invocations: 2.5 }));
+        assert_eq!(rows[0].core_work, Some(Work { cycles: 100, kernel: 0, invocations: 0.0, allocator: 0 }));
+        assert_eq!(rows[1].core_work, Some(Work { cycles: 1000, kernel: 400, invocations: 2.5, allocator: 200 }));
         assert_eq!(rows[3].core_work.map(|w| (w.cycles, w.kernel)), Some((1400, 600)));
         assert!(
-            text.contains("made of: IPC and kernel entry 2000 (67%), core's kernel invocations 400 (13%, 2.50 of them), core's own logic 600 (20%)"),
+            text.contains("made of: IPC and kernel entry 2000 (67%), core's kernel invocations 400 (13%, 2.50 of them), core's allocator 200 (7%), core's session logic 400 (13%)"),
             "{text}"
         );
         let slow = LOG.replace("null 1050", "null 1200");

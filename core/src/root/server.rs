@@ -49,28 +49,31 @@ struct Slot {
 }
 
 /// Session requests core served for a child, per label: how many, the TSC cycles core spent on
-/// them from the decoded request to the answer (its own work, without the IPC), and the kernel
-/// invocations it made for them with their cycles (`sel4::invocation_time`).
+/// them from the decoded request to the answer (its own work, without the IPC), the kernel
+/// invocations it made for them with their cycles (`sel4::invocation_time`), and the cycles in
+/// its physical allocator without those (`child_pd::allocator_cycles`).
 #[derive(Default)]
 struct Work {
     count: [u64; Label::ALL.len()],
     cycles: [u64; Label::ALL.len()],
     invocations: [u64; Label::ALL.len()],
     kernel: [u64; Label::ALL.len()],
+    allocator: [u64; Label::ALL.len()],
 }
 
 impl Work {
-    fn add(&mut self, label: Label, cycles: u64, kernel: sel4::InvocationTime) {
+    fn add(&mut self, label: Label, cycles: u64, kernel: sel4::InvocationTime, allocator: u64) {
         if let Some(i) = Label::ALL.iter().position(|l| *l == label) {
             self.count[i] += 1;
             self.cycles[i] += cycles;
             self.invocations[i] += kernel.count;
             self.kernel[i] += kernel.cycles;
+            self.allocator[i] += allocator;
         }
     }
 
     /// `child <name>: core's work per request: <Label> <n> x <cycles> cycles (kernel <cycles> in
-    /// <invocations> invocations), ...`, all per request.
+    /// <invocations> invocations; allocator <cycles>), ...`, all per request.
     fn print(&self, name: &str) {
         if self.count.iter().all(|&n| n == 0) {
             return;
@@ -81,11 +84,12 @@ impl Work {
             let hundredths = self.invocations[i] * 100 / n;
             let _ = write!(
                 line,
-                " {label:?} {n} x {} cycles (kernel {} in {}.{:02} invocations),",
+                " {label:?} {n} x {} cycles (kernel {} in {}.{:02} invocations; allocator {}),",
                 self.cycles[i] / n,
                 self.kernel[i] / n,
                 hundredths / 100,
-                hundredths % 100
+                hundredths % 100,
+                self.allocator[i] / n
             );
         }
         println!("child {name}: core's work per request:{}", line.trim_end_matches(','));
@@ -287,10 +291,15 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
                         }
                     }
                     let Some(Some(slot)) = slots.get_mut(index) else { continue };
-                    let (t0, k0) = (crate::root::runner::rdtsc(), sel4::invocation_time());
+                    let (t0, k0, a0) = (
+                        crate::root::runner::rdtsc(),
+                        sel4::invocation_time(),
+                        crate::root::child_pd::allocator_cycles(),
+                    );
                     let words = serve_session(core, slot, &mut records[index], request);
                     let kernel = sel4::invocation_time().since(k0);
-                    slot.work.add(request.label(), crate::root::runner::rdtsc() - t0, kernel);
+                    let allocator = crate::root::child_pd::allocator_cycles() - a0;
+                    slot.work.add(request.label(), crate::root::runner::rdtsc() - t0, kernel, allocator);
                     answer = Some(match words {
                         Ok(words) => {
                             let w = words.as_slice();
