@@ -681,6 +681,9 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
                 f.ok_or(RangeError::NoFit)?
             }
         };
+        // The bucket of the new used block is fetched while the free tree
+        // is updated.
+        self.prefetch_bucket(addr);
         if path.last() != t {
             path.clear();
             self.descend(self.n(t).base, &mut path);
@@ -709,6 +712,13 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
     /// Frees the used block starting at `addr` and returns its size. The
     /// block merges with free neighbours unless a boundary separates them.
     pub fn free(&mut self, addr: u64) -> Result<u64, RangeError> {
+        // The bucket is fetched while the free tree is searched: in a large
+        // allocator both are cache misses, and neither waits for the other.
+        self.prefetch_bucket(addr);
+        // One descent to where the block would sit in the free tree: its
+        // neighbours are the last ancestors where the descent turned.
+        let mut path = Path::new(Tree::Free);
+        let (_, pred_at, succ_at) = self.descend(addr, &mut path);
         let (u, prev) = self.used_find(addr);
         if u == NIL {
             return Err(RangeError::NotFound);
@@ -716,10 +726,6 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
         self.used_unlink(u, prev);
         let size = self.n(u).size;
         let end = addr + size;
-        // One descent to where the block would sit in the free tree: its
-        // neighbours are the last ancestors where the descent turned.
-        let mut path = Path::new(Tree::Free);
-        let (_, pred_at, succ_at) = self.descend(addr, &mut path);
         let pred = pred_at.map_or(NIL, |i| path.links[i]);
         let succ = succ_at.map_or(NIL, |i| path.links[i]);
         let merge_pred = pred != NIL && self.block(pred).end() == addr && !self.is_boundary(addr);
@@ -924,6 +930,18 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
     #[inline]
     fn bucket_of(&self, base: u64) -> usize {
         (base.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - self.buckets_log2())) as usize
+    }
+
+    /// Asks the CPU to load the bucket of `base` into the cache.
+    #[inline]
+    fn prefetch_bucket(&self, base: u64) {
+        let cell: *const Node = &self.nodes.as_ref()[self.capacity() + self.bucket_of(base) / 8];
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: a prefetch is a hint with no architectural effect; it never faults, and `cell`
+        // points into the slab anyway.
+        unsafe {
+            core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(cell as *const i8)
+        };
     }
 
     #[inline]
