@@ -4,6 +4,8 @@
 
 use anyhow::{anyhow, Result};
 
+pub mod table;
+
 /// The cycles a line `bench: <what> <cycles> cycles ...` of `log` gives.
 pub fn figure(log: &str, what: &str) -> Option<u64> {
     let prefix = format!("bench: {what} ");

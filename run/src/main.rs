@@ -15,7 +15,7 @@
 
 use clap::{Parser, Subcommand};
 
-use cli::{boot, demo, iso, kernel, map, soak, test, trace};
+use cli::{bench as bench_cli, boot, demo, iso, kernel, map, soak, test, trace};
 
 mod agree;
 mod bench;
@@ -50,6 +50,9 @@ enum Cmd {
     /// Run the host property tests of the request decoder and of session accounting with many
     /// cases.
     Soak(soak::SoakArgs),
+    /// Print every speed figure of core beside its floor, target and verdict (boots the
+    /// benchmark scenarios and runs the range allocator benchmark).
+    Bench(bench_cli::BenchArgs),
     /// Replay or generate allocation traces.
     Trace(trace::TraceArgs),
     /// Build the bootable PC image (GRUB ISO for BIOS and UEFI).
@@ -67,6 +70,7 @@ fn main() {
         Cmd::Test(a) => test::run(&a),
         Cmd::Soak(a) => soak::run(&a),
         Cmd::Trace(a) => trace::run(&a),
+        Cmd::Bench(a) => bench_cli::run(&a),
         Cmd::Iso(a) => iso::run(&a),
         Cmd::Map(a) => map::run(&a),
     };

@@ -1,5 +1,6 @@
 //! The verbs of the command line, one module each; nothing below imports them.
 
+pub mod bench;
 pub mod boot;
 pub mod demo;
 pub mod iso;
