@@ -761,11 +761,19 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
                 self.release_node(u, Kind::Used);
             }
             (true, true) => {
-                let succ_size = self.n(succ).size;
-                self.remove_node(Tree::Free, succ);
-                self.nm(pred).size += size + succ_size;
-                let pred_base = self.n(pred).base;
-                self.refresh_path(Tree::Free, pred_base);
+                // Both are on the path; the deeper one goes and the other
+                // grows over it (no free block lies between them).
+                let (pred_at, succ_at) = (pred_at.unwrap_or(0), succ_at.unwrap_or(0));
+                let (p, s) = (self.block(pred), self.block(succ));
+                if pred_at > succ_at {
+                    let n = self.nm(succ);
+                    n.base = p.base;
+                    n.size += p.size + size;
+                    self.remove_on_path(&mut path, pred_at, succ_at);
+                } else {
+                    self.nm(pred).size += size + s.size;
+                    self.remove_on_path(&mut path, succ_at, pred_at);
+                }
                 self.release_node(u, Kind::Used);
             }
         }
@@ -1288,17 +1296,7 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
             return Err(RangeError::OutOfMetadata);
         }
         match (lead, trail) {
-            (false, false) => {
-                let n = self.n(t);
-                if n.left() == NIL || n.right() == NIL {
-                    self.splice_last(path);
-                    if path.len > 0 {
-                        self.fix_up(path, path.len - 1);
-                    }
-                } else {
-                    self.remove_node(Tree::Free, t);
-                }
-            }
+            (false, false) => self.remove_on_path(path, at, at),
             (true, _) => {
                 // The key stays; a trailing rest is a new free block.
                 self.nm(t).size = addr - b.base;
@@ -1396,6 +1394,40 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
             t = next;
         }
         self.fix_up(&path, path.len - 1);
+    }
+
+    /// Removes the node at `path.links[at]` from the tree, whose path from
+    /// the root `path` holds, and fixes the tree up, with nodes at index
+    /// `dirty` (<= `at`) and below changed in place: no second descent. A
+    /// node with two children takes its successor's block, and the
+    /// successor's node (without a left child) goes instead.
+    fn remove_on_path(&mut self, path: &mut Path, at: usize, dirty: usize) {
+        path.len = at + 1;
+        let t = path.links[at];
+        let (l, r) = (self.n(t).left(), self.n(t).right());
+        let dirty = if l != NIL && r != NIL {
+            let mut s = r;
+            loop {
+                path.push(s);
+                match self.n(s).left() {
+                    NIL => break,
+                    next => s = next,
+                }
+            }
+            let (base, size) = (self.n(s).base, self.n(s).size);
+            let n = self.nm(t);
+            n.base = base;
+            n.size = size;
+            self.splice_last(path);
+            dirty.min(at)
+        } else {
+            self.splice_last(path);
+            match at {
+                0 => return,
+                _ => dirty.min(at - 1),
+            }
+        };
+        self.fix_up(path, dirty);
     }
 
     /// Removes the node at the end of `path`, which has at most one child,
