@@ -16,7 +16,7 @@ use sel4_core::phys_allocator::{AllocFailure, Handle};
 use sel4_root_task::println;
 
 use sel4_core::root::error::Error;
-use sel4_core::root::runner::{yield_cycles, OpStats, Runner};
+use sel4_core::root::runner::{yield_cycles, OpStats, Runner, YIELD_SAMPLES};
 use sel4_core::size::Size;
 
 /// xorshift64*: small, seeded, deterministic.
@@ -65,7 +65,7 @@ fn report(what: &str, ops: u64, s0: OpStats, s1: OpStats, i0: InvocationCounts, 
     let cycles = s1.cycles - s0.cycles;
     let ops = ops.max(1);
     // The floor, measured now: TCG's speed drifts with the host's load.
-    let floor = yield_cycles(1000).max(1);
+    let floor = yield_cycles(YIELD_SAMPLES).max(1);
     println!(
         "{what}: {ops} ops: {:.3} invocations/op ({} retypes, {} deletes, {} revokes), {} cycles/op ({} ns/op at {mhz} MHz TSC, QEMU TCG) = {:.1} x seL4_Yield ({floor} cycles)",
         inv.total() as f64 / ops as f64,

@@ -33,7 +33,7 @@ pub fn start(bi: &BootInfo, metadata: Metadata) -> Result<Runner, Error> {
     }
     let t1 = rdtsc();
     // The floor beside it, measured in the same run: under TCG only the ratio means anything.
-    let floor = crate::root::runner::yield_cycles(1000).max(1);
+    let floor = crate::root::runner::yield_cycles(crate::root::runner::YIELD_SAMPLES).max(1);
     println!(
         "setup: {} cycles ({} us at {} MHz) from core's first step to ready (untypeds mirrored, metadata mapped, CSpace grown); {} x seL4_Yield ({} cycles)",
         t1 - t0,

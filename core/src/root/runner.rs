@@ -16,6 +16,10 @@ pub fn rdtsc() -> u64 {
     unsafe { core::arch::x86_64::_rdtsc() }
 }
 
+/// `seL4_Yield`s the floor is averaged over: about 10 ms under TCG, long enough that a pause of
+/// the host in the middle shifts it little.
+pub const YIELD_SAMPLES: u64 = 10_000;
+
 /// TSC cycles of one `seL4_Yield`, averaged over `n`: the cheapest kernel entry, so the
 /// floor the scenarios report invocation costs against.
 pub fn yield_cycles(n: u64) -> u64 {
