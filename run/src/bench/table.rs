@@ -22,11 +22,7 @@ pub struct Figure {
 pub fn render(figures: &[Figure]) -> String {
     let mut s = String::from("| figure | value | floor | ratio | target | command |\n|---|---|---|---|---|---|\n");
     for f in figures {
-        let ratio = match f.ratio {
-            Some(r) if r >= 100.0 => grouped(r.round() as u64),
-            Some(r) => format!("{r:.2}"),
-            None => "–".to_string(),
-        };
+        let ratio = f.ratio.map_or("–".to_string(), ratio);
         let target = match &f.target {
             Some((t, true)) => format!("{t}: met"),
             Some((t, false)) => format!("{t}: **missed**"),
@@ -35,6 +31,15 @@ pub fn render(figures: &[Figure]) -> String {
         let _ = writeln!(s, "| {} | {} | {} | {ratio} | {target} | `{}` |", f.what, f.value, f.floor, f.command);
     }
     s
+}
+
+/// A ratio: two decimals, or a whole number with separators from 100 on.
+pub fn ratio(r: f64) -> String {
+    if r >= 100.0 {
+        grouped(r.round() as u64)
+    } else {
+        format!("{r:.2}")
+    }
 }
 
 /// Digits with thousands separators.

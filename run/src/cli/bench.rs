@@ -64,7 +64,7 @@ fn median<T: Clone>(mut values: Vec<T>, key: impl Fn(&T) -> f64) -> T {
 fn spread(ratios: &[f64]) -> String {
     let lo = ratios.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = ratios.iter().copied().fold(0.0, f64::max);
-    format!("median of {} boots, ratios {lo:.2} to {hi:.2}", ratios.len())
+    format!("median of {} boots, ratios {} to {}", ratios.len(), table::ratio(lo), table::ratio(hi))
 }
 
 pub fn run(_: &BenchArgs) -> Result<()> {
