@@ -1298,12 +1298,28 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
         match (lead, trail) {
             (false, false) => self.remove_on_path(path, at, at),
             (true, _) => {
-                // The key stays; a trailing rest is a new free block.
+                // The key stays; a trailing rest is a new free block, the
+                // in-order successor of `t`: a leaf found below `t` (its
+                // right child, or the left end of its right subtree), so
+                // one pass fixes both changes up without a new descent.
                 self.nm(t).size = addr - b.base;
-                self.fix_up(path, at);
                 if trail {
-                    self.insert_block(Tree::Free, end, b.end() - end, false);
+                    let l = self.new_node(end, b.end() - end, false);
+                    match self.n(t).right() {
+                        NIL => self.nm(t).set_right(l),
+                        mut p => {
+                            loop {
+                                path.push(p);
+                                match self.n(p).left() {
+                                    NIL => break,
+                                    next => p = next,
+                                }
+                            }
+                            self.nm(p).set_left(l);
+                        }
+                    }
                 }
+                self.fix_up(path, at);
             }
             (false, true) => {
                 // The key moves up to `end`, with no free block in between.
