@@ -96,7 +96,7 @@ pub struct BootUntyped {
 pub enum Capacity {
     /// Nodes of the untyped pool (one per untyped cap core holds).
     PoolNodes,
-    /// Blocks of a range allocator (one per free or used range).
+    /// Nodes of a range allocator (one per free or used range and per extent of managed memory).
     RangeBlocks,
     /// Slots of core's CSpace it manages.
     CapSlots,
