@@ -61,11 +61,12 @@
 //!   whether it succeeds or fails. The benchmark `range_allocator_near_miss`
 //!   measures both cases.
 //! * `free` is O(1) expected for the table (buckets at least half the nodes)
-//!   plus O(log f); `add_range`, `alloc_addr` and `add_boundary` are
-//!   O(log n) plus, where they meet used space, one step per used block they
-//!   overlap; `remove_range` is O(k log n) for the k blocks it touches;
-//!   `block_containing` of a used address walks the used blocks from the
-//!   free block or extent start before it.
+//!   plus O(log f); `add_range` and `add_boundary` are O(log n) (plus a
+//!   binary search of the boundaries); `alloc_addr` is O(log n) when the
+//!   range lies in one free block, else O(k log n) for the k free blocks it
+//!   meets; `remove_range` is O(k log n) for the k blocks and extents it
+//!   touches; `block_containing` of a used address walks the used blocks
+//!   from the free block or extent start before it.
 //!
 //! How `alloc` and `free` change the free tree (the hot path): one descent
 //! records the root-to-block path; the carve or merge happens at its end (a
