@@ -10,11 +10,7 @@ use crate::root::error::Error;
 use crate::root::audit::Audit;
 use crate::root::state::Core;
 
-/// Time stamp counter (cycles at the TSC rate of bootinfo's `tsc_mhz`).
-pub fn rdtsc() -> u64 {
-    // SAFETY: RDTSC has no memory effects; user mode may execute it (CR4.TSD is clear).
-    unsafe { core::arch::x86_64::_rdtsc() }
-}
+pub use sel4::rdtsc;
 
 /// `seL4_Yield`s the floor is averaged over: about 10 ms under TCG, long enough that a pause of
 /// the host in the middle shifts it little.

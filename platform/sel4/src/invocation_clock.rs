@@ -5,6 +5,8 @@
 
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
+use crate::tsc::rdtsc;
+
 static COUNT: AtomicU64 = AtomicU64::new(0);
 static CYCLES: AtomicU64 = AtomicU64::new(0);
 
@@ -38,10 +40,4 @@ pub(crate) fn timed<T>(f: impl FnOnce() -> T) -> T {
     CYCLES.fetch_add(rdtsc() - t0, Relaxed);
     COUNT.fetch_add(1, Relaxed);
     r
-}
-
-fn rdtsc() -> u64 {
-    // SAFETY: RDTSC has no memory effects; user mode may execute it (the kernel leaves CR4.TSD
-    // clear).
-    unsafe { core::arch::x86_64::_rdtsc() }
 }

@@ -14,6 +14,7 @@ pub mod invocations;
 pub mod ipc_buffer;
 pub mod object;
 pub mod syscalls;
+pub mod tsc;
 
 /// The kernel's numbers and layouts (the `sel4-abi` crate).
 pub use sel4_abi as abi;
@@ -29,6 +30,7 @@ pub use sel4_abi::{
     sys, CNodeCapData, Error, FaultType, InvocationLabel, LookupFailure, MessageInfo, ObjectType, Result, Syscall,
     Word, GENERATED_C_CONSTANTS, N_ARCH_INVOCATION_LABELS, N_INVOCATION_LABELS, N_SEL4_ARCH_INVOCATION_LABELS,
 };
+pub use tsc::rdtsc;
 
 /// Bits in a word (`seL4_WordBits`).
 pub const WORD_BITS: usize = sel4_abi::WORD_BITS as usize;
