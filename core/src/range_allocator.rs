@@ -588,7 +588,7 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
         }
         // Extents first: joining two gives back the node the free blocks may need.
         match (ext_pred, ext_succ) {
-            (NIL, NIL) => self.insert_block(Tree::Extents, base, size, true),
+            (NIL, NIL) => self.insert_block(Tree::Extents, base, size),
             (p, NIL) => self.nm(p).size += size,
             (NIL, s) => {
                 let n = self.nm(s);
@@ -622,7 +622,7 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
                 s.base = piece_base;
                 self.refresh_path(Tree::Free, piece_base);
             } else {
-                self.insert_block(Tree::Free, piece_base, piece_end - piece_base, false);
+                self.insert_block(Tree::Free, piece_base, piece_end - piece_base);
             }
             piece_base = piece_end;
         }
@@ -810,7 +810,7 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
             let b = self.block(t);
             self.nm(t).size = addr - b.base;
             self.refresh_path(Tree::Free, b.base);
-            self.insert_block(Tree::Free, addr, b.end() - addr, false);
+            self.insert_block(Tree::Free, addr, b.end() - addr);
         }
         Ok(())
     }
@@ -1077,7 +1077,7 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
                 self.nm(t).size = base - b.base;
                 self.refresh_path(tree, b.base);
                 if b.end() > end {
-                    self.insert_block(tree, end, b.end() - end, tree == Tree::Extents);
+                    self.insert_block(tree, end, b.end() - end);
                     return removed + (end - base);
                 }
                 removed += b.end() - base;
@@ -1382,11 +1382,13 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
         l
     }
 
-    /// Inserts a new node into `tree` (a block, or with `used` an extent);
-    /// the caller has checked that a node is available.
-    fn insert_block(&mut self, tree: Tree, base: u64, size: u64, used: bool) {
-        let l = self.new_node(base, size, used);
-        if tree == Tree::Extents {
+    /// Inserts a new node into `tree`: a free block, or an extent (flagged
+    /// used, so it adds nothing to the annotations). The caller has checked
+    /// that a node is available.
+    fn insert_block(&mut self, tree: Tree, base: u64, size: u64) {
+        let extent = tree == Tree::Extents;
+        let l = self.new_node(base, size, extent);
+        if extent {
             self.extents += 1;
         }
         let mut path = Path::new(tree);
