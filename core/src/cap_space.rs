@@ -1,19 +1,27 @@
-//! Slot allocation in core's CSpace: single slots for object caps and aligned runs of two for
-//! splits (one `Untyped_Retype` of two halves writes two consecutive slots,
-//! `src/object/untyped.c:decodeUntypedInvocation` takes one destination window).
+//! Slot allocation in core's CSpace: naturally aligned runs of 2^k slots, k up to the kernel's
+//! retype fan-out (one `Untyped_Retype` writes one destination window of consecutive slots,
+//! `src/object/untyped.c:decodeUntypedInvocation`, at most `CONFIG_RETYPE_FAN_OUT_LIMIT` of
+//! them): single slots for object caps, pairs for splits, and a run per dataspace run of frames.
 //!
-//! Slots `[first, first + len)` are managed in aligned pairs. Free slots sit on one of two O(1)
-//! lists: whole free pairs, and single free slots whose partner is in use. A single is taken
-//! from a half-used pair first, so whole pairs stay available; freeing a slot whose partner is
-//! free moves the pair back to the pair list. Every operation is O(1); runs longer than two are
-//! not supported (placement never needs them). Storage is caller-provided, one [`CapEntry`] per slot.
+//! A binary buddy allocator over slot numbers: runs are aligned by their absolute slot number,
+//! so a run never straddles a second-level CNode of core's CSpace (those hold at least as many
+//! slots as the largest run). One free list per order; a single is taken from the smallest free
+//! run first, so larger runs stay whole; a freed run merges with its free buddy. Every
+//! operation is O(orders). Storage is caller-provided, one [`CapEntry`] per slot.
 
 use crate::kernel::Slot;
 
 const NIL: u32 = u32::MAX;
-const USED: u8 = 0;
-const SINGLE: u8 = 1;
-const PAIR: u8 = 2;
+/// Slot state: allocated.
+const USED: u8 = u8::MAX;
+/// Slot state: inside a free run, not its first slot.
+const INNER: u8 = u8::MAX - 1;
+// Any other state k: the first slot of a free run of 2^k slots, on list k.
+
+/// The largest run: the most objects one retype creates (a power of two on every configuration
+/// the kernel builds; rounded down otherwise).
+pub const MAX_RUN_LOG2: u32 = sel4_abi::RETYPE_FAN_OUT_LIMIT.ilog2();
+const ORDERS: usize = MAX_RUN_LOG2 as usize + 1;
 
 /// Per-slot bookkeeping (initialise storage with [`CapEntry::EMPTY`]).
 #[derive(Copy, Clone, Debug)]
@@ -29,13 +37,13 @@ impl CapEntry {
 
 #[derive(Copy, Clone, Eq, PartialEq, Debug)]
 pub enum CapSpaceError {
-    /// No free slot (or no free aligned pair) left.
+    /// No free run of the size asked for left.
     Exhausted,
     /// Freeing a slot that is not allocated.
     NotAllocated(Slot),
     /// The slot is outside the managed range.
     OutOfRange(Slot),
-    /// Only runs of 1 or 2 slots exist.
+    /// Runs are powers of two up to 2^[`MAX_RUN_LOG2`] slots, aligned to their size.
     UnsupportedRun(u32),
     /// Storage larger than slot numbers can name.
     Storage,
@@ -47,7 +55,9 @@ impl core::fmt::Display for CapSpaceError {
             CapSpaceError::Exhausted => write!(f, "cap slots exhausted"),
             CapSpaceError::NotAllocated(s) => write!(f, "slot {:#x} is not allocated", s.0),
             CapSpaceError::OutOfRange(s) => write!(f, "slot {:#x} is outside core's cap space", s.0),
-            CapSpaceError::UnsupportedRun(n) => write!(f, "runs of {n} slots are not supported (1 or 2)"),
+            CapSpaceError::UnsupportedRun(n) => {
+                write!(f, "a run of {n} slots is not a power of two up to {}", 1u32 << MAX_RUN_LOG2)
+            }
             CapSpaceError::Storage => write!(f, "cap storage larger than slot numbers can name"),
         }
     }
@@ -56,8 +66,7 @@ impl core::fmt::Display for CapSpaceError {
 pub struct CapSpace<S> {
     e: S,
     first: u32,
-    singles: u32,
-    pairs: u32,
+    heads: [u32; ORDERS],
     free: usize,
 }
 
@@ -71,19 +80,24 @@ impl<S: AsRef<[CapEntry]> + AsMut<[CapEntry]>> CapSpace<S> {
         for x in storage.as_mut().iter_mut() {
             *x = CapEntry::EMPTY;
         }
-        let mut cs = CapSpace { e: storage, first: first.0, singles: NIL, pairs: NIL, free: 0 };
-        // Push in reverse so low slots come out first.
-        let len = len as u32;
-        if len % 2 == 1 {
-            cs.push(len - 1, SINGLE);
-        }
-        let mut p = len & !1;
-        while p > 0 {
-            p -= 2;
-            cs.push(p, PAIR);
-        }
-        cs.free = len as usize;
+        let mut cs = CapSpace { e: storage, first: first.0, heads: [NIL; ORDERS], free: 0 };
+        cs.add_free(first.0, first.0 + len as u32);
         Ok(cs)
+    }
+
+    /// Makes the allocated slots `[lo, hi)` free, as the largest aligned runs, merging with free
+    /// buddies. Pushed from the top down, so low slots come out first.
+    fn add_free(&mut self, lo: u32, hi: u32) {
+        let mut top = hi;
+        while top > lo {
+            // The largest aligned run ending at `top` that starts at or above `lo`.
+            let mut k = (top.trailing_zeros()).min(MAX_RUN_LOG2);
+            while top - lo < 1 << k {
+                k -= 1;
+            }
+            top -= 1 << k;
+            self.release(top, k);
+        }
     }
 
     pub fn capacity(&self) -> usize {
@@ -110,28 +124,7 @@ impl<S: AsRef<[CapEntry]> + AsMut<[CapEntry]>> CapSpace<S> {
             *x = CapEntry::EMPTY;
         }
         let previous = core::mem::replace(&mut self.e, storage);
-        let (old, len) = (old as u32, len as u32);
-        // Free lists hand out their last push first: push the new slots from the top down.
-        let start = old + old % 2;
-        let mut top = len;
-        if (top - start.min(top)) % 2 == 1 {
-            top -= 1;
-            self.push(top, SINGLE);
-        }
-        while top > start {
-            top -= 2;
-            self.push(top, PAIR);
-        }
-        if old % 2 == 1 && old < len {
-            // The old last slot's partner is new: a free single becomes a free pair.
-            if self.ent(old - 1).state == SINGLE {
-                self.unlink(old - 1, SINGLE);
-                self.push(old - 1, PAIR);
-            } else {
-                self.push(old, SINGLE);
-            }
-        }
-        self.free += (len - old) as usize;
+        self.add_free(self.first + old as u32, self.first + len as u32);
         Ok(previous)
     }
 
@@ -139,131 +132,143 @@ impl<S: AsRef<[CapEntry]> + AsMut<[CapEntry]>> CapSpace<S> {
         self.free
     }
 
-    fn ent(&mut self, i: u32) -> &mut CapEntry {
-        &mut self.e.as_mut()[i as usize]
+    fn ent(&mut self, s: u32) -> &mut CapEntry {
+        &mut self.e.as_mut()[(s - self.first) as usize]
     }
 
-    fn head(&mut self, kind: u8) -> &mut u32 {
-        if kind == PAIR {
-            &mut self.pairs
-        } else {
-            &mut self.singles
-        }
+    fn state(&self, s: u32) -> u8 {
+        self.e.as_ref()[(s - self.first) as usize].state
     }
 
-    /// Pushes index `i` on list `kind` (for a pair, `i` is the even member and both are marked).
-    fn push(&mut self, i: u32, kind: u8) {
-        let h = *self.head(kind);
-        *self.ent(i) = CapEntry { prev: NIL, next: h, state: kind };
-        if kind == PAIR {
-            self.ent(i + 1).state = PAIR;
-        }
+    fn contains(&self, s: u32) -> bool {
+        s >= self.first && ((s - self.first) as usize) < self.capacity()
+    }
+
+    /// Puts the free run at slot `s` of order `k` on its list.
+    fn push(&mut self, s: u32, k: u32) {
+        let h = self.heads[k as usize];
+        *self.ent(s) = CapEntry { prev: NIL, next: h, state: k as u8 };
         if h != NIL {
-            self.ent(h).prev = i;
+            self.ent(h).prev = s;
         }
-        *self.head(kind) = i;
+        self.heads[k as usize] = s;
     }
 
-    fn unlink(&mut self, i: u32, kind: u8) {
-        let CapEntry { prev, next, .. } = *self.ent(i);
+    /// Takes the free run at slot `s` of order `k` off its list (its first slot becomes inner).
+    fn unlink(&mut self, s: u32, k: u32) {
+        let CapEntry { prev, next, .. } = *self.ent(s);
         if prev != NIL {
             self.ent(prev).next = next;
         } else {
-            *self.head(kind) = next;
+            self.heads[k as usize] = next;
         }
         if next != NIL {
             self.ent(next).prev = prev;
         }
-        *self.ent(i) = CapEntry::EMPTY;
-        if kind == PAIR {
-            self.ent(i + 1).state = USED;
-        }
+        *self.ent(s) = CapEntry { prev: NIL, next: NIL, state: INNER };
     }
 
-    fn index(&self, s: Slot) -> Result<u32, CapSpaceError> {
-        match s.0.checked_sub(self.first) {
-            Some(i) if (i as usize) < self.capacity() => Ok(i),
-            _ => Err(CapSpaceError::OutOfRange(s)),
+    /// Frees the run at `s` of order `k`, whose slots are all marked inner or used: merges it
+    /// with its free buddies and counts it free.
+    fn release(&mut self, mut s: u32, mut k: u32) {
+        for x in s..s + (1 << k) {
+            self.ent(x).state = INNER;
         }
+        self.free += 1 << k;
+        while k < MAX_RUN_LOG2 {
+            let buddy = s ^ (1 << k);
+            if !self.contains(buddy) || self.state(buddy) != k as u8 {
+                break;
+            }
+            self.unlink(buddy, k);
+            s = s.min(buddy);
+            k += 1;
+        }
+        self.push(s, k);
+    }
+
+    /// A free run of 2^k slots, aligned to its size: the first slot.
+    fn alloc_order(&mut self, k: u32) -> Result<Slot, CapSpaceError> {
+        let mut j = k;
+        while (j as usize) < ORDERS && self.heads[j as usize] == NIL {
+            j += 1;
+        }
+        if j as usize >= ORDERS {
+            return Err(CapSpaceError::Exhausted);
+        }
+        let s = self.heads[j as usize];
+        self.unlink(s, j);
+        // Give back the upper halves down to the order asked for.
+        while j > k {
+            j -= 1;
+            self.push(s + (1 << j), j);
+        }
+        for x in s..s + (1 << k) {
+            self.ent(x).state = USED;
+        }
+        self.free -= 1 << k;
+        Ok(Slot(s))
     }
 
     /// One free slot.
     pub fn alloc(&mut self) -> Result<Slot, CapSpaceError> {
-        let i = if self.singles != NIL {
-            let i = self.singles;
-            self.unlink(i, SINGLE);
-            i
-        } else if self.pairs != NIL {
-            let p = self.pairs;
-            self.unlink(p, PAIR);
-            self.push(p + 1, SINGLE);
-            p
-        } else {
-            return Err(CapSpaceError::Exhausted);
-        };
-        self.free -= 1;
-        Ok(Slot(self.first + i))
+        self.alloc_order(0)
     }
 
-    /// Two consecutive free slots `[s, s+1)`; returns `s`.
+    /// Two consecutive free slots `[s, s+1)`, `s` even; returns `s`.
     pub fn alloc_pair(&mut self) -> Result<Slot, CapSpaceError> {
-        let p = self.pairs;
-        if p == NIL {
-            return Err(CapSpaceError::Exhausted);
-        }
-        self.unlink(p, PAIR);
-        self.free -= 2;
-        Ok(Slot(self.first + p))
+        self.alloc_order(1)
     }
 
-    /// `n` consecutive free slots (n = 1 or 2).
+    /// `n` consecutive free slots, `n` a power of two up to 2^[`MAX_RUN_LOG2`], the first
+    /// aligned to `n`.
     pub fn alloc_run(&mut self, n: u32) -> Result<Slot, CapSpaceError> {
-        match n {
-            1 => self.alloc(),
-            2 => self.alloc_pair(),
-            _ => Err(CapSpaceError::UnsupportedRun(n)),
+        if !n.is_power_of_two() || n.ilog2() > MAX_RUN_LOG2 {
+            return Err(CapSpaceError::UnsupportedRun(n));
         }
+        self.alloc_order(n.ilog2())
     }
 
     pub fn is_allocated(&self, s: Slot) -> bool {
-        self.index(s).is_ok_and(|i| self.e.as_ref()[i as usize].state == USED)
+        self.contains(s.0) && self.state(s.0) == USED
+    }
+
+    fn check(&self, s: Slot) -> Result<(), CapSpaceError> {
+        if !self.contains(s.0) {
+            return Err(CapSpaceError::OutOfRange(s));
+        }
+        if self.state(s.0) != USED {
+            return Err(CapSpaceError::NotAllocated(s));
+        }
+        Ok(())
     }
 
     /// Returns one slot.
     pub fn free(&mut self, s: Slot) -> Result<(), CapSpaceError> {
-        let i = self.index(s)?;
-        if self.ent(i).state != USED {
-            return Err(CapSpaceError::NotAllocated(s));
-        }
-        let partner = i ^ 1;
-        if (partner as usize) < self.capacity() && self.ent(partner).state == SINGLE {
-            self.unlink(partner, SINGLE);
-            self.push(i & !1, PAIR);
-        } else {
-            self.push(i, SINGLE);
-        }
-        self.free += 1;
+        self.check(s)?;
+        self.release(s.0, 0);
         Ok(())
     }
 
-    /// Returns `n` consecutive slots starting at `s`.
+    /// Returns `n` consecutive slots starting at `s` (a run as [`Self::alloc_run`] hands out,
+    /// or any slots that are each allocated).
     pub fn free_run(&mut self, s: Slot, n: u32) -> Result<(), CapSpaceError> {
-        if n == 0 || n > 2 {
+        if !n.is_power_of_two() || n.ilog2() > MAX_RUN_LOG2 {
             return Err(CapSpaceError::UnsupportedRun(n));
         }
         for k in 0..n {
-            let x = Slot(s.0 + k);
-            if !self.is_allocated(x) {
-                return Err(self.index(x).err().unwrap_or(CapSpaceError::NotAllocated(x)));
-            }
+            self.check(Slot(s.0 + k))?;
         }
-        for k in 0..n {
-            self.free(Slot(s.0 + k))?;
+        if s.0 % n == 0 {
+            self.release(s.0, n.ilog2());
+        } else {
+            for k in 0..n {
+                self.release(s.0 + k, 0);
+            }
         }
         Ok(())
     }
 }
-
 #[cfg(test)]
 mod tests {
     extern crate std;
@@ -350,6 +355,51 @@ mod tests {
             }
             assert_eq!(c.free_slots(), 64 - used.len());
         }
+    }
+
+    #[test]
+    fn runs_of_every_order_are_aligned_and_exact() {
+        // 1000 slots from 100: runs of 1 to 256 slots at random, checked against a set.
+        let (first, len) = (100u32, 1000u32);
+        let mut c = CapSpace::new(vec![CapEntry::EMPTY; len as usize], Slot(first)).unwrap();
+        let mut used = BTreeSet::new();
+        let mut runs: Vec<(Slot, u32)> = Vec::new();
+        let mut x: u64 = 99;
+        for _ in 0..20000 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let r = (x >> 33) as usize;
+            if r % 5 < 2 && !runs.is_empty() {
+                let (s, n) = runs.swap_remove(r % runs.len());
+                c.free_run(s, n).unwrap();
+                for k in 0..n {
+                    assert!(used.remove(&(s.0 + k)));
+                }
+            } else {
+                let n = 1u32 << (r % (MAX_RUN_LOG2 as usize + 1));
+                match c.alloc_run(n) {
+                    Ok(s) => {
+                        assert_eq!(s.0 % n, 0, "a run is aligned to its size");
+                        for k in 0..n {
+                            assert!(used.insert(s.0 + k), "slot handed out twice");
+                            assert!((first..first + len).contains(&(s.0 + k)));
+                        }
+                        runs.push((s, n));
+                    }
+                    Err(CapSpaceError::Exhausted) => {
+                        // No aligned run of n free slots exists.
+                        let free_run = |b: u32| (b..b + n).all(|s| (first..first + len).contains(&s) && !used.contains(&s));
+                        assert!(!(first..first + len).filter(|s| s % n == 0).any(free_run));
+                    }
+                    Err(e) => panic!("{e:?}"),
+                }
+            }
+            assert_eq!(c.free_slots(), (len as usize) - used.len());
+        }
+        for (s, n) in runs.drain(..) {
+            c.free_run(s, n).unwrap();
+        }
+        assert_eq!(c.free_slots(), len as usize);
+        assert_eq!(c.alloc_run(256).unwrap(), Slot(256), "everything merged back");
     }
 
     #[test]

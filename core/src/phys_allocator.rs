@@ -217,7 +217,7 @@ where
     /// Creates one object of `ty`/`size_bits` (seL4's `size_bits` argument) in RAM, wherever
     /// the range allocator chooses.
     pub fn alloc<K: Kernel>(&mut self, k: &mut K, ty: ObjectType, size_bits: u8) -> Result<Placed, AllocFailure> {
-        self.place(k, ty, size_bits, None, None)
+        self.place(k, ty, size_bits, None, None, 0)
     }
 
     /// Creates one object at physical address `addr` (RAM or device memory).
@@ -228,7 +228,22 @@ where
         size_bits: u8,
         addr: u64,
     ) -> Result<Placed, AllocFailure> {
-        self.place(k, ty, size_bits, Some(addr), None)
+        self.place(k, ty, size_bits, Some(addr), None, 0)
+    }
+
+    /// Creates 2^`count_log2` objects of `ty`/`size_bits` side by side from physical address
+    /// `addr` on (RAM or device memory), with one retype from one leaf of their total size
+    /// (`count_log2` at most the kernel's fan-out, [`crate::cap_space::MAX_RUN_LOG2`]): their
+    /// caps are in consecutive slots from `slot`. One handle frees them all.
+    pub fn alloc_run_at<K: Kernel>(
+        &mut self,
+        k: &mut K,
+        ty: ObjectType,
+        size_bits: u8,
+        addr: u64,
+        count_log2: u8,
+    ) -> Result<Placed, AllocFailure> {
+        self.place(k, ty, size_bits, Some(addr), None, count_log2)
     }
 
     /// The RAM block of `size` bytes (any multiple of 4 KiB), aligned to `2^align_log2`, within
@@ -250,7 +265,7 @@ where
         lo: u64,
         hi: u64,
     ) -> Result<Placed, AllocFailure> {
-        self.place(k, ty, size_bits, None, Some((lo, hi)))
+        self.place(k, ty, size_bits, None, Some((lo, hi)), 0)
     }
 
     fn place<K: Kernel>(
@@ -260,8 +275,9 @@ where
         size_bits: u8,
         addr: Option<u64>,
         range: Option<(u64, u64)>,
+        count_log2: u8,
     ) -> Result<Placed, AllocFailure> {
-        let bits = ty.object_bits(size_bits).map_err(AllocFailure::Invalid)?;
+        let bits = ty.object_bits(size_bits).map_err(AllocFailure::Invalid)? + count_log2;
         if bits > MAX_UNTYPED_BITS {
             // Larger than any untyped: the kernel's memory check refuses it.
             return Err(AllocFailure::Invalid(KernelError::NotEnoughMemory { bytes_available: 0 }));
@@ -273,6 +289,9 @@ where
                 (a, false)
             }
             Some(a) => {
+                if a & (size - 1) != 0 {
+                    return Err(AllocFailure::Invalid(KernelError::AlignmentError));
+                }
                 let device = match self.placer.check(ty, size_bits, a) {
                     Ok((_, device)) => device,
                     Err(PlaceError::NotCovered) => return Err(AllocFailure::NoBlock),
@@ -284,7 +303,7 @@ where
                 (a, device)
             }
         };
-        match self.placer.place(k, ty, size_bits, base) {
+        match self.placer.place_run(k, ty, size_bits, base, count_log2) {
             Ok(p) => Ok(Placed { handle: Self::handle(p.node, p.generation), paddr: base, slot: p.slot }),
             Err(e) => {
                 let alloc = if device { &mut *self.device } else { &mut *self.ram };

@@ -54,9 +54,9 @@
 //! places 829 instead of 839 objects before its first failure, i.e. less than the ideal
 //! allocator; the allocator keeps choosing addresses.
 
-use crate::cap_space::{CapEntry, CapSpace, CapSpaceError};
+use crate::cap_space::{CapEntry, CapSpace, CapSpaceError, MAX_RUN_LOG2};
 use crate::kernel::{Capacity, Kernel, KernelError, Slot};
-use crate::object::ObjectType;
+use crate::object::{ObjectType, MAX_UNTYPED_BITS};
 use crate::untyped_pool::{NodeId, NodeState, PoolError, PoolNode, UntypedPool};
 
 #[derive(Copy, Clone, Eq, PartialEq, Debug)]
@@ -161,8 +161,33 @@ where
         size_bits: u8,
         addr: u64,
     ) -> Result<Placement, PlaceError> {
-        let (bits, _) = self.check(ty, size_bits, addr)?;
+        self.place_run(k, ty, size_bits, addr, 0)
+    }
+
+    /// Creates 2^`count_log2` objects of `ty`/`size_bits` side by side from `addr` on, from one
+    /// leaf untyped of their total size, with one retype (so `count_log2` is at most
+    /// [`MAX_RUN_LOG2`], the kernel's fan-out limit); their caps are in consecutive slots from
+    /// the placement's `slot`, in address order. Freeing the leaf frees them all.
+    pub fn place_run<K: Kernel>(
+        &mut self,
+        k: &mut K,
+        ty: ObjectType,
+        size_bits: u8,
+        addr: u64,
+        count_log2: u8,
+    ) -> Result<Placement, PlaceError> {
+        if count_log2 as u32 > MAX_RUN_LOG2 {
+            return Err(PlaceError::Invalid(KernelError::RangeError { min: 1, max: 1 << MAX_RUN_LOG2 }));
+        }
+        let (obits, _) = self.check(ty, size_bits, addr)?;
+        let bits = obits + count_log2;
+        if bits > MAX_UNTYPED_BITS || addr & ((1u64 << bits) - 1) != 0 {
+            return Err(PlaceError::Invalid(KernelError::AlignmentError));
+        }
         let mut id = self.pool.root_of(addr).ok_or(PlaceError::NotCovered)?;
+        if bits > self.pool.info(id).bits {
+            return Err(PlaceError::NotCovered);
+        }
         loop {
             let n = self.pool.info(id);
             if n.bits == bits {
@@ -189,14 +214,15 @@ where
             }
             id = self.pool.child_towards(id, addr);
         }
-        // Retype from the childless leaf: reset, object at offset 0 = addr.
+        // Retype from the childless leaf: reset, objects from offset 0 = addr on.
         let leaf = self.pool.info(id);
-        let slot = self.caps.alloc().map_err(|_| PlaceError::Capacity(Capacity::CapSlots))?;
-        if let Err(e) = k.untyped_retype(leaf.slot, ty, size_bits, slot, 1) {
-            let _ = self.caps.free(slot);
+        let count = 1u32 << count_log2;
+        let slot = self.caps.alloc_run(count).map_err(|_| PlaceError::Capacity(Capacity::CapSlots))?;
+        if let Err(e) = k.untyped_retype(leaf.slot, ty, size_bits, slot, count) {
+            let _ = self.caps.free_run(slot, count);
             return Err(PlaceError::Kernel(e));
         }
-        self.pool.apply_occupy(id, ty, slot).map_err(pool_err)?;
+        self.pool.apply_occupy(id, ty, slot, count_log2).map_err(pool_err)?;
         self.verify(k, id);
         self.stats.objects += 1;
         Ok(Placement { node: id, slot, paddr: addr, bits, generation: self.pool.info(id).generation })
@@ -272,13 +298,15 @@ where
             return Err(PlaceError::Invalid(KernelError::InvalidArgument { which: 0 }));
         }
         let n = self.pool.info(node);
-        let obj_slot = match n.state {
-            NodeState::Occupied { obj_slot, .. } => obj_slot,
+        let (obj_slot, count_log2) = match n.state {
+            NodeState::Occupied { obj_slot, count_log2, .. } => (obj_slot, count_log2),
             _ => return Err(PlaceError::Invalid(KernelError::InvalidArgument { which: 0 })),
         };
         match self.free_mode {
             FreeMode::Revoke => k.cnode_revoke(n.slot),
-            FreeMode::Delete => k.cnode_delete(obj_slot),
+            // Only a single object's cap can go alone; a run is revoked as a whole.
+            FreeMode::Delete if count_log2 == 0 => k.cnode_delete(obj_slot),
+            FreeMode::Delete => k.cnode_revoke(n.slot),
         }
         .map_err(PlaceError::Kernel)?;
         self.pool.apply_release(node).map_err(pool_err)?;
@@ -286,7 +314,8 @@ where
             // After a delete a client copy may still hold the leaf busy; only revoke is exact.
             self.verify(k, node);
         }
-        let _ = self.caps.free(obj_slot);
+        // The slots were allocated as one run at placement: they are the run's to give back.
+        let _ = self.caps.free_run(obj_slot, 1 << count_log2);
         self.stats.frees += 1;
         Ok(())
     }
@@ -302,13 +331,13 @@ where
         }
     }
 
-    /// Object type and core's slot of the object held by `node`, if any.
+    /// Object type and core's slot of the object held by `node` (the first of a run), if any.
     pub fn object(&self, node: NodeId) -> Option<(ObjectType, Slot)> {
         if node.0 as usize >= self.pool.capacity() {
             return None;
         }
         match self.pool.info(node).state {
-            NodeState::Occupied { ty, obj_slot } => Some((ty, obj_slot)),
+            NodeState::Occupied { ty, obj_slot, .. } => Some((ty, obj_slot)),
             _ => None,
         }
     }

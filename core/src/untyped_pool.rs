@@ -7,7 +7,8 @@
 //!   decodeUntypedInvocation` resets an untyped without children on its next retype).
 //! * `Split`: exactly two children, the untyped halves made by one retype of two objects;
 //!   watermark = 2^bits.
-//! * `Occupied`: exactly one child, an object of exactly the node's size; watermark = 2^bits.
+//! * `Occupied`: children made by one retype that fill it (one object of exactly the node's
+//!   size, or 2^k equal objects); watermark = 2^bits.
 //!
 //! Each node counts the live objects in its subtree, so "this block holds no object" is O(1).
 //! Lookup: roots are kept sorted by address in the first slots of the node arena (binary
@@ -37,9 +38,12 @@ pub enum NodeState {
     Unused,
     Free,
     Split,
+    /// Holds 2^`count_log2` objects of `ty` filling it, their caps in consecutive slots from
+    /// `obj_slot` (one retype of many objects, e.g. a run of frames).
     Occupied {
         ty: ObjectType,
         obj_slot: Slot,
+        count_log2: u8,
     },
 }
 
@@ -394,13 +398,13 @@ impl<S: AsRef<[PoolNode]> + AsMut<[PoolNode]>> UntypedPool<S> {
         }
     }
 
-    /// Records a successful retype of one object of exactly the node's size from free node `id`.
-    pub fn apply_occupy(&mut self, id: NodeId, ty: ObjectType, obj_slot: Slot) -> Result<(), PoolError> {
+    /// Records a successful retype of 2^`count_log2` objects filling free node `id`.
+    pub fn apply_occupy(&mut self, id: NodeId, ty: ObjectType, obj_slot: Slot, count_log2: u8) -> Result<(), PoolError> {
         if self.node(id).state != NodeState::Free {
             return Err(PoolError::WrongState(id));
         }
         let n = self.node_mut(id);
-        n.state = NodeState::Occupied { ty, obj_slot };
+        n.state = NodeState::Occupied { ty, obj_slot, count_log2 };
         n.generation = n.generation.wrapping_add(1);
         self.add_live(id, true);
         Ok(())
@@ -506,7 +510,7 @@ mod tests {
         assert_eq!(p.info(root).watermark, 1 << 16);
         let (l2, _) = p.apply_split(lo, Slot(22)).unwrap();
         assert_eq!(p.walk(0x10000, 14), Some(Walk::Exact(l2)));
-        p.apply_occupy(l2, ObjectType::Untyped, Slot(30)).unwrap();
+        p.apply_occupy(l2, ObjectType::Untyped, Slot(30), 0).unwrap();
         assert_eq!(p.info(root).live, 1);
         assert_eq!(p.walk(0x11000, 12), Some(Walk::InsideOccupied(l2)));
         assert_eq!(p.apply_merge(root, |_| ()), Err(PoolError::WrongState(root)));

@@ -278,3 +278,32 @@ fn moved_metadata_keeps_every_handle_and_grows_the_capacity() {
     check_mirror(&s.placer, &k.inner);
     assert_eq!(s.largest_free(k), 1 << 20);
 }
+
+#[test]
+fn a_run_of_frames_is_one_retype_from_one_leaf_and_one_free() {
+    let mut r = rig(&layout());
+    let (k, mut s) = ours(&mut r);
+    let avail = s.ram().avail();
+    let before = k.counts;
+    // 256 KiB at 0x10_0000 + 256 KiB: 64 frames of 4 KiB in consecutive slots.
+    let p = s.alloc_run_at(k, T::Frame4K, 0, 0x14_0000, 6).unwrap();
+    assert_eq!(p.paddr, 0x14_0000);
+    assert_eq!(p.slot.0 % 64, 0, "the run's slots are aligned to its length");
+    let after = k.counts;
+    assert_eq!(after.retypes - before.retypes, 3, "two splits (1 MiB to 256 KiB) and one retype of 64 frames");
+    for i in 0..64u32 {
+        assert_eq!(k.inner.object_at(Slot(p.slot.0 + i)), Some((T::Frame4K, 0x14_0000 + (i as u64) * 4096, 12)));
+    }
+    assert_eq!(s.ram().avail(), avail - (256 << 10));
+    // Misaligned runs and runs past the fan-out are invalid; nothing changes.
+    assert!(matches!(s.alloc_run_at(k, T::Frame4K, 0, 0x18_1000, 1), Err(AllocFailure::Invalid(_))));
+    assert!(matches!(s.alloc_run_at(k, T::Frame4K, 0, 0x10_0000, 9), Err(AllocFailure::Invalid(_))));
+    assert_eq!(s.ram().avail(), avail - (256 << 10));
+    s.free(k, p.handle).unwrap();
+    assert_eq!(s.ram().avail(), avail);
+    for i in 0..64u32 {
+        assert_eq!(k.inner.object_at(Slot(p.slot.0 + i)), None, "the revoke took every frame");
+    }
+    check_mirror(&s.placer, &k.inner);
+    assert_eq!(s.free(k, p.handle), Err(FreeError::InvalidHandle));
+}

@@ -43,10 +43,15 @@ pub fn check_mirror(p: &TestPlacer, k: &Model) {
         match n.state {
             NodeState::Free => assert!(kids.is_empty(), "free node {:?} has children {:?}", n, kids),
             NodeState::Split => assert_eq!(kids.len(), 2),
-            NodeState::Occupied { ty, obj_slot } => {
-                expected_caps += 1;
-                assert_eq!(kids, vec![obj_slot]);
-                assert_eq!(k.object_at(obj_slot), Some((ty, n.paddr, n.bits)), "object of {:?}", n);
+            NodeState::Occupied { ty, obj_slot, count_log2 } => {
+                let count = 1u32 << count_log2;
+                let bits = n.bits - count_log2;
+                expected_caps += count as usize;
+                assert_eq!(kids, (0..count).map(|i| Slot(obj_slot.0 + i)).collect::<Vec<_>>());
+                for i in 0..count {
+                    let at = n.paddr + ((i as u64) << bits);
+                    assert_eq!(k.object_at(Slot(obj_slot.0 + i)), Some((ty, at, bits)), "object {i} of {:?}", n);
+                }
             }
             NodeState::Unused => unreachable!(),
         }
