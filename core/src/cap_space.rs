@@ -68,6 +68,8 @@ pub struct CapSpace<S> {
     first: u32,
     heads: [u32; ORDERS],
     free: usize,
+    /// Slots from here on are held back (allocated) until [`Self::release_held`]; `NIL`: none.
+    held_from: u32,
 }
 
 impl<S: AsRef<[CapEntry]> + AsMut<[CapEntry]>> CapSpace<S> {
@@ -80,14 +82,35 @@ impl<S: AsRef<[CapEntry]> + AsMut<[CapEntry]>> CapSpace<S> {
         for x in storage.as_mut().iter_mut() {
             *x = CapEntry::EMPTY;
         }
-        let mut cs = CapSpace { e: storage, first: first.0, heads: [NIL; ORDERS], free: 0 };
+        let mut cs = CapSpace { e: storage, first: first.0, heads: [NIL; ORDERS], free: 0, held_from: NIL };
         cs.add_free(first.0, first.0 + len as u32);
         Ok(cs)
     }
 
-    /// Makes the allocated slots `[lo, hi)` free, as the largest aligned runs, merging with free
-    /// buddies. Pushed from the top down, so low slots come out first.
+    /// Holds every slot from `from` on back from allocation, also those a later
+    /// [`Self::replace_storage`] adds, until [`Self::release_held`]: for slots that exist in the
+    /// kernel only later (core's CSpace beyond the boot CNode, before `root::cspace` made it).
+    pub fn hold_from(&mut self, from: Slot) {
+        if from.0 < self.first + self.capacity() as u32 {
+            // Only slots past the end can be held: every slot below it may be in use.
+            return;
+        }
+        self.held_from = from.0;
+    }
+
+    /// Makes the held slots free.
+    pub fn release_held(&mut self) {
+        let (from, end) = (self.held_from, self.first + self.capacity() as u32);
+        self.held_from = NIL;
+        if from < end {
+            self.add_free(from, end);
+        }
+    }
+
+    /// Makes the allocated slots `[lo, hi)` free (below the held ones), as the largest aligned
+    /// runs, merging with free buddies. Pushed from the top down, so low slots come out first.
     fn add_free(&mut self, lo: u32, hi: u32) {
+        let hi = hi.min(self.held_from.max(lo));
         let mut top = hi;
         while top > lo {
             // The largest aligned run ending at `top` that starts at or above `lo`.

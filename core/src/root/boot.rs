@@ -31,6 +31,8 @@ pub fn start(bi: &BootInfo, metadata: Metadata) -> Result<Runner, Error> {
             run.core.ours.placer.caps.capacity()
         );
     }
+    // Every managed slot exists now.
+    run.core.ours.placer.caps.release_held();
     let t1 = rdtsc();
     // The floor beside it, measured in the same run: under TCG only the ratio means anything.
     let floor = crate::root::runner::yield_cycles(crate::root::runner::YIELD_SAMPLES).max(1);

@@ -324,6 +324,8 @@ fn move_metadata(core: &mut Core, c: Capacities, first: u32) -> Result<(), Setup
             caps: vspace::slice_at::<CapEntry>(base + caps_at, slots, || CapEntry::EMPTY),
         }
     };
+    // Slots past the boot root CNode exist once `cspace::extend` has made them (it releases them).
+    core.ours.placer.caps.hold_from(Slot(1 << LEVEL2_BITS));
     core.ours.replace_storage(storage).map_err(SetupError::Move)?;
     core.footprint.mapped_bytes = mapped.frame_bytes;
     core.footprint.paging_bytes = mapped.paging_bytes;
