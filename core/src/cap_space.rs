@@ -410,7 +410,8 @@ mod tests {
                     }
                     Err(CapSpaceError::Exhausted) => {
                         // No aligned run of n free slots exists.
-                        let free_run = |b: u32| (b..b + n).all(|s| (first..first + len).contains(&s) && !used.contains(&s));
+                        let free_run =
+                            |b: u32| (b..b + n).all(|s| (first..first + len).contains(&s) && !used.contains(&s));
                         assert!(!(first..first + len).filter(|s| s % n == 0).any(free_run));
                     }
                     Err(e) => panic!("{e:?}"),

@@ -26,6 +26,8 @@
 //! (`core/selftest`).
 #![no_std]
 
+extern crate alloc;
+
 pub mod cap_space;
 pub mod image;
 pub mod kernel;

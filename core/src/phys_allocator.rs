@@ -256,6 +256,39 @@ where
         Ok(base)
     }
 
+    /// Like [`Self::find_block`], for a block that may span several boot untypeds (whose
+    /// boundaries the range allocator keeps blocks from crossing): the lowest address aligned to
+    /// `2^align_log2`, within `range` if given, where `size` bytes of RAM are free and
+    /// physically contiguous. Each naturally aligned run inside it lies in one untyped (boot
+    /// untypeds are naturally aligned blocks), so it can be placed with
+    /// [`Self::alloc_run_at`]. Walks the free blocks in address order. Allocates nothing.
+    pub fn find_span(&self, size: u64, align_log2: u8, range: Option<(u64, u64)>) -> Result<u64, AllocFailure> {
+        let (lo, hi) = range.unwrap_or((0, u64::MAX));
+        if size == 0 || align_log2 >= 64 || lo >= hi {
+            return Err(AllocFailure::NoBlock);
+        }
+        let mask = (1u64 << align_log2) - 1;
+        // The span of adjacent free blocks being looked at: [start, end).
+        let (mut start, mut end) = (0u64, 0u64);
+        for b in self.ram.iter() {
+            if b.used {
+                continue;
+            }
+            if b.base != end {
+                start = b.base;
+            }
+            end = b.end();
+            let Some(at) = start.max(lo).checked_add(mask).map(|a| a & !mask) else { break };
+            if at.checked_add(size).is_some_and(|e| e <= end.min(hi)) {
+                return Ok(at);
+            }
+            if end >= hi {
+                break;
+            }
+        }
+        Err(AllocFailure::NoBlock)
+    }
+
     /// Like [`Self::alloc`], but the block must lie in `[lo, hi)` (e.g. DMA below 4 GiB).
     pub fn alloc_in<K: Kernel>(
         &mut self,

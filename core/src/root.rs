@@ -20,6 +20,7 @@ pub mod child_pd;
 pub mod cspace;
 pub mod device;
 pub mod error;
+pub mod heap;
 pub mod kernel;
 pub mod runner;
 pub mod seed;

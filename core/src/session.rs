@@ -2,23 +2,25 @@
 //! slots), spent on objects core places for the child and given back when the session closes.
 //!
 //! How a request is served ([`Sessions::serve`]): the session handle names a live session of
-//! the request's kind (index, kind and generation, so a stale, forged or foreign handle names
-//! nothing); each object is charged to what is left of the quota before it is placed (a
-//! dataspace's frames are checked as a whole first); the objects are placed through
-//! [`pd::Pd`] (core's allocator, then the kernel invocations on the child's PD) into a
-//! [`Pending`] list that is either committed to the session or freed again, so a request that
-//! fails changes nothing. [`ram`] serves dataspaces, [`cnode`] CNodes and
-//! [`thread`] threads.
+//! the request's kind (its kind and a serial number core never hands out twice while the
+//! first is live, so a stale, forged or foreign handle names nothing); each object is charged
+//! to what is left of the quota before it is placed (a dataspace's frames are checked as a
+//! whole first); the objects are placed through [`pd::Pd`] (core's allocator, then the kernel
+//! invocations on the child's PD) into a [`Pending`] list that is either committed to the
+//! session or freed again, so a request that fails changes nothing. [`ram`] serves dataspaces,
+//! [`cnode`] CNodes and [`thread`] threads.
 //!
-//! The quota rule ([`sel4_core_protocol::charges`], published so clients can compute it): a
-//! session is charged, in bytes, its own record (a block of core's slab of session records)
-//! from the moment it opens, and for every object core places for it (frames, paging
-//! structures of its mappings, CNodes, TCBs, IPC buffers) the object's own size plus a record
-//! of [`charges::OBJECT_RECORD`] bytes (its entry in the session and the share of core's
-//! allocator metadata one object is provisioned). Its cap quota is charged one slot of core's
-//! CSpace per object and one slot of the child's CNode per cap handed to the child.
-//! Closing a session (or the child's end) frees everything it holds; freeing revokes each
-//! object's leaf, so the child's copies and mappings die with it.
+//! Records grow with use: a session holds as many dataspaces, CNodes and threads, and a child
+//! as many sessions, as their quotas pay for. The records live on core's heap; what each costs
+//! is charged to its session by the published rule ([`sel4_core_protocol::charges`]): the
+//! session's own record from the moment it opens, a dataspace's record, and for every object
+//! core places (a run of a dataspace's frames made by one retype, paging structures of its
+//! mappings, CNodes, TCBs, IPC buffers) the object's own size plus [`charges::OBJECT_RECORD`]
+//! bytes (its record and the share of core's allocator metadata one object is provisioned).
+//! Its cap quota is charged one slot of core's CSpace per object (per frame of a run) and one
+//! slot of the child's CNode per cap handed to the child. Closing a session (or the child's
+//! end) frees everything it holds; freeing revokes each object's leaf, so the child's copies
+//! and mappings die with it.
 
 pub mod pd;
 
@@ -26,46 +28,81 @@ mod cnode;
 mod ram;
 mod thread;
 
+use alloc::boxed::Box;
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::vec::Vec;
+
 use sel4_core_protocol::answer::{Answer, Done, OpenReply, UsageReply};
 use sel4_core_protocol::reply::Words;
 use sel4_core_protocol::{charges, CacheAttr, ErrorCode, Handle, Request, SessionKind};
 
 use crate::kernel::Slot;
 use crate::object::ObjectType;
-use crate::phys_allocator::{Handle as ObjectHandle, Placed, METADATA_PER_OBJECT};
+use crate::phys_allocator::{Handle as ObjectHandle, METADATA_PER_OBJECT};
+
+/// Bytes each dataspace, CNode and thread is charged for its record.
+pub const HANDLE_RECORD: u64 = charges::HANDLE_RECORD;
 use pd::Pd;
 
-/// What a session's record holds, and the sessions one child holds (published: a client can
-/// tell `OutOfRecords` coming).
-pub use sel4_core_protocol::charges::{MAX_CNODES, MAX_DATASPACES, MAX_OBJECTS, MAX_SESSIONS, MAX_THREADS};
-
-/// Bytes a session is charged for its record while it is open: the block of core's slab of
-/// session records it takes ([`Session`] is aligned to exactly that size).
+/// Bytes a session is charged for its record while it is open.
 pub const SESSION_RECORD: u64 = charges::SESSION_RECORD;
-const _: () = assert!(size_of::<Session>() as u64 == SESSION_RECORD);
-// An object's record charge covers its entry in the session and core's allocator metadata.
-const _: () = assert!(size_of::<Object>() as u64 + METADATA_PER_OBJECT <= charges::OBJECT_RECORD);
 
-/// What owns a session's object.
-#[derive(Copy, Clone, PartialEq, Eq, Debug)]
-enum Owner {
-    Dataspace(u8),
-    /// A paging structure placed to map the address it holds.
-    Paging(u64),
-    Cnode(u8),
-    Thread(u8),
+/// Bytes of core's heap a record of `T` takes at most, boxed in a B-tree map: the box and a
+/// B-tree node's share per entry (a lone entry takes a whole leaf node of eleven 4-byte keys
+/// and 8-byte boxes, about 160 bytes).
+const fn boxed_in_map<T>() -> u64 {
+    size_of::<T>() as u64 + 160
 }
+// Each record's charge covers what it takes of core's heap.
+const _: () = assert!(boxed_in_map::<Session>() <= charges::SESSION_RECORD);
+const _: () = assert!(boxed_in_map::<Dataspace>() <= charges::HANDLE_RECORD);
+const _: () = assert!(boxed_in_map::<Object>() <= charges::HANDLE_RECORD);
+const _: () = assert!(boxed_in_map::<Thread>() <= charges::HANDLE_RECORD);
+// An object's charge covers its place in a vector that may hold twice its length, and core's
+// allocator metadata.
+const _: () = assert!(2 * size_of::<Paging>() as u64 + METADATA_PER_OBJECT <= charges::OBJECT_RECORD);
 
-/// An object core placed for a session.
+/// An object core placed for a session: one object, or a run of 2^`count_log2` equal objects
+/// (frames) made by one retype, with caps in consecutive slots from `slot`.
 #[derive(Copy, Clone, Debug)]
 struct Object {
     handle: ObjectHandle,
     slot: Slot,
     ty: ObjectType,
-    /// Physical address: a dataspace's frames are used in address order.
     paddr: u64,
-    bytes: u64,
-    owner: Owner,
+    /// log2 of the bytes of the whole run.
+    bits: u8,
+    count_log2: u8,
+}
+
+impl Object {
+    /// Bytes of the whole run.
+    fn bytes(&self) -> u64 {
+        1 << self.bits
+    }
+
+    /// Slots of core's CSpace it takes: one per object of the run.
+    fn cap_slots(&self) -> u32 {
+        charges::OBJECT_CAP_SLOTS << self.count_log2
+    }
+
+    /// The objects of the run: core's slot of each, in address order.
+    fn slots(&self) -> impl Iterator<Item = Slot> {
+        let first = self.slot.0;
+        (0..1u32 << self.count_log2).map(move |i| Slot(first + i))
+    }
+
+    /// Bytes of each object of the run.
+    fn each(&self) -> u64 {
+        1 << (self.bits - self.count_log2)
+    }
+}
+
+/// A paging structure placed to map the address it holds.
+#[derive(Copy, Clone, Debug)]
+struct Paging {
+    object: Object,
+    va: u64,
 }
 
 /// What a handle names.
@@ -77,72 +114,28 @@ enum Named {
     Thread = 3,
 }
 
-/// A handle: bits 0..8 the index in its table, 8..10 what it names ([`Named`]), 10..12 the
-/// session an object belongs to (0 for a session), 12..32 the entry's generation, never 0. So a
-/// stale or forged handle, one of another session or one of another kind names nothing.
-fn handle(named: Named, session: usize, index: usize, generation: u32) -> Handle {
-    Handle(generation << 12 | (session as u32) << 10 | (named as u32) << 8 | index as u32)
+/// Bits of a handle's serial number; the two above them say what it names ([`Named`]).
+const SERIAL_BITS: u32 = 30;
+const SERIAL_MASK: u32 = (1 << SERIAL_BITS) - 1;
+
+/// A handle: what it names in bits 30..32 and a serial number in bits 0..30, never 0, unique
+/// among the child's live sessions and objects. So a stale or forged handle, one of another
+/// session or one of another kind names nothing.
+fn handle(named: Named, serial: u32) -> Handle {
+    Handle((named as u32) << SERIAL_BITS | serial)
 }
 
-/// The fields of a handle: what it names, its session, index and generation.
-fn split(h: Handle) -> (u32, usize, usize, u32) {
-    ((h.0 >> 8) & 3, ((h.0 >> 10) & 3) as usize, (h.0 & 0xff) as usize, h.0 >> 12)
-}
-
-/// The generation after `g`: 20 bits, skipping 0 (no live entry has generation 0, so the
-/// handle 0 never names anything). An entry reused 2^20 - 1 times comes back to a generation
-/// it had before.
-fn next_generation(g: u32) -> u32 {
-    if g + 1 >= 1 << 20 {
-        1
+/// The serial of `h` if it names a `named`.
+fn serial(h: Handle, named: Named) -> Result<u32, ErrorCode> {
+    if h.0 >> SERIAL_BITS == named as u32 && h.0 & SERIAL_MASK != 0 {
+        Ok(h.0 & SERIAL_MASK)
     } else {
-        g + 1
+        Err(ErrorCode::InvalidHandle)
     }
 }
 
-// The handle's fields hold every table's indices and every session.
-const _: () = assert!(MAX_SESSIONS <= 4 && MAX_DATASPACES <= 256 && MAX_CNODES <= 256 && MAX_THREADS <= 256);
-
-/// A record with a generation, live or free: what a handle names.
-#[derive(Copy, Clone, Debug)]
-struct Entry<T> {
-    generation: u32,
-    live: bool,
-    value: T,
-}
-
-impl<T: Copy> Entry<T> {
-    const fn empty(value: T) -> Entry<T> {
-        Entry { generation: 0, live: false, value }
-    }
-
-    /// The value of live entry `h` of `table` (of `named` things of session `session`), with
-    /// its index.
-    fn find(table: &[Entry<T>], h: Handle, named: Named, session: usize) -> Result<(usize, T), ErrorCode> {
-        let (tag, s, i, generation) = split(h);
-        match table.get(i) {
-            Some(e) if tag == named as u32 && s == session && e.live && e.generation == generation => Ok((i, e.value)),
-            _ => Err(ErrorCode::InvalidHandle),
-        }
-    }
-
-    /// Index of a free entry of `table`.
-    fn free_index(table: &[Entry<T>]) -> Option<usize> {
-        table.iter().position(|e| !e.live)
-    }
-
-    /// Makes entry `i` of `table` live with `value`; its handle.
-    fn fill(table: &mut [Entry<T>], i: usize, value: T, named: Named, session: usize) -> Handle {
-        let e = &mut table[i];
-        e.generation = next_generation(e.generation);
-        e.live = true;
-        e.value = value;
-        handle(named, session, i, e.generation)
-    }
-}
-
-/// A dataspace: physically contiguous frames at consecutive addresses.
-#[derive(Copy, Clone, Debug)]
+/// A dataspace: physically contiguous frames, in runs at consecutive addresses.
+#[derive(Clone, Debug)]
 struct Dataspace {
     paddr: u64,
     size: u64,
@@ -151,58 +144,45 @@ struct Dataspace {
     mapped: Option<u64>,
     /// Frame caps handed to the client (their cap quota).
     caps: u32,
+    runs: Vec<Object>,
 }
 
-/// A thread: its TCB in core's CSpace.
+/// A thread: its TCB and IPC buffer, and which of the child's IPC buffer pages it has.
 #[derive(Copy, Clone, Debug)]
 struct Thread {
-    tcb: Slot,
+    tcb: Object,
+    ipc: Object,
+    page: u32,
 }
 
-/// One session: a block of core's slab of session records (the table of children holds
-/// [`MAX_SESSIONS`] per child), charged to the session while it is open.
-#[repr(align(8192))]
+/// One session, charged [`SESSION_RECORD`] while it is open.
 pub struct Session {
     kind: SessionKind,
-    /// Its place among the child's sessions (part of its objects' handles).
-    index: usize,
-    generation: u32,
-    live: bool,
     ram_quota: u64,
     cap_quota: u32,
     /// Bytes and cap slots charged now, and the most bytes ever.
     used: u64,
     caps_used: u32,
     peak: u64,
-    dataspaces: [Entry<Dataspace>; MAX_DATASPACES],
-    cnodes: [Entry<()>; MAX_CNODES],
-    threads: [Entry<Thread>; MAX_THREADS],
-    objects: heapless::Vec<Object, MAX_OBJECTS>,
+    dataspaces: BTreeMap<u32, Box<Dataspace>>,
+    cnodes: BTreeMap<u32, Box<Object>>,
+    threads: BTreeMap<u32, Box<Thread>>,
+    paging: Vec<Paging>,
 }
 
 impl Session {
-    const fn empty() -> Session {
+    fn new(kind: SessionKind, ram_quota: u64, cap_quota: u32) -> Session {
         Session {
-            kind: SessionKind::Ram,
-            index: 0,
-            generation: 0,
-            live: false,
-            ram_quota: 0,
-            cap_quota: 0,
-            used: 0,
+            kind,
+            ram_quota,
+            cap_quota,
+            used: SESSION_RECORD,
             caps_used: 0,
-            peak: 0,
-            dataspaces: [Entry::empty(Dataspace {
-                paddr: 0,
-                size: 0,
-                frame_bits: 0,
-                cache: CacheAttr::Cached,
-                mapped: None,
-                caps: 0,
-            }); MAX_DATASPACES],
-            cnodes: [Entry::empty(()); MAX_CNODES],
-            threads: [Entry::empty(Thread { tcb: Slot(0) }); MAX_THREADS],
-            objects: heapless::Vec::new(),
+            peak: SESSION_RECORD,
+            dataspaces: BTreeMap::new(),
+            cnodes: BTreeMap::new(),
+            threads: BTreeMap::new(),
+            paging: Vec::new(),
         }
     }
 
@@ -216,55 +196,52 @@ impl Session {
         }
     }
 
-    /// Frees the objects owned by `only`, or all of them, and uncharges them.
-    fn release(&mut self, pd: &mut impl Pd, only: Option<Owner>) {
-        let mut i = self.objects.len();
-        while i > 0 {
-            i -= 1;
-            let o = self.objects[i];
-            if only.is_none_or(|owner| o.owner == owner) {
-                pd.free(o.handle);
-                self.used -= object_cost(o.bytes);
-                self.caps_used -= charges::OBJECT_CAP_SLOTS;
-                self.objects.swap_remove(i);
-            }
-        }
+    /// Every object it holds.
+    fn objects(&self) -> impl Iterator<Item = &Object> {
+        self.dataspaces
+            .values()
+            .flat_map(|d| d.runs.iter())
+            .chain(self.cnodes.values().map(|c| &**c))
+            .chain(self.threads.values().flat_map(|t| [&t.tcb, &t.ipc]))
+            .chain(self.paging.iter().map(|p| &p.object))
     }
 
-    /// Stops every thread before the objects go (a thread never runs on freed memory).
-    fn stop_threads(&self, pd: &mut impl Pd) {
-        for t in self.threads.iter().filter(|t| t.live) {
-            pd.thread_suspend(t.value.tcb);
-        }
+    /// Frees `o` and uncharges it.
+    fn release(&mut self, pd: &mut impl Pd, o: &Object) {
+        pd.free(o.handle);
+        self.used -= object_cost(o.bytes());
+        self.caps_used -= o.cap_slots();
     }
 
-    /// Frees everything and closes.
-    fn close(&mut self, pd: &mut impl Pd) {
-        self.stop_threads(pd);
-        self.release(pd, None);
-        for c in self.dataspaces.iter_mut() {
-            c.live = false;
+    /// Frees everything; the session is gone afterwards. Threads stop first (a thread never
+    /// runs on freed memory).
+    fn close(mut self, pd: &mut impl Pd, pages: &mut BTreeSet<u32>) {
+        for t in self.threads.values() {
+            pd.thread_suspend(t.tcb.slot);
         }
-        for c in self.cnodes.iter_mut() {
-            c.live = false;
+        let objects: Vec<Object> = self.objects().copied().collect();
+        for o in objects.iter().rev() {
+            self.release(pd, o);
         }
-        for t in self.threads.iter_mut() {
-            t.live = false;
+        for t in self.threads.values() {
+            pages.remove(&t.page);
         }
-        self.live = false;
-    }
-
-    /// The objects of `owner`, in address order.
-    fn objects_of(&self, owner: Owner) -> heapless::Vec<Object, MAX_OBJECTS> {
-        let mut v: heapless::Vec<Object, MAX_OBJECTS> =
-            self.objects.iter().copied().filter(|o| o.owner == owner).collect();
-        v.sort_unstable_by_key(|o| o.paddr);
-        v
     }
 
     /// RAM bytes and cap slots left.
     fn left(&self) -> (u64, u32) {
         (self.ram_quota - self.used, self.cap_quota - self.caps_used)
+    }
+
+    fn report(&self, serial: u32) -> Report {
+        Report {
+            session: handle(Named::Session, serial),
+            kind: self.kind,
+            objects: self.objects().count(),
+            records: self.dataspaces.len() + self.cnodes.len() + self.threads.len(),
+            usage: self.usage(),
+            peak: self.peak,
+        }
     }
 }
 
@@ -273,29 +250,21 @@ pub const fn object_cost(bytes: u64) -> u64 {
     bytes + charges::OBJECT_RECORD
 }
 
-/// Objects placed for one request, charged only if it succeeds: [`Pending::commit`] moves
-/// them to the session, [`Pending::undo`] frees them.
+/// Objects placed for one request, charged only if it succeeds: [`Pending::commit`] charges
+/// them to the session and hands them over, [`Pending::undo`] frees them.
 struct Pending {
-    objects: heapless::Vec<Object, MAX_OBJECTS>,
+    objects: Vec<Object>,
     bytes: u64,
     caps: u32,
-    /// What the session has left, and room in its table of objects.
+    /// What the session has left.
     ram_left: u64,
     caps_left: u32,
-    room: usize,
 }
 
 impl Pending {
     fn new(s: &Session) -> Pending {
         let (ram_left, caps_left) = s.left();
-        Pending {
-            objects: heapless::Vec::new(),
-            bytes: 0,
-            caps: 0,
-            ram_left,
-            caps_left,
-            room: MAX_OBJECTS - s.objects.len(),
-        }
+        Pending { objects: Vec::new(), bytes: 0, caps: 0, ram_left, caps_left }
     }
 
     /// Charges `bytes` and `caps` more, if the quota has them.
@@ -311,35 +280,32 @@ impl Pending {
         Ok(())
     }
 
-    /// Places an object of `ty` (at `at`, or where core chooses), charged with its cap slot.
+    fn uncharge(&mut self, bytes: u64, caps: u32) {
+        self.bytes -= bytes;
+        self.caps -= caps;
+    }
+
+    /// Places 2^`count_log2` objects of `ty` (at `at`, or one object where core chooses),
+    /// charged with their cap slots.
     fn place(
         &mut self,
         pd: &mut impl Pd,
         ty: ObjectType,
         size_bits: u8,
         at: Option<u64>,
-        owner: Owner,
-    ) -> Result<Placed, ErrorCode> {
-        let bytes = ty.object_bits(size_bits).map(|b| 1u64 << b).map_err(|_| ErrorCode::InvalidArgument)?;
-        // The session's table of objects is part of its fixed record.
-        if self.objects.len() >= self.room {
-            return Err(ErrorCode::OutOfRecords);
-        }
-        self.charge(object_cost(bytes), charges::OBJECT_CAP_SLOTS)?;
+        count_log2: u8,
+    ) -> Result<Object, ErrorCode> {
+        let bits = ty.object_bits(size_bits).map_err(|_| ErrorCode::InvalidArgument)? + count_log2;
+        let (bytes, caps) = (1u64 << bits, charges::OBJECT_CAP_SLOTS << count_log2);
+        self.charge(object_cost(bytes), caps)?;
         let placed = match at {
-            Some(paddr) => pd.alloc_at(ty, paddr),
+            Some(paddr) => pd.alloc_run_at(ty, paddr, count_log2),
             None => pd.alloc(ty, size_bits),
         };
-        let p = match placed {
-            Ok(p) => p,
-            Err(_) => {
-                self.bytes -= object_cost(bytes);
-                self.caps -= charges::OBJECT_CAP_SLOTS;
-                return Err(ErrorCode::NoMemory);
-            }
-        };
-        let _ = self.objects.push(Object { handle: p.handle, slot: p.slot, ty, paddr: p.paddr, bytes, owner });
-        Ok(p)
+        let p = placed.inspect_err(|_| self.uncharge(object_cost(bytes), caps)).map_err(|_| ErrorCode::NoMemory)?;
+        let o = Object { handle: p.handle, slot: p.slot, ty, paddr: p.paddr, bits, count_log2 };
+        self.objects.push(o);
+        Ok(o)
     }
 
     fn undo(self, pd: &mut impl Pd) {
@@ -348,25 +314,24 @@ impl Pending {
         }
     }
 
-    fn commit(self, s: &mut Session) {
-        for o in self.objects {
-            let _ = s.objects.push(o);
-        }
+    /// Charges what was placed to `s`; the objects, for the record that holds them.
+    fn commit(self, s: &mut Session) -> Vec<Object> {
         s.used += self.bytes;
         s.caps_used += self.caps;
         s.peak = s.peak.max(s.used);
+        self.objects
     }
 }
 
 /// A child's sessions, and what of its budget they hold.
+#[derive(Default)]
 pub struct Sessions {
-    sessions: [Session; MAX_SESSIONS],
-}
-
-impl Default for Sessions {
-    fn default() -> Self {
-        Sessions { sessions: [const { Session::empty() }; MAX_SESSIONS] }
-    }
+    /// The last serial handed out; after it wraps, serials still live are skipped.
+    last: u32,
+    wrapped: bool,
+    sessions: BTreeMap<u32, Box<Session>>,
+    /// The child's IPC buffer pages its threads have (indices from [`Client::ipc_base`]).
+    pages: BTreeSet<u32>,
 }
 
 /// What serving a request needs to know of the child.
@@ -379,9 +344,10 @@ pub struct Client {
     /// RAM and cap slots of the child's budget not yet charged or lent to a session.
     pub ram_left: u64,
     pub caps_left: u64,
-    /// Where its threads' IPC buffers go: pages core maps from here on, one per session and
-    /// thread, under a page table the child has already.
+    /// Where its threads' IPC buffers go: pages core maps from here on, one per thread, under
+    /// a page table the child has already, up to `ipc_pages` of them.
     pub ipc_base: u64,
+    pub ipc_pages: u32,
 }
 
 /// A session's use, for core's log: `(<kind>): holds <n> objects; quota ...`, to follow
@@ -391,6 +357,8 @@ pub struct Report {
     pub session: Handle,
     pub kind: SessionKind,
     pub objects: usize,
+    /// Dataspaces, CNodes and threads it holds (each charged its record).
+    pub records: usize,
     pub usage: UsageReply,
     pub peak: u64,
 }
@@ -421,44 +389,62 @@ impl Sessions {
     /// Bytes of kernel objects the open sessions hold (what freeing them gives the allocator
     /// back; their quotas also count core's records of them).
     pub fn object_bytes(&self) -> u64 {
-        self.live().flat_map(|(_, s)| s.objects.iter()).map(|o| o.bytes).sum()
+        self.sessions.values().flat_map(|s| s.objects()).map(|o| o.bytes()).sum()
     }
 
     /// RAM and cap slots lent to open sessions.
     pub fn lent(&self) -> (u64, u64) {
-        self.live().fold((0, 0), |(r, c), (_, s)| (r + s.ram_quota, c + s.cap_quota as u64))
+        self.sessions.values().fold((0, 0), |(r, c), s| (r + s.ram_quota, c + s.cap_quota as u64))
     }
 
     /// Reports of the open sessions.
     pub fn reports(&self) -> impl Iterator<Item = Report> + '_ {
-        self.live().map(|(h, s)| Report {
-            session: h,
-            kind: s.kind,
-            objects: s.objects.len(),
-            usage: s.usage(),
-            peak: s.peak,
-        })
+        self.sessions.iter().map(|(&serial, s)| s.report(serial))
     }
 
     /// The report of session `h`, if it is open.
     pub fn report(&self, h: Handle) -> Option<Report> {
-        self.reports().find(|r| r.session == h)
+        let serial = serial(h, Named::Session).ok()?;
+        self.sessions.get(&serial).map(|s| s.report(serial))
     }
 
     /// The objects the open sessions hold: (session, object handle).
     pub fn objects(&self) -> impl Iterator<Item = (Handle, ObjectHandle)> + '_ {
-        self.live().flat_map(|(h, s)| s.objects.iter().map(move |o| (h, o.handle)))
+        self.sessions
+            .iter()
+            .flat_map(|(&serial, s)| s.objects().map(move |o| (handle(Named::Session, serial), o.handle)))
     }
 
     /// The mapped dataspaces of the open sessions: (virtual address, size).
     pub fn mappings(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
-        self.live()
-            .flat_map(|(_, s)| s.dataspaces.iter().filter(|d| d.live))
-            .filter_map(|d| Some((d.value.mapped?, d.value.size)))
+        self.sessions.values().flat_map(|s| s.dataspaces.values()).filter_map(|d| Some((d.mapped?, d.size)))
     }
 
-    fn live(&self) -> impl Iterator<Item = (Handle, &Session)> {
-        self.sessions.iter().filter(|s| s.live).map(|s| (handle(Named::Session, 0, s.index, s.generation), s))
+    /// The next serial number, which no live session or object of the child has: taken by
+    /// [`Self::take_serial`] once a request made something with it, so a request that fails
+    /// leaves the numbering as it was.
+    fn next_serial(&self) -> u32 {
+        let mut s = self.last;
+        let mut wrapped = self.wrapped;
+        loop {
+            if s == SERIAL_MASK {
+                wrapped = true;
+            }
+            s = s % SERIAL_MASK + 1;
+            let live =
+                |x: &Session| x.dataspaces.contains_key(&s) || x.cnodes.contains_key(&s) || x.threads.contains_key(&s);
+            if !wrapped || !(self.sessions.contains_key(&s) || self.sessions.values().any(|x| live(x))) {
+                return s;
+            }
+        }
+    }
+
+    fn take_serial<T>(&mut self, id: u32, made: Result<T, ErrorCode>) -> Result<T, ErrorCode> {
+        if made.is_ok() {
+            self.wrapped |= id <= self.last;
+            self.last = id;
+        }
+        made
     }
 
     /// Serves `request`; the reply's words, or the error that left everything as it was.
@@ -466,12 +452,18 @@ impl Sessions {
         match request {
             Request::Open { kind, ram_quota, cap_quota } => self.open(client, kind, ram_quota, cap_quota),
             Request::Close { session } => {
-                self.session(session, None)?.close(pd);
+                let serial = serial(session, Named::Session)?;
+                let s = self.sessions.remove(&serial).ok_or(ErrorCode::InvalidHandle)?;
+                s.close(pd, &mut self.pages);
                 Ok(Done.to_words())
             }
             Request::Usage { session } => Ok(self.session(session, None)?.usage().to_words()),
             Request::RamAlloc { session, size, align_log2, cache, range } => {
-                ram::alloc(pd, self.session(session, Some(SessionKind::Ram))?, size, align_log2, cache, range)
+                let id = self.next_serial();
+                let made = self
+                    .session(session, Some(SessionKind::Ram))
+                    .and_then(|s| ram::alloc(pd, s, id, size, align_log2, cache, range));
+                self.take_serial(id, made)
             }
             Request::RamMap { session, dataspace, vaddr } => self.map(pd, session, dataspace, vaddr),
             Request::RamCaps { session, dataspace, first_slot } => {
@@ -481,15 +473,20 @@ impl Sessions {
                 ram::free(pd, self.session(session, Some(SessionKind::Ram))?, dataspace)
             }
             Request::CnodeCreate { session, log2_slots, slot } => {
-                cnode::create(pd, client, self.session(session, Some(SessionKind::Cnode))?, log2_slots, slot)
+                let id = self.next_serial();
+                let made = self
+                    .session(session, Some(SessionKind::Cnode))
+                    .and_then(|s| cnode::create(pd, client, s, id, log2_slots, slot));
+                self.take_serial(id, made)
             }
             Request::CnodeDestroy { session, cnode } => {
                 cnode::destroy(pd, self.session(session, Some(SessionKind::Cnode))?, cnode)
             }
             Request::TcbCreate { session, prio } => {
-                let s = self.session(session, Some(SessionKind::Tcb))?;
-                let index = s.index;
-                thread::create(pd, client, s, index, prio)
+                let id = self.next_serial();
+                let made = Self::live(&mut self.sessions, session, Some(SessionKind::Tcb))
+                    .and_then(|s| thread::create(pd, client, s, &mut self.pages, id, prio));
+                self.take_serial(id, made)
             }
             Request::TcbSetup { session, thread, entry, stack, arg } => {
                 let regs = pd::Registers { entry, stack, arg };
@@ -502,7 +499,8 @@ impl Sessions {
                 thread::act(self.session(session, Some(SessionKind::Tcb))?, thread, |t| pd.thread_suspend(t))
             }
             Request::TcbDestroy { session, thread } => {
-                thread::destroy(pd, self.session(session, Some(SessionKind::Tcb))?, thread)
+                let s = Self::live(&mut self.sessions, session, Some(SessionKind::Tcb))?;
+                thread::destroy(pd, s, &mut self.pages, thread)
             }
             // Log and exit are the server's, not a session's.
             Request::Log { .. } | Request::Exit { .. } => Err(ErrorCode::InvalidRequest),
@@ -510,21 +508,14 @@ impl Sessions {
     }
 
     /// Maps a dataspace. Paging structures of the child's other sessions are off limits:
-    /// closing one of them takes its structures, and every mapping below them, away. Apart
-    /// from `serve` so that its large table stays off the stack of every other request.
-    #[inline(never)]
+    /// closing one of them takes its structures, and every mapping below them, away.
     fn map(&mut self, pd: &mut impl Pd, session: Handle, dataspace: Handle, vaddr: u64) -> Result<Words, ErrorCode> {
-        let index = split(session).2;
-        let foreign: heapless::Vec<(ObjectType, u64), { MAX_SESSIONS * MAX_OBJECTS }> = self
+        let own = serial(session, Named::Session)?;
+        let foreign: Vec<(ObjectType, u64)> = self
             .sessions
             .iter()
-            .enumerate()
-            .filter(|(i, s)| s.live && *i != index)
-            .flat_map(|(_, s)| s.objects.iter())
-            .filter_map(|o| match o.owner {
-                Owner::Paging(va) => Some((o.ty, va)),
-                _ => None,
-            })
+            .filter(|(&serial, _)| serial != own)
+            .flat_map(|(_, s)| s.paging.iter().map(|p| (p.object.ty, p.va)))
             .collect();
         ram::map(pd, self.session(session, Some(SessionKind::Ram))?, dataspace, vaddr, &foreign)
     }
@@ -540,46 +531,36 @@ impl Sessions {
         if ram_quota < SESSION_RECORD {
             return Err(ErrorCode::OutOfRamQuota);
         }
-        // Every record is in use: the child holds as many sessions as core keeps for it.
-        let i = self.sessions.iter().position(|s| !s.live).ok_or(ErrorCode::OutOfRecords)?;
-        let s = &mut self.sessions[i];
-        s.generation = next_generation(s.generation);
-        s.index = i;
-        s.live = true;
-        s.kind = kind;
-        s.ram_quota = ram_quota;
-        s.cap_quota = cap_quota;
-        s.used = SESSION_RECORD;
-        s.peak = SESSION_RECORD;
-        s.caps_used = 0;
-        Ok(OpenReply { session: handle(Named::Session, 0, i, s.generation) }.to_words())
+        let serial = self.next_serial();
+        self.sessions.insert(serial, Box::new(Session::new(kind, ram_quota, cap_quota)));
+        self.take_serial(serial, Ok(()))?;
+        Ok(OpenReply { session: handle(Named::Session, serial) }.to_words())
     }
 
     /// Live session `h`, which must be of `kind` if given: a handle of another kind names
     /// nothing.
     fn session(&mut self, h: Handle, kind: Option<SessionKind>) -> Result<&mut Session, ErrorCode> {
-        let (tag, session, i, generation) = split(h);
-        match self.sessions.get_mut(i) {
-            Some(s)
-                if tag == Named::Session as u32
-                    && session == 0
-                    && s.live
-                    && s.generation == generation
-                    && kind.is_none_or(|k| k == s.kind) =>
-            {
-                Ok(s)
-            }
+        Self::live(&mut self.sessions, h, kind)
+    }
+
+    fn live(
+        sessions: &mut BTreeMap<u32, Box<Session>>,
+        h: Handle,
+        kind: Option<SessionKind>,
+    ) -> Result<&mut Session, ErrorCode> {
+        match sessions.get_mut(&serial(h, Named::Session)?) {
+            Some(s) if kind.is_none_or(|k| k == s.kind) => Ok(s),
             _ => Err(ErrorCode::InvalidHandle),
         }
     }
 
     /// Frees everything every session holds (the child is gone); their reports first.
     pub fn close_all(&mut self, pd: &mut impl Pd, mut report: impl FnMut(Report)) {
-        for r in self.reports().collect::<heapless::Vec<Report, MAX_SESSIONS>>() {
+        for r in self.reports() {
             report(r);
         }
-        for s in self.sessions.iter_mut().filter(|s| s.live) {
-            s.close(pd);
+        for (_, s) in core::mem::take(&mut self.sessions) {
+            s.close(pd, &mut self.pages);
         }
     }
 }

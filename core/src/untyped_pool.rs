@@ -399,7 +399,13 @@ impl<S: AsRef<[PoolNode]> + AsMut<[PoolNode]>> UntypedPool<S> {
     }
 
     /// Records a successful retype of 2^`count_log2` objects filling free node `id`.
-    pub fn apply_occupy(&mut self, id: NodeId, ty: ObjectType, obj_slot: Slot, count_log2: u8) -> Result<(), PoolError> {
+    pub fn apply_occupy(
+        &mut self,
+        id: NodeId,
+        ty: ObjectType,
+        obj_slot: Slot,
+        count_log2: u8,
+    ) -> Result<(), PoolError> {
         if self.node(id).state != NodeState::Free {
             return Err(PoolError::WrongState(id));
         }

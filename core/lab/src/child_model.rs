@@ -132,12 +132,16 @@ impl Pd for ModelPd<'_> {
         self.ours.alloc(self.kernel, ty, size_bits)
     }
 
-    fn alloc_at(&mut self, ty: ObjectType, paddr: u64) -> Result<Placed, AllocFailure> {
-        self.ours.alloc_at(self.kernel, ty, 0, paddr)
+    fn alloc_run_at(&mut self, ty: ObjectType, paddr: u64, count_log2: u8) -> Result<Placed, AllocFailure> {
+        self.ours.alloc_run_at(self.kernel, ty, 0, paddr, count_log2)
     }
 
     fn find_block(&mut self, size: u64, align_log2: u8, range: Option<(u64, u64)>) -> Result<u64, AllocFailure> {
         self.ours.find_block(size, align_log2, range)
+    }
+
+    fn find_span(&mut self, size: u64, align_log2: u8, range: Option<(u64, u64)>) -> Result<u64, AllocFailure> {
+        self.ours.find_span(size, align_log2, range)
     }
 
     fn free(&mut self, object: Handle) {

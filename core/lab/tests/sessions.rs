@@ -8,7 +8,8 @@
 
 use proptest::prelude::*;
 use sel4_core::kernel::{BootUntyped, Slot};
-use sel4_core::session::{Client, Sessions, SESSION_RECORD};
+use sel4_core::session::{Client, Sessions, HANDLE_RECORD, SESSION_RECORD};
+use sel4_core::untyped_pool::NodeState;
 use sel4_core_lab::child_model::ModelPd;
 use sel4_core_lab::rig::{Options, Rig};
 use sel4_core_protocol::abi::FIRST_FREE_SLOT;
@@ -61,7 +62,7 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(kind, ram, caps)| Op::Open { kind, ram, caps }),
         1 => idx().prop_map(Op::Close),
         1 => idx().prop_map(Op::Usage),
-        4 => (idx(), prop_oneof![1u64..8, 1u64..1100], prop_oneof![Just(0u8), 12u8..24], 0usize..3, range)
+        4 => (idx(), prop_oneof![1u64..8, 1u64..1100, 1u64..6000], prop_oneof![Just(0u8), 12u8..24], 0usize..3, range)
             .prop_map(|(s, pages, align, cache, range)| Op::Alloc { s, pages, align, cache, range }),
         3 => (
             idx(),
@@ -179,6 +180,7 @@ fn client(sessions: &Sessions) -> Client {
         ram_left: BUDGET_RAM - ram,
         caps_left: BUDGET_CAPS - caps,
         ipc_base: OWN_TABLE,
+        ipc_pages: 16,
     }
 }
 
@@ -189,13 +191,20 @@ fn check_accounting(pd: &ModelPd<'_>, sessions: &Sessions, free0: u64) -> Result
     for r in sessions.reports() {
         let u = r.usage;
         prop_assert!(u.ram_used <= u.ram_quota && u.caps_used <= u.cap_quota, "{r}");
-        let mut charged = SESSION_RECORD;
+        let mut charged = SESSION_RECORD + HANDLE_RECORD * r.records as u64;
         for (_, h) in sessions.objects().filter(|(s, _)| *s == r.session) {
-            let (_, _, slot) = pd.ours.object(h).expect("a session's object is live");
-            let (_, _, bits) = pd.kernel.object_at(slot).expect("the kernel holds it");
-            charged += (1u64 << bits) + OBJECT_RECORD;
-            object_bytes += 1u64 << bits;
-            objects += 1;
+            // An object, or a run of frames from one leaf: each frame takes a slot.
+            let node = pd.ours.node_of(h).expect("a session's object is live");
+            let n = pd.ours.placer.pool.info(node);
+            let NodeState::Occupied { obj_slot, count_log2, .. } = n.state else { panic!("{n:?} holds no object") };
+            for i in 0..1u32 << count_log2 {
+                let at = n.paddr + ((i as u64) << (n.bits - count_log2));
+                let (_, paddr, _) = pd.kernel.object_at(Slot(obj_slot.0 + i)).expect("the kernel holds it");
+                prop_assert_eq!(paddr, at);
+            }
+            charged += (1u64 << n.bits) + OBJECT_RECORD;
+            object_bytes += 1u64 << n.bits;
+            objects += 1u64 << count_log2;
         }
         prop_assert_eq!(u.ram_used, charged, "{}", r);
         caps_used += u.caps_used as u64;
@@ -408,6 +417,39 @@ fn handles_of_another_session_or_kind_name_nothing() {
         assert_eq!(serve(pd, Request::Close { session: Handle(0) }), Err(ErrorCode::InvalidHandle));
         assert_eq!(serve(pd, Request::RamFree { session: a, dataspace: da }), Ok(vec![]));
         assert_eq!(serve(pd, Request::RamFree { session: b, dataspace: db }), Ok(vec![]));
+        Ok(())
+    })
+    .unwrap();
+}
+
+/// A dataspace larger than any boot untyped spans several (60 MiB over the 1 to 32 MiB
+/// untypeds of [`layout`]): it is placed, mapped whole, its frame caps handed over in address
+/// order, and freed back to the last byte, charged by the rule.
+#[test]
+fn a_dataspace_spans_boot_untypeds_and_is_charged_by_its_runs() {
+    with_child(|pd| {
+        let (free0, largest0) = (pd.ours.ram().avail(), pd.ours.ram().largest_free());
+        let mut sessions = Sessions::default();
+        let big = Client { ram_left: 1 << 30, caps_left: 1 << 20, ..client(&sessions) };
+        let mut serve = |pd: &mut ModelPd<'_>, r| sessions.serve(pd, &big, r).map(|w| w.as_slice().to_vec());
+        let open = Request::Open { kind: SessionKind::Ram, ram_quota: 100 << 20, cap_quota: 1 << 16 };
+        let s = Handle(serve(pd, open).unwrap()[0] as u32);
+        let size = 60u64 << 20;
+        let reply =
+            serve(pd, Request::RamAlloc { session: s, size, align_log2: 0, cache: CacheAttr::Cached, range: None })
+                .expect("60 MiB fit the 63 MiB of RAM");
+        let (d, paddr) = (Handle(reply[0] as u32), reply[1]);
+        assert!(paddr + size <= 64 << 20);
+        assert_eq!(
+            serve(pd, Request::RamMap { session: s, dataspace: d, vaddr: 0x80_0000_0000 + (paddr & 0x1f_ffff) }),
+            Ok(vec![])
+        );
+        let frames: u64 = pd.mapped_frames().map(|(ty, _)| ty.object_bits(0).map(|b| 1u64 << b).unwrap()).sum();
+        assert_eq!(frames, size, "every byte mapped");
+        assert!(pd.ours.ram().avail() <= free0 - size);
+        assert_eq!(serve(pd, Request::RamFree { session: s, dataspace: d }), Ok(vec![]));
+        assert_eq!(serve(pd, Request::Close { session: s }), Ok(vec![]));
+        assert_eq!((pd.ours.ram().avail(), pd.ours.ram().largest_free()), (free0, largest0));
         Ok(())
     })
     .unwrap();

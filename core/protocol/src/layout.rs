@@ -53,6 +53,45 @@ impl Iterator for Frames {
     }
 }
 
+/// A run of a dataspace's frames: 2^`count_log2` frames of 2^`frame_bits` bytes from `paddr`
+/// on, a naturally aligned block core retypes from one untyped in one invocation.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Run {
+    pub paddr: u64,
+    pub frame_bits: u8,
+    pub count_log2: u8,
+}
+
+impl Run {
+    pub fn bytes(&self) -> u64 {
+        1u64 << (self.frame_bits + self.count_log2)
+    }
+
+    pub fn frames(&self) -> u64 {
+        1u64 << self.count_log2
+    }
+}
+
+/// The runs of the dataspace of `size` bytes at `paddr` (frames of at most `2^max_bits`
+/// bytes), in address order: at each address the largest naturally aligned block that ends
+/// within the dataspace, of at most `2^max_count_log2` frames. Their frames are exactly
+/// [`frames`]' (the same frame at every address). Empty where [`frames`] is.
+pub fn runs(paddr: u64, size: u64, max_bits: u8, max_count_log2: u8) -> impl Iterator<Item = Run> {
+    let frames = frames(paddr, size, max_bits);
+    let (mut next, end) = (frames.next, frames.end);
+    core::iter::from_fn(move || {
+        if next >= end {
+            return None;
+        }
+        let left = end - next;
+        let block = (next.trailing_zeros() as u8).min(63 - left.leading_zeros() as u8);
+        let frame_bits = FRAME_BITS.into_iter().find(|&b| b <= max_bits && b <= block)?;
+        let run = Run { paddr: next, frame_bits, count_log2: (block - frame_bits).min(max_count_log2) };
+        next += run.bytes();
+        Some(run)
+    })
+}
+
 /// log2 of the largest frame of the dataspace, which is also the alignment a virtual address it
 /// is mapped at must share with `paddr` (each frame is mapped naturally aligned); `None` for an
 /// empty list.
@@ -93,8 +132,37 @@ mod tests {
         assert_eq!(largest_frame_bits(0x1000, 0, 30), None);
     }
 
+    #[test]
+    fn runs_are_aligned_blocks_of_the_same_frames() {
+        let r = |paddr, size, max_bits| {
+            runs(paddr, size, max_bits, 8).map(|r| (r.paddr, r.frame_bits, r.count_log2)).collect::<Vec<_>>()
+        };
+        // 516 KiB at 512 KiB alignment: 128 pages, then one.
+        assert_eq!(r(512 * K, 516 * K, 30), [(512 * K, 12, 7), (M, 12, 0)]);
+        // 3 MiB at 2 MiB: one large frame, then 256 pages.
+        assert_eq!(r(2 * M, 3 * M, 30), [(2 * M, 21, 0), (4 * M, 12, 8)]);
+        // 1 GiB of large frames is two runs of 256.
+        assert_eq!(r(G, G, 21), [(G, 21, 8), (G + 512 * M, 21, 8)]);
+        assert_eq!(r(0x800, 4 * K, 30), []);
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn runs_hold_the_frames_in_order(
+            page in 0u64..(1 << 24),
+            pages in 1u64..(1 << 12),
+            max_bits in proptest::sample::select(FRAME_BITS.to_vec()),
+            max_count_log2 in 0u8..9,
+        ) {
+            let (paddr, size) = (page << PAGE_BITS, pages << PAGE_BITS);
+            let from_runs: Vec<Frame> = runs(paddr, size, max_bits, max_count_log2)
+                .inspect(|r| assert_eq!(r.paddr % r.bytes(), 0, "a run is naturally aligned"))
+                .flat_map(|r| (0..r.frames()).map(move |i| Frame { paddr: r.paddr + (i << r.frame_bits), size_bits: r.frame_bits }))
+                .collect();
+            prop_assert_eq!(from_runs, frames(paddr, size, max_bits).collect::<Vec<_>>());
+        }
 
         #[test]
         fn frames_tile_the_dataspace_aligned_and_greedy(

@@ -27,6 +27,9 @@ pub const IPC_BUFFER: u64 = 0x3fff_f000;
 pub const STACK_TOP: u64 = IPC_BUFFER - PAGE;
 /// Pages of the child's stack; the page below them stays unmapped (the guard).
 pub const STACK_PAGES: u64 = 8;
+/// Pages for the IPC buffers of the threads a child starts through its TCB sessions: from
+/// [`IMAGE_LIMIT`] up to the guard page below the stack, under the stack's page table.
+pub const IPC_PAGES: u32 = ((STACK_TOP - (STACK_PAGES + 1) * PAGE - IMAGE_LIMIT) / PAGE) as u32;
 /// Virtual address in core's own VSpace where core fills a child's frames.
 pub const WINDOW: u64 = 0x20_0000_0000;
 /// Objects one child may hold (its frames, paging structures, CNode, TCB, VSpace).

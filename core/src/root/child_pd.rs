@@ -70,12 +70,16 @@ impl Pd for ChildPd<'_> {
         in_allocator(|| self.core.ours.alloc(&mut self.core.kernel, ty, size_bits))
     }
 
-    fn alloc_at(&mut self, ty: ObjectType, paddr: u64) -> Result<Placed, AllocFailure> {
-        in_allocator(|| self.core.ours.alloc_at(&mut self.core.kernel, ty, 0, paddr))
+    fn alloc_run_at(&mut self, ty: ObjectType, paddr: u64, count_log2: u8) -> Result<Placed, AllocFailure> {
+        in_allocator(|| self.core.ours.alloc_run_at(&mut self.core.kernel, ty, 0, paddr, count_log2))
     }
 
     fn find_block(&mut self, size: u64, align_log2: u8, range: Option<(u64, u64)>) -> Result<u64, AllocFailure> {
         in_allocator(|| self.core.ours.find_block(size, align_log2, range))
+    }
+
+    fn find_span(&mut self, size: u64, align_log2: u8, range: Option<(u64, u64)>) -> Result<u64, AllocFailure> {
+        in_allocator(|| self.core.ours.find_span(size, align_log2, range))
     }
 
     fn free(&mut self, object: Handle) {

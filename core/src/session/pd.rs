@@ -40,10 +40,14 @@ pub struct Registers {
 pub trait Pd {
     /// Places an object anywhere core's allocator chooses.
     fn alloc(&mut self, ty: ObjectType, size_bits: u8) -> Result<Placed, AllocFailure>;
-    /// Places an object at `paddr`.
-    fn alloc_at(&mut self, ty: ObjectType, paddr: u64) -> Result<Placed, AllocFailure>;
-    /// A free RAM block of `size` bytes aligned to `2^align_log2`, inside `[lo, hi)` if given.
+    /// Places 2^`count_log2` objects of `ty` side by side from `paddr` on, with one retype
+    /// (`PhysAllocator::alloc_run_at`); one handle frees them all.
+    fn alloc_run_at(&mut self, ty: ObjectType, paddr: u64, count_log2: u8) -> Result<Placed, AllocFailure>;
+    /// A free RAM block of `size` bytes aligned to `2^align_log2`, inside `[lo, hi)` if given,
+    /// within one boot untyped (`PhysAllocator::find_block`).
     fn find_block(&mut self, size: u64, align_log2: u8, range: Option<(u64, u64)>) -> Result<u64, AllocFailure>;
+    /// The same, possibly across boot untypeds (`PhysAllocator::find_span`).
+    fn find_span(&mut self, size: u64, align_log2: u8, range: Option<(u64, u64)>) -> Result<u64, AllocFailure>;
     /// Frees an object: revoking its leaf removes every copy and mapping of it.
     fn free(&mut self, object: Handle);
 

@@ -1,15 +1,20 @@
 //! RAM sessions: dataspaces of physically contiguous frames (the largest that fit, at
-//! consecutive addresses core chose), mapped into the child with the paging structures they
-//! need, their frame caps handed to the child on request.
+//! consecutive addresses core chose), in runs each made by one retype from one untyped
+//! (`layout::runs`), mapped into the child with the paging structures they need, their frame
+//! caps handed to the child on request.
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
 
 use sel4_core_protocol::answer::{Answer, Done, RamAllocReply};
-use sel4_core_protocol::layout;
+use sel4_core_protocol::layout::{self, Run};
 use sel4_core_protocol::limits::{PAGE_SIZE, VADDR_LIMIT};
 use sel4_core_protocol::reply::Words;
 use sel4_core_protocol::{CacheAttr, ErrorCode, Handle, PhysRange};
 
 use super::pd::{MapFailure, Pd, Rights};
-use super::{Client, Dataspace, Entry, Named, Owner, Pending, Session};
+use super::{handle, serial, Client, Dataspace, Named, Paging, Pending, Session, HANDLE_RECORD};
+use crate::cap_space::MAX_RUN_LOG2;
 use crate::object::ObjectType;
 
 /// The largest frame this kernel configuration has.
@@ -31,11 +36,53 @@ pub(super) fn frame_type(bits: u8) -> ObjectType {
     }
 }
 
-// Apart from `Sessions::serve`: its locals stay off the stack of other requests.
-#[inline(never)]
+/// Where a dataspace of `size` bytes goes: as Genode's RAM dataspace factory does, the largest
+/// alignment a free block offers first (2^⌊log2 size⌋, so the dataspace is as few runs of as
+/// large frames as its size allows), down to the alignment asked for; then a block that spans
+/// several boot untypeds.
+fn place_block(pd: &mut impl Pd, size: u64, align: u8, range: Option<(u64, u64)>) -> Result<u64, ErrorCode> {
+    let natural = (63 - size.leading_zeros() as u8).max(align);
+    for a in (align..=natural).rev() {
+        if let Ok(b) = pd.find_block(size, a, range) {
+            return Ok(b);
+        }
+    }
+    pd.find_span(size, align, range).map_err(|_| ErrorCode::NoMemory)
+}
+
+/// Places the frames of `run`; where a run's block is not inside one untyped (a dataspace
+/// across boot untypeds), its halves, down to single frames and then smaller frames.
+fn place_run(pd: &mut impl Pd, pending: &mut Pending, run: Run) -> Result<(), ErrorCode> {
+    let mut todo: Vec<Run> = alloc::vec![run];
+    while let Some(r) = todo.pop() {
+        match pending.place(pd, frame_type(r.frame_bits), 0, Some(r.paddr), r.count_log2) {
+            Ok(_) => {}
+            Err(ErrorCode::NoMemory) if r.count_log2 > 0 || r.frame_bits > layout::FRAME_BITS[2] => {
+                // Halves, or the frame as frames of the next smaller size (in runs of at most
+                // the fan-out), pushed so the lower comes first.
+                let parts: Vec<Run> = if r.count_log2 > 0 {
+                    let half = Run { count_log2: r.count_log2 - 1, ..r };
+                    alloc::vec![Run { paddr: r.paddr + half.bytes(), ..half }, half]
+                } else {
+                    layout::runs(r.paddr, r.bytes(), r.frame_bits - 1, MAX_RUN_LOG2 as u8)
+                        .filter(|p| p.frame_bits < r.frame_bits)
+                        .collect::<Vec<_>>()
+                        .into_iter()
+                        .rev()
+                        .collect()
+                };
+                todo.extend(parts);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 pub(super) fn alloc(
     pd: &mut impl Pd,
     s: &mut Session,
+    id: u32,
     size: u64,
     align_log2: u8,
     cache: CacheAttr,
@@ -45,49 +92,42 @@ pub(super) fn alloc(
     if size > s.left().0 {
         return Err(ErrorCode::OutOfRamQuota);
     }
-    let d = Entry::free_index(&s.dataspaces).ok_or(ErrorCode::OutOfRecords)?;
     let align = align_log2.max(PAGE_SIZE.trailing_zeros() as u8);
-    let range = range.map(|r| (r.lo, r.hi));
-    // The largest frame the dataspace can hold, if its base is aligned for it: tried first, so
-    // a large dataspace is made of few large frames rather than many small ones (each an
-    // object of the session's record); where no such block is free, any that fits.
-    let large =
-        layout::FRAME_BITS.into_iter().filter(|&b| b <= max_frame_bits() && size >> b != 0).max().unwrap_or(align);
-    let base = match pd.find_block(size, align.max(large), range) {
-        Ok(b) => b,
-        Err(_) => pd.find_block(size, align, range).map_err(|_| ErrorCode::NoMemory)?,
-    };
+    let base = place_block(pd, size, align, range.map(|r| (r.lo, r.hi)))?;
     let mut pending = Pending::new(s);
-    let mut frame_bits = 0;
-    for f in layout::frames(base, size, max_frame_bits()) {
-        if let Err(e) = pending.place(pd, frame_type(f.size_bits), 0, Some(f.paddr), Owner::Dataspace(d as u8)) {
+    pending.charge(HANDLE_RECORD, 0)?;
+    for run in layout::runs(base, size, max_frame_bits(), MAX_RUN_LOG2 as u8) {
+        if let Err(e) = place_run(pd, &mut pending, run) {
             pending.undo(pd);
             return Err(e);
         }
-        frame_bits = frame_bits.max(f.size_bits);
     }
-    pending.commit(s);
-    let ds = Dataspace { paddr: base, size, frame_bits, cache, mapped: None, caps: 0 };
-    let dataspace = Entry::fill(&mut s.dataspaces, d, ds, Named::Dataspace, s.index);
-    Ok(RamAllocReply { dataspace, paddr: base, frame_bits }.to_words())
+    let mut runs = pending.commit(s);
+    runs.sort_unstable_by_key(|o| o.paddr);
+    let frame_bits = runs.iter().map(|o| (o.each().trailing_zeros()) as u8).max().unwrap_or(12);
+    let ds = Dataspace { paddr: base, size, frame_bits, cache, mapped: None, caps: 0, runs };
+    s.dataspaces.insert(id, Box::new(ds));
+    Ok(RamAllocReply { dataspace: handle(Named::Dataspace, id), paddr: base, frame_bits }.to_words())
 }
 
-// Apart from `Sessions::serve`: its locals stay off the stack of other requests.
-#[inline(never)]
 pub(super) fn free(pd: &mut impl Pd, s: &mut Session, dataspace: Handle) -> Result<Words, ErrorCode> {
-    let (d, ds) = Entry::find(&s.dataspaces, dataspace, Named::Dataspace, s.index)?;
+    let id = serial(dataspace, Named::Dataspace)?;
+    let ds = s.dataspaces.remove(&id).ok_or(ErrorCode::InvalidHandle)?;
     // Revoking the frames' leaves unmaps them and deletes the caps handed out.
-    s.release(pd, Some(Owner::Dataspace(d as u8)));
+    for o in ds.runs.iter().rev() {
+        s.release(pd, o);
+    }
     s.caps_used -= ds.caps;
-    s.dataspaces[d].live = false;
+    s.used -= HANDLE_RECORD;
     Ok(Done.to_words())
 }
 
 /// Maps `frame` at `va`, placing (and charging to `pending`) the paging structures missing on
-/// the way, as the kernel reports them.
+/// the way, as the kernel reports them, into `paging`.
 fn map_frame(
     pd: &mut impl Pd,
     pending: &mut Pending,
+    paging: &mut Vec<Paging>,
     frame: crate::kernel::Slot,
     ty: ObjectType,
     va: u64,
@@ -97,20 +137,27 @@ fn map_frame(
     for _ in 0..4 {
         match pd.map_frame(frame, ty, va, cache) {
             Ok(()) => return Ok(()),
-            Err(MapFailure::Missing) => place_table(pd, pending, ty.paging_parent(), va)?,
+            Err(MapFailure::Missing) => place_table(pd, pending, paging, ty.paging_parent(), va)?,
             Err(MapFailure::Refused) => return Err(ErrorCode::InvalidArgument),
         }
     }
     Err(ErrorCode::InvalidArgument)
 }
 
-fn place_table(pd: &mut impl Pd, pending: &mut Pending, ty: Option<ObjectType>, va: u64) -> Result<(), ErrorCode> {
+fn place_table(
+    pd: &mut impl Pd,
+    pending: &mut Pending,
+    paging: &mut Vec<Paging>,
+    ty: Option<ObjectType>,
+    va: u64,
+) -> Result<(), ErrorCode> {
     let ty = ty.ok_or(ErrorCode::InvalidArgument)?;
-    let table = pending.place(pd, ty, 0, None, Owner::Paging(va))?;
+    let table = pending.place(pd, ty, 0, None, 0)?;
+    paging.push(Paging { object: table, va });
     for _ in 0..3 {
         match pd.map_table(table.slot, ty, va) {
             Ok(()) => return Ok(()),
-            Err(MapFailure::Missing) => place_table(pd, pending, ty.paging_parent(), va)?,
+            Err(MapFailure::Missing) => place_table(pd, pending, paging, ty.paging_parent(), va)?,
             Err(MapFailure::Refused) => return Err(ErrorCode::InvalidArgument),
         }
     }
@@ -120,8 +167,6 @@ fn place_table(pd: &mut impl Pd, pending: &mut Pending, ty: Option<ObjectType>, 
 /// Maps dataspace `dataspace` at `vaddr`. Where `foreign` (paging structures of the child's
 /// other sessions, with an address each maps) cover any of `[vaddr, vaddr + size)`, it is
 /// InvalidArgument: closing that session would unmap this dataspace.
-// Apart from `Sessions::serve`: its locals stay off the stack of other requests.
-#[inline(never)]
 pub(super) fn map(
     pd: &mut impl Pd,
     s: &mut Session,
@@ -129,7 +174,8 @@ pub(super) fn map(
     vaddr: u64,
     foreign: &[(ObjectType, u64)],
 ) -> Result<Words, ErrorCode> {
-    let (d, ds) = Entry::find(&s.dataspaces, dataspace, Named::Dataspace, s.index)?;
+    let id = serial(dataspace, Named::Dataspace)?;
+    let ds = s.dataspaces.get(&id).ok_or(ErrorCode::InvalidHandle)?;
     let align = (1u64 << ds.frame_bits) - 1;
     let Some(end) = vaddr.checked_add(ds.size).filter(|&e| e <= VADDR_LIMIT) else {
         return Err(ErrorCode::InvalidArgument);
@@ -142,30 +188,40 @@ pub(super) fn map(
     if ds.mapped.is_some() || vaddr & align != ds.paddr & align || foreign.iter().any(overlaps) {
         return Err(ErrorCode::InvalidArgument);
     }
-    let frames = s.objects_of(Owner::Dataspace(d as u8));
+    let (runs, cache) = (ds.runs.clone(), ds.cache);
     let mut pending = Pending::new(s);
-    let mut va = vaddr;
-    for (done, o) in frames.iter().enumerate() {
-        if let Err(e) = map_frame(pd, &mut pending, o.slot, o.ty, va, ds.cache) {
-            // Undo: unmap what was mapped, free the paging structures placed for it.
-            for f in &frames[..done] {
-                pd.unmap_frame(f.slot, f.ty);
+    let mut paging = Vec::new();
+    let mut mapped: Vec<(crate::kernel::Slot, ObjectType)> = Vec::new();
+    let mut result = Ok(());
+    'runs: for o in &runs {
+        for (i, slot) in o.slots().enumerate() {
+            let va = vaddr + (o.paddr - runs[0].paddr) + i as u64 * o.each();
+            if let Err(e) = map_frame(pd, &mut pending, &mut paging, slot, o.ty, va, cache) {
+                result = Err(e);
+                break 'runs;
             }
-            pending.undo(pd);
-            return Err(e);
+            mapped.push((slot, o.ty));
         }
-        va += o.bytes;
+    }
+    if let Err(e) = result {
+        // Undo: unmap what was mapped, free the paging structures placed for it.
+        for &(slot, ty) in &mapped {
+            pd.unmap_frame(slot, ty);
+        }
+        pending.undo(pd);
+        return Err(e);
     }
     pending.commit(s);
-    s.dataspaces[d].value.mapped = Some(vaddr);
+    s.paging.extend(paging);
+    if let Some(d) = s.dataspaces.get_mut(&id) {
+        d.mapped = Some(vaddr);
+    }
     Ok(Done.to_words())
 }
 
 /// Copies the caps of dataspace `dataspace`'s frames, in address order, into consecutive slots
 /// of the child's CNode from `first_slot` on (a slot outside it or holding a cap already is
 /// InvalidArgument; nothing is copied then). Freeing the dataspace revokes the copies.
-// Apart from `Sessions::serve`: its locals stay off the stack of other requests.
-#[inline(never)]
 pub(super) fn caps(
     pd: &mut impl Pd,
     client: &Client,
@@ -173,16 +229,18 @@ pub(super) fn caps(
     dataspace: Handle,
     first_slot: u64,
 ) -> Result<Words, ErrorCode> {
-    let (d, _) = Entry::find(&s.dataspaces, dataspace, Named::Dataspace, s.index)?;
-    let frames = s.objects_of(Owner::Dataspace(d as u8));
-    let n = frames.len() as u64;
+    let id = serial(dataspace, Named::Dataspace)?;
+    let ds = s.dataspaces.get(&id).ok_or(ErrorCode::InvalidHandle)?;
+    let n: u64 = ds.runs.iter().map(|o| 1u64 << o.count_log2).sum();
     if first_slot.checked_add(n).is_none_or(|end| end > 1u64 << client.cnode_bits) {
         return Err(ErrorCode::InvalidArgument);
     }
+    let n32 = u32::try_from(n).map_err(|_| ErrorCode::OutOfCapQuota)?;
     let mut pending = Pending::new(s);
-    pending.charge(0, n as u32)?;
-    for (i, f) in frames.iter().enumerate() {
-        if !pd.copy_cap(f.slot, first_slot + i as u64, Rights::ReadWrite) {
+    pending.charge(0, n32)?;
+    let frames = ds.runs.iter().flat_map(|o| o.slots());
+    for (i, slot) in frames.enumerate() {
+        if !pd.copy_cap(slot, first_slot + i as u64, Rights::ReadWrite) {
             for j in 0..i {
                 pd.delete_cap(first_slot + j as u64);
             }
@@ -190,6 +248,8 @@ pub(super) fn caps(
         }
     }
     pending.commit(s);
-    s.dataspaces[d].value.caps += n as u32;
+    if let Some(d) = s.dataspaces.get_mut(&id) {
+        d.caps += n32;
+    }
     Ok(Done.to_words())
 }
