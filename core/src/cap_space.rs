@@ -282,7 +282,7 @@ impl<S: AsRef<[CapEntry]> + AsMut<[CapEntry]>> CapSpace<S> {
         for k in 0..n {
             self.check(Slot(s.0 + k))?;
         }
-        if s.0 % n == 0 {
+        if s.0.is_multiple_of(n) {
             self.release(s.0, n.ilog2());
         } else {
             for k in 0..n {

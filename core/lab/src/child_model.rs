@@ -13,6 +13,7 @@ use sel4_core::kernel::Slot;
 use sel4_core::object::ObjectType;
 use sel4_core::phys_allocator::{AllocFailure, Handle, Placed};
 use sel4_core::session::pd::{MapFailure, Pd, Registers, Rights};
+use sel4_core::untyped_pool::NodeState;
 use sel4_core_protocol::abi::FIRST_FREE_SLOT;
 use sel4_core_protocol::limits::VADDR_LIMIT;
 use sel4_core_protocol::CacheAttr;
@@ -145,13 +146,18 @@ impl Pd for ModelPd<'_> {
     }
 
     fn free(&mut self, object: Handle) {
-        let slot = self.ours.object(object).map(|(_, _, s)| s);
-        // Revoking the leaf deletes the object: its mappings and any thread it is go with it
-        // (what hangs below a freed paging structure becomes unreachable, as in the kernel).
+        // The object's slot, or a run's slots.
+        let run = self.ours.node_of(object).and_then(|n| match self.ours.placer.pool.info(n).state {
+            NodeState::Occupied { obj_slot, count_log2, .. } => Some(obj_slot.0..obj_slot.0 + (1u32 << count_log2)),
+            _ => None,
+        });
+        // Revoking the leaf deletes the objects: their mappings and any thread one is go with
+        // them (what hangs below a freed paging structure becomes unreachable, as in the kernel).
         self.ours.free(self.kernel, object).expect("a session frees only objects it holds");
-        if let Some(s) = slot {
-            self.vspace.retain(|e| e.slot != Some(s));
-            self.threads.retain(|t| t.tcb != s);
+        if let Some(slots) = run {
+            let inside = |s: Slot| slots.contains(&s.0);
+            self.vspace.retain(|e| !e.slot.is_some_and(inside));
+            self.threads.retain(|t| !inside(t.tcb));
             self.drop_orphans();
         }
     }

@@ -26,6 +26,8 @@ fn main(bi: &BootInfo<'static>) -> Result<(), Error> {
     }
     // Core's window for filling child frames is its own for good: place it before measuring.
     child::prepare_window(&mut run.core)?;
+    // So is its heap, where the children's session records live.
+    sel4_core::root::heap::reserve(&mut run.core, sel4_core::root::heap::HEADROOM)?;
     let core = &mut run.core;
     for round in 1..=ROUNDS {
         let (free0, largest0) = (core.ours.ram().avail(), core.ours.ram().largest_free());
