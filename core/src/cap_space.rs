@@ -427,6 +427,23 @@ mod tests {
     }
 
     #[test]
+    fn held_slots_are_handed_out_only_once_released() {
+        // Slots 100..104 now; grown to 100..300 with everything from 256 on held back.
+        let mut c = cs(4);
+        c.hold_from(Slot(256));
+        assert!(c.replace_storage(vec![CapEntry::EMPTY; 200]).is_ok());
+        assert_eq!(c.free_slots(), 156);
+        let mut got = BTreeSet::new();
+        while let Ok(s) = c.alloc() {
+            got.insert(s.0);
+        }
+        assert_eq!(got, (100..256).collect(), "nothing at or above 256 while held");
+        c.release_held();
+        assert_eq!(c.free_slots(), 44);
+        assert_eq!(c.alloc_run(32).unwrap(), Slot(256));
+    }
+
+    #[test]
     fn a_moved_cap_space_keeps_its_slots_and_frees_the_new_ones() {
         // Slots 100..105: a pair at 100, the lone single 104 taken and given back.
         let mut c = cs(5);
