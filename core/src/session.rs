@@ -508,7 +508,9 @@ impl Sessions {
     }
 
     /// Maps a dataspace. Paging structures of the child's other sessions are off limits:
-    /// closing one of them takes its structures, and every mapping below them, away.
+    /// closing one of them takes its structures, and every mapping below them, away. Apart
+    /// from `serve` so that its table stays off the stack of every other request.
+    #[inline(never)]
     fn map(&mut self, pd: &mut impl Pd, session: Handle, dataspace: Handle, vaddr: u64) -> Result<Words, ErrorCode> {
         let own = serial(session, Named::Session)?;
         let foreign: Vec<(ObjectType, u64)> = self

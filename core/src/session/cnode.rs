@@ -11,6 +11,8 @@ use super::pd::{Pd, Rights};
 use super::{handle, serial, Client, Named, Pending, Session, HANDLE_RECORD};
 use crate::object::ObjectType;
 
+// Apart from `Sessions::serve`: its locals stay off the stack of other requests.
+#[inline(never)]
 pub(super) fn create(
     pd: &mut impl Pd,
     client: &Client,
@@ -44,6 +46,8 @@ pub(super) fn create(
     Ok(CnodeCreateReply { cnode: handle(Named::Cnode, id) }.to_words())
 }
 
+// Apart from `Sessions::serve`: its locals stay off the stack of other requests.
+#[inline(never)]
 pub(super) fn destroy(pd: &mut impl Pd, s: &mut Session, cnode: Handle) -> Result<Words, ErrorCode> {
     let o = s.cnodes.remove(&serial(cnode, Named::Cnode)?).ok_or(ErrorCode::InvalidHandle)?;
     // Revoking the CNode's leaf deletes the child's copy too.

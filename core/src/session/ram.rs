@@ -79,6 +79,8 @@ fn place_run(pd: &mut impl Pd, pending: &mut Pending, run: Run) -> Result<(), Er
     Ok(())
 }
 
+// Apart from `Sessions::serve`: its locals stay off the stack of other requests.
+#[inline(never)]
 pub(super) fn alloc(
     pd: &mut impl Pd,
     s: &mut Session,
@@ -110,6 +112,8 @@ pub(super) fn alloc(
     Ok(RamAllocReply { dataspace: handle(Named::Dataspace, id), paddr: base, frame_bits }.to_words())
 }
 
+// Apart from `Sessions::serve`: its locals stay off the stack of other requests.
+#[inline(never)]
 pub(super) fn free(pd: &mut impl Pd, s: &mut Session, dataspace: Handle) -> Result<Words, ErrorCode> {
     let id = serial(dataspace, Named::Dataspace)?;
     let ds = s.dataspaces.remove(&id).ok_or(ErrorCode::InvalidHandle)?;
@@ -167,6 +171,8 @@ fn place_table(
 /// Maps dataspace `dataspace` at `vaddr`. Where `foreign` (paging structures of the child's
 /// other sessions, with an address each maps) cover any of `[vaddr, vaddr + size)`, it is
 /// InvalidArgument: closing that session would unmap this dataspace.
+// Apart from `Sessions::serve`: its locals stay off the stack of other requests.
+#[inline(never)]
 pub(super) fn map(
     pd: &mut impl Pd,
     s: &mut Session,
@@ -222,6 +228,8 @@ pub(super) fn map(
 /// Copies the caps of dataspace `dataspace`'s frames, in address order, into consecutive slots
 /// of the child's CNode from `first_slot` on (a slot outside it or holding a cap already is
 /// InvalidArgument; nothing is copied then). Freeing the dataspace revokes the copies.
+// Apart from `Sessions::serve`: its locals stay off the stack of other requests.
+#[inline(never)]
 pub(super) fn caps(
     pd: &mut impl Pd,
     client: &Client,

@@ -16,6 +16,8 @@ use crate::object::ObjectType;
 
 /// A thread of `s`, left stopped. Its IPC buffer takes the lowest of the child's IPC buffer
 /// pages no thread has (`pages`).
+// Apart from `Sessions::serve`: its locals stay off the stack of other requests.
+#[inline(never)]
 pub(super) fn create(
     pd: &mut impl Pd,
     client: &Client,
@@ -72,6 +74,8 @@ pub(super) fn act(s: &mut Session, h: Handle, op: impl FnOnce(Slot) -> bool) -> 
     }
 }
 
+// Apart from `Sessions::serve`: its locals stay off the stack of other requests.
+#[inline(never)]
 pub(super) fn destroy(
     pd: &mut impl Pd,
     s: &mut Session,
