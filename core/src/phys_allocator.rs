@@ -310,7 +310,11 @@ where
         range: Option<(u64, u64)>,
         count_log2: u8,
     ) -> Result<Placed, AllocFailure> {
-        let bits = ty.object_bits(size_bits).map_err(AllocFailure::Invalid)? + count_log2;
+        let bits = match Placer::<P, C>::run_bits(ty, size_bits, count_log2) {
+            Ok(b) => b,
+            Err(PlaceError::Invalid(e)) => return Err(AllocFailure::Invalid(e)),
+            Err(_) => return Err(AllocFailure::NoBlock),
+        };
         if bits > MAX_UNTYPED_BITS {
             // Larger than any untyped: the kernel's memory check refuses it.
             return Err(AllocFailure::Invalid(KernelError::NotEnoughMemory { bytes_available: 0 }));

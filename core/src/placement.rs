@@ -164,6 +164,16 @@ where
         self.place_run(k, ty, size_bits, addr, 0)
     }
 
+    /// log2 of the bytes of a run of 2^`count_log2` objects of `ty`/`size_bits`: a run is at
+    /// most [`MAX_RUN_LOG2`] long (the kernel's fan-out; `decodeUntypedInvocation` refuses more
+    /// with a RangeError).
+    pub fn run_bits(ty: ObjectType, size_bits: u8, count_log2: u8) -> Result<u8, PlaceError> {
+        if count_log2 as u32 > MAX_RUN_LOG2 {
+            return Err(PlaceError::Invalid(KernelError::RangeError { min: 1, max: 1 << MAX_RUN_LOG2 }));
+        }
+        Ok(ty.object_bits(size_bits).map_err(PlaceError::Invalid)? + count_log2)
+    }
+
     /// Creates 2^`count_log2` objects of `ty`/`size_bits` side by side from `addr` on, from one
     /// leaf untyped of their total size, with one retype (so `count_log2` is at most
     /// [`MAX_RUN_LOG2`], the kernel's fan-out limit); their caps are in consecutive slots from
@@ -176,11 +186,8 @@ where
         addr: u64,
         count_log2: u8,
     ) -> Result<Placement, PlaceError> {
-        if count_log2 as u32 > MAX_RUN_LOG2 {
-            return Err(PlaceError::Invalid(KernelError::RangeError { min: 1, max: 1 << MAX_RUN_LOG2 }));
-        }
-        let (obits, _) = self.check(ty, size_bits, addr)?;
-        let bits = obits + count_log2;
+        let bits = Self::run_bits(ty, size_bits, count_log2)?;
+        self.check(ty, size_bits, addr)?;
         if bits > MAX_UNTYPED_BITS || addr & ((1u64 << bits) - 1) != 0 {
             return Err(PlaceError::Invalid(KernelError::AlignmentError));
         }

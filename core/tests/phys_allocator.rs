@@ -298,6 +298,7 @@ fn a_run_of_frames_is_one_retype_from_one_leaf_and_one_free() {
     // Misaligned runs and runs past the fan-out are invalid; nothing changes.
     assert!(matches!(s.alloc_run_at(k, T::Frame4K, 0, 0x18_1000, 1), Err(AllocFailure::Invalid(_))));
     assert!(matches!(s.alloc_run_at(k, T::Frame4K, 0, 0x10_0000, 9), Err(AllocFailure::Invalid(_))));
+    assert!(matches!(s.alloc_run_at(k, T::Frame4K, 0, 0x10_0000, 250), Err(AllocFailure::Invalid(_))));
     assert_eq!(s.ram().avail(), avail - (256 << 10));
     s.free(k, p.handle).unwrap();
     assert_eq!(s.ram().avail(), avail);
