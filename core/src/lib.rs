@@ -19,6 +19,10 @@
 //!    session's quota, places its objects through step 1 and makes the kernel invocations on
 //!    the child's PD through [`session::pd::Pd`]; a request that fails frees what it placed.
 //!
+//! 6. A child's protection domain is built the same way ([`loader::load`]): every object of
+//!    its image, stack, paging, CNode and thread placed through [`session::pd::Pd`] and
+//!    charged to its budget through the sessions' pending charge.
+//!
 //! On the real kernel (feature `root-task`), `root` brings core up: it mirrors every untyped
 //! from bootinfo, sizes core's metadata from the machine and maps it into core's own VSpace
 //! (`root::state`, `root::vspace`), and grows the CSpace (`root::cspace`). The root task
@@ -31,6 +35,7 @@ extern crate alloc;
 pub mod cap_space;
 pub mod image;
 pub mod kernel;
+pub mod loader;
 pub mod memory_map;
 pub mod object;
 pub mod phys_allocator;

@@ -22,10 +22,11 @@
 //! end) frees everything it holds; freeing revokes each object's leaf, so the child's copies
 //! and mappings die with it.
 
+pub mod mapping;
 pub mod pd;
 
 mod cnode;
-mod ram;
+pub(crate) mod ram;
 mod thread;
 
 use alloc::boxed::Box;
@@ -65,44 +66,44 @@ const _: () = assert!(2 * size_of::<Paging>() as u64 + METADATA_PER_OBJECT <= ch
 /// An object core placed for a session: one object, or a run of 2^`count_log2` equal objects
 /// (frames) made by one retype, with caps in consecutive slots from `slot`.
 #[derive(Copy, Clone, Debug)]
-struct Object {
-    handle: ObjectHandle,
-    slot: Slot,
-    ty: ObjectType,
-    paddr: u64,
+pub struct Object {
+    pub handle: ObjectHandle,
+    pub slot: Slot,
+    pub ty: ObjectType,
+    pub paddr: u64,
     /// log2 of the bytes of the whole run.
-    bits: u8,
-    count_log2: u8,
+    pub bits: u8,
+    pub count_log2: u8,
 }
 
 impl Object {
     /// Bytes of the whole run.
-    fn bytes(&self) -> u64 {
+    pub fn bytes(&self) -> u64 {
         1 << self.bits
     }
 
     /// Slots of core's CSpace it takes: one per object of the run.
-    fn cap_slots(&self) -> u32 {
+    pub fn cap_slots(&self) -> u32 {
         charges::OBJECT_CAP_SLOTS << self.count_log2
     }
 
     /// The objects of the run: core's slot of each, in address order.
-    fn slots(&self) -> impl Iterator<Item = Slot> {
+    pub fn slots(&self) -> impl Iterator<Item = Slot> {
         let first = self.slot.0;
         (0..1u32 << self.count_log2).map(move |i| Slot(first + i))
     }
 
     /// Bytes of each object of the run.
-    fn each(&self) -> u64 {
+    pub fn each(&self) -> u64 {
         1 << (self.bits - self.count_log2)
     }
 }
 
 /// A paging structure placed to map the address it holds.
 #[derive(Copy, Clone, Debug)]
-struct Paging {
-    object: Object,
-    va: u64,
+pub struct Paging {
+    pub object: Object,
+    pub va: u64,
 }
 
 /// What a handle names.
@@ -251,8 +252,9 @@ pub const fn object_cost(bytes: u64) -> u64 {
 }
 
 /// Objects placed for one request, charged only if it succeeds: [`Pending::commit`] charges
-/// them to the session and hands them over, [`Pending::undo`] frees them.
-struct Pending {
+/// them to the session and hands them over, [`Pending::undo`] frees them. The loader builds a
+/// child's protection domain through one too ([`crate::loader`]).
+pub struct Pending {
     objects: Vec<Object>,
     bytes: u64,
     caps: u32,
@@ -264,11 +266,26 @@ struct Pending {
 impl Pending {
     fn new(s: &Session) -> Pending {
         let (ram_left, caps_left) = s.left();
+        Pending::with_left(ram_left, caps_left)
+    }
+
+    /// Objects to be charged to a quota with `ram_left` bytes and `caps_left` slots left.
+    pub fn with_left(ram_left: u64, caps_left: u32) -> Pending {
         Pending { objects: Vec::new(), bytes: 0, caps: 0, ram_left, caps_left }
     }
 
+    /// The objects placed so far, in the order they were.
+    pub fn placed(&self) -> &[Object] {
+        &self.objects
+    }
+
+    /// Bytes charged so far.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
     /// Charges `bytes` and `caps` more, if the quota has them.
-    fn charge(&mut self, bytes: u64, caps: u32) -> Result<(), ErrorCode> {
+    pub fn charge(&mut self, bytes: u64, caps: u32) -> Result<(), ErrorCode> {
         if self.bytes.checked_add(bytes).is_none_or(|b| b > self.ram_left) {
             return Err(ErrorCode::OutOfRamQuota);
         }
@@ -287,7 +304,7 @@ impl Pending {
 
     /// Places 2^`count_log2` objects of `ty` (at `at`, or one object where core chooses),
     /// charged with their cap slots.
-    fn place(
+    pub fn place(
         &mut self,
         pd: &mut impl Pd,
         ty: ObjectType,
@@ -308,7 +325,7 @@ impl Pending {
         Ok(o)
     }
 
-    fn undo(self, pd: &mut impl Pd) {
+    pub fn undo(self, pd: &mut impl Pd) {
         for o in self.objects.iter().rev() {
             pd.free(o.handle);
         }
@@ -320,6 +337,12 @@ impl Pending {
         s.caps_used += self.caps;
         s.peak = s.peak.max(s.used);
         self.objects
+    }
+
+    /// The objects placed, in the order they were, with what they were charged (bytes, cap
+    /// slots): for a record kept outside a session.
+    pub fn finish(self) -> (Vec<Object>, u64, u32) {
+        (self.objects, self.bytes, self.caps)
     }
 }
 
@@ -489,7 +512,7 @@ impl Sessions {
                 self.take_serial(id, made)
             }
             Request::TcbSetup { session, thread, entry, stack, arg } => {
-                let regs = pd::Registers { entry, stack, arg };
+                let regs = pd::Registers { entry, stack, arg, arg2: 0 };
                 thread::act(self.session(session, Some(SessionKind::Tcb))?, thread, |t| pd.thread_registers(t, regs))
             }
             Request::TcbStart { session, thread } => {

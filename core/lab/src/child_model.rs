@@ -12,7 +12,7 @@ use std::vec::Vec;
 use sel4_core::kernel::Slot;
 use sel4_core::object::ObjectType;
 use sel4_core::phys_allocator::{AllocFailure, Handle, Placed};
-use sel4_core::session::pd::{MapFailure, Pd, Registers, Rights};
+use sel4_core::session::pd::{CapData, MapFailure, Pd, Registers, Rights};
 use sel4_core::untyped_pool::NodeState;
 use sel4_core_protocol::abi::FIRST_FREE_SLOT;
 use sel4_core_protocol::limits::VADDR_LIMIT;
@@ -54,6 +54,12 @@ pub struct ModelPd<'r> {
     cnode_bits: u8,
     vspace: Vec<Entry>,
     pub threads: Vec<ModelThread>,
+    /// The PML4 the loader attached (`None` for a PD made whole by [`ModelPd::new`]).
+    pub attached: Option<Slot>,
+    /// Bytes written into frames ([`Pd::fill`]).
+    pub filled: u64,
+    /// Registers each thread was given, by TCB.
+    pub registers: Vec<(Slot, Registers)>,
 }
 
 impl<'r> ModelPd<'r> {
@@ -69,12 +75,39 @@ impl<'r> ModelPd<'r> {
     ) -> Self {
         let own = |ty| Entry { ty, index: own_table >> key_bits(ty), slot: None };
         let vspace = std::vec![own(ObjectType::Pdpt), own(ObjectType::PageDirectory), own(ObjectType::PageTable)];
-        ModelPd { kernel, ours, cnode_base, cnode_bits, vspace, threads: Vec::new() }
+        ModelPd {
+            kernel,
+            ours,
+            cnode_base,
+            cnode_bits,
+            vspace,
+            threads: Vec::new(),
+            attached: None,
+            filled: 0,
+            registers: Vec::new(),
+        }
+    }
+
+    /// A child with nothing yet, for the loader to build: its CNode's slots from
+    /// `cnode_base` on (the loader's CNode object stands for them), its VSpace empty.
+    pub fn empty(kernel: &'r mut Model, ours: HostAllocator<'r>, cnode_base: Slot) -> Self {
+        let mut pd = ModelPd::new(kernel, ours, cnode_base, 0, 0);
+        pd.vspace.clear();
+        pd
+    }
+
+    /// Caps in the child's CNode (the loader's, its first slots, among them).
+    pub fn child_caps(&self) -> usize {
+        (0..1u64 << self.cnode_bits)
+            .filter(|&s| self.kernel.cap(self.child(s)).is_some_and(|c| c != ModelCap::Empty))
+            .count()
     }
 
     /// Whether the child's CNode slot holds a cap.
     pub fn child_slot_used(&self, slot: u64) -> bool {
-        slot < FIRST_FREE_SLOT || self.kernel.cap(self.child(slot)).is_some_and(|c| c != ModelCap::Empty)
+        // Made whole by `new`: the loader's slots stand taken.
+        (self.attached.is_none() && slot < FIRST_FREE_SLOT)
+            || self.kernel.cap(self.child(slot)).is_some_and(|c| c != ModelCap::Empty)
     }
 
     /// Frames sessions mapped in the child's VSpace: (type, vaddr).
@@ -162,7 +195,32 @@ impl Pd for ModelPd<'_> {
         }
     }
 
-    fn map_frame(&mut self, frame: Slot, ty: ObjectType, vaddr: u64, _cache: CacheAttr) -> Result<(), MapFailure> {
+    fn attach(&mut self, vspace: Slot, cnode: Slot, cnode_bits: u8) -> bool {
+        if !self.is(vspace, ObjectType::Pml4) || !self.is(cnode, ObjectType::CNode) || self.attached.is_some() {
+            return false;
+        }
+        (self.attached, self.cnode_bits) = (Some(vspace), cnode_bits);
+        self.vspace.clear();
+        true
+    }
+
+    fn fill(&mut self, frame: Slot, offset: u64, bytes: &[u8]) -> bool {
+        let fits = offset.checked_add(bytes.len() as u64).is_some_and(|end| end <= 4096);
+        if !self.is(frame, ObjectType::Frame4K) || !fits {
+            return false;
+        }
+        self.filled += bytes.len() as u64;
+        true
+    }
+
+    fn map_frame(
+        &mut self,
+        frame: Slot,
+        ty: ObjectType,
+        vaddr: u64,
+        _cache: CacheAttr,
+        _writable: bool,
+    ) -> Result<(), MapFailure> {
         let align = ty.object_bits(0).map(|b| (1u64 << b) - 1).unwrap_or(u64::MAX);
         if !ty.is_frame() || vaddr & align != 0 {
             return Err(MapFailure::Refused);
@@ -187,6 +245,10 @@ impl Pd for ModelPd<'_> {
             && self.kernel.cnode_copy(from, self.child(child_slot)).is_ok()
     }
 
+    fn mint_cap(&mut self, from: Slot, child_slot: u64, _rights: Rights, _data: CapData) -> bool {
+        self.copy_cap(from, child_slot, Rights::All)
+    }
+
     fn delete_cap(&mut self, child_slot: u64) {
         if child_slot >= FIRST_FREE_SLOT && child_slot >> self.cnode_bits == 0 {
             let _ = sel4_core::kernel::Kernel::cnode_delete(self.kernel, self.child(child_slot));
@@ -203,7 +265,9 @@ impl Pd for ModelPd<'_> {
         true
     }
 
-    fn thread_registers(&mut self, tcb: Slot, _regs: Registers) -> bool {
+    fn thread_registers(&mut self, tcb: Slot, regs: Registers) -> bool {
+        self.registers.retain(|(t, _)| *t != tcb);
+        self.registers.push((tcb, regs));
         self.threads.iter().any(|t| t.tcb == tcb)
     }
 

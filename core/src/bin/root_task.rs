@@ -6,11 +6,13 @@
 #![no_std]
 #![no_main]
 
+extern crate alloc;
+
 use sel4::BootInfo;
-use sel4_core::root::child::Spec;
+use sel4_core::root::child;
 use sel4_core::root::error::Error;
 use sel4_core::root::state::{Capacities, Metadata};
-use sel4_core::root::{boot, device, seed, server};
+use sel4_core::root::{boot, device, heap, seed, server};
 use sel4_core_system::System;
 use sel4_root_task::{declare_main, println};
 
@@ -24,13 +26,11 @@ fn main(bi: &BootInfo<'static>) -> Result<(), Error> {
     let mut run = boot::start(bi, Metadata::Mapped(Capacities::for_machine(bi)))?;
     seed::seed_gap(&mut run)?;
     device::vga(&mut run)?;
+    // The list of services lives on core's heap.
+    heap::reserve(&mut run.core, heap::HEADROOM)?;
     let system = System::decode(SYSTEM)?;
     if !system.services.is_empty() {
-        let mut specs: heapless::Vec<Spec, { server::MAX_CHILDREN }> = heapless::Vec::new();
-        for (index, s) in system.services.iter().enumerate() {
-            let spec = Spec { index, name: s.name, elf: s.elf, ram: s.ram, caps: s.caps as u64, prio: s.prio };
-            specs.push(spec).map_err(|_| Error::Failed("more services than core runs at once"))?;
-        }
+        let specs: alloc::vec::Vec<_> = system.services.iter().enumerate().map(|(i, s)| child::spec(i, s)).collect();
         server::serve(&mut run.core, &specs)?;
     }
     println!("core: done");

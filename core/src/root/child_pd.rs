@@ -3,14 +3,15 @@
 
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use sel4::{cap_type, CNodeCapData, Cap, CapRights, UserContext, VmAttributes, Word};
+use sel4::{cap_type, init_thread, CNodeCapData, Cap, CapRights, UserContext, VmAttributes, Word};
 use sel4_core_protocol::CacheAttr;
 
 use crate::kernel::Slot;
 use crate::object::ObjectType;
 use crate::phys_allocator::{AllocFailure, Handle, Placed};
+use crate::root::child::WINDOW;
 use crate::root::state::Core;
-use crate::session::pd::{MapFailure, Pd, Registers, Rights};
+use crate::session::pd::{CapData, MapFailure, Pd, Registers, Rights};
 
 /// The child's caps in core's CSpace, and core.
 pub struct ChildPd<'a> {
@@ -55,6 +56,26 @@ fn tcb(slot: Slot) -> Cap<cap_type::Tcb> {
     Cap::from_bits(slot.0 as Word)
 }
 
+fn cap_rights(rights: Rights) -> CapRights {
+    match rights {
+        Rights::All => CapRights::all(),
+        Rights::ReadWrite => CapRights::read_write(),
+        Rights::Call => CapRights::new(true, false, true),
+    }
+}
+
+impl<'a> ChildPd<'a> {
+    /// A PD not built yet: the loader attaches its VSpace and CNode ([`Pd::attach`]).
+    pub fn unattached(core: &'a mut Core) -> Self {
+        ChildPd { core, vspace: Slot(0), cnode: Slot(0), cnode_bits: 0 }
+    }
+
+    /// The guard of the child's own CNode cap: it makes a slot number a CPtr at full depth.
+    fn guard(&self) -> Option<Word> {
+        CNodeCapData::skip(crate::object::WORD_BITS - self.cnode_bits).map(CNodeCapData::into_word)
+    }
+}
+
 impl ChildPd<'_> {
     fn vspace(&self) -> Cap<cap_type::Pml4> {
         Cap::from_bits(self.vspace.0 as Word)
@@ -90,13 +111,42 @@ impl Pd for ChildPd<'_> {
         }
     }
 
-    fn map_frame(&mut self, frame: Slot, ty: ObjectType, vaddr: u64, cache: CacheAttr) -> Result<(), MapFailure> {
+    fn attach(&mut self, vspace: Slot, cnode: Slot, cnode_bits: u8) -> bool {
+        (self.vspace, self.cnode, self.cnode_bits) = (vspace, cnode, cnode_bits);
+        // An ASID before any map into the PML4 (`X86_ASIDPool_Assign`).
+        init_thread::ASID_POOL.asid_pool_assign(self.vspace()).is_ok()
+    }
+
+    fn fill(&mut self, frame: Slot, offset: u64, bytes: &[u8]) -> bool {
+        let page = 1u64 << sel4::sys::seL4_PageBits;
+        if offset.checked_add(bytes.len() as u64).is_none_or(|end| end > page) {
+            return false;
+        }
+        let frame: Cap<cap_type::Frame4K> = Cap::from_bits(frame.0 as Word);
+        if frame.frame_map(init_thread::VSPACE, WINDOW, CapRights::read_write(), VmAttributes::DEFAULT).is_err() {
+            return false;
+        }
+        // SAFETY: the frame is mapped read-write at WINDOW (one page, only here, and unmapped
+        // below), and `offset + bytes.len()` lies within the page (checked above).
+        unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), (WINDOW + offset) as *mut u8, bytes.len()) };
+        frame.frame_unmap().is_ok()
+    }
+
+    fn map_frame(
+        &mut self,
+        frame: Slot,
+        ty: ObjectType,
+        vaddr: u64,
+        cache: CacheAttr,
+        writable: bool,
+    ) -> Result<(), MapFailure> {
         let attrs = match cache {
             CacheAttr::Cached => VmAttributes::DEFAULT,
             CacheAttr::WriteCombining => VmAttributes::WRITE_COMBINING,
             CacheAttr::Uncached => VmAttributes::CACHE_DISABLED,
         };
-        let (vspace, rights, s) = (self.vspace(), CapRights::read_write(), frame.0 as Word);
+        let rights = if writable { CapRights::read_write() } else { CapRights::read_only() };
+        let (vspace, s) = (self.vspace(), frame.0 as Word);
         mapped(match ty {
             ObjectType::Frame1G => Cap::<cap_type::HugePage>::from_bits(s).frame_map(vspace, vaddr, rights, attrs),
             ObjectType::Frame2M => Cap::<cap_type::LargePage>::from_bits(s).frame_map(vspace, vaddr, rights, attrs),
@@ -129,11 +179,19 @@ impl Pd for ChildPd<'_> {
         if child_slot >> self.cnode_bits != 0 {
             return false;
         }
-        let rights = match rights {
-            Rights::All => CapRights::all(),
-            Rights::ReadWrite => CapRights::read_write(),
+        self.child_slot(child_slot).copy(&self.core.kernel.inner.slot(from), cap_rights(rights)).is_ok()
+    }
+
+    fn mint_cap(&mut self, from: Slot, child_slot: u64, rights: Rights, data: CapData) -> bool {
+        let data = match data {
+            CapData::Badge(b) => b as Word,
+            CapData::Guard => match self.guard() {
+                Some(g) => g,
+                None => return false,
+            },
         };
-        self.child_slot(child_slot).copy(&self.core.kernel.inner.slot(from), rights).is_ok()
+        child_slot >> self.cnode_bits == 0
+            && self.child_slot(child_slot).mint(&self.core.kernel.inner.slot(from), cap_rights(rights), data).is_ok()
     }
 
     fn delete_cap(&mut self, child_slot: u64) {
@@ -142,8 +200,7 @@ impl Pd for ChildPd<'_> {
 
     fn thread_configure(&mut self, t: Slot, ipc_frame: Slot, ipc_vaddr: u64, prio: u8) -> bool {
         // The child's CNode is reached with a guard that makes a CPtr resolve at full depth.
-        let Some(guard) = CNodeCapData::skip(crate::object::WORD_BITS - self.cnode_bits).map(CNodeCapData::into_word)
-        else {
+        let Some(guard) = self.guard() else {
             return false;
         };
         tcb(t)
@@ -162,7 +219,8 @@ impl Pd for ChildPd<'_> {
     }
 
     fn thread_registers(&mut self, t: Slot, regs: Registers) -> bool {
-        let ctx = UserContext { rip: regs.entry, rsp: regs.stack, rdi: regs.arg, ..UserContext::default() };
+        let ctx =
+            UserContext { rip: regs.entry, rsp: regs.stack, rdi: regs.arg, rsi: regs.arg2, ..UserContext::default() };
         tcb(t).tcb_write_registers(false, UserContext::COUNT, &ctx).is_ok()
     }
 

@@ -4,11 +4,11 @@
 use core::fmt;
 
 use crate::kernel::KernelError;
+use crate::loader::LoadError;
 use crate::object::ObjectType;
 use crate::phys_allocator::{AllocFailure, FreeError};
 use crate::placement::PlaceError;
 use crate::root::audit::Disagreement;
-use crate::root::child::ChildError;
 use crate::root::cspace::CSpaceError;
 use crate::root::state::SetupError;
 use crate::root::vspace::MapError;
@@ -31,8 +31,8 @@ pub enum Error {
     Kernel(&'static str, KernelError),
     /// Core could not map what it needs into its own VSpace.
     Map(MapError),
-    /// A child could not be reclaimed.
-    Child(ChildError),
+    /// A child could not be started.
+    Child(LoadError),
     /// The system description built into the image cannot be read.
     System(sel4_core_system::DecodeError),
     /// A check of the run failed.
@@ -83,8 +83,8 @@ impl From<MapError> for Error {
     }
 }
 
-impl From<ChildError> for Error {
-    fn from(e: ChildError) -> Self {
+impl From<LoadError> for Error {
+    fn from(e: LoadError) -> Self {
         Error::Child(e)
     }
 }

@@ -14,32 +14,26 @@ use sel4_core_protocol::request::LOG_BYTES;
 use sel4_core_protocol::{ErrorCode, Label, Request};
 use sel4_root_task::println;
 
-use crate::kernel::Capacity;
+use alloc::vec::Vec;
+
+use crate::loader::{self, Spec};
 use crate::memory_map::{self, Owner};
 use crate::object::ObjectType;
-use crate::phys_allocator::{AllocFailure, Handle};
-use crate::root::child::{self, Child, Spec};
+use crate::root::child::{self, Child};
 use crate::root::child_pd::ChildPd;
 use crate::root::error::Error;
 use crate::root::heap;
 use crate::root::state::{Core, InUse};
-use crate::root::vspace;
 use crate::session::{Client, Sessions};
 use crate::size::Size;
 use crate::untyped_pool::NodeId;
 
-/// Children core can run at once.
-pub const MAX_CHILDREN: usize = 64;
-/// Virtual address of the table of children in core's VSpace (frames core maps for it while it
-/// serves: each child's entry holds the handles of its objects, too large for core's stack).
-pub const TABLE_BASE: u64 = 0x11_0000_0000;
-/// Frames and paging structures of the table of children (64 entries of a few KiB each).
-const TABLE_OBJECTS: usize = 256;
 /// Bytes of a child's log line core holds until its newline.
 const LINE: usize = 160;
-/// Bytes of core's record of a child charged to it: its entry in the table of children (its
-/// session records sit in a table of their own, each charged to its session while open).
-const CHILD_RECORD: u64 = size_of::<Option<Slot>>() as u64;
+/// Bytes of core's record of a child charged to it: its entry in the table of children and in
+/// the table of their sessions (each session's records are charged to that session while it
+/// is open, each object's handle to the object).
+const CHILD_RECORD: u64 = (size_of::<Option<Slot>>() + size_of::<Sessions>() + size_of::<End>()) as u64;
 
 struct Slot {
     child: Child,
@@ -164,15 +158,14 @@ pub struct Outcome {
     pub faulted: usize,
     /// RAM bytes not back in the allocator after every child was reclaimed.
     pub leaked: u64,
+    /// RAM bytes that came back from reclaimed children beyond what they were charged.
+    pub surplus: u64,
 }
 
 /// Starts every service in `specs` and serves them until all are gone.
 /// Core's own objects for serving (its endpoint, the table of children) are freed when every
 /// child is gone, so `serve` may run again; the window's paging structures stay.
-pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
-    if specs.len() > MAX_CHILDREN {
-        return Err(Error::Failed("more services than core runs at once (MAX_CHILDREN)"));
-    }
+pub fn serve(core: &mut Core, specs: &[Spec<'static>]) -> Result<Outcome, Error> {
     // Core's own objects for serving: the window it fills child frames through, its endpoint.
     child::prepare_window(core)?;
     let ep = core.ours.alloc(&mut core.kernel, ObjectType::Endpoint, 0).map_err(|failure| Error::Alloc {
@@ -180,30 +173,12 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
         size_bits: 0,
         failure,
     })?;
-    // The table of children, in frames core places and maps, freed (unmapped) when all are gone.
-    let mut table: heapless::Vec<Handle, TABLE_OBJECTS> = heapless::Vec::new();
-    // The children's entries, then their session records (aligned as those are).
-    let entries = (specs.len() * size_of::<Option<Slot>>()).next_multiple_of(align_of::<Sessions>());
-    let bytes = (entries + specs.len() * size_of::<Sessions>()) as u64;
-    {
-        let (ours, kernel) = (&mut core.ours, &mut core.kernel);
-        let mut place = |ty| {
-            let p = ours.alloc(kernel, ty, 0)?;
-            table.push(p.handle).map_err(|_| AllocFailure::Capacity(Capacity::ObjectTable))?;
-            Ok(p.slot)
-        };
-        vspace::map_new_frames(&mut place, TABLE_BASE, bytes.max(1), ObjectType::Frame2M)?;
-    }
-    // SAFETY: map_new_frames mapped [TABLE_BASE, TABLE_BASE + bytes) read-write in core's VSpace,
-    // in frames only core holds; the two tables do not overlap, each starts aligned for its
-    // entries (the frames are page aligned, `entries` a multiple of the records' alignment);
-    // nothing else refers to them, and they are unmapped only after their last use below.
-    let slots: &mut [Option<Slot>] = unsafe { vspace::slice_at(TABLE_BASE as usize, specs.len(), || None) };
-    // SAFETY: as above, for the second table.
-    let records: &mut [Sessions] =
-        unsafe { vspace::slice_at(TABLE_BASE as usize + entries, specs.len(), Sessions::default) };
-    // Records of the children's sessions live on core's heap.
-    heap::reserve(core, heap::HEADROOM)?;
+    // The tables of children and of their sessions live on core's heap, with room for the
+    // records of the first requests.
+    heap::reserve(core, heap::HEADROOM + specs.len() * CHILD_RECORD as usize)?;
+    let mut slots: Vec<Option<Slot>> = Vec::with_capacity(specs.len());
+    let mut records: Vec<Sessions> = Vec::with_capacity(specs.len());
+    let mut ends: Vec<End> = Vec::with_capacity(specs.len());
     // Splits cached from earlier work merge back, so that the bookkeeping before and after the
     // children is what core's own live objects need, and comparable.
     core.ours.compact(&mut core.kernel)?;
@@ -212,8 +187,9 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
     let use0 = InUse::of(core);
     println!("core in use before the children: {use0}");
     let mut out = Outcome::default();
-    let mut ends = [End::NotStarted; MAX_CHILDREN];
     for (position, spec) in specs.iter().enumerate() {
+        // The loader's lists of what it placed live on the heap too.
+        reserve_heap(core, &mut free0)?;
         let t0 = crate::root::runner::rdtsc();
         let started = child::start(core, ep.slot, position, spec, CHILD_RECORD);
         let cycles = crate::root::runner::rdtsc() - t0;
@@ -248,7 +224,9 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
                 None
             }
         };
-        slots[position] = entry;
+        slots.push(entry);
+        records.push(Sessions::default());
+        ends.push(End::NotStarted);
     }
     let ep_cptr = Cap::<cap_type::Endpoint>::from_bits(ep.slot.0 as Word).cptr();
     // Bytes children held at the last memory map core printed.
@@ -256,6 +234,7 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
     // The answer to the last request, sent with the next receive in one `ReplyRecv` (the
     // kernel's fastpath takes both halves when the messages fit its registers).
     let mut answer: Option<(MessageInfo, [Word; 4])> = None;
+    let (slots, records) = (&mut slots[..], &mut records[..]);
     while slots.iter().any(Option::is_some) {
         let m = match answer.take() {
             Some((info, mrs)) => syscalls::reply_recv(ep_cptr, info, mrs),
@@ -331,10 +310,22 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
             let before = core.ours.ram().avail();
             let mut pd = ChildPd { core, vspace: s.child.vspace, cnode: s.child.cnode, cnode_bits: s.child.cnode_bits };
             sessions.close_all(&mut pd, |r| println!("session {:#x} of {name} {r}", r.session.0));
-            s.child.reclaim(core)?;
+            s.child.reclaim(core);
             let back = core.ours.ram().avail() - before;
-            let lost = charged.saturating_sub(back);
-            println!("child {name}: reclaimed: {back} of {charged} bytes back in the allocator, leaked {lost} bytes");
+            // Exact both ways: more back than was charged is an error of core's, too.
+            let lost = charged as i128 - back as i128;
+            if lost < 0 {
+                out.surplus += lost.unsigned_abs() as u64;
+                println!(
+                    "child {name}: reclaimed: {back} of {charged} bytes back in the allocator, {} bytes more than charged",
+                    -lost
+                );
+            } else {
+                println!(
+                    "child {name}: reclaimed: {back} of {charged} bytes back in the allocator, leaked {lost} bytes"
+                );
+            }
+            let lost = lost.max(0) as u64;
             s.work.print(name);
             ends[index] = match end {
                 End::Exited { code, .. } => End::Exited { code, leaked: lost },
@@ -362,10 +353,6 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
         );
     }
     println!("core in use after the children: {use1}");
-    // Freeing the table's frames and paging structures unmaps them (their leaves are revoked).
-    while let Some(h) = table.pop() {
-        core.ours.free(&mut core.kernel, h)?;
-    }
     // No child holds a cap to the endpoint any more: core's own goes too.
     core.ours.free(&mut core.kernel, ep.handle)?;
     out.leaked = free0.saturating_sub(free1);
@@ -391,6 +378,9 @@ pub fn serve(core: &mut Core, specs: &[Spec]) -> Result<Outcome, Error> {
                 println!("summary: child {i} {}: faulted: {fault}, leaked {leaked} bytes", spec.name)
             }
         }
+    }
+    if out.surplus > 0 {
+        return Err(Error::Failed("children: more came back than was charged to them"));
     }
     if free1 != free0 || (grown == 0 && largest1 != largest0) {
         return Err(Error::Failed("children: memory not back where it was before they were loaded"));
@@ -420,8 +410,8 @@ fn serve_session(core: &mut Core, slot: &Slot, sessions: &mut Sessions, request:
         prio: c.prio,
         ram_left: c.budget.saturating_sub(c.charge.total() + lent_ram),
         caps_left: c.caps.saturating_sub(lent_caps),
-        ipc_base: child::IMAGE_LIMIT,
-        ipc_pages: child::IPC_PAGES,
+        ipc_base: c.layout.ipc_base,
+        ipc_pages: loader::IPC_PAGES,
     };
     let mut pd = ChildPd { core, vspace: c.vspace, cnode: c.cnode, cnode_bits: c.cnode_bits };
     sessions.serve(&mut pd, &client, request)

@@ -25,14 +25,28 @@ pub enum MapFailure {
 pub enum Rights {
     All,
     ReadWrite,
+    /// Send and grant, never receive: to call an endpoint, not listen on it (grant: without
+    /// it the reply never arrives, `endpoint.c:sendIPC`).
+    Call,
 }
 
-/// A thread's registers when it starts.
+/// What a minted cap carries besides its rights.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum CapData {
+    /// An endpoint's badge.
+    Badge(u64),
+    /// For the child's own CNode: the guard that makes its slot numbers CPtrs at full depth.
+    Guard,
+}
+
+/// A thread's registers when it starts: its entry point, stack pointer and first two
+/// arguments (`rdi`, `rsi`).
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub struct Registers {
     pub entry: u64,
     pub stack: u64,
     pub arg: u64,
+    pub arg2: u64,
 }
 
 /// Core's allocator and the child's PD, as a session uses them. Every slot is in core's CSpace;
@@ -51,8 +65,22 @@ pub trait Pd {
     /// Frees an object: revoking its leaf removes every copy and mapping of it.
     fn free(&mut self, object: Handle);
 
-    /// Maps frame `frame` (of type `ty`) at `vaddr` in the child's VSpace, read-write.
-    fn map_frame(&mut self, frame: Slot, ty: ObjectType, vaddr: u64, cache: CacheAttr) -> Result<(), MapFailure>;
+    /// Makes `vspace` (a PML4 placed for the child, given an ASID here) and `cnode` (its
+    /// CNode of 2^`cnode_bits` slots) the PD the other methods work on; the loader's first step.
+    fn attach(&mut self, vspace: Slot, cnode: Slot, cnode_bits: u8) -> bool;
+    /// Writes `bytes` into frame `frame` (4 KiB) at `offset`, through core's own mapping.
+    fn fill(&mut self, frame: Slot, offset: u64, bytes: &[u8]) -> bool;
+
+    /// Maps frame `frame` (of type `ty`) at `vaddr` in the child's VSpace, read-write or
+    /// read-only.
+    fn map_frame(
+        &mut self,
+        frame: Slot,
+        ty: ObjectType,
+        vaddr: u64,
+        cache: CacheAttr,
+        writable: bool,
+    ) -> Result<(), MapFailure>;
     /// Maps paging structure `table` (of type `ty`) covering `vaddr` in the child's VSpace.
     fn map_table(&mut self, table: Slot, ty: ObjectType, vaddr: u64) -> Result<(), MapFailure>;
     /// Unmaps frame `frame` (of type `ty`) from the child's VSpace.
@@ -60,6 +88,9 @@ pub trait Pd {
 
     /// Copies the cap in `from` into `child_slot`; false if that slot is occupied or absent.
     fn copy_cap(&mut self, from: Slot, child_slot: u64, rights: Rights) -> bool;
+    /// Mints the cap in `from` into `child_slot` with `data`; false if that slot is occupied
+    /// or absent.
+    fn mint_cap(&mut self, from: Slot, child_slot: u64, rights: Rights, data: CapData) -> bool;
     /// Deletes the cap in `child_slot`.
     fn delete_cap(&mut self, child_slot: u64);
 

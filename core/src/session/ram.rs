@@ -12,8 +12,9 @@ use sel4_core_protocol::limits::{PAGE_SIZE, VADDR_LIMIT};
 use sel4_core_protocol::reply::Words;
 use sel4_core_protocol::{CacheAttr, ErrorCode, Handle, PhysRange};
 
-use super::pd::{MapFailure, Pd, Rights};
-use super::{handle, serial, Client, Dataspace, Named, Paging, Pending, Session, HANDLE_RECORD};
+use super::mapping::{self, FrameMap};
+use super::pd::{Pd, Rights};
+use super::{handle, serial, Client, Dataspace, Named, Pending, Session, HANDLE_RECORD};
 use crate::cap_space::MAX_RUN_LOG2;
 use crate::object::ObjectType;
 
@@ -26,7 +27,7 @@ fn max_frame_bits() -> u8 {
     }
 }
 
-pub(super) fn frame_type(bits: u8) -> ObjectType {
+pub(crate) fn frame_type(bits: u8) -> ObjectType {
     if Some(bits) == ObjectType::Frame1G.fixed_bits() {
         ObjectType::Frame1G
     } else if Some(bits) == ObjectType::Frame2M.fixed_bits() {
@@ -40,7 +41,7 @@ pub(super) fn frame_type(bits: u8) -> ObjectType {
 /// alignment a free block offers first (2^⌊log2 size⌋, so the dataspace is as few runs of as
 /// large frames as its size allows), down to the alignment asked for; then a block that spans
 /// several boot untypeds.
-fn place_block(pd: &mut impl Pd, size: u64, align: u8, range: Option<(u64, u64)>) -> Result<u64, ErrorCode> {
+pub(crate) fn place_block(pd: &mut impl Pd, size: u64, align: u8, range: Option<(u64, u64)>) -> Result<u64, ErrorCode> {
     let natural = (63 - size.leading_zeros() as u8).max(align);
     for a in (align..=natural).rev() {
         if let Ok(b) = pd.find_block(size, a, range) {
@@ -52,7 +53,7 @@ fn place_block(pd: &mut impl Pd, size: u64, align: u8, range: Option<(u64, u64)>
 
 /// Places the frames of `run`; where a run's block is not inside one untyped (a dataspace
 /// across boot untypeds), its halves, down to single frames and then smaller frames.
-fn place_run(pd: &mut impl Pd, pending: &mut Pending, run: Run) -> Result<(), ErrorCode> {
+pub(crate) fn place_run(pd: &mut impl Pd, pending: &mut Pending, run: Run) -> Result<(), ErrorCode> {
     let mut todo: Vec<Run> = alloc::vec![run];
     while let Some(r) = todo.pop() {
         match pending.place(pd, frame_type(r.frame_bits), 0, Some(r.paddr), r.count_log2) {
@@ -126,48 +127,6 @@ pub(super) fn free(pd: &mut impl Pd, s: &mut Session, dataspace: Handle) -> Resu
     Ok(Done.to_words())
 }
 
-/// Maps `frame` at `va`, placing (and charging to `pending`) the paging structures missing on
-/// the way, as the kernel reports them, into `paging`.
-fn map_frame(
-    pd: &mut impl Pd,
-    pending: &mut Pending,
-    paging: &mut Vec<Paging>,
-    frame: crate::kernel::Slot,
-    ty: ObjectType,
-    va: u64,
-    cache: CacheAttr,
-) -> Result<(), ErrorCode> {
-    // One missing level per attempt: at most three (page table, directory, PDPT) then the map.
-    for _ in 0..4 {
-        match pd.map_frame(frame, ty, va, cache) {
-            Ok(()) => return Ok(()),
-            Err(MapFailure::Missing) => place_table(pd, pending, paging, ty.paging_parent(), va)?,
-            Err(MapFailure::Refused) => return Err(ErrorCode::InvalidArgument),
-        }
-    }
-    Err(ErrorCode::InvalidArgument)
-}
-
-fn place_table(
-    pd: &mut impl Pd,
-    pending: &mut Pending,
-    paging: &mut Vec<Paging>,
-    ty: Option<ObjectType>,
-    va: u64,
-) -> Result<(), ErrorCode> {
-    let ty = ty.ok_or(ErrorCode::InvalidArgument)?;
-    let table = pending.place(pd, ty, 0, None, 0)?;
-    paging.push(Paging { object: table, va });
-    for _ in 0..3 {
-        match pd.map_table(table.slot, ty, va) {
-            Ok(()) => return Ok(()),
-            Err(MapFailure::Missing) => place_table(pd, pending, paging, ty.paging_parent(), va)?,
-            Err(MapFailure::Refused) => return Err(ErrorCode::InvalidArgument),
-        }
-    }
-    Err(ErrorCode::InvalidArgument)
-}
-
 /// Maps dataspace `dataspace` at `vaddr`. Where `foreign` (paging structures of the child's
 /// other sessions, with an address each maps) cover any of `[vaddr, vaddr + size)`, it is
 /// InvalidArgument: closing that session would unmap this dataspace.
@@ -202,7 +161,8 @@ pub(super) fn map(
     'runs: for o in &runs {
         for (i, slot) in o.slots().enumerate() {
             let va = vaddr + (o.paddr - runs[0].paddr) + i as u64 * o.each();
-            if let Err(e) = map_frame(pd, &mut pending, &mut paging, slot, o.ty, va, cache) {
+            let f = FrameMap { slot, ty: o.ty, va, cache, writable: true };
+            if let Err(e) = mapping::map_frame(pd, &mut pending, &mut paging, f) {
                 result = Err(e);
                 break 'runs;
             }

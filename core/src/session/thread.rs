@@ -50,7 +50,7 @@ pub(super) fn create(
     };
     // The page table there is the child's stack's (same 2 MiB region), already charged to it;
     // the page is taken if the child mapped a dataspace there.
-    if pd.map_frame(f.slot, ObjectType::Frame4K, ipc_vaddr, CacheAttr::Cached).is_err() {
+    if pd.map_frame(f.slot, ObjectType::Frame4K, ipc_vaddr, CacheAttr::Cached, true).is_err() {
         pending.undo(pd);
         return Err(ErrorCode::InvalidArgument);
     }

@@ -1,16 +1,20 @@
 //! sel4-core-system: the system description the run tool hands core, in postcard's compact
 //! binary format: every service core starts from its boot image, with its quotas and ELF.
-//! Decoding borrows names and ELF images from the blob (no copy, no allocation, `no_std`);
-//! any byte string decodes to a [`System`] or a [`DecodeError`], never a panic. Feature `std`
-//! adds the encoder.
+//! Decoding borrows names and ELF images from the blob (no copy; the list of services is the
+//! one allocation, `no_std` + `alloc`); any byte string decodes to a [`System`] or a
+//! [`DecodeError`], never a panic. Feature `std` adds the encoder.
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
 
+extern crate alloc;
+
+use alloc::vec::Vec;
 use core::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// Most services one system describes.
-pub const MAX_SERVICES: usize = 64;
+/// Bytes a service takes at least in the encoding (a byte for each of its six fields): a
+/// count of services beyond the bytes there are is refused before anything is allocated.
+const MIN_SERVICE_BYTES: usize = 6;
 
 /// One service core starts: its ELF image and what it may use.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,6 +27,8 @@ pub struct Service<'a> {
     pub caps: u32,
     /// Priority of its first thread.
     pub prio: u8,
+    /// Bytes of its first thread's stack.
+    pub stack: u64,
     /// The static ELF image, as built.
     pub elf: &'a [u8],
 }
@@ -31,14 +37,14 @@ pub struct Service<'a> {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct System<'a> {
     #[serde(borrow)]
-    pub services: heapless::Vec<Service<'a>, MAX_SERVICES>,
+    pub services: Vec<Service<'a>>,
 }
 
 /// Why bytes are no system description.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DecodeError {
-    /// The description lists more services than [`MAX_SERVICES`].
-    TooManyServices { count: u64 },
+    /// The description lists more services than its bytes can hold.
+    TooManyServices { count: u64, bytes: usize },
     /// The bytes are not a postcard-encoded system.
     Malformed(postcard::Error),
     /// The description ends before the bytes do.
@@ -48,8 +54,8 @@ pub enum DecodeError {
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DecodeError::TooManyServices { count } => {
-                write!(f, "system description lists {count} services, at most {MAX_SERVICES} are allowed")
+            DecodeError::TooManyServices { count, bytes } => {
+                write!(f, "system description lists {count} services in {bytes} bytes, more than they can hold")
             }
             DecodeError::Malformed(e) => write!(f, "malformed system description: {e}"),
             DecodeError::TrailingBytes { count } => {
@@ -72,8 +78,8 @@ impl<'a> System<'a> {
         // The count leads the encoding; checking it first names the problem instead of
         // serde's generic length error.
         if let Ok((count, _)) = postcard::take_from_bytes::<u64>(bytes) {
-            if count > MAX_SERVICES as u64 {
-                return Err(DecodeError::TooManyServices { count });
+            if count > (bytes.len() / MIN_SERVICE_BYTES) as u64 {
+                return Err(DecodeError::TooManyServices { count, bytes: bytes.len() });
             }
         }
         let (system, rest) = postcard::take_from_bytes::<System>(bytes).map_err(DecodeError::Malformed)?;

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context, Result};
-use sel4_core_system::{System, MAX_SERVICES};
+use sel4_core_system::System;
 
 use crate::image::freestanding::{self, Build};
 use crate::image::packages::{self, Kind};
@@ -73,8 +73,9 @@ fn without_debug_info(path: &Path) -> Result<Vec<u8>> {
 pub fn encode<'a>(services: impl IntoIterator<Item = (&'a Service, &'a [u8])>) -> Result<Vec<u8>> {
     let mut system = System::default();
     for (s, elf) in services {
-        let entry = sel4_core_system::Service { name: &s.name, ram: s.ram, caps: s.caps, prio: s.prio, elf };
-        system.services.push(entry).map_err(|_| anyhow!("more than {MAX_SERVICES} services"))?;
+        let entry =
+            sel4_core_system::Service { name: &s.name, ram: s.ram, caps: s.caps, prio: s.prio, stack: s.stack, elf };
+        system.services.push(entry);
     }
     Ok(system.encode()?)
 }
@@ -133,14 +134,6 @@ exit success
     fn no_services_is_an_empty_system() {
         let blob = encode([]).unwrap();
         assert_eq!(System::decode(&blob).unwrap().services.len(), 0);
-    }
-
-    #[test]
-    fn more_services_than_core_takes_are_an_error() {
-        let hello = Service { name: "hello".into(), ram: 1, caps: 1, prio: 1 };
-        let many = vec![(&hello, &b""[..]); MAX_SERVICES + 1];
-        let e = encode(many).unwrap_err().to_string();
-        assert_eq!(e, "more than 64 services");
     }
 
     #[test]

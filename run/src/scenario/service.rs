@@ -1,10 +1,7 @@
 //! The `service` line of a scenario: a service core starts from its boot image, with its
-//! quotas (`service NAME [ram=SIZE] [caps=N] [prio=P]`).
+//! quotas (`service NAME [ram=SIZE] [caps=N] [prio=P] [stack=SIZE]`).
 
 use crate::scenario::parse_size;
-
-/// Most services a scenario may name (core's limit).
-pub const MAX_SERVICES: usize = sel4_core_system::MAX_SERVICES;
 
 /// A service of a scenario: binary `name` of the workspace package that has it, with its quotas.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,15 +13,19 @@ pub struct Service {
     pub caps: u32,
     /// Priority of its first thread.
     pub prio: u8,
+    /// Bytes of its first thread's stack.
+    pub stack: u64,
 }
 
 /// Quotas of a service whose line names none.
 pub const DEFAULT_RAM: u64 = 4 << 20;
 pub const DEFAULT_CAPS: u32 = 256;
 pub const DEFAULT_PRIO: u8 = 100;
+/// Core's default (`sel4_core::loader::DEFAULT_STACK`).
+pub const DEFAULT_STACK: u64 = 32 << 10;
 
 /// Settings a `service` line may give.
-const KEYS: &[&str] = &["ram", "caps", "prio"];
+const KEYS: &[&str] = &["ram", "caps", "prio", "stack"];
 
 impl Service {
     /// Parses the words after `service`: a binary name, then `KEY=VALUE` settings, each at
@@ -35,7 +36,13 @@ impl Service {
         if name.contains('=') {
             return Err(format!("service wants a binary name first, not the setting `{name}`"));
         }
-        let mut s = Service { name: name.to_string(), ram: DEFAULT_RAM, caps: DEFAULT_CAPS, prio: DEFAULT_PRIO };
+        let mut s = Service {
+            name: name.to_string(),
+            ram: DEFAULT_RAM,
+            caps: DEFAULT_CAPS,
+            prio: DEFAULT_PRIO,
+            stack: DEFAULT_STACK,
+        };
         let mut given: Vec<&str> = Vec::new();
         for word in words {
             let (key, v) = word.split_once('=').ok_or_else(|| {
@@ -58,6 +65,12 @@ impl Service {
                         format!("service `{name}`: caps wants a whole number up to {}, not `{v}`", u32::MAX)
                     })?
                 }
+                "stack" => {
+                    s.stack = parse_size(v).map_err(|e| format!("service `{name}`: stack: {e}"))?;
+                    if s.stack == 0 || !s.stack.is_multiple_of(4096) {
+                        return Err(format!("service `{name}`: stack wants a positive multiple of 4K, not `{v}`"));
+                    }
+                }
                 _ => s.prio = v.parse().map_err(|_| format!("service `{name}`: prio wants 0 to 255, not `{v}`"))?,
             }
         }
@@ -72,9 +85,9 @@ mod tests {
     #[test]
     fn defaults_and_settings_in_any_order() {
         let s = Service::parse("hello").unwrap();
-        assert_eq!(s, Service { name: "hello".into(), ram: 4 << 20, caps: 256, prio: 100 });
-        let s = Service::parse("timer prio=255 ram=64K caps=0").unwrap();
-        assert_eq!(s, Service { name: "timer".into(), ram: 64 << 10, caps: 0, prio: 255 });
+        assert_eq!(s, Service { name: "hello".into(), ram: 4 << 20, caps: 256, prio: 100, stack: 32 << 10 });
+        let s = Service::parse("timer prio=255 ram=64K caps=0 stack=1M").unwrap();
+        assert_eq!(s, Service { name: "timer".into(), ram: 64 << 10, caps: 0, prio: 255, stack: 1 << 20 });
         assert_eq!(Service::parse("x ram=2G").unwrap().ram, 2 << 30);
         assert_eq!(Service::parse("x ram=3M").unwrap().ram, 3 << 20);
     }
@@ -83,7 +96,9 @@ mod tests {
     fn bad_settings_say_what_is_wrong() {
         let e = |text: &str| Service::parse(text).unwrap_err();
         assert!(e("ram=4M").contains("binary name first"), "{}", e("ram=4M"));
-        assert!(e("hello stack=4K").contains("unknown setting `stack`; settings: ram, caps, prio"));
+        assert!(e("hello heap=4K").contains("unknown setting `heap`; settings: ram, caps, prio, stack"));
+        assert!(e("hello stack=6K").contains("stack wants a positive multiple of 4K, not `6K`"));
+        assert!(e("hello stack=0K").contains("stack wants a positive multiple of 4K"));
         assert!(e("hello ram=4M ram=8M").contains("`ram` given twice"));
         assert!(e("hello prio=256").contains("prio wants 0 to 255, not `256`"));
         assert!(e("hello prio=-1").contains("prio wants 0 to 255"));

@@ -5,7 +5,7 @@
 #![no_main]
 
 use sel4::BootInfo;
-use sel4_core::root::child::{self, Spec};
+use sel4_core::root::child;
 use sel4_core::root::error::Error;
 use sel4_core::root::server;
 use sel4_core::size::Size;
@@ -20,20 +20,20 @@ const ROUNDS: usize = 2;
 
 fn main(bi: &BootInfo<'static>) -> Result<(), Error> {
     let mut run = sel4_core_selftest::start(bi, "children", sel4_core_selftest::machine(bi))?;
+    // Core's heap (the list of services and the children's session records live there) is
+    // its own for good: place it before measuring.
+    sel4_core::root::heap::reserve(&mut run.core, sel4_core::root::heap::HEADROOM)?;
     let system = System::decode(SYSTEM)?;
     if system.services.is_empty() {
         return Err(Error::Failed("children: the image holds no services (scenario `service` lines)"));
     }
     // Core's window for filling child frames is its own for good: place it before measuring.
     child::prepare_window(&mut run.core)?;
-    // So is its heap, where the children's session records live.
-    sel4_core::root::heap::reserve(&mut run.core, sel4_core::root::heap::HEADROOM)?;
     let core = &mut run.core;
     for round in 1..=ROUNDS {
         let (free0, largest0) = (core.ours.ram().avail(), core.ours.ram().largest_free());
         for (index, s) in system.services.iter().enumerate() {
-            let spec = Spec { index, name: s.name, elf: s.elf, ram: s.ram, caps: s.caps as u64, prio: s.prio };
-            let out = server::serve(core, &[spec])?;
+            let out = server::serve(core, &[child::spec(index, s)])?;
             if out.exited != 1 {
                 return Err(Error::Failed("children: a child did not exit"));
             }

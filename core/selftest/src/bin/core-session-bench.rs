@@ -14,8 +14,9 @@
 
 use sel4::{cap_type, syscalls, BootInfo, Cap, MessageInfo, Word};
 use sel4_core::kernel::{Kernel, Slot};
+use sel4_core::loader::Spec;
 use sel4_core::object::ObjectType;
-use sel4_core::root::child::{self, Spec};
+use sel4_core::root::child;
 use sel4_core::root::error::Error;
 use sel4_core::root::runner::rdtsc;
 use sel4_core::root::server;
@@ -37,11 +38,11 @@ fn spec(system: &System<'static>, name: &str) -> Result<Spec<'static>, Error> {
         .enumerate()
         .find(|(_, s)| s.name == name)
         .ok_or(Error::Failed("session-bench: the image lacks a service it needs (scenario `service` lines)"))?;
-    Ok(Spec { index, name: s.name, elf: s.elf, ram: s.ram, caps: s.caps as u64, prio: s.prio })
+    Ok(child::spec(index, s))
 }
 
 /// Cycles per round trip between core and the `ipc-floor` child, answered with nothing.
-fn ipc_floor(core: &mut Core, spec: &Spec) -> Result<u64, Error> {
+fn ipc_floor(core: &mut Core, spec: &Spec<'static>) -> Result<u64, Error> {
     let ep = core.ours.alloc(&mut core.kernel, ObjectType::Endpoint, 0).map_err(|failure| Error::Alloc {
         ty: ObjectType::Endpoint,
         size_bits: 0,
@@ -60,7 +61,7 @@ fn ipc_floor(core: &mut Core, spec: &Spec) -> Result<u64, Error> {
     }
     let cycles = (rdtsc() - t0) / ROUNDS;
     // The child waits for a reply that never comes; reclaiming it takes everything back.
-    c.reclaim(core).map_err(Error::Child)?;
+    c.reclaim(core);
     core.ours.free(&mut core.kernel, ep.handle)?;
     Ok(cycles)
 }
@@ -94,6 +95,7 @@ fn kernel_floor(core: &mut Core) -> Result<u64, Error> {
 
 fn main(bi: &BootInfo<'static>) -> Result<(), Error> {
     let mut run = sel4_core_selftest::start(bi, "session-bench", sel4_core_selftest::machine(bi))?;
+    sel4_core::root::heap::reserve(&mut run.core, sel4_core::root::heap::HEADROOM)?;
     let system = System::decode(SYSTEM)?;
     let (floor_spec, bench_spec) = (spec(&system, "ipc-floor")?, spec(&system, "session-bench")?);
     let core = &mut run.core;
