@@ -21,11 +21,13 @@
 
 use sel4_core_protocol::{CacheAttr, ErrorCode, SessionKind};
 
-/// Names the requester holds at once (a name bound again is replaced).
-pub const MAX_NAMES: usize = 1024;
+/// Names the requester holds at once (a name bound again is replaced): a script may hold
+/// thousands of objects, as core's sessions do.
+pub const MAX_NAMES: usize = 8192;
 
-/// Message words a `raw` line may carry after its session word.
-pub const MAX_RAW_WORDS: usize = 15;
+/// Message words a `raw` line may carry after its session word: the rest of the kernel's
+/// longest message (`seL4_MsgMaxLength`).
+pub const MAX_RAW_WORDS: usize = sel4_abi::message_info::MSG_MAX_LENGTH - 1;
 
 /// A session or object a line names: a name bound by an earlier line, or a number sent as the
 /// raw handle value.
@@ -160,11 +162,24 @@ pub enum Step<'a> {
     Raw {
         first: Word<'a>,
         label: u64,
-        words: [u64; MAX_RAW_WORDS],
+        words: RawWords<'a>,
         len: usize,
     },
     Fault(FaultKind),
     Exit(u64),
+}
+
+/// The words of a `raw` line after its label, as written (checked to be numbers when the line
+/// was parsed), read as numbers when the line is sent: a line borrows its text, never copies
+/// up to [`MAX_RAW_WORDS`] words.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct RawWords<'a>(&'a str);
+
+impl RawWords<'_> {
+    /// The words' values, in order.
+    pub fn values(&self) -> impl Iterator<Item = u64> + '_ {
+        self.0.split_ascii_whitespace().map(|t| number(t, false).unwrap_or(0))
+    }
 }
 
 impl<'a> Step<'a> {
@@ -199,7 +214,7 @@ impl<'a> Step<'a> {
     }
 
     /// Names the line uses.
-    fn uses(&self) -> [Option<Ref<'a>>; 2] {
+    pub fn uses(&self) -> [Option<Ref<'a>>; 2] {
         match *self {
             Step::Close { session } => [Some(session), None],
             Step::Raw { first: Word::Name(n), .. } => [Some(Ref::Name(n)), None],
@@ -359,8 +374,9 @@ fn expect(t: &str) -> Result<Expect, Problem<'_>> {
     }
 }
 
-/// Words of a line, at most this many.
-const MAX_LINE_WORDS: usize = 24;
+/// Words of a line, at most this many: a `raw` line with its longest message and an
+/// expectation.
+const MAX_LINE_WORDS: usize = MAX_RAW_WORDS + 5;
 
 /// The request on one line (`None` for a blank or comment line).
 pub fn parse_line(text: &str) -> Result<Option<(Step<'_>, Option<Expect>)>, Problem<'_>> {
@@ -501,11 +517,18 @@ pub fn parse_line(text: &str) -> Result<Option<(Step<'_>, Option<Expect>)>, Prob
             if rest.len() > MAX_RAW_WORDS {
                 return Err(Problem::TooManyWords);
             }
-            let mut words = [0; MAX_RAW_WORDS];
-            for (w, t) in words.iter_mut().zip(rest) {
-                *w = number(t, false)?;
+            for t in rest {
+                number(t, false)?;
             }
-            Step::Raw { first, label, words, len: rest.len() }
+            // The words' span of the line's text: from the first's start to the last's end.
+            let span = match (rest.first(), rest.last()) {
+                (Some(a), Some(z)) => {
+                    let at = |w: &str| w.as_ptr() as usize - request.as_ptr() as usize;
+                    &request[at(a)..at(z) + z.len()]
+                }
+                _ => "",
+            };
+            Step::Raw { first, label, words: RawWords(span), len: rest.len() }
         }
         "fault" => {
             exactly(1)?;

@@ -69,7 +69,9 @@ fn every_verb_parses() {
     let (step, e) = one("raw 0 99 1 0x2 # comment => ok");
     assert_eq!(e, None, "a comment hides what follows it");
     match step {
-        Step::Raw { first: Word::Value(0), label: 99, words, len: 2 } => assert_eq!(&words[..2], &[1, 2]),
+        Step::Raw { first: Word::Value(0), label: 99, words, len: 2 } => {
+            assert_eq!(words.values().collect::<Vec<_>>(), [1, 2])
+        }
         s => panic!("{s:?}"),
     }
     match one("raw s1 7 16").0 {
@@ -106,7 +108,10 @@ fn malformed_lines_say_what_is_wrong() {
     assert_eq!(problem("close s => ok ok"), "unexpected `ok`");
     assert_eq!(problem("close s => fault"), "`=> fault` is only for a last `touch`");
     assert_eq!(problem("fault hard"), "unknown fault `hard` (vm, cap, syscall, div0, ud)");
-    assert_eq!(problem("raw 0 1 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16"), "more than 15 words after the session");
+    let longest = format!("raw 0 1{}", " 7".repeat(119));
+    assert!(matches!(parse_line(&longest), Ok(Some((Step::Raw { len: 119, .. }, None)))));
+    assert!(matches!(parse_line(&format!("{longest} => InvalidRequest")), Ok(Some((Step::Raw { len: 119, .. }, _)))));
+    assert_eq!(problem(&format!("{longest} 7")), "more than 119 words after the session");
     assert_eq!(problem("=> ok"), "missing a request before `=>`");
     assert_eq!(problem("alloc s 4K map=0x1000 map=0x2000 as d"), "`map` given twice");
     assert_eq!(problem("alloc s 4K caps caps as d"), "`caps` given twice");

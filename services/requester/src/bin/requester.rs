@@ -31,7 +31,7 @@ static SCRIPT: &str = include_str!(concat!(env!("OUT_DIR"), "/requests.txt"));
 const PRIO: u8 = 100;
 const CNODE_SLOTS: u64 = 1024;
 /// Threads with a stack of their own at once, and their stack size.
-const MAX_THREADS: usize = 16;
+const MAX_THREADS: usize = 128;
 const STACK_WORDS: usize = 512;
 
 /// What a name stands for.
@@ -230,6 +230,12 @@ impl<'a> Requester<'a> {
 
     /// Runs one line: what core answered, and a detail to print after `ok`.
     fn run(&mut self, line: &Line<'static>, detail: &mut heapless::String<128>) -> Got {
+        // A name whose line failed names nothing: the line is not sent (a made-up handle would
+        // make an expected InvalidHandle hold for the wrong reason).
+        let unbound = |r: &Option<Ref<'_>>| matches!(r, Some(Ref::Name(n)) if self.get(n).is_none());
+        if line.step.uses().iter().any(unbound) {
+            return Got::Local("NameNotMade");
+        }
         let t = &mut Core;
         match line.step {
             Step::Open { kind, ram, caps, name } => {
@@ -339,7 +345,9 @@ impl<'a> Requester<'a> {
                     Word::Name(n) => self.handle(Ref::Name(n)).0 as u64,
                     Word::Value(v) => v,
                 };
-                w[1..=len].copy_from_slice(&words[..len]);
+                for (slot, v) in w[1..=len].iter_mut().zip(words.values()) {
+                    *slot = v;
+                }
                 match raw(t, label, &w[..=len]) {
                     Ok(reply) => match reply.into_result() {
                         Ok(words) => {
