@@ -9,6 +9,7 @@
 //! timeout  60          # seconds until QEMU is killed
 //! image    core        # root task: a binary of a workspace package with feature root-task
 //! expect   untypeds:   # serial text that must appear, in file order
+//! expect-ram total RAM    50  # the same, holding only at the scenario's own `ram`
 //! reject   panicked    # serial text that must never appear (any number of lines)
 //! exit     success     # core exits QEMU with success (or: exit 0x01, the value written to port 0xf4)
 //! boot     iso-uefi    # optional: GRUB ISO from CD under iso-bios or iso-uefi (default: kernel, QEMU -kernel)
@@ -22,8 +23,10 @@
 //! ```
 //!
 //! `manual <why>` keeps a scenario out of `run test`. Lines starting with
-//! `#` are comments; `expect` and `reject` take the rest of the line
-//! literally.
+//! `#` are comments; `expect`, `expect-ram` and `reject` take the rest of the line
+//! literally. An `expect-ram` line names a figure of the scenario's machine size: a boot
+//! with another `--ram` skips it (and says so), so an override never turns a correct run
+//! into a failure.
 //!
 //! `service NAME [ram=SIZE] [caps=N] [prio=P] [stack=SIZE]` names a binary of a workspace
 //! package with feature `service` and its quotas: RAM (`SIZE` with a K, M or G suffix, default
@@ -54,6 +57,7 @@ const DIRECTIVES: &[&str] = &[
     "timeout",
     "image",
     "expect",
+    "expect-ram",
     "reject",
     "exit",
     "manual",
@@ -77,6 +81,8 @@ pub struct Scenario {
     pub image: String,
     /// Serial texts that must appear in this order.
     pub expect: Vec<String>,
+    /// Which of [`Scenario::expect`] hold only at the scenario's own RAM size (`expect-ram`).
+    pub expect_at_ram: Vec<usize>,
     /// Serial texts that must never appear.
     pub reject: Vec<String>,
     /// Value core must write to the isa-debug-exit port.
@@ -172,6 +178,7 @@ impl Scenario {
         let mut features: Option<Vec<String>> = None;
         let mut compare_traces = None;
         let mut expect = Vec::new();
+        let mut expect_at_ram = Vec::new();
         let mut reject = Vec::new();
         let mut services = Vec::new();
         let mut script = None;
@@ -190,7 +197,7 @@ impl Scenario {
             };
             // Trailing `# comments` are allowed except after `expect` and
             // `reject`, whose text is literal.
-            let literal = directive == "expect" || directive == "reject";
+            let literal = directive == "expect" || directive == "expect-ram" || directive == "reject";
             let value = if literal { rest } else { rest.split('#').next().unwrap_or("").trim() };
             if value.is_empty() {
                 return Err(err(format!("`{directive}` needs a value")));
@@ -270,6 +277,10 @@ impl Scenario {
                     mismatches = Some(n);
                 }
                 "expect" => expect.push(value.to_string()),
+                "expect-ram" => {
+                    expect_at_ram.push(expect.len());
+                    expect.push(value.to_string());
+                }
                 "reject" => reject.push(value.to_string()),
                 other => {
                     return Err(err(format!("unknown directive `{other}`; directives: {}", DIRECTIVES.join(", "))))
@@ -289,6 +300,7 @@ impl Scenario {
             image: image.ok_or_else(|| missing("image"))?,
             exit_value: exit.ok_or_else(|| missing("exit"))?,
             expect,
+            expect_at_ram,
             reject,
             manual,
             medium: medium.unwrap_or_default(),
