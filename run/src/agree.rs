@@ -11,7 +11,7 @@ use std::time::Instant;
 use anyhow::{anyhow, bail, Context, Result};
 use sel4_core::kernel::{BootUntyped, Slot};
 use sel4_core_lab::replay::{self, Live};
-use sel4_core_lab::replay_log::{self, Summary};
+use sel4_core_lab::replay_log::{self, Probe, Summary};
 use sel4_core_lab::rig::{self, Rig};
 use sel4_core_lab::trace::IdTable;
 
@@ -82,7 +82,10 @@ pub fn host_lines(text: &str, layout: &[BootUntyped]) -> Result<Vec<String>> {
         &mut ours,
         &mut *model,
         &mut table,
-        |m, slot, _| m.watermark(slot),
+        |m, question| match question {
+            Probe::Watermark { untyped, .. } => m.watermark(untyped),
+            Probe::FrameAddress { frame } => m.object_at(frame).filter(|o| o.0.is_frame()).map(|o| o.1),
+        },
         || t0.elapsed().as_nanos() as u64,
         |l| out.push(l.to_string()),
     )

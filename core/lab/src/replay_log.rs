@@ -1,6 +1,11 @@
 //! Per-operation log of a trace replay with core's strategy: one line per
 //! trace operation (the object's address or the error, and the watermark of
-//! the leaf untyped as the kernel reports it), plus one summary line.
+//! the leaf untyped as the kernel reports it), plus one summary line. Both
+//! figures are the kernel's answers, not core's bookkeeping: a frame's
+//! address is what the kernel says the frame cap names
+//! (`X86_Page_GetAddress`; the model's object on the host), and for any other
+//! object the leaf's watermark (its size when the object fills it) is what
+//! places the object at the leaf's base, the address core chose.
 //!
 //! The root task replays a trace against the real kernel and prints these
 //! lines; the host replays the same trace against the kernel model on the
@@ -25,10 +30,20 @@ use sel4_core::phys_allocator::PhysAllocator;
 use sel4_core::range_allocator::{RangeNode, Slab};
 use sel4_core::untyped_pool::PoolNode;
 
+/// A question to the kernel, outside the counted invocations.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Probe {
+    /// The watermark of the untyped in `untyped`, of 2^`bits` bytes.
+    Watermark { untyped: Slot, bits: u8 },
+    /// The physical address of the frame in `frame`.
+    FrameAddress { frame: Slot },
+}
+
 /// What one operation did.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
-    /// Placed at `paddr`; `watermark` of the leaf untyped it came from (`None`: not asked).
+    /// Placed at `paddr` (for a frame, the kernel's answer; `u64::MAX` if it gave none);
+    /// `watermark` of the leaf untyped it came from (`None`: not asked).
     Placed {
         paddr: u64,
         watermark: Option<u64>,
@@ -85,8 +100,8 @@ impl fmt::Display for Line {
 }
 
 /// Replays `text` with core's strategy against `kernel`, calling `line` for every operation.
-/// `watermark(kernel, slot, bits)` asks the kernel for the watermark of the untyped in `slot`
-/// (of 2^bits bytes); its invocations are not counted in the returned statistics. `clock`
+/// `probe(kernel, question)` asks the kernel a [`Probe`]: the watermark of a leaf, the address
+/// of a frame; its invocations are not counted in the returned statistics. `clock`
 /// measures the operations (not the watermark questions). Live objects stay in `table`.
 #[allow(clippy::too_many_arguments)]
 pub fn run<'a, K: Kernel, R, P, C>(
@@ -95,7 +110,7 @@ pub fn run<'a, K: Kernel, R, P, C>(
     ours: &mut PhysAllocator<'_, R, P, C>,
     kernel: &mut K,
     table: &mut IdTable<'_, 'a, Live>,
-    mut watermark: impl FnMut(&mut K, Slot, u8) -> Option<u64>,
+    mut probe: impl FnMut(&mut K, Probe) -> Option<u64>,
     mut clock: impl FnMut() -> u64,
     mut line: impl FnMut(&Line),
 ) -> Result<Stats, TraceError<'a>>
@@ -106,9 +121,12 @@ where
 {
     let mut k = Counting::new(&mut *kernel);
     let mut st = Stats::default();
-    let mut leaf_wm = |ours: &PhysAllocator<'_, R, P, C>, k: &mut Counting<&mut K>, node| {
+    let leaf_wm = |ours: &PhysAllocator<'_, R, P, C>,
+                   k: &mut Counting<&mut K>,
+                   probe: &mut dyn FnMut(&mut K, Probe) -> Option<u64>,
+                   node| {
         let n = ours.placer.pool.info(node);
-        watermark(&mut *k.inner, n.slot, n.bits)
+        probe(&mut *k.inner, Probe::Watermark { untyped: n.slot, bits: n.bits })
     };
     for item in trace::ops(text) {
         let (ln, op) = item?;
@@ -125,8 +143,12 @@ where
                 let live = st.record_alloc(n, ln, addr, object_bytes(ty, size_bits), &r);
                 let outcome = match r {
                     Ok(p) => Outcome::Placed {
-                        paddr: p.paddr,
-                        watermark: ours.node_of(p.handle).and_then(|node| leaf_wm(ours, &mut k, node)),
+                        paddr: if ty.is_frame() {
+                            probe(&mut *k.inner, Probe::FrameAddress { frame: p.slot }).unwrap_or(u64::MAX)
+                        } else {
+                            p.paddr
+                        },
+                        watermark: ours.node_of(p.handle).and_then(|node| leaf_wm(ours, &mut k, &mut probe, node)),
                     },
                     Err(f) => Outcome::Failed(f),
                 };
@@ -142,7 +164,9 @@ where
                         st.elapsed += clock().saturating_sub(t0);
                         st.record_free(r.is_ok(), bytes);
                         match r {
-                            Ok(()) => Outcome::Freed { watermark: node.and_then(|node| leaf_wm(ours, &mut k, node)) },
+                            Ok(()) => Outcome::Freed {
+                                watermark: node.and_then(|node| leaf_wm(ours, &mut k, &mut probe, node)),
+                            },
                             Err(_) => Outcome::FreeFailed,
                         }
                     }

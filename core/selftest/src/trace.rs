@@ -15,7 +15,7 @@ use sel4_core::static_slab::StaticSlab;
 use sel4_core::untyped_pool::PoolNode;
 
 use sel4_core_lab::replay::{self, Live};
-use sel4_core_lab::replay_log::{self, Summary};
+use sel4_core_lab::replay_log::{self, Probe, Summary};
 use sel4_core_lab::trace::{IdEntry, IdTable};
 use sel4_root_task::println;
 
@@ -78,7 +78,10 @@ pub fn replay(run: &mut Runner) -> Result<(), Error> {
         &mut core.ours,
         &mut core.kernel,
         &mut table,
-        |k, slot, bits| k.inner.watermark(slot, bits, probe).ok(),
+        |k, question| match question {
+            Probe::Watermark { untyped, bits } => k.inner.watermark(untyped, bits, probe).ok(),
+            Probe::FrameAddress { frame } => k.inner.frame_address(frame).ok(),
+        },
         rdtsc,
         |line| println!("{line}"),
     )
