@@ -252,6 +252,7 @@ where
     /// allocated in between. Allocates nothing.
     pub fn find_block(&mut self, size: u64, align_log2: u8, range: Option<(u64, u64)>) -> Result<u64, AllocFailure> {
         let base = self.ram.alloc(size, align_log2, range).map_err(range_failure)?;
+        // Freeing the block just allocated cannot fail.
         let _ = self.ram.free(base);
         Ok(base)
     }
@@ -344,6 +345,7 @@ where
             Ok(p) => Ok(Placed { handle: Self::handle(p.node, p.generation), paddr: base, slot: p.slot }),
             Err(e) => {
                 let alloc = if device { &mut *self.device } else { &mut *self.ram };
+                // The block allocated above: freeing it cannot fail.
                 let _ = alloc.free(base);
                 Err(match e {
                     PlaceError::Kernel(e) => AllocFailure::Refused(e),
@@ -366,6 +368,7 @@ where
             Err(_) => return Err(FreeError::InvalidHandle),
         }
         let alloc = if n.device { &mut *self.device } else { &mut *self.ram };
+        // Every live object's block is allocated in its range allocator: freeing it cannot fail.
         let _ = alloc.free(n.paddr);
         Ok(())
     }

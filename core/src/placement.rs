@@ -226,7 +226,10 @@ where
         let count = 1u32 << count_log2;
         let slot = self.caps.alloc_run(count).map_err(|_| PlaceError::Capacity(Capacity::CapSlots))?;
         if let Err(e) = k.untyped_retype(leaf.slot, ty, size_bits, slot, count) {
-            let _ = self.caps.free_run(slot, count);
+            // Giving back the run just taken cannot fail (`free_run` refuses only slots that
+            // are not allocated).
+            let back = self.caps.free_run(slot, count);
+            debug_assert_eq!(back, Ok(()));
             return Err(PlaceError::Kernel(e));
         }
         self.pool.apply_occupy(id, ty, slot, count_log2).map_err(pool_err)?;
@@ -242,7 +245,9 @@ where
         }
         let kids = self.caps.alloc_pair().map_err(|_| PlaceError::Capacity(Capacity::CapSlots))?;
         if let Err(e) = k.untyped_retype(n.slot, ObjectType::Untyped, n.bits - 1, kids, 2) {
-            let _ = self.caps.free_run(kids, 2);
+            // As in `place_run`: the pair was just taken.
+            let back = self.caps.free_run(kids, 2);
+            debug_assert_eq!(back, Ok(()));
             return Err(PlaceError::Kernel(e));
         }
         let (lo, hi) = self.pool.apply_split(id, kids).map_err(pool_err)?;
@@ -281,6 +286,7 @@ where
             // Depth first; two pending halves per level at most.
             let mut pending: heapless::Vec<NodeId, { 2 * (crate::object::MAX_UNTYPED_BITS as usize) + 2 }> =
                 heapless::Vec::new();
+            // Empty: room for one.
             let _ = pending.push(NodeId(root as u32));
             while let Some(id) = pending.pop() {
                 let n = self.pool.info(id);
@@ -321,8 +327,10 @@ where
             // After a delete a client copy may still hold the leaf busy; only revoke is exact.
             self.verify(k, node);
         }
-        // The slots were allocated as one run at placement: they are the run's to give back.
-        let _ = self.caps.free_run(obj_slot, 1 << count_log2);
+        // The slots were allocated as one run at placement and are freed only here: giving
+        // them back cannot fail.
+        let back = self.caps.free_run(obj_slot, 1 << count_log2);
+        debug_assert_eq!(back, Ok(()));
         self.stats.frees += 1;
         Ok(())
     }

@@ -50,6 +50,8 @@ impl Child {
 
     /// Stops the child and frees every object it holds, newest first.
     pub fn reclaim(self, core: &mut Core) {
+        // A refusal changes nothing here: freeing the TCB below stops the thread for good; the
+        // suspend only keeps it from running while its memory goes first.
         let _ = Cap::<cap_type::Tcb>::from_bits(self.tcb.0 as Word).tcb_suspend();
         let mut pd = ChildPd { core, vspace: self.vspace, cnode: self.cnode, cnode_bits: self.cnode_bits };
         for &h in self.objects.iter().rev() {

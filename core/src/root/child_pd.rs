@@ -168,11 +168,16 @@ impl Pd for ChildPd<'_> {
 
     fn unmap_frame(&mut self, frame: Slot, ty: ObjectType) {
         let s = frame.0 as Word;
-        let _ = match ty {
+        let r = match ty {
             ObjectType::Frame1G => Cap::<cap_type::HugePage>::from_bits(s).frame_unmap(),
             ObjectType::Frame2M => Cap::<cap_type::LargePage>::from_bits(s).frame_unmap(),
             _ => Cap::<cap_type::Frame4K>::from_bits(s).frame_unmap(),
         };
+        // Undoing a map core just made; the kernel refuses only a cap that is not a frame's.
+        // Say so: the frame would stay mapped until its dataspace is freed.
+        if let Err(e) = r {
+            sel4_root_task::println!("error: core could not unmap a frame it had just mapped: {e}");
+        }
     }
 
     fn copy_cap(&mut self, from: Slot, child_slot: u64, rights: Rights) -> bool {
@@ -195,7 +200,11 @@ impl Pd for ChildPd<'_> {
     }
 
     fn delete_cap(&mut self, child_slot: u64) {
-        let _ = self.child_slot(child_slot).delete();
+        // Undoing a copy core just made; a refusal would leave the copy until its frame is
+        // freed (revoking the frame's leaf deletes it): say so.
+        if let Err(e) = self.child_slot(child_slot).delete() {
+            sel4_root_task::println!("error: core could not delete a cap it had just copied: {e}");
+        }
     }
 
     fn thread_configure(&mut self, t: Slot, ipc_frame: Slot, ipc_vaddr: u64, prio: u8) -> bool {
