@@ -9,8 +9,10 @@
 //! * [`cspace`]: core's CSpace grown past the boot CNode to two levels;
 //! * [`runner`]: allocations timed, counted and (feature `audit`) checked by [`audit`];
 //! * [`error`]: why a root task stops;
-//! * [`server`]: core serving its children over one endpoint; [`child_pd`]: a child's PD as its
-//!   sessions ([`crate::session`]) use it;
+//! * [`server`]: core serving its children over one endpoint (its receive loop, the table of
+//!   children that handles each message, fault reports, telemetry); [`child_pd`]: a child's PD
+//!   as the loader ([`crate::loader`]) and its sessions ([`crate::session`]) use it;
+//! * [`heap`]: core's heap, where records that grow with use live;
 //! * [`seed`] and [`device`]: the demo of core's placement (the 8 KiB gap case, a device frame).
 
 pub mod audit;

@@ -1,0 +1,306 @@
+//! The table of children core serves: each child's entry (its protection domain, its log line,
+//! what serving it cost), its sessions, and how it ended. As the [`Handler`] of core's receive
+//! loop it decodes each message (badge `index << 1` a request, `index << 1 | 1` a fault the
+//! kernel sent), answers requests through the child's sessions, and reclaims a child that
+//! exits or faults, checking that every byte charged to it came back, exactly.
+
+use alloc::vec::Vec;
+
+use sel4::{syscalls, MessageInfo, Word};
+use sel4_core_protocol::reply::Words;
+use sel4_core_protocol::request::LOG_BYTES;
+use sel4_core_protocol::{ErrorCode, Request};
+use sel4_root_task::println;
+
+use super::fault::Fault;
+use super::receive::{Answer, Handler};
+use super::telemetry::Work;
+use super::Outcome;
+use crate::kernel::Slot;
+use crate::loader::{self, Spec};
+use crate::memory_map::{self, Owner};
+use crate::root::child::{self, Child};
+use crate::root::child_pd::ChildPd;
+use crate::root::error::Error;
+use crate::root::heap;
+use crate::root::state::Core;
+use crate::session::{Client, Sessions};
+use crate::untyped_pool::NodeId;
+
+/// Bytes of a child's log line core holds until its newline.
+const LINE: usize = 160;
+/// Bytes of core's record of a child charged to it: its entry in the table of children and in
+/// the table of their sessions (each session's records are charged to that session while it
+/// is open, each object's handle to the object).
+pub const CHILD_RECORD: u64 = (size_of::<Option<Entry>>() + size_of::<Sessions>() + size_of::<End>()) as u64;
+
+/// A live child.
+pub struct Entry {
+    child: Child,
+    line: heapless::Vec<u8, LINE>,
+    work: Work,
+}
+
+/// How a child ended.
+#[derive(Copy, Clone, Debug)]
+pub enum End {
+    NotStarted,
+    Running,
+    Exited { code: u64, leaked: u64 },
+    Faulted { fault: Fault, leaked: u64 },
+}
+
+/// Every child of one `serve`, by its index in the system description.
+pub struct Table {
+    entries: Vec<Option<Entry>>,
+    sessions: Vec<Sessions>,
+    pub ends: Vec<End>,
+    pub out: Outcome,
+    /// The RAM allocator's free bytes the children are measured against, moved by what core's
+    /// heap takes while they run (`reserve_heap`).
+    pub free0: u64,
+    /// Bytes children held at the last memory map core printed.
+    peak: u64,
+}
+
+impl Table {
+    /// An empty table for `n` children, measured against `free0` free bytes.
+    pub fn new(n: usize, free0: u64) -> Table {
+        Table {
+            entries: Vec::with_capacity(n),
+            sessions: Vec::with_capacity(n),
+            ends: Vec::with_capacity(n),
+            out: Outcome::default(),
+            free0,
+            peak: 0,
+        }
+    }
+
+    /// Starts `spec` as the next child (its index is its position), with requests and faults
+    /// coming on `endpoint`; a child that cannot start is reported and has an entry of none.
+    pub fn start(&mut self, core: &mut Core, endpoint: Slot, spec: &Spec<'static>) -> Result<(), Error> {
+        let position = self.entries.len();
+        // The loader's lists of what it placed live on the heap too.
+        reserve_heap(core, &mut self.free0)?;
+        let t0 = crate::root::runner::rdtsc();
+        let started = child::start(core, endpoint, position, spec, CHILD_RECORD);
+        let cycles = crate::root::runner::rdtsc() - t0;
+        let (entry, end) = match started {
+            Ok(c) => {
+                let g = c.charge;
+                println!(
+                    "child {}: started (priority {}) in {} cycles, {} bytes of ELF ({} cycles per KiB); charged {} of its {} budget in {} objects: \
+                     image {}, stack {}, IPC buffer {}, paging {}, CNode {}, TCB {}, VSpace {}, core's records {}",
+                    c.name,
+                    c.prio,
+                    cycles,
+                    spec.elf.len(),
+                    cycles * 1024 / (spec.elf.len() as u64).max(1),
+                    g.total(),
+                    c.budget,
+                    c.objects(),
+                    g.image,
+                    g.stack,
+                    g.ipc_buffer,
+                    g.paging,
+                    g.cnode,
+                    g.tcb,
+                    g.vspace,
+                    g.records
+                );
+                self.out.started += 1;
+                (Some(Entry { child: c, line: heapless::Vec::new(), work: Work::default() }), End::Running)
+            }
+            Err(e) => {
+                println!("child {}: not started: {e}", spec.name);
+                (None, End::NotStarted)
+            }
+        };
+        self.entries.push(entry);
+        self.sessions.push(Sessions::default());
+        self.ends.push(end);
+        Ok(())
+    }
+
+    /// A session request of child `index`: served, timed and counted.
+    fn request(&mut self, core: &mut Core, index: usize, request: Request) -> Result<Answer, Error> {
+        if let Request::Close { session } = request {
+            if let (Some(Some(e)), Some(r)) = (self.entries.get(index), self.sessions[index].report(session)) {
+                println!("session {:#x} of {} {r}", session.0, e.child.name);
+                self.map_at_peak(core);
+            }
+        }
+        // Room for the records this request may add, grown before the request holds core's
+        // allocator. What a growth takes stays core's: it moves the baseline.
+        reserve_heap(core, &mut self.free0)?;
+        let Some(Some(entry)) = self.entries.get_mut(index) else { return Err(Error::Failed("no such child")) };
+        let (t0, k0, a0) =
+            (crate::root::runner::rdtsc(), sel4::invocation_time(), crate::root::child_pd::allocator_cycles());
+        let words = serve_session(core, &entry.child, &mut self.sessions[index], request);
+        let kernel = sel4::invocation_time().since(k0);
+        let allocator = crate::root::child_pd::allocator_cycles() - a0;
+        entry.work.add(request.label(), crate::root::runner::rdtsc() - t0, kernel, allocator);
+        Ok(match words {
+            Ok(words) => {
+                let w = words.as_slice();
+                let mut mrs = [0; 4];
+                mrs[..w.len()].copy_from_slice(w);
+                (MessageInfo::new(0, 0, 0, w.len()), mrs)
+            }
+            Err(e) => refusal(e),
+        })
+    }
+
+    /// Child `index` is gone (`end`): closes its sessions and frees its protection domain,
+    /// and checks that exactly what it was charged came back.
+    fn reclaim(&mut self, core: &mut Core, index: usize, end: End) {
+        self.map_at_peak(core);
+        let Some(Some(mut e)) = self.entries.get_mut(index).map(Option::take) else { return };
+        flush(&mut e);
+        let sessions = &mut self.sessions[index];
+        let (name, charged) = (e.child.name, e.child.charge.objects() + sessions.object_bytes());
+        let before = core.ours.ram().avail();
+        let c = &e.child;
+        let mut pd = ChildPd { core, vspace: c.vspace, cnode: c.cnode, cnode_bits: c.cnode_bits };
+        sessions.close_all(&mut pd, |r| println!("session {:#x} of {name} {r}", r.session.0));
+        e.child.reclaim(core);
+        let back = core.ours.ram().avail() - before;
+        // Exact both ways: more back than was charged is an error of core's, too.
+        let lost = charged as i128 - back as i128;
+        if lost < 0 {
+            self.out.surplus += lost.unsigned_abs() as u64;
+            println!(
+                "child {name}: reclaimed: {back} of {charged} bytes back in the allocator, {} bytes more than charged",
+                -lost
+            );
+        } else {
+            println!("child {name}: reclaimed: {back} of {charged} bytes back in the allocator, leaked {lost} bytes");
+        }
+        let lost = lost.max(0) as u64;
+        e.work.print(name);
+        self.ends[index] = match end {
+            End::Exited { code, .. } => End::Exited { code, leaked: lost },
+            End::Faulted { fault, .. } => End::Faulted { fault, leaked: lost },
+            e => e,
+        };
+    }
+
+    /// With feature `memory-map`: prints core's memory map with each object's owner (core, a
+    /// child, or a child's session) when the children hold more than at the last map printed,
+    /// just before core frees a session's or a child's objects: the last map printed shows the
+    /// children at their peak.
+    fn map_at_peak(&mut self, core: &Core) {
+        if !cfg!(feature = "memory-map") {
+            return;
+        }
+        let live = || self.entries.iter().zip(&self.sessions).filter_map(|(s, r)| Some((s.as_ref()?, r)));
+        let held: u64 = live().map(|(s, r)| s.child.charge.objects() + r.object_bytes()).sum();
+        if held <= self.peak {
+            return;
+        }
+        self.peak = held;
+        let ours = &core.ours;
+        let owner = |node: NodeId| {
+            for (s, sessions) in live() {
+                let name = s.child.name;
+                if s.child.handles().iter().any(|&h| ours.node_of(h) == Some(node)) {
+                    return Owner::Child { name, session: None };
+                }
+                if let Some((session, _)) = sessions.objects().find(|&(_, h)| ours.node_of(h) == Some(node)) {
+                    return Owner::Child { name, session: Some(session.0) };
+                }
+            }
+            Owner::Core
+        };
+        println!("memory map: children hold {held} bytes");
+        let records = memory_map::records_owned(&ours.placer.pool, &owner);
+        let _ = memory_map::write_records(records, &mut sel4_root_task::printing::Writer);
+    }
+}
+
+impl Handler for Table {
+    fn received(&mut self, core: &mut Core, m: &syscalls::Received) -> Result<Option<Answer>, Error> {
+        let (index, fault) = ((m.badge >> 1) as usize, m.badge & 1 == 1);
+        // A badge core did not hand out, or of a child already gone: nothing to answer.
+        let Some(Some(entry)) = self.entries.get_mut(index) else { return Ok(None) };
+        if fault {
+            let f = Fault::read(m.info.label(), &m.mrs);
+            println!("child {}: faulted: {f}", entry.child.name);
+            self.out.faulted += 1;
+            self.reclaim(core, index, End::Faulted { fault: f, leaked: 0 });
+            return Ok(None);
+        }
+        // A message longer than the registers carry is longer than any request.
+        let len = m.info.length();
+        let words = if len > m.mrs.len() { &[][..] } else { &m.mrs[..len] };
+        match Request::decode(m.info.label(), words) {
+            Ok(Request::Log { len, bytes }) => {
+                log(entry, &bytes[..(len as usize).min(LOG_BYTES)]);
+                Ok(Some((MessageInfo::new(0, 0, 0, 0), [0; 4])))
+            }
+            Ok(Request::Exit { code }) => {
+                flush(entry);
+                println!("child {}: exited with code {code}", entry.child.name);
+                self.out.exited += 1;
+                self.reclaim(core, index, End::Exited { code, leaked: 0 });
+                Ok(None)
+            }
+            Ok(request) => self.request(core, index, request).map(Some),
+            Err(e) => Ok(Some(refusal(e))),
+        }
+    }
+
+    fn done(&self) -> bool {
+        self.entries.iter().all(Option::is_none)
+    }
+}
+
+fn refusal(e: ErrorCode) -> Answer {
+    (MessageInfo::new(e as Word, 0, 0, 0), [0; 4])
+}
+
+/// Grows core's heap to its headroom (`heap::reserve`). What a growth takes of the RAM
+/// allocator (frames and paging structures) is core's own for good, so the free bytes the
+/// children are compared against move by exactly that.
+pub fn reserve_heap(core: &mut Core, free: &mut u64) -> Result<(), Error> {
+    let avail0 = core.ours.ram().avail();
+    heap::reserve(core, heap::HEADROOM)?;
+    *free -= avail0 - core.ours.ram().avail();
+    Ok(())
+}
+
+/// Serves a session request of child `c`, whose sessions are `sessions`.
+fn serve_session(core: &mut Core, c: &Child, sessions: &mut Sessions, request: Request) -> Result<Words, ErrorCode> {
+    let (lent_ram, lent_caps) = sessions.lent();
+    let client = Client {
+        cnode_bits: c.cnode_bits,
+        prio: c.prio,
+        ram_left: c.budget.saturating_sub(c.charge.total() + lent_ram),
+        caps_left: c.caps.saturating_sub(lent_caps),
+        ipc_base: c.layout.ipc_base,
+        ipc_pages: loader::IPC_PAGES,
+    };
+    let mut pd = ChildPd { core, vspace: c.vspace, cnode: c.cnode, cnode_bits: c.cnode_bits };
+    sessions.serve(&mut pd, &client, request)
+}
+
+/// Appends `bytes` to the child's line and prints each complete line with its name.
+fn log(e: &mut Entry, bytes: &[u8]) {
+    for &b in bytes {
+        if b == b'\n' || e.line.is_full() {
+            flush(e);
+            if b == b'\n' {
+                continue;
+            }
+        }
+        let _ = e.line.push(b);
+    }
+}
+
+fn flush(e: &mut Entry) {
+    if !e.line.is_empty() {
+        let text = core::str::from_utf8(&e.line).unwrap_or("(not UTF-8)");
+        println!("[{}] {text}", e.child.name);
+        e.line.clear();
+    }
+}
