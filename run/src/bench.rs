@@ -105,7 +105,8 @@ pub fn session(log: &str) -> Result<Vec<Row>> {
         ("alloc+caps+free", 3, true, None, &["RamAlloc", "RamCaps", "RamFree"]),
         ("alloc+map+free", 3, true, None, &["RamAlloc", "RamMap", "RamFree"]),
     ];
-    ops.into_iter()
+    let mut rows: Vec<Row> = ops
+        .into_iter()
         .map(|(what, trips, frame, target, labels)| {
             let cycles = get(&format!("session {what}"))?;
             let core_work = labels.iter().map(|l| work(log, "session-bench", l)).sum::<Option<Work>>();
@@ -115,7 +116,39 @@ pub fn session(log: &str) -> Result<Vec<Row>> {
             let floor_is = if frame { format!("{trips_text} + retype/revoke") } else { trips_text };
             Ok(Row { what, cycles, core_work, floor_is, floor, target })
         })
-        .collect()
+        .collect::<Result<_>>()?;
+    // Dataspaces of each size allocated, mapped and freed: against three IPC round trips and
+    // the retypes, maps and revokes the kernel needs for their frames (measured by core in the
+    // same boot, straight through the kernel).
+    for size in SIZES {
+        let cycles = get(&format!("session alloc+map+free {size}"))?;
+        let line = format!("kernel floor map {size}");
+        let kernel = get(&line)?;
+        let invocations =
+            invocations(log, &line).ok_or_else(|| anyhow!("`bench: {line}` gives no invocation count"))?;
+        rows.push(Row {
+            what: SIZE_ROWS[SIZES.iter().position(|s| *s == size).unwrap_or(0)],
+            cycles,
+            core_work: None,
+            floor_is: format!("3 IPC round trips + {invocations} retypes, maps and revokes"),
+            floor: 3 * ipc + kernel,
+            target: None,
+        });
+    }
+    Ok(rows)
+}
+
+/// The sizes the session bench maps (`bench::SIZES` of the service), and their rows' names.
+const SIZES: [&str; 4] = ["4K", "1M", "3M", "64M"];
+const SIZE_ROWS: [&str; 4] = ["map 4 KiB", "map 1 MiB", "map 3 MiB", "map 64 MiB"];
+
+/// The invocation count of a line `bench: <what> <cycles> cycles ... (<n> invocations)`.
+fn invocations(log: &str, what: &str) -> Option<u64> {
+    let prefix = format!("bench: {what} ");
+    log.lines().find_map(|l| {
+        let rest = l.split_once(&prefix)?.1;
+        rest.rsplit_once('(')?.1.strip_suffix(" invocations)")?.parse().ok()
+    })
 }
 
 /// The table `run` prints.
@@ -180,7 +213,15 @@ mod tests {
         [session-bench] bench: session alloc+caps+free 4000 cycles per op\n[session-bench] bench: session alloc+map+free 4200 cycles per op\n\
         child session-bench: core's work per request: Open 1 x 900 cycles (kernel 0 in 0.00 invocations; allocator 0), Usage 4000 x 100 cycles (kernel 0 in 0.00 invocations; allocator 0), \
         RamAlloc 12000 x 700 cycles (kernel 250 in 1.50 invocations; allocator 200), RamFree 12000 x 300 cycles (kernel 150 in 1.00 invocations; allocator 0), \
-        RamCaps 4000 x 200 cycles (kernel 100 in 1.00 invocations; allocator 0), RamMap 4000 x 400 cycles (kernel 200 in 2.00 invocations; allocator 0)\n";
+        RamCaps 4000 x 200 cycles (kernel 100 in 1.00 invocations; allocator 0), RamMap 4000 x 400 cycles (kernel 200 in 2.00 invocations; allocator 0)\n\
+        bench: kernel floor map 4K 900 cycles per retype + map + revoke (3 invocations)\n\
+        bench: kernel floor map 1M 90000 cycles per retype + map + revoke (258 invocations)\n\
+        bench: kernel floor map 3M 100000 cycles per retype + map + revoke (261 invocations)\n\
+        bench: kernel floor map 64M 200000 cycles per retype + map + revoke (34 invocations)\n\
+        [session-bench] bench: session alloc+map+free 4K 4500 cycles per op\n\
+        [session-bench] bench: session alloc+map+free 1M 186000 cycles per op\n\
+        [session-bench] bench: session alloc+map+free 3M 206000 cycles per op\n\
+        [session-bench] bench: session alloc+map+free 64M 406000 cycles per op\n";
 
     #[test]
     fn ratios_and_verdicts() {
@@ -202,6 +243,10 @@ mod tests {
             text.contains("made of: IPC and kernel entry 2000 (67%), core's kernel invocations 400 (13%, 2.50 of them), core's allocator 200 (7%), core's session logic 400 (13%)"),
             "{text}"
         );
+        assert_eq!(rows.len(), 8);
+        assert_eq!((rows[4].what, rows[4].floor, rows[4].cycles), ("map 4 KiB", 3900, 4500));
+        assert_eq!(rows[5].floor_is, "3 IPC round trips + 258 retypes, maps and revokes");
+        assert!((rows[7].ratio() - 2.0).abs() < 1e-9);
         let slow = LOG.replace("null 1050", "null 1200");
         assert_eq!(session(&slow).unwrap()[0].met(), Some(false));
         assert!(render(1000, 500, &session(&slow).unwrap()).contains("target <= 1.1: MISSED"));
@@ -211,6 +256,8 @@ mod tests {
     fn a_missing_figure_is_an_error() {
         let e = session(&LOG.replace("kernel floor", "kernel flor")).unwrap_err().to_string();
         assert_eq!(e, "the boot printed no `bench: kernel floor` figure");
+        let e = session(&LOG.replace("map 64M", "map 64G")).unwrap_err().to_string();
+        assert_eq!(e, "the boot printed no `bench: kernel floor map 64M` figure");
         assert!(report("speed", LOG).is_err());
     }
 }

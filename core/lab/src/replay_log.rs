@@ -242,7 +242,10 @@ mod tests {
             &mut ours,
             model,
             &mut table,
-            |m, s, _| m.watermark(s),
+            |m, q| match q {
+                Probe::Watermark { untyped, .. } => m.watermark(untyped),
+                Probe::FrameAddress { frame } => m.object_at(frame).map(|o| o.1),
+            },
             || 0,
             |l| lines.push(l.to_string()),
         )
@@ -285,7 +288,7 @@ mod tests {
         let mut st = vec![None; 64];
         let mut table = IdTable::new(&mut st);
         let text = "alloc a endpoint 0\nalloc a endpoint 0\n";
-        let err = run(text, &boot, &mut ours, model, &mut table, |m, s, _| m.watermark(s), || 0, |_| {}).unwrap_err();
+        let err = run(text, &boot, &mut ours, model, &mut table, |_, _| None, || 0, |_| {}).unwrap_err();
         assert_eq!(err.line, 2);
         assert!(matches!(err.kind, trace::ErrorKind::DuplicateId("a")), "{err:?}");
         assert_eq!(ours.ram().avail(), (1 << 16) - 16, "only the first endpoint is allocated");
