@@ -29,7 +29,7 @@
 //! into a failure.
 //!
 //! `service NAME [ram=SIZE] [caps=N] [prio=P] [stack=SIZE]` names a binary of a workspace
-//! package with feature `service` and its quotas: RAM (`SIZE` with a K, M or G suffix, default
+//! package with feature `service` and its quotas: RAM (`SIZE` in `sel4-core-sizes`' grammar, default
 //! 4M), cap slots (default 256), priority (0 to 255, default 100) and the stack of its first
 //! thread (a multiple of 4K, default 32K). Each setting at most once, in any order. Services
 //! are started in file order (the first has index 0), as many as the file lists; the run tool
@@ -119,22 +119,14 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
-/// Parses a size such as `512M`, `3G` or `64K` (binary units) into bytes.
+/// Parses a size such as `512M`, `3G`, `64K` (binary units) or `4096` (bytes) into bytes.
 pub fn parse_size(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    let (digits, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
-        Some((i, _)) => t.split_at(i),
-        None => (t, ""),
-    };
-    let n: u64 = digits.parse().map_err(|_| format!("`{text}` is not a RAM size (e.g. 512M, 3G)"))?;
-    let shift = match unit.to_ascii_uppercase().as_str() {
-        "K" | "KB" | "KIB" => 10,
-        "M" | "MB" | "MIB" => 20,
-        "G" | "GB" | "GIB" => 30,
-        "" => return Err(format!("`{text}` needs a unit: K, M or G (e.g. 512M)")),
-        _ => return Err(format!("`{text}`: unknown unit `{unit}` (use K, M or G)")),
-    };
-    n.checked_mul(1 << shift).ok_or_else(|| format!("`{text}` is too large"))
+    // The grammar every file of the system shares (`sel4-core-sizes`): a plain number is bytes.
+    sel4_core_sizes::size(text.trim()).map_err(|e| match e {
+        sel4_core_sizes::Error::TooLarge => format!("`{text}` is too large"),
+        sel4_core_sizes::Error::UnknownUnit => format!("`{text}`: unknown unit (use K, M or G)"),
+        sel4_core_sizes::Error::NotANumber => format!("`{text}` is not a size (e.g. 512M, 3G, 4096, 0x1000)"),
+    })
 }
 
 /// Parses a RAM size such as `512M`, `3G` or `262144K` into MiB.
@@ -472,7 +464,9 @@ exit success
         assert_eq!(parse_size("4m"), Ok(4 << 20));
         assert_eq!(parse_size("2GiB"), Ok(2 << 30));
         assert!(parse_size("17179869184G").unwrap_err().contains("too large"));
-        assert!(parse_size("4096").unwrap_err().contains("needs a unit"));
+        // One grammar with request scripts: a plain number is bytes.
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("0x1000"), Ok(4096));
     }
 
     #[test]
@@ -480,7 +474,7 @@ exit success
         assert_eq!(parse_ram("512M"), Ok(512));
         assert_eq!(parse_ram("3G"), Ok(3072));
         assert_eq!(parse_ram("262144K"), Ok(256));
-        assert!(parse_ram("512").unwrap_err().contains("needs a unit"));
+        assert!(parse_ram("512").unwrap_err().contains("not a whole number of MiB"));
         assert!(parse_ram("1000K").is_err());
         assert!(parse_ram("12M").unwrap_err().contains("too little"));
         assert!(parse_ram("5T").unwrap_err().contains("unknown unit"));

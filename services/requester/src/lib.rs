@@ -314,19 +314,12 @@ impl core::fmt::Display for ScriptError<'_> {
 
 /// A number: decimal or `0x` hex, with a `K`, `M` or `G` suffix if `size`.
 pub fn number(t: &str, size: bool) -> Result<u64, Problem<'_>> {
-    let (digits, shift) = match t.as_bytes().last() {
-        Some(b'K') if size => (&t[..t.len() - 1], 10),
-        Some(b'M') if size => (&t[..t.len() - 1], 20),
-        Some(b'G') if size => (&t[..t.len() - 1], 30),
-        _ => (t, 0),
-    };
-    let v = match digits.strip_prefix("0x") {
-        Some(hex) if !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()) => u64::from_str_radix(hex, 16),
-        None if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => digits.parse(),
-        _ => return Err(Problem::Number(t)),
-    };
-    let v = v.map_err(|_| Problem::Range(t, "a 64-bit number"))?;
-    v.checked_mul(1 << shift).ok_or(Problem::Range(t, "a 64-bit number"))
+    // The grammar every file of the system shares (`sel4-core-sizes`).
+    let v = if size { sel4_core_sizes::size(t) } else { sel4_core_sizes::number(t) };
+    v.map_err(|e| match e {
+        sel4_core_sizes::Error::TooLarge => Problem::Range(t, "a 64-bit number"),
+        _ => Problem::Number(t),
+    })
 }
 
 fn small<'a, T: TryFrom<u64>>(t: &'a str, what: &'static str) -> Result<T, Problem<'a>> {
