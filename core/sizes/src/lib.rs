@@ -51,14 +51,12 @@ pub fn size(text: &str) -> Result<u64, Error> {
     let (digits, unit) = text.split_at(digits_end);
     let shift = match unit.as_bytes() {
         [] => 0,
-        [u] | [u, b'B' | b'b'] | [u, b'i' | b'I', b'B' | b'b'] => {
-            match u.to_ascii_uppercase() {
-                b'K' => 10,
-                b'M' => 20,
-                b'G' => 30,
-                _ => return Err(if number(digits).is_ok() { Error::UnknownUnit } else { Error::NotANumber }),
-            }
-        }
+        [u] | [u, b'B' | b'b'] | [u, b'i' | b'I', b'B' | b'b'] => match u.to_ascii_uppercase() {
+            b'K' => 10,
+            b'M' => 20,
+            b'G' => 30,
+            _ => return Err(if number(digits).is_ok() { Error::UnknownUnit } else { Error::NotANumber }),
+        },
         _ => return Err(if number(digits).is_ok() { Error::UnknownUnit } else { Error::NotANumber }),
     };
     number(digits)?.checked_mul(1 << shift).ok_or(Error::TooLarge)
