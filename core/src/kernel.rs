@@ -3,9 +3,9 @@
 
 use crate::object::ObjectType;
 
-/// A slot in core's CSpace (index into core's root CNode; CPtr at full depth).
-#[derive(Copy, Clone, Eq, PartialEq, Ord, PartialOrd, Hash, Debug)]
-pub struct Slot(pub u32);
+/// A slot in core's CSpace, and a boot untyped: `sel4-abi`'s, shared with bootinfo, the kernel
+/// model and the host tools.
+pub use sel4_abi::{Slot, UntypedDesc};
 
 /// An `seL4_Error` reply with its detail words: the one error type of the kernel interface
 /// (`sel4-abi`, shared with the real kernel's invocations), under the name the library uses.
@@ -66,30 +66,7 @@ impl<K: Kernel + ?Sized> Kernel for &mut K {
 /// (`include/plat/pc99/plat/64/plat_mode/machine/hardware.h:PPTR_BASE`, generated).
 pub use sel4_abi::PPTR_BASE;
 
-/// The kernel virtual address of a physical address, wrapping as the kernel's arithmetic does.
-/// Boot untypeds are cut by the alignment of this address (`src/arch/x86/kernel/boot.c` converts
-/// regions with `paddr_to_pptr_reg`, then `src/kernel/boot.c:create_untypeds_for_region` uses
-/// `ctz(start)`), and retype aligns objects by it (`src/object/untyped.c:decodeUntypedInvocation`,
-/// `alignUp(freeRef, objectSize)` on the kernel pointer). Above 512 GiB the two alignments differ
-/// for blocks larger than 2^39 (e.g. a 2^40-byte device untyped at 0x180_0000_0000).
-pub fn kernel_vaddr(paddr: u64) -> u64 {
-    paddr.wrapping_add(PPTR_BASE)
-}
-
-/// Whether an untyped of 2^`size_bits` bytes at `paddr` is aligned the way the kernel cuts boot
-/// untypeds (by [`kernel_vaddr`]): one that is not could never come from a real boot.
-pub fn kernel_aligned(paddr: u64, size_bits: u8) -> bool {
-    kernel_vaddr(paddr) & ((1u64 << size_bits) - 1) == 0
-}
-
-/// One untyped cap handed to the root task at boot (bootinfo's untyped list).
-#[derive(Copy, Clone, Eq, PartialEq, Debug)]
-pub struct BootUntyped {
-    pub slot: Slot,
-    pub paddr: u64,
-    pub size_bits: u8,
-    pub is_device: bool,
-}
+pub use sel4_abi::{kernel_aligned, kernel_vaddr};
 
 /// A fixed capacity of core's bookkeeping, named when it runs out.
 #[derive(Copy, Clone, Eq, PartialEq, Debug)]

@@ -18,7 +18,7 @@
 //! The pool only records what the kernel did; it issues no invocations (placement does, and
 //! updates the pool only after an invocation succeeded).
 
-use crate::kernel::{kernel_aligned, BootUntyped, Slot};
+use crate::kernel::{kernel_aligned, Slot, UntypedDesc};
 use crate::object::{ObjectType, MAX_UNTYPED_BITS, MIN_UNTYPED_BITS};
 
 const NIL: u32 = u32::MAX;
@@ -140,7 +140,7 @@ pub struct UntypedPool<S> {
 impl<S: AsRef<[PoolNode]> + AsMut<[PoolNode]>> UntypedPool<S> {
     /// One root per boot untyped (RAM and device), all `Free`. Storage must hold the roots plus
     /// two entries per split node.
-    pub fn new(mut storage: S, boot: &[BootUntyped]) -> Result<Self, PoolError> {
+    pub fn new(mut storage: S, boot: &[UntypedDesc]) -> Result<Self, PoolError> {
         let len = storage.as_ref().len();
         if boot.len() > len || len >= NIL as usize {
             return Err(PoolError::Capacity);
@@ -450,11 +450,11 @@ mod tests {
     use std::vec;
     use std::vec::Vec;
 
-    fn pool(boot: &[BootUntyped], cap: usize) -> UntypedPool<Vec<PoolNode>> {
+    fn pool(boot: &[UntypedDesc], cap: usize) -> UntypedPool<Vec<PoolNode>> {
         UntypedPool::new(vec![PoolNode::EMPTY; cap], boot).unwrap()
     }
-    fn bu(slot: u32, paddr: u64, size_bits: u8) -> BootUntyped {
-        BootUntyped { slot: Slot(slot), paddr, size_bits, is_device: false }
+    fn bu(slot: u32, paddr: u64, size_bits: u8) -> UntypedDesc {
+        UntypedDesc { slot: Slot(slot), paddr, size_bits, is_device: false }
     }
 
     #[test]
@@ -569,7 +569,7 @@ mod tests {
 
     #[test]
     fn a_moved_pool_keeps_its_nodes_and_can_split_further() {
-        let boot = [BootUntyped { slot: Slot(1), paddr: 0, size_bits: 14, is_device: false }];
+        let boot = [UntypedDesc { slot: Slot(1), paddr: 0, size_bits: 14, is_device: false }];
         let mut p = UntypedPool::new(vec![PoolNode::EMPTY; 4], &boot).unwrap();
         let (lower, _) = p.apply_split(NodeId(0), Slot(10)).unwrap();
         assert!(!p.can_split());

@@ -5,8 +5,8 @@ mod common;
 use common::*;
 use sel4_core::memory_map::*;
 
-fn bu(slot: u32, paddr: u64, size_bits: u8, is_device: bool) -> BootUntyped {
-    BootUntyped { slot: Slot(slot), paddr, size_bits, is_device }
+fn bu(slot: u32, paddr: u64, size_bits: u8, is_device: bool) -> UntypedDesc {
+    UntypedDesc { slot: Slot(slot), paddr, size_bits, is_device }
 }
 
 fn dump<P, C>(p: &Placer<P, C>) -> String

@@ -14,10 +14,10 @@ struct Rig {
     k: Counting<Model>,
     ram: Box<ArrayRangeAllocator<N>>,
     dev: Box<ArrayRangeAllocator<N>>,
-    boot: Vec<BootUntyped>,
+    boot: Vec<UntypedDesc>,
 }
 
-fn rig(boot: &[BootUntyped]) -> Rig {
+fn rig(boot: &[UntypedDesc]) -> Rig {
     Rig {
         k: Counting::new(KernelModel::new(vec![ModelSlot::EMPTY; 2048], boot, Slot(FIRST_FREE)).unwrap()),
         ram: ArrayRangeAllocator::new_boxed(),
@@ -35,8 +35,8 @@ fn ours<'s>(r: &'s mut Rig) -> (&'s mut Counting<Model>, TestOurs<'s>) {
     (&mut r.k, s)
 }
 
-fn layout() -> Vec<BootUntyped> {
-    let u = |slot, paddr, size_bits, is_device| BootUntyped { slot: Slot(slot), paddr, size_bits, is_device };
+fn layout() -> Vec<UntypedDesc> {
+    let u = |slot, paddr, size_bits, is_device| UntypedDesc { slot: Slot(slot), paddr, size_bits, is_device };
     vec![
         u(1, 0x10_0000, 20, false),
         u(2, 0x20_0000, 16, false),
@@ -49,7 +49,7 @@ fn layout() -> Vec<BootUntyped> {
 
 #[test]
 fn seed_case_through_the_strategy() {
-    let boot = [BootUntyped { slot: Slot(1), paddr: 0x10_0000, size_bits: 13, is_device: false }];
+    let boot = [UntypedDesc { slot: Slot(1), paddr: 0x10_0000, size_bits: 13, is_device: false }];
     let mut r = rig(&boot);
     let (k, mut s) = ours(&mut r);
     let a = s.alloc_at(k, T::CNode, 5, 0x10_0000).unwrap();
@@ -105,7 +105,7 @@ fn dma_range_constraint() {
 
 #[test]
 fn capacity_failure_rolls_the_allocator_back() {
-    let boot = [BootUntyped { slot: Slot(1), paddr: 0x10_0000, size_bits: 20, is_device: false }];
+    let boot = [UntypedDesc { slot: Slot(1), paddr: 0x10_0000, size_bits: 20, is_device: false }];
     let mut r = rig(&boot);
     let pool = UntypedPool::new(vec![PoolNode::EMPTY; 64], &boot).unwrap();
     // Three slots: one split pair and one object slot.

@@ -6,7 +6,7 @@ use common::*;
 #[test]
 #[should_panic(expected = "pool and kernel disagree")]
 fn a_wrong_mirror_is_caught_at_the_invocation() {
-    let boot = [BootUntyped { slot: Slot(1), paddr: 0, size_bits: 14, is_device: false }];
+    let boot = [UntypedDesc { slot: Slot(1), paddr: 0, size_bits: 14, is_device: false }];
     let (k, mut p) = setup(&boot, 64, 64);
     let mut k = Checked::new(k);
     let x = p.place(&mut k, T::Frame4K, 0, 0x1000).unwrap();
@@ -23,7 +23,7 @@ fn seed_case_gap_is_used() {
     // An 8 KiB untyped: CNode 1 KiB at 0x0, CNode 2 KiB at 0x800, 4 KiB page at 0x1000, then a
     // 1 KiB CNode must land in the gap at 0x400 (plain FreeIndex placement fails there:
     // kernel_model::tests::seed_case_freeindex_placement_fails).
-    let boot = [BootUntyped { slot: Slot(1), paddr: B, size_bits: 13, is_device: false }];
+    let boot = [UntypedDesc { slot: Slot(1), paddr: B, size_bits: 13, is_device: false }];
     let (mut k, mut p) = setup(&boot, 64, 64);
     let a = p.place(&mut k, T::CNode, 5, B).unwrap();
     let b = p.place(&mut k, T::CNode, 6, B + 0x800).unwrap();
@@ -48,7 +48,7 @@ fn seed_case_gap_is_used() {
 
 #[test]
 fn churn_of_one_size_costs_one_invocation_per_op() {
-    let boot = [BootUntyped { slot: Slot(1), paddr: 0, size_bits: 20, is_device: false }];
+    let boot = [UntypedDesc { slot: Slot(1), paddr: 0, size_bits: 20, is_device: false }];
     let (mut k, mut p) = setup(&boot, 256, 256);
     let x = p.place(&mut k, T::Frame4K, 0, 0x5000).unwrap();
     p.release(&mut k, x.node).unwrap();
@@ -69,7 +69,7 @@ fn churn_of_one_size_costs_one_invocation_per_op() {
 
 #[test]
 fn merge_revokes_a_free_subtree_once() {
-    let boot = [BootUntyped { slot: Slot(1), paddr: 0, size_bits: 16, is_device: false }];
+    let boot = [UntypedDesc { slot: Slot(1), paddr: 0, size_bits: 16, is_device: false }];
     let (mut k, mut p) = setup(&boot, 256, 256);
     let xs: Vec<Placement> = (0..4).map(|i| p.place(&mut k, T::Endpoint, 0, 0x8000 + 16 * i).unwrap()).collect();
     for x in &xs {
@@ -88,8 +88,8 @@ fn merge_revokes_a_free_subtree_once() {
 #[test]
 fn busy_blocks_and_bad_requests_are_refused_without_invocations() {
     let boot = [
-        BootUntyped { slot: Slot(1), paddr: 0, size_bits: 16, is_device: false },
-        BootUntyped { slot: Slot(2), paddr: 0xfe00_0000, size_bits: 21, is_device: true },
+        UntypedDesc { slot: Slot(1), paddr: 0, size_bits: 16, is_device: false },
+        UntypedDesc { slot: Slot(2), paddr: 0xfe00_0000, size_bits: 21, is_device: true },
     ];
     let (mut k, mut p) = setup(&boot, 256, 256);
     let x = p.place(&mut k, T::Tcb, 0, 0x800).unwrap();
@@ -128,7 +128,7 @@ fn parent_hint(node: NodeId, p: &TestPlacer) -> NodeId {
 
 #[test]
 fn capacity_errors_leave_state_consistent() {
-    let boot = [BootUntyped { slot: Slot(1), paddr: 0, size_bits: 20, is_device: false }];
+    let boot = [UntypedDesc { slot: Slot(1), paddr: 0, size_bits: 20, is_device: false }];
     // Cap space of 5 slots: runs out of pairs after two of the eight splits.
     let (mut k, mut p) = setup(&boot, FIRST_FREE as usize + 5, 256);
     assert_eq!(p.place(&mut k, T::Frame4K, 0, 0), Err(PlaceError::Capacity(Capacity::CapSlots)));
@@ -157,7 +157,7 @@ fn kernel_refusal_leaves_pool_mirroring_kernel() {
             self.0.cnode_revoke(s)
         }
     }
-    let boot = [BootUntyped { slot: Slot(1), paddr: 0, size_bits: 14, is_device: false }];
+    let boot = [UntypedDesc { slot: Slot(1), paddr: 0, size_bits: 14, is_device: false }];
     let (k, mut p) = setup(&boot, 64, 64);
     let mut k = FailObjects(k.inner);
     assert_eq!(
@@ -170,7 +170,7 @@ fn kernel_refusal_leaves_pool_mirroring_kernel() {
 
 #[test]
 fn revoke_free_removes_client_copies() {
-    let boot = [BootUntyped { slot: Slot(1), paddr: 0, size_bits: 14, is_device: false }];
+    let boot = [UntypedDesc { slot: Slot(1), paddr: 0, size_bits: 14, is_device: false }];
     let (mut k, mut p) = setup(&boot, 64, 64);
     let x = p.place(&mut k, T::Frame4K, 0, 0x1000).unwrap();
     k.inner.cnode_copy(x.slot, Slot(63)).unwrap();
@@ -218,8 +218,8 @@ mod prop {
         #[test]
         fn placement_follows_the_ideal_allocator(ops in proptest::collection::vec(op(), 1..150)) {
             let boot = [
-                BootUntyped { slot: Slot(1), paddr: 0x20_0000, size_bits: 21, is_device: false },
-                BootUntyped { slot: Slot(2), paddr: 0x40_0000, size_bits: 17, is_device: false },
+                UntypedDesc { slot: Slot(1), paddr: 0x20_0000, size_bits: 21, is_device: false },
+                UntypedDesc { slot: Slot(2), paddr: 0x40_0000, size_bits: 17, is_device: false },
             ];
             let (mut k, mut p) = setup(&boot, 2048, 2048);
             let mut live: BTreeMap<u64, (u64, Placement)> = BTreeMap::new();
@@ -283,8 +283,8 @@ mod prop {
 #[test]
 fn compact_leaves_only_the_splits_live_objects_need() {
     let boot = [
-        BootUntyped { slot: Slot(1), paddr: 0, size_bits: 20, is_device: false },
-        BootUntyped { slot: Slot(2), paddr: 1 << 20, size_bits: 20, is_device: false },
+        UntypedDesc { slot: Slot(1), paddr: 0, size_bits: 20, is_device: false },
+        UntypedDesc { slot: Slot(2), paddr: 1 << 20, size_bits: 20, is_device: false },
     ];
     // The same live object placed on a fresh pool: the splits it needs and no more.
     let (mut k0, mut fresh) = setup(&boot, 256, 256);

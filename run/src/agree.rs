@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context, Result};
-use sel4_core::kernel::{BootUntyped, Slot};
+use sel4_core::kernel::{Slot, UntypedDesc};
 use sel4_core_lab::replay::{self, Live};
 use sel4_core_lab::replay_log::{self, Probe, Summary};
 use sel4_core_lab::rig::{self, Rig};
@@ -25,7 +25,7 @@ const RANGE_BLOCKS: usize = 1 << 17;
 const OBJECT_SLOTS: u32 = 1 << 16;
 
 /// One row of core's untyped table: `slot paddr end bits size... kind`.
-fn parse_untyped_row(line: &str) -> Option<BootUntyped> {
+fn parse_untyped_row(line: &str) -> Option<UntypedDesc> {
     let t: Vec<&str> = line.split_whitespace().collect();
     if t.len() < 6 {
         return None;
@@ -39,11 +39,11 @@ fn parse_untyped_row(line: &str) -> Option<BootUntyped> {
         "device" => true,
         _ => return None,
     };
-    Some(BootUntyped { slot: Slot(slot), paddr, size_bits, is_device })
+    Some(UntypedDesc { slot: Slot(slot), paddr, size_bits, is_device })
 }
 
 /// The untypeds core listed at boot (its table between `untypeds:` and `total RAM`).
-pub fn untyped_layout(log: &str) -> Result<Vec<BootUntyped>> {
+pub fn untyped_layout(log: &str) -> Result<Vec<UntypedDesc>> {
     let mut lines = log.lines().skip_while(|l| !l.starts_with("untypeds: "));
     let header = lines.next().ok_or_else(|| anyhow!("core printed no untyped table"))?;
     let count: usize = header
@@ -52,7 +52,7 @@ pub fn untyped_layout(log: &str) -> Result<Vec<BootUntyped>> {
         .next()
         .and_then(|n| n.parse().ok())
         .ok_or_else(|| anyhow!("unreadable table header `{header}`"))?;
-    let rows: Vec<BootUntyped> =
+    let rows: Vec<UntypedDesc> =
         lines.take_while(|l| !l.starts_with("total RAM")).filter_map(parse_untyped_row).collect();
     if rows.len() != count {
         bail!("core announced {count} untypeds but its table has {} rows", rows.len());
@@ -66,7 +66,7 @@ pub fn core_lines(log: &str) -> Vec<&str> {
 }
 
 /// The same trace on the kernel model with `layout`: the lines core should print.
-pub fn host_lines(text: &str, layout: &[BootUntyped]) -> Result<Vec<String>> {
+pub fn host_lines(text: &str, layout: &[UntypedDesc]) -> Result<Vec<String>> {
     // Every untyped core mirrored, including the device untypeds above the 512 GiB kernel
     // window that are aligned only by their kernel virtual address: the model takes them too.
     let opts = rig::Options { object_slots: OBJECT_SLOTS, range_blocks: RANGE_BLOCKS, spare_slots: 0 };
@@ -179,7 +179,7 @@ summary strategy=ours ops=1
     fn reads_core_table_and_log() {
         let l = untyped_layout(LOG).unwrap();
         assert_eq!(l.len(), 3);
-        assert_eq!(l[1], BootUntyped { slot: Slot(9017), paddr: 0x108000, size_bits: 15, is_device: false });
+        assert_eq!(l[1], UntypedDesc { slot: Slot(9017), paddr: 0x108000, size_bits: 15, is_device: false });
         assert!(l[2].is_device && l[2].size_bits == 40);
         assert_eq!(core_lines(LOG), ["op 1 alloc 0x100000 wm 0x1000", "summary strategy=ours ops=1"]);
         assert!(untyped_layout(&LOG.replace("untypeds: 3", "untypeds: 4")).is_err());

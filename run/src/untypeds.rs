@@ -3,7 +3,6 @@
 //! task under QEMU with 512 MiB.
 
 use anyhow::{anyhow, bail, Result};
-use sel4_core::kernel::{BootUntyped, Slot};
 pub use sel4_core_lab::trace::untypeds::UntypedDesc;
 
 /// Captured from a real boot (see the file's header).
@@ -21,24 +20,6 @@ pub fn parse(text: &str) -> Result<Vec<UntypedDesc>> {
         }
     }
     Ok(out)
-}
-
-/// First slot of the untyped caps in the model's CSpace; slots below hold
-/// the initial caps (`seL4_NumInitialCaps`).
-pub const FIRST_UNTYPED_SLOT: u32 = sel4_abi::sys::seL4_NumInitialCaps as u32;
-
-/// Boot untypeds in slots from [`FIRST_UNTYPED_SLOT`] on, in file order.
-pub fn boot_untypeds(descs: &[UntypedDesc]) -> Vec<BootUntyped> {
-    descs
-        .iter()
-        .enumerate()
-        .map(|(i, d)| BootUntyped {
-            slot: Slot(FIRST_UNTYPED_SLOT + i as u32),
-            paddr: d.paddr,
-            size_bits: d.size_bits,
-            is_device: d.is_device,
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -35,7 +35,7 @@ use sel4_abi::LookupFailure;
 /// `CONFIG_RETYPE_FAN_OUT_LIMIT` and `CONFIG_RESET_CHUNK_BITS` of the configuration (the
 /// granule in which `untyped.c:resetUntypedCap` zeroes a RAM untyped), generated.
 pub use sel4_abi::{RESET_CHUNK_BITS, RETYPE_FAN_OUT_LIMIT};
-use sel4_core::kernel::{kernel_aligned, BootUntyped, Kernel, KernelError, Slot};
+use sel4_core::kernel::{kernel_aligned, Kernel, KernelError, Slot, UntypedDesc};
 use sel4_core::object::{ObjectType, MAX_UNTYPED_BITS, MIN_UNTYPED_BITS, WORD_BITS};
 
 const NIL: u32 = u32::MAX;
@@ -138,7 +138,7 @@ impl<S: AsRef<[ModelSlot]> + AsMut<[ModelSlot]>> KernelModel<S> {
     /// caps (the given untypeds; the rest are opaque [`ModelCap::Other`]), the others are empty.
     /// Boot untypeds start full (`src/kernel/boot.c:provide_untyped_cap` sets FreeIndex to
     /// `MAX_FREE_INDEX`), so the first retype of each resets it.
-    pub fn new(mut storage: S, boot: &[BootUntyped], first_free: Slot) -> Result<Self, ModelError> {
+    pub fn new(mut storage: S, boot: &[UntypedDesc], first_free: Slot) -> Result<Self, ModelError> {
         let n = storage.as_ref().len();
         if n >= NIL as usize || first_free.0 as usize > n {
             return Err(ModelError::Storage);

@@ -10,7 +10,7 @@ use sel4_core::object::ObjectType as T;
 
 const RAM: u64 = 0x10_0000;
 
-fn model(slots: usize, boot: &[BootUntyped]) -> KernelModel<Vec<ModelSlot>> {
+fn model(slots: usize, boot: &[UntypedDesc]) -> KernelModel<Vec<ModelSlot>> {
     let first = boot.iter().map(|u| u.slot.0 + 1).max().unwrap_or(0);
     KernelModel::new(vec![ModelSlot::EMPTY; slots], boot, Slot(first)).unwrap()
 }
@@ -24,7 +24,7 @@ fn one(bits: u8) -> KernelModel<Vec<ModelSlot>> {
     } else {
         1 << 39
     };
-    model(64, &[BootUntyped { slot: Slot(1), paddr, size_bits: bits, is_device: false }])
+    model(64, &[UntypedDesc { slot: Slot(1), paddr, size_bits: bits, is_device: false }])
 }
 
 const U: Slot = Slot(1);
@@ -161,7 +161,7 @@ fn not_enough_memory_reports_bytes_left_and_ignores_alignment() {
 
 #[test]
 fn device_untyped_only_frames_and_untypeds_checked_after_memory() {
-    let mut k = model(64, &[BootUntyped { slot: Slot(1), paddr: 0xfee0_0000, size_bits: 21, is_device: true }]);
+    let mut k = model(64, &[UntypedDesc { slot: Slot(1), paddr: 0xfee0_0000, size_bits: 21, is_device: true }]);
     k.untyped_retype(U, T::Frame4K, 0, Slot(10), 1).unwrap();
     assert_eq!(
         k.cap(Slot(10)),
@@ -305,13 +305,13 @@ fn untyped_copy_marks_source_full() {
 fn roots_are_aligned_by_kernel_virtual_address() {
     // A 512 MiB QEMU boot hands out a 2^40-byte device untyped at 0x180_0000_0000: aligned as
     // PPTR_BASE + paddr, not physically (boot.c:create_untypeds_for_region).
-    let boot = [BootUntyped { slot: Slot(1), paddr: 0x180_0000_0000, size_bits: 40, is_device: true }];
+    let boot = [UntypedDesc { slot: Slot(1), paddr: 0x180_0000_0000, size_bits: 40, is_device: true }];
     let mut k = model(16, &boot);
     k.untyped_retype(U, T::Untyped, 39, Slot(10), 2).unwrap();
     assert_eq!(k.object_at(Slot(10)), Some((T::Untyped, 0x180_0000_0000, 39)));
     assert_eq!(k.object_at(Slot(11)), Some((T::Untyped, 0x200_0000_0000, 39)));
     // Physically aligned but not in the kernel window's alignment: refused.
-    let bad = [BootUntyped { slot: Slot(1), paddr: 0x200_0000_0000, size_bits: 40, is_device: true }];
+    let bad = [UntypedDesc { slot: Slot(1), paddr: 0x200_0000_0000, size_bits: 40, is_device: true }];
     assert_eq!(
         KernelModel::new(vec![ModelSlot::EMPTY; 16], &bad, Slot(2)).err(),
         Some(ModelError::BadUntyped(Slot(1)))
@@ -320,7 +320,7 @@ fn roots_are_aligned_by_kernel_virtual_address() {
 
 #[test]
 fn constructor_rejects_bad_layouts() {
-    let u = |slot, paddr, size_bits| BootUntyped { slot: Slot(slot), paddr, size_bits, is_device: false };
+    let u = |slot, paddr, size_bits| UntypedDesc { slot: Slot(slot), paddr, size_bits, is_device: false };
     let st = || vec![ModelSlot::EMPTY; 16];
     assert_eq!(KernelModel::new(st(), &[u(3, 0, 12)], Slot(3)).err(), Some(ModelError::SlotOutOfRange(Slot(3))));
     assert_eq!(KernelModel::new(st(), &[u(1, 0x800, 12)], Slot(3)).err(), Some(ModelError::BadUntyped(Slot(1))));
@@ -526,9 +526,9 @@ mod prop {
         #[test]
         fn tree_model_equals_kernel_list(ops in proptest::collection::vec(op(), 1..120)) {
             let boot = [
-                BootUntyped { slot: Slot(1), paddr: 0x10000, size_bits: 16, is_device: false },
-                BootUntyped { slot: Slot(2), paddr: 0x8000, size_bits: 13, is_device: false },
-                BootUntyped { slot: Slot(3), paddr: 0xf000_0000, size_bits: 14, is_device: true },
+                UntypedDesc { slot: Slot(1), paddr: 0x10000, size_bits: 16, is_device: false },
+                UntypedDesc { slot: Slot(2), paddr: 0x8000, size_bits: 13, is_device: false },
+                UntypedDesc { slot: Slot(3), paddr: 0xf000_0000, size_bits: 14, is_device: true },
             ];
             let mut m = KernelModel::new(vec![ModelSlot::EMPTY; SLOTS as usize], &boot, Slot(4)).unwrap();
             let mut r = RefKernel::new(&m);

@@ -14,7 +14,7 @@
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput};
-use sel4_core::kernel::{BootUntyped, Slot};
+use sel4_core::kernel::{Slot, UntypedDesc};
 use sel4_core_lab::replay::host::{self, Options};
 use sel4_core_lab::trace::{gen, untypeds};
 
@@ -76,12 +76,12 @@ fn summary(rows: &[Row]) {
 
 /// The layout as `run trace replay` uses it: every untyped a real boot can
 /// hand out, including device untypeds aligned only by kernel address.
-fn layout(text: &str) -> Vec<BootUntyped> {
+fn layout(text: &str) -> Vec<UntypedDesc> {
     untypeds::parse(text)
         .map(|r| r.expect("shipped layout parses"))
         .filter(|d| d.kernel_aligned())
         .enumerate()
-        .map(|(i, d)| BootUntyped {
+        .map(|(i, d)| UntypedDesc {
             slot: Slot(12 + i as u32),
             paddr: d.paddr,
             size_bits: d.size_bits,
@@ -96,7 +96,7 @@ fn main() {
     let mut churn_1e5 = String::new();
     let mut live = vec![0u64; 4096];
     gen::churn(&mut churn_1e5, 100_000, 1, 500, &mut live).expect("generate churn");
-    let traces: [(&'static str, &str, &[BootUntyped]); 6] = [
+    let traces: [(&'static str, &str, &[UntypedDesc]); 6] = [
         ("seed", sel4_core_lab::shipped::SEED, &seed_layout),
         ("churn", sel4_core_lab::shipped::CHURN, &qemu),
         ("churn-at", sel4_core_lab::shipped::CHURN_AT, &qemu),

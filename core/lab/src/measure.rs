@@ -12,7 +12,7 @@ use crate::replay::{self, Live, Stats};
 use crate::rig::{Options, Rig};
 use crate::strategy::{AllocFailure, FreeError, Handle, Placed, Strategy};
 use crate::trace::{self, IdTable};
-use sel4_core::kernel::{BootUntyped, Counting, InvocationCounts, Kernel, Slot};
+use sel4_core::kernel::{Counting, InvocationCounts, Kernel, Slot, UntypedDesc};
 use sel4_core::object::ObjectType;
 
 const N: usize = 1 << 14;
@@ -21,12 +21,12 @@ const N: usize = 1 << 14;
 const QEMU_512M: &str = crate::shipped::QEMU_512M_UNTYPEDS;
 
 /// The RAM untypeds of [`QEMU_512M`], in file order, with slots from 12.
-fn layout() -> Vec<BootUntyped> {
+fn layout() -> Vec<UntypedDesc> {
     let ram: Vec<_> = trace::untypeds::parse(QEMU_512M)
         .map(|r| r.expect("shipped layout parses"))
         .filter(|d| !d.is_device)
         .enumerate()
-        .map(|(i, d)| BootUntyped {
+        .map(|(i, d)| UntypedDesc {
             slot: Slot(12 + i as u32),
             paddr: d.paddr,
             size_bits: d.size_bits,

@@ -7,7 +7,7 @@
 
 use crate::strategy::{AllocFailure, Handle, Placed, Strategy};
 use crate::trace::{self, IdTable, Op, TraceError};
-use sel4_core::kernel::{BootUntyped, Counting, InvocationCounts, Kernel, KernelError, Slot};
+use sel4_core::kernel::{Counting, InvocationCounts, Kernel, KernelError, Slot, UntypedDesc};
 use sel4_core::object::{ObjectType, MAX_UNTYPED_BITS};
 use sel4_core::range_allocator::{ArrayRangeAllocator, RangeError};
 
@@ -151,7 +151,7 @@ impl Stats {
 /// is invalid. The replays count it as `invalid` without handing it to any strategy, so it is
 /// never a first failure; a strategy that calls a valid request invalid contradicts this rule,
 /// which counts as a disagreement.
-pub fn invalid_request(boot: &[BootUntyped], ty: ObjectType, size_bits: u8, addr: Option<u64>) -> Option<KernelError> {
+pub fn invalid_request(boot: &[UntypedDesc], ty: ObjectType, size_bits: u8, addr: Option<u64>) -> Option<KernelError> {
     let bits = match ty.object_bits(size_bits) {
         Ok(b) => b,
         Err(e) => return Some(e),
@@ -178,7 +178,7 @@ fn valid_answer(r: Result<Placed, AllocFailure>) -> Result<Placed, AllocFailure>
 
 /// The answer to a request: [`invalid_request`]'s refusal, or what `alloc` says.
 pub fn answer(
-    boot: &[BootUntyped],
+    boot: &[UntypedDesc],
     ty: ObjectType,
     size_bits: u8,
     addr: Option<u64>,
@@ -203,7 +203,7 @@ pub fn object_bytes(ty: ObjectType, size_bits: u8) -> u64 {
 /// cannot be satisfied are counted, not errors.
 pub fn run<'a, K: Kernel, S: Strategy>(
     text: &'a str,
-    boot: &[BootUntyped],
+    boot: &[UntypedDesc],
     strategy: &mut S,
     kernel: &mut K,
     table: &mut IdTable<'_, 'a, Live>,
@@ -351,7 +351,7 @@ impl<const N: usize> Ideal<'_, N> {
 /// object's address and size, `None` if it failed).
 pub fn run_ideal<'a, const N: usize>(
     text: &'a str,
-    boot: &[BootUntyped],
+    boot: &[UntypedDesc],
     ideal: &mut Ideal<'_, N>,
     table: &mut IdTable<'_, 'a, Option<(u64, u64)>>,
 ) -> Result<IdealStats, TraceError<'a>> {
@@ -411,12 +411,12 @@ mod tests {
     use crate::baselines::buddy::Buddy;
     use crate::baselines::slab::Entry;
     use sel4_core::cap_space::{CapEntry, CapSpace};
-    use sel4_core::kernel::BootUntyped;
+    use sel4_core::kernel::UntypedDesc;
     use sel4_kernel_model::{KernelModel, ModelSlot};
 
     #[test]
     fn a_duplicate_id_stops_the_replay_before_allocating() {
-        let boot = [BootUntyped { slot: Slot(1), paddr: 0, size_bits: 16, is_device: false }];
+        let boot = [UntypedDesc { slot: Slot(1), paddr: 0, size_bits: 16, is_device: false }];
         let mut k = KernelModel::new(vec![ModelSlot::EMPTY; 64], &boot, Slot(2)).unwrap();
         let mut caps = vec![CapEntry::EMPTY; 62];
         let mut nodes = vec![Entry::EMPTY; 64];
@@ -432,10 +432,10 @@ mod tests {
     }
 
     /// A RAM untyped and a device untyped at 1 MiB.
-    fn ram_and_device() -> [BootUntyped; 2] {
+    fn ram_and_device() -> [UntypedDesc; 2] {
         [
-            BootUntyped { slot: Slot(1), paddr: 0, size_bits: 20, is_device: false },
-            BootUntyped { slot: Slot(2), paddr: 0x10_0000, size_bits: 20, is_device: true },
+            UntypedDesc { slot: Slot(1), paddr: 0, size_bits: 20, is_device: false },
+            UntypedDesc { slot: Slot(2), paddr: 0x10_0000, size_bits: 20, is_device: true },
         ]
     }
 

@@ -25,7 +25,7 @@ use crate::replay::{self, object_bytes, AfterFreeAll, Live, Stats};
 use crate::strategy::{AllocFailure, Strategy};
 use crate::trace::{self, IdTable, Op, TraceError};
 use sel4_core::cap_space::CapEntry;
-use sel4_core::kernel::{BootUntyped, Counting, Kernel, Slot};
+use sel4_core::kernel::{Counting, Kernel, Slot, UntypedDesc};
 use sel4_core::phys_allocator::PhysAllocator;
 use sel4_core::range_allocator::{RangeNode, Slab};
 use sel4_core::untyped_pool::PoolNode;
@@ -106,7 +106,7 @@ impl fmt::Display for Line {
 #[allow(clippy::too_many_arguments)]
 pub fn run<'a, K: Kernel, R, P, C>(
     text: &'a str,
-    boot: &[BootUntyped],
+    boot: &[UntypedDesc],
     ours: &mut PhysAllocator<'_, R, P, C>,
     kernel: &mut K,
     table: &mut IdTable<'_, 'a, Live>,
@@ -230,7 +230,7 @@ mod tests {
     use std::vec::Vec;
 
     fn replay_lines(text: &str) -> (Vec<String>, String) {
-        let boot = [BootUntyped { slot: Slot(1), paddr: 0x10_0000, size_bits: 16, is_device: false }];
+        let boot = [UntypedDesc { slot: Slot(1), paddr: 0x10_0000, size_bits: 16, is_device: false }];
         let mut rig = Rig::new(&boot, Options { object_slots: 200, range_blocks: 64, spare_slots: 0 }).unwrap();
         let (model, mut ours) = rig.ours().unwrap();
         let mut st = vec![None; 64];
@@ -282,7 +282,7 @@ mod tests {
 
     #[test]
     fn a_duplicate_id_stops_before_anything_is_allocated() {
-        let boot = [BootUntyped { slot: Slot(1), paddr: 0x10_0000, size_bits: 16, is_device: false }];
+        let boot = [UntypedDesc { slot: Slot(1), paddr: 0x10_0000, size_bits: 16, is_device: false }];
         let mut rig = Rig::new(&boot, Options { object_slots: 200, range_blocks: 64, spare_slots: 0 }).unwrap();
         let (model, mut ours) = rig.ours().unwrap();
         let mut st = vec![None; 64];

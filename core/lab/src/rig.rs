@@ -7,7 +7,7 @@ use std::vec;
 use std::vec::Vec;
 
 use sel4_core::cap_space::{CapEntry, CapSpace};
-use sel4_core::kernel::{BootUntyped, Slot};
+use sel4_core::kernel::{Slot, UntypedDesc};
 use sel4_core::phys_allocator::PhysAllocator;
 use sel4_core::placement::Placer;
 use sel4_core::range_allocator::{RangeAllocator, RangeNode};
@@ -42,19 +42,19 @@ pub struct Rig {
     pub kernel: Model,
     ram: RangeAllocator<Vec<RangeNode>>,
     device: RangeAllocator<Vec<RangeNode>>,
-    boot: Vec<BootUntyped>,
+    boot: Vec<UntypedDesc>,
     first_object_slot: Slot,
     opts: Options,
 }
 
 /// The first slot after the boot slots of `boot` (its untypeds' slots and those before).
-pub fn first_free(boot: &[BootUntyped]) -> u32 {
+pub fn first_free(boot: &[UntypedDesc]) -> u32 {
     boot.iter().map(|u| u.slot.0 + 1).max().unwrap_or(1)
 }
 
 impl Rig {
     /// A fresh kernel model of `boot` with `opts.object_slots` slots after the boot slots.
-    pub fn new(boot: &[BootUntyped], opts: Options) -> Result<Rig, String> {
+    pub fn new(boot: &[UntypedDesc], opts: Options) -> Result<Rig, String> {
         let first = first_free(boot);
         let slots = first as usize + opts.object_slots as usize + opts.spare_slots as usize;
         let kernel = KernelModel::new(vec![ModelSlot::EMPTY; slots], boot, Slot(first))

@@ -8,7 +8,7 @@
 
 use proptest::prelude::*;
 use sel4_core::image::{Image, PAGE};
-use sel4_core::kernel::{BootUntyped, Slot};
+use sel4_core::kernel::{Slot, UntypedDesc};
 use sel4_core::loader::{self, Layout, LoadError, Loaded, Spec, IPC_BUFFER, STACK_TOP};
 use sel4_core::object::ObjectType;
 use sel4_core::session::pd::Pd;
@@ -20,10 +20,10 @@ use sel4_core_protocol::charges::OBJECT_RECORD;
 const RECORD: u64 = 600;
 
 /// RAM from 1 MiB to 64 MiB in blocks of every size from 1 MiB to 32 MiB.
-fn layout() -> Vec<BootUntyped> {
+fn layout() -> Vec<UntypedDesc> {
     (20..26)
         .enumerate()
-        .map(|(i, b)| BootUntyped { slot: Slot(i as u32 + 1), paddr: 1 << b, size_bits: b, is_device: false })
+        .map(|(i, b)| UntypedDesc { slot: Slot(i as u32 + 1), paddr: 1 << b, size_bits: b, is_device: false })
         .collect()
 }
 

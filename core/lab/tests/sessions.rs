@@ -7,7 +7,7 @@
 //! Case count: 128, or `PROPTEST_CASES` (`cargo run -p run -- soak` runs many more).
 
 use proptest::prelude::*;
-use sel4_core::kernel::{BootUntyped, Slot};
+use sel4_core::kernel::{Slot, UntypedDesc};
 use sel4_core::session::{Client, Sessions, HANDLE_RECORD, SESSION_RECORD};
 use sel4_core::untyped_pool::NodeState;
 use sel4_core_lab::child_model::ModelPd;
@@ -25,12 +25,12 @@ const BUDGET_CAPS: u64 = 200;
 const OWN_TABLE: u64 = 0x3ff0_0000;
 
 /// RAM from 1 MiB to 64 MiB in blocks of every size from 1 MiB to 32 MiB, and a device block.
-fn layout() -> Vec<BootUntyped> {
-    let mut v: Vec<BootUntyped> = (20..26)
+fn layout() -> Vec<UntypedDesc> {
+    let mut v: Vec<UntypedDesc> = (20..26)
         .enumerate()
-        .map(|(i, b)| BootUntyped { slot: Slot(i as u32 + 1), paddr: 1 << b, size_bits: b, is_device: false })
+        .map(|(i, b)| UntypedDesc { slot: Slot(i as u32 + 1), paddr: 1 << b, size_bits: b, is_device: false })
         .collect();
-    v.push(BootUntyped { slot: Slot(7), paddr: 0xfe00_0000, size_bits: 20, is_device: true });
+    v.push(UntypedDesc { slot: Slot(7), paddr: 0xfe00_0000, size_bits: 20, is_device: true });
     v
 }
 

@@ -82,14 +82,14 @@ pub fn check_kernel_interface(bi: &BootInfo) -> Result<(), CheckError> {
     let root = init_thread::CNODE;
     let slot = |s: Word| root.relative(Cap::<Null>::from_bits(s));
     let dest = root.absolute_cptr_for_self();
-    let untyped: cap::Untyped = Cap::from_bits(ut.slot);
+    let untyped: cap::Untyped = Cap::from_bits(ut.slot.0 as u64);
     let retype = |bp: ObjectBlueprint, at: Word| untyped.untyped_retype(&bp, &dest, at as usize, 1);
 
     // Placement: objects land at the watermark rounded up to their size.
     let frame: cap::Frame4K = Cap::from_bits(slots.take()?);
     step("retype frame", retype(ObjectBlueprint::Frame4K, frame.bits()))?;
     let paddr = step("get address", frame.frame_get_address())?;
-    println!("kernel check: untyped slot {} at {:#x}: first frame at {:#x}", ut.slot, ut.paddr, paddr);
+    println!("kernel check: untyped slot {} at {:#x}: first frame at {:#x}", ut.slot.0, ut.paddr, paddr);
     expect(paddr == ut.paddr, "first frame not at the untyped's base")?;
     let ep: cap::Endpoint = Cap::from_bits(slots.take()?);
     step("retype endpoint", retype(ObjectBlueprint::Endpoint, ep.bits()))?;

@@ -7,7 +7,7 @@
 //! core reports each and keeps serving.
 
 use sel4_core::cap_space::{CapEntry, CapSpace};
-use sel4_core::kernel::{BootUntyped, Capacity, Kernel, Slot};
+use sel4_core::kernel::{Capacity, Kernel, Slot, UntypedDesc};
 use sel4_core::object::ObjectType;
 use sel4_core::phys_allocator::{AllocFailure, Handle};
 use sel4_core::placement::{PlaceError, Placer};
@@ -228,7 +228,7 @@ const SMALL_POOL_NODES: usize = 40;
 /// must have placed some, and must still free and place after the error.
 fn capacity(run: &mut Runner) -> Result<(), Error> {
     let u = run.alloc(ObjectType::Untyped, 16)?;
-    let root = [BootUntyped { slot: u.slot, paddr: u.paddr, size_bits: 16, is_device: false }];
+    let root = [UntypedDesc { slot: u.slot, paddr: u.paddr, size_bits: 16, is_device: false }];
     let mut nodes = [PoolNode::EMPTY; SMALL_POOL_NODES];
     // Enough slots for every split the pool allows (2 each) and an object per leaf, so the
     // pool, not the CSpace, is what runs out.

@@ -10,7 +10,7 @@
 //! own with [`Metadata::Static`].
 
 use crate::cap_space::{CapEntry, CapSpace};
-use crate::kernel::{BootUntyped, Capacity, Counting, Slot};
+use crate::kernel::{Capacity, Counting, Slot, UntypedDesc};
 use crate::object::ObjectType;
 use crate::phys_allocator::{
     PhysAllocator, Storage, CAP_SLOTS_PER_4_OBJECTS, POOL_NODES_PER_4_OBJECTS, RAM_BLOCKS_PER_4_OBJECTS,
@@ -117,7 +117,7 @@ pub struct Core {
     /// The kernel, counting the invocations placement makes (audit probes go around it).
     pub kernel: Counting<SeL4>,
     /// Boot untypeds as bootinfo listed them.
-    pub boot: heapless::Vec<BootUntyped, MAX_BOOT_UNTYPEDS>,
+    pub boot: heapless::Vec<UntypedDesc, MAX_BOOT_UNTYPEDS>,
     /// Empty root-CNode slots kept out of the cap space, for side experiments.
     pub reserved: core::ops::Range<u32>,
     pub footprint: Footprint,
@@ -233,11 +233,9 @@ fn bootstrap_storage() -> Result<CoreStorage, SetupError> {
 /// [`SetupError::AlreadySetUp`].
 pub fn setup(bi: &BootInfo, metadata: Metadata) -> Result<Core, SetupError> {
     let n = bi.untyped_count();
-    let mut boot: heapless::Vec<BootUntyped, MAX_BOOT_UNTYPEDS> = heapless::Vec::new();
+    let mut boot: heapless::Vec<UntypedDesc, MAX_BOOT_UNTYPEDS> = heapless::Vec::new();
     for u in bi.untypeds() {
-        let b =
-            BootUntyped { slot: Slot(u.slot as u32), paddr: u.paddr, size_bits: u.size_bits, is_device: u.is_device };
-        boot.push(b).map_err(|_| SetupError::Capacity {
+        boot.push(u).map_err(|_| SetupError::Capacity {
             what: "boot untyped list",
             have: MAX_BOOT_UNTYPEDS,
             need: n,
@@ -360,7 +358,7 @@ pub fn print_footprint(core: &Core, bi: &BootInfo) {
 }
 
 /// Bytes of RAM and device memory the boot untypeds hold, and how many of each.
-fn totals(boot: &[BootUntyped]) -> (u128, usize, u128, usize) {
+fn totals(boot: &[UntypedDesc]) -> (u128, usize, u128, usize) {
     let (mut ram, mut nram, mut device, mut ndev) = (0u128, 0usize, 0u128, 0usize);
     for u in boot {
         if u.is_device {

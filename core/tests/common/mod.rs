@@ -19,7 +19,7 @@ pub type TestPlacer = Placer<Vec<PoolNode>, Vec<CapEntry>>;
 
 pub const FIRST_FREE: u32 = 16;
 
-pub fn setup(boot: &[BootUntyped], slots: usize, nodes: usize) -> (Counting<Model>, TestPlacer) {
+pub fn setup(boot: &[UntypedDesc], slots: usize, nodes: usize) -> (Counting<Model>, TestPlacer) {
     let k = KernelModel::new(vec![ModelSlot::EMPTY; slots], boot, Slot(FIRST_FREE)).unwrap();
     let pool = UntypedPool::new(vec![PoolNode::EMPTY; nodes], boot).unwrap();
     let caps = CapSpace::new(vec![CapEntry::EMPTY; slots - FIRST_FREE as usize], Slot(FIRST_FREE)).unwrap();

@@ -24,6 +24,7 @@ pub mod cap_data;
 pub mod error;
 pub mod message_info;
 pub mod object;
+pub mod untyped;
 
 pub use cap_data::CNodeCapData;
 pub use error::{Error, LookupFailure, Result};
@@ -33,6 +34,7 @@ pub use generated::{
 };
 pub use message_info::MessageInfo;
 pub use object::{ObjectType, MAX_UNTYPED_BITS, MIN_UNTYPED_BITS, RETYPE_FAN_OUT_LIMIT, SLOT_BITS};
+pub use untyped::{kernel_aligned, kernel_vaddr, Slot, UntypedDesc};
 
 /// The kernel's machine word (`seL4_Word`).
 pub type Word = u64;

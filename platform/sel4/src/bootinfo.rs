@@ -59,20 +59,8 @@ impl SlotRegion {
     }
 }
 
-/// One boot untyped (`seL4_UntypedDesc`) and the slot holding its cap.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct UntypedDesc {
-    pub slot: Word,
-    pub paddr: Word,
-    pub size_bits: u8,
-    pub is_device: bool,
-}
-
-impl UntypedDesc {
-    pub fn size(&self) -> u128 {
-        1u128 << self.size_bits
-    }
-}
+/// One boot untyped (`seL4_UntypedDesc`) and the slot holding its cap: `sel4-abi`'s type.
+pub use sel4_abi::UntypedDesc;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BootInfoError {
@@ -204,7 +192,8 @@ impl<'a> BootInfo<'a> {
         }
         let off = UNTYPED_LIST_OFFSET + i * UNTYPED_DESC_SIZE;
         Some(UntypedDesc {
-            slot: self.untyped().start + i as Word,
+            // Slots of the root CNode: its radix is below 32 bits (`CONFIG_ROOT_CNODE_SIZE_BITS`).
+            slot: sel4_abi::Slot((self.untyped().start + i as Word) as u32),
             paddr: self.word(off),
             size_bits: self.bytes[off + W + 2],
             is_device: self.bytes[off + W + 3] != 0,
@@ -286,7 +275,10 @@ mod tests {
         assert_eq!(all.len(), MAX_UNTYPEDS);
         for (i, u) in all.iter().enumerate() {
             let (p, s, d) = desc(i);
-            assert_eq!(*u, UntypedDesc { slot: start + i as Word, paddr: p, size_bits: s, is_device: d });
+            assert_eq!(
+                *u,
+                UntypedDesc { slot: sel4_abi::Slot((start + i as Word) as u32), paddr: p, size_bits: s, is_device: d }
+            );
         }
         assert_eq!(bi.untyped_desc(MAX_UNTYPEDS), None);
         // Bytes after the struct do not belong to it.

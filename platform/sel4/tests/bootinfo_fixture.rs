@@ -51,7 +51,7 @@ fn every_untyped_follows_the_kernel_rules() {
     let mut last_device_end = 0u128;
     let mut seen_device = false;
     for (i, u) in all.iter().enumerate() {
-        assert_eq!(u.slot, bi.untyped().start + i as u64, "slots are consecutive");
+        assert_eq!(u.slot.0 as u64, bi.untyped().start + i as u64, "slots are consecutive");
         assert!((4..=47).contains(&u.size_bits), "untyped {i}: {} bits", u.size_bits);
         // The kernel aligns the blocks by their kernel virtual address
         // (`reg.start` is a pointer in the kernel window at PPTR_BASE,

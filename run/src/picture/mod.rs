@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use sel4_core::kernel::BootUntyped;
+use sel4_core::kernel::UntypedDesc;
 use sel4_core_lab::replay::host;
 
 pub mod draw;
@@ -26,7 +26,7 @@ pub fn write_svg(map: &dump::MemoryMap, title: &str, path: &Path) -> Result<()> 
 pub fn write_trace_svg(
     trace_name: &str,
     text: &str,
-    boot: &[BootUntyped],
+    boot: &[UntypedDesc],
     opts: host::Options,
     path: &Path,
 ) -> Result<()> {

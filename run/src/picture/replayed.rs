@@ -4,7 +4,7 @@
 //! measure reuse, so it cannot give this state).
 
 use anyhow::{anyhow, Result};
-use sel4_core::kernel::BootUntyped;
+use sel4_core::kernel::UntypedDesc;
 use sel4_core_lab::replay::{self, host, Live};
 use sel4_core_lab::rig::{self, Rig};
 use sel4_core_lab::trace::{IdEntry, IdTable};
@@ -13,7 +13,7 @@ use crate::picture::dump::{self, MemoryMap};
 
 /// Replays `text` with `ours` on `boot` (sizes as `trace replay` uses
 /// them) and returns the pool's map after the last operation.
-pub fn ours_at_end(text: &str, boot: &[BootUntyped], opts: host::Options) -> Result<MemoryMap> {
+pub fn ours_at_end(text: &str, boot: &[UntypedDesc], opts: host::Options) -> Result<MemoryMap> {
     let summary = host::check(text).map_err(anyhow::Error::msg)?;
     let mut rig = Rig::new(
         boot,
@@ -37,7 +37,7 @@ mod tests {
 
     #[test]
     fn seed_trace_ends_with_four_objects_and_the_cnode_at_0x400() {
-        let boot = untypeds::boot_untypeds(&untypeds::parse(sel4_core_lab::shipped::SEED_UNTYPEDS).unwrap());
+        let boot = untypeds::parse(sel4_core_lab::shipped::SEED_UNTYPEDS).unwrap();
         let m = ours_at_end(sel4_core_lab::shipped::SEED, &boot, host::Options { object_slots: 64 }).unwrap();
         assert_eq!(m.roots.len(), 1);
         let objects: Vec<(u64, u8, Kind)> = m.roots[0]
@@ -59,7 +59,7 @@ mod tests {
 
     #[test]
     fn bad_trace_is_an_error_naming_the_line() {
-        let boot = [BootUntyped { slot: Slot(12), paddr: 0, size_bits: 13, is_device: false }];
+        let boot = [UntypedDesc { slot: Slot(12), paddr: 0, size_bits: 13, is_device: false }];
         let e = ours_at_end("alloc a tcb 0\nfree b\n", &boot, host::Options { object_slots: 8 }).unwrap_err();
         assert_eq!(e.to_string(), "line 2: free of id `b` that is not live");
     }

@@ -24,7 +24,7 @@ use crate::baselines::freeindex::{bits_of, SetupError};
 use crate::baselines::slab::{Entry, Slab};
 use crate::strategy::{AllocFailure, FreeError, Handle, Placed, Strategy};
 use sel4_core::cap_space::{CapEntry, CapSpace};
-use sel4_core::kernel::{BootUntyped, Capacity, Kernel, Slot};
+use sel4_core::kernel::{Capacity, Kernel, Slot, UntypedDesc};
 use sel4_core::object::{ObjectType, MAX_UNTYPED_BITS, MIN_UNTYPED_BITS};
 
 const NIL: u32 = u32::MAX;
@@ -67,7 +67,7 @@ impl<'s> Buddy<'s> {
     /// Boot untypeds enter the lists in `boot` order; `node_storage` bounds
     /// the number of untyped nodes (roots + split halves).
     pub fn new(
-        boot: &[BootUntyped],
+        boot: &[UntypedDesc],
         caps: CapSpace<&'s mut [CapEntry]>,
         node_storage: &'s mut [Entry<Node>],
     ) -> Result<Self, SetupError> {
@@ -354,7 +354,7 @@ mod tests {
 
     #[test]
     fn an_address_at_the_top_of_the_address_space_is_no_block_not_an_overflow() {
-        let boot = [BootUntyped { slot: Slot(1), paddr: 0, size_bits: 16, is_device: false }];
+        let boot = [UntypedDesc { slot: Slot(1), paddr: 0, size_bits: 16, is_device: false }];
         let mut k = KernelModel::new(vec![ModelSlot::EMPTY; 64], &boot, Slot(2)).unwrap();
         let mut caps = vec![CapEntry::EMPTY; 62];
         let mut nodes = vec![Entry::EMPTY; 64];

@@ -13,7 +13,7 @@ use crate::baselines::roots::{Root, Roots};
 use crate::baselines::slab::{Entry, Slab};
 use crate::strategy::{AllocFailure, FreeError, Handle, Placed, Strategy};
 use sel4_core::cap_space::{CapEntry, CapSpace};
-use sel4_core::kernel::{BootUntyped, Capacity, Kernel, KernelError, Slot};
+use sel4_core::kernel::{Capacity, Kernel, KernelError, Slot, UntypedDesc};
 use sel4_core::object::{ObjectType, MAX_UNTYPED_BITS, MIN_UNTYPED_BITS};
 use sel4_core::range_allocator::{ArrayRangeAllocator, RangeError};
 
@@ -108,7 +108,7 @@ impl<'s, const N: usize> FreeIndexOnly<'s, N> {
         ram: &'s mut ArrayRangeAllocator<N>,
         device: &'s mut ArrayRangeAllocator<N>,
         root_storage: &'s mut [Root],
-        boot: &[BootUntyped],
+        boot: &[UntypedDesc],
         caps: CapSpace<&'s mut [CapEntry]>,
         obj_storage: &'s mut [Entry<Obj>],
     ) -> Result<Self, SetupError> {

@@ -27,7 +27,7 @@ use crate::baselines::roots::{Root, Roots};
 use crate::baselines::slab::{Entry, Slab};
 use crate::strategy::{AllocFailure, FreeError, Handle, Placed, Strategy};
 use sel4_core::cap_space::{CapEntry, CapSpace};
-use sel4_core::kernel::{BootUntyped, Capacity, Kernel, Slot};
+use sel4_core::kernel::{Capacity, Kernel, Slot, UntypedDesc};
 use sel4_core::object::ObjectType;
 use sel4_core::range_allocator::ArrayRangeAllocator;
 use sel4_kernel_model::RETYPE_FAN_OUT_LIMIT;
@@ -59,7 +59,7 @@ pub struct GenodePages<'s, const N: usize> {
 }
 
 /// Number of page slots [`GenodePages::new`] needs for `boot`.
-pub fn pages_needed(boot: &[BootUntyped]) -> u64 {
+pub fn pages_needed(boot: &[UntypedDesc]) -> u64 {
     boot.iter().map(|u| convertible(u.paddr, u.size_bits) / PAGE).sum()
 }
 
@@ -82,7 +82,7 @@ impl<'s, const N: usize> GenodePages<'s, N> {
         device: &'s mut ArrayRangeAllocator<N>,
         root_storage: &'s mut [Root],
         page_base: &'s mut [u32],
-        boot: &[BootUntyped],
+        boot: &[UntypedDesc],
         page_slots: Slot,
         caps: CapSpace<&'s mut [CapEntry]>,
         obj_storage: &'s mut [Entry<Obj>],

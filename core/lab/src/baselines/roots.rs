@@ -2,7 +2,7 @@
 //! root's FreeIndex: the baselines that retype straight from a root need to
 //! know where the kernel will place the next object.
 
-use sel4_core::kernel::{BootUntyped, Slot};
+use sel4_core::kernel::{Slot, UntypedDesc};
 
 /// One root untyped and the kernel state the baselines mirror.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -56,7 +56,7 @@ pub struct Roots<'s> {
 impl<'s> Roots<'s> {
     /// Copy `boot` into `storage` (which must be at least as long) and sort
     /// it; `None` if the storage is too small or two roots overlap.
-    pub fn new(storage: &'s mut [Root], boot: &[BootUntyped]) -> Option<Self> {
+    pub fn new(storage: &'s mut [Root], boot: &[UntypedDesc]) -> Option<Self> {
         let r = storage.get_mut(..boot.len())?;
         for (d, b) in r.iter_mut().zip(boot) {
             *d = Root { slot: b.slot, paddr: b.paddr, size_bits: b.size_bits, is_device: b.is_device, ..Root::EMPTY };

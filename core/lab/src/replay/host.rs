@@ -21,7 +21,7 @@ use crate::rig::{self, first_free, Rig};
 use crate::strategy::Strategy;
 use crate::trace::{self, IdTable, Summary};
 use sel4_core::cap_space::{CapEntry, CapSpace};
-use sel4_core::kernel::{BootUntyped, InvocationCounts, Slot};
+use sel4_core::kernel::{InvocationCounts, Slot, UntypedDesc};
 use sel4_core::range_allocator::ArrayRangeAllocator;
 use sel4_kernel_model::{KernelModel, ModelSlot};
 
@@ -65,7 +65,7 @@ pub struct Report {
 }
 
 /// Bytes of RAM (non-device untypeds).
-pub fn total_ram(boot: &[BootUntyped]) -> u64 {
+pub fn total_ram(boot: &[UntypedDesc]) -> u64 {
     boot.iter().filter(|u| !u.is_device).map(|u| 1u64 << u.size_bits).sum()
 }
 
@@ -91,7 +91,7 @@ fn ranges() -> (Box<Ranges>, Box<Ranges>) {
 
 /// The ideal allocator on `text` (the plain range allocator with the
 /// untypeds' boundaries).
-pub fn ideal(text: &str, boot: &[BootUntyped], summary: &Summary) -> Result<IdealStats, String> {
+pub fn ideal(text: &str, boot: &[UntypedDesc], summary: &Summary) -> Result<IdealStats, String> {
     let (mut ram, mut device) = ranges();
     let mut ideal = Ideal { ram: &mut ram, device: &mut device };
     for u in boot {
@@ -103,7 +103,7 @@ pub fn ideal(text: &str, boot: &[BootUntyped], summary: &Summary) -> Result<Idea
 }
 
 fn drive<S: Strategy>(
-    boot: &[BootUntyped],
+    boot: &[UntypedDesc],
     s: &mut S,
     k: &mut KernelModel<Vec<ModelSlot>>,
     text: &str,
@@ -132,7 +132,7 @@ fn drive<S: Strategy>(
 
 /// Replay `text` with the strategy called `name` on a fresh kernel model
 /// of `boot`.
-pub fn replay(name: &str, text: &str, boot: &[BootUntyped], opts: Options) -> Result<Report, String> {
+pub fn replay(name: &str, text: &str, boot: &[UntypedDesc], opts: Options) -> Result<Report, String> {
     let summary = check(text)?;
     if name == "ours" {
         let mut rig = Rig::new(
@@ -202,7 +202,7 @@ fn report(
     strategy: &'static str,
     stats: Stats,
     after: AfterFreeAll,
-    boot: &[BootUntyped],
+    boot: &[UntypedDesc],
     setup: InvocationCounts,
     kernel_mismatches: u64,
 ) -> Report {
@@ -216,8 +216,8 @@ mod tests {
 
     const SEED: &str = "alloc c1 cnode 5 0x0\nalloc c2 cnode 6 0x800\nalloc p frame_4k 0 0x1000\nalloc c3 cnode 5\n";
 
-    fn seed_layout() -> [BootUntyped; 1] {
-        [BootUntyped { slot: Slot(12), paddr: 0, size_bits: 13, is_device: false }]
+    fn seed_layout() -> [UntypedDesc; 1] {
+        [UntypedDesc { slot: Slot(12), paddr: 0, size_bits: 13, is_device: false }]
     }
 
     #[test]
@@ -272,9 +272,9 @@ mod tests {
         // reported, no free may fail, and once everything is freed the
         // largest root is allocatable again (Genode: one page).
         let boot = [
-            BootUntyped { slot: Slot(12), paddr: 0x100000, size_bits: 20, is_device: false },
-            BootUntyped { slot: Slot(13), paddr: 0x400000, size_bits: 22, is_device: false },
-            BootUntyped { slot: Slot(14), paddr: 0x1000_0000, size_bits: 21, is_device: true },
+            UntypedDesc { slot: Slot(12), paddr: 0x100000, size_bits: 20, is_device: false },
+            UntypedDesc { slot: Slot(13), paddr: 0x400000, size_bits: 22, is_device: false },
+            UntypedDesc { slot: Slot(14), paddr: 0x1000_0000, size_bits: 21, is_device: true },
         ];
         for seed in 1..=4 {
             let mut text = String::new();
@@ -297,8 +297,8 @@ mod tests {
     #[test]
     fn device_memory_holds_frames_at_an_address_only() {
         let boot = [
-            BootUntyped { slot: Slot(12), paddr: 0x100000, size_bits: 20, is_device: false },
-            BootUntyped { slot: Slot(13), paddr: 0x1000_0000, size_bits: 21, is_device: true },
+            UntypedDesc { slot: Slot(12), paddr: 0x100000, size_bits: 20, is_device: false },
+            UntypedDesc { slot: Slot(13), paddr: 0x1000_0000, size_bits: 21, is_device: true },
         ];
         let text = "alloc d frame_4k 0 0x10003000\nalloc t tcb 0 0x10008000\nfree d\nalloc e frame_4k 0 0x10003000\n";
         for name in ["ours"].into_iter().chain(BASELINES) {

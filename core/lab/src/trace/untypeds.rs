@@ -15,31 +15,12 @@ use core::fmt;
 use super::parse_u64;
 use sel4_core::object::{MAX_UNTYPED_BITS, MIN_UNTYPED_BITS};
 
-/// One untyped of a layout.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct UntypedDesc {
-    pub paddr: u64,
-    pub size_bits: u8,
-    pub is_device: bool,
-}
+/// One untyped of a layout: the kernel's descriptor, with the slot a root task would find its
+/// cap in (file order from [`FIRST_UNTYPED_SLOT`], as bootinfo numbers them).
+pub use sel4_core::kernel::{Slot, UntypedDesc};
 
-impl UntypedDesc {
-    pub fn end(&self) -> u64 {
-        self.paddr.saturating_add(1u64 << self.size_bits)
-    }
-
-    /// Aligned to its own size physically (every RAM untyped is).
-    pub fn naturally_aligned(&self) -> bool {
-        self.paddr & ((1u64 << self.size_bits) - 1) == 0
-    }
-
-    /// Aligned to its own size by kernel virtual address, as the kernel
-    /// cuts every boot untyped (src/kernel/boot.c:create_untypeds_for_region);
-    /// an untyped that is not could never come from a real boot.
-    pub fn kernel_aligned(&self) -> bool {
-        sel4_core::kernel::kernel_aligned(self.paddr, self.size_bits)
-    }
-}
+/// Slot of a layout's first untyped: slots below hold the initial caps (`seL4_NumInitialCaps`).
+pub const FIRST_UNTYPED_SLOT: u32 = sel4_abi::sys::seL4_NumInitialCaps as u32;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum ErrorKind<'a> {
@@ -84,8 +65,8 @@ impl fmt::Display for Error<'_> {
     }
 }
 
-/// Parse one line; `Ok(None)` for blank and comment lines.
-pub fn parse_line(line: &str) -> Result<Option<UntypedDesc>, ErrorKind<'_>> {
+/// Parse one line, the untyped in `slot`; `Ok(None)` for blank and comment lines.
+pub fn parse_line(line: &str, slot: Slot) -> Result<Option<UntypedDesc>, ErrorKind<'_>> {
     let content = line.split('#').next().unwrap_or("");
     let mut t = content.split_ascii_whitespace();
     let Some(p) = t.next() else {
@@ -113,18 +94,22 @@ pub fn parse_line(line: &str) -> Result<Option<UntypedDesc>, ErrorKind<'_>> {
     if paddr.checked_add(1u64 << sb).is_none() {
         return Err(ErrorKind::EndOverflow { paddr, size_bits: sb as u8 });
     }
-    Ok(Some(UntypedDesc { paddr, size_bits: sb as u8, is_device }))
+    Ok(Some(UntypedDesc { slot, paddr, size_bits: sb as u8, is_device }))
 }
 
 /// Iterate over the untypeds of a layout text, stopping after an error.
 pub fn parse(text: &str) -> impl Iterator<Item = Result<UntypedDesc, Error<'_>>> + '_ {
     let mut failed = false;
+    let mut slot = FIRST_UNTYPED_SLOT;
     text.lines().enumerate().filter_map(move |(i, l)| {
         if failed {
             return None;
         }
-        match parse_line(l) {
-            Ok(d) => d.map(Ok),
+        match parse_line(l, Slot(slot)) {
+            Ok(d) => {
+                slot += d.is_some() as u32;
+                d.map(Ok)
+            }
             Err(kind) => {
                 failed = true;
                 Some(Err(Error { line: i + 1, kind }))
@@ -146,8 +131,8 @@ mod tests {
         assert_eq!(
             ok,
             [
-                UntypedDesc { paddr: 0x100000, size_bits: 20, is_device: false },
-                UntypedDesc { paddr: 8192, size_bits: 12, is_device: true }
+                UntypedDesc { slot: Slot(FIRST_UNTYPED_SLOT), paddr: 0x100000, size_bits: 20, is_device: false },
+                UntypedDesc { slot: Slot(FIRST_UNTYPED_SLOT + 1), paddr: 8192, size_bits: 12, is_device: true }
             ]
         );
         let err = |t| parse(t).find_map(|r| r.err()).unwrap().to_string();
@@ -163,26 +148,26 @@ mod tests {
             "line 2: untyped of 2^13 bytes at 0xffffffffffffe000 ends past the 64-bit address space"
         );
         assert_eq!(
-            parse_line("0xffff800000000000 47 device"),
+            parse_line("0xffff800000000000 47 device", Slot(1)),
             Err(ErrorKind::EndOverflow { paddr: 0xffff_8000_0000_0000, size_bits: 47 })
         );
-        assert!(parse_line("0xffffffffffffc000 13").unwrap().is_some());
+        assert!(parse_line("0xffffffffffffc000 13", Slot(1)).unwrap().is_some());
     }
 
     #[test]
     fn natural_alignment_is_reported_not_required() {
-        let d = parse_line("0x18000000000 40 device").unwrap().unwrap();
+        let d = parse_line("0x18000000000 40 device", Slot(1)).unwrap().unwrap();
         assert!(!d.naturally_aligned());
-        assert!(parse_line("0x10000000000 40 device").unwrap().unwrap().naturally_aligned());
+        assert!(parse_line("0x10000000000 40 device", Slot(1)).unwrap().unwrap().naturally_aligned());
     }
 
     #[test]
     fn kernel_alignment_is_by_kernel_virtual_address() {
         // Above the 512 GiB window the two alignments part for blocks > 2^39.
-        assert!(parse_line("0x18000000000 40 device").unwrap().unwrap().kernel_aligned());
-        assert!(!parse_line("0x10000000000 40 device").unwrap().unwrap().kernel_aligned());
+        assert!(parse_line("0x18000000000 40 device", Slot(1)).unwrap().unwrap().kernel_aligned());
+        assert!(!parse_line("0x10000000000 40 device", Slot(1)).unwrap().unwrap().kernel_aligned());
         // Below it they agree.
-        assert!(parse_line("0x100000 20").unwrap().unwrap().kernel_aligned());
-        assert!(!parse_line("0x80000 20").unwrap().unwrap().kernel_aligned());
+        assert!(parse_line("0x100000 20", Slot(1)).unwrap().unwrap().kernel_aligned());
+        assert!(!parse_line("0x80000 20", Slot(1)).unwrap().unwrap().kernel_aligned());
     }
 }

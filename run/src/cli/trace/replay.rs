@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use sel4_core::kernel::BootUntyped;
+use sel4_core::kernel::UntypedDesc;
 use sel4_core_lab::replay::host::{self, Options, Report};
 use sel4_core_lab::replay::IdealStats;
 use serde_json::json;
@@ -60,15 +60,15 @@ pub fn all_strategies() -> Vec<&'static str> {
 /// address (`src/kernel/boot.c:create_untypeds_for_region`); the model and
 /// every strategy take those as they are. Only an untyped the kernel could
 /// never have produced is left out, and counted so the caller can say so.
-pub fn model_untypeds(descs: &[untypeds::UntypedDesc]) -> (Vec<BootUntyped>, usize) {
+pub fn model_untypeds(descs: &[untypeds::UntypedDesc]) -> (Vec<UntypedDesc>, usize) {
     let valid: Vec<_> = descs.iter().copied().filter(|d| d.kernel_aligned()).collect();
     let dropped = descs.len() - valid.len();
-    (untypeds::boot_untypeds(&valid), dropped)
+    (valid, dropped)
 }
 
 /// [`model_untypeds`], saying on stderr (also under `--json`, whose stdout
 /// is data) how many were left out; a layout with none left is an error.
-pub fn usable_untypeds(descs: &[untypeds::UntypedDesc]) -> Result<Vec<BootUntyped>> {
+pub fn usable_untypeds(descs: &[untypeds::UntypedDesc]) -> Result<Vec<UntypedDesc>> {
     let (boot, dropped) = model_untypeds(descs);
     if dropped > 0 {
         eprintln!("note: {dropped} untypeds are not aligned the way the kernel cuts them and are left out");
@@ -82,7 +82,7 @@ pub fn usable_untypeds(descs: &[untypeds::UntypedDesc]) -> Result<Vec<BootUntype
 /// Replay `text` with each of `strategies`; also runs the ideal allocator.
 pub fn replay_all(
     text: &str,
-    boot: &[BootUntyped],
+    boot: &[UntypedDesc],
     strategies: &[&str],
     opts: Options,
     runs: u32,
