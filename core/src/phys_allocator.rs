@@ -25,13 +25,13 @@ pub const METADATA_PER_OBJECT: u64 = ((POOL_NODES_PER_4_OBJECTS * size_of::<Pool
 /// Opaque reference to one live allocation; only meaningful to the allocator that returned it
 /// (it may pack an index and a generation into it to detect stale handles).
 #[derive(Copy, Clone, Eq, PartialEq, Ord, PartialOrd, Hash, Debug)]
-pub struct Handle(pub u64);
+pub struct ObjectId(pub u64);
 
 /// A successful allocation: the object's cap is in `slot` of core's CSpace and the object starts
 /// at physical address `paddr`.
 #[derive(Copy, Clone, Eq, PartialEq, Debug)]
 pub struct Placed {
-    pub handle: Handle,
+    pub handle: ObjectId,
     pub paddr: u64,
     pub slot: Slot,
 }
@@ -192,12 +192,12 @@ where
         self.device
     }
 
-    fn handle(node: NodeId, generation: u32) -> Handle {
-        Handle((generation as u64) << 32 | node.0 as u64)
+    fn handle(node: NodeId, generation: u32) -> ObjectId {
+        ObjectId((generation as u64) << 32 | node.0 as u64)
     }
 
     /// The leaf behind a handle, if the handle names a live object.
-    pub fn node_of(&self, h: Handle) -> Option<NodeId> {
+    pub fn node_of(&self, h: ObjectId) -> Option<NodeId> {
         let node = NodeId(h.0 as u32);
         if node.0 as usize >= self.placer.pool.capacity() {
             return None;
@@ -208,7 +208,7 @@ where
     }
 
     /// Physical address, type and core's cap slot of a live object.
-    pub fn object(&self, h: Handle) -> Option<(u64, ObjectType, Slot)> {
+    pub fn object(&self, h: ObjectId) -> Option<(u64, ObjectType, Slot)> {
         let node = self.node_of(h)?;
         let (ty, slot) = self.placer.object(node)?;
         Some((self.placer.pool.info(node).paddr, ty, slot))
@@ -359,7 +359,7 @@ where
 
     /// Destroys the object (revoking its leaf untyped, so copies of its cap die too) and makes
     /// its memory allocatable again.
-    pub fn free<K: Kernel>(&mut self, k: &mut K, h: Handle) -> Result<(), FreeError> {
+    pub fn free<K: Kernel>(&mut self, k: &mut K, h: ObjectId) -> Result<(), FreeError> {
         let node = self.node_of(h).ok_or(FreeError::InvalidHandle)?;
         let n = self.placer.pool.info(node);
         match self.placer.release(k, node) {

@@ -39,7 +39,7 @@ use sel4_core_protocol::{charges, CacheAttr, ErrorCode, Handle, Request, Session
 
 use crate::kernel::Slot;
 use crate::object::ObjectType;
-use crate::phys_allocator::{Handle as ObjectHandle, METADATA_PER_OBJECT};
+use crate::phys_allocator::{ObjectId, METADATA_PER_OBJECT};
 
 /// Bytes each dataspace, CNode and thread is charged for its record.
 pub const HANDLE_RECORD: u64 = charges::HANDLE_RECORD;
@@ -67,7 +67,7 @@ const _: () = assert!(2 * size_of::<Paging>() as u64 + METADATA_PER_OBJECT <= ch
 /// (frames) made by one retype, with caps in consecutive slots from `slot`.
 #[derive(Copy, Clone, Debug)]
 pub struct Object {
-    pub handle: ObjectHandle,
+    pub handle: ObjectId,
     pub slot: Slot,
     pub ty: ObjectType,
     pub paddr: u64,
@@ -432,7 +432,7 @@ impl Sessions {
     }
 
     /// The objects the open sessions hold: (session, object handle).
-    pub fn objects(&self) -> impl Iterator<Item = (Handle, ObjectHandle)> + '_ {
+    pub fn objects(&self) -> impl Iterator<Item = (Handle, ObjectId)> + '_ {
         self.sessions
             .iter()
             .flat_map(|(&serial, s)| s.objects().map(move |o| (handle(Named::Session, serial), o.handle)))

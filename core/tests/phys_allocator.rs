@@ -85,7 +85,7 @@ fn device_memory_rules() {
     assert!(g.paddr < 0xfe00_0000);
     s.free(k, f.handle).unwrap();
     assert_eq!(s.free(k, f.handle), Err(FreeError::InvalidHandle), "double free");
-    assert_eq!(s.free(k, Handle(u64::MAX)), Err(FreeError::InvalidHandle), "forged");
+    assert_eq!(s.free(k, ObjectId(u64::MAX)), Err(FreeError::InvalidHandle), "forged");
     // A stale handle whose leaf has been reused is rejected.
     let f2 = s.alloc_at(k, T::Frame4K, 0, 0xfe00_1000).unwrap();
     assert_ne!(f2.handle, f.handle);
@@ -165,7 +165,7 @@ mod prop {
                 }
                 (a, d)
             };
-            let mut live: BTreeMap<u64, (Handle, bool)> = BTreeMap::new();
+            let mut live: BTreeMap<u64, (ObjectId, bool)> = BTreeMap::new();
             for op in ops {
                 match op {
                     Op::Alloc { ty, sb, at } => {

@@ -11,7 +11,7 @@ use std::vec::Vec;
 
 use sel4_core::kernel::Slot;
 use sel4_core::object::ObjectType;
-use sel4_core::phys_allocator::{AllocFailure, Handle, Placed};
+use sel4_core::phys_allocator::{AllocFailure, ObjectId, Placed};
 use sel4_core::session::pd::{CapData, MapFailure, Pd, Registers, Rights};
 use sel4_core::untyped_pool::NodeState;
 use sel4_core_protocol::abi::FIRST_FREE_SLOT;
@@ -178,7 +178,7 @@ impl Pd for ModelPd<'_> {
         self.ours.find_span(size, align_log2, range)
     }
 
-    fn free(&mut self, object: Handle) {
+    fn free(&mut self, object: ObjectId) {
         // The object's slot, or a run's slots.
         let run = self.ours.node_of(object).and_then(|n| match self.ours.placer.pool.info(n).state {
             NodeState::Occupied { obj_slot, count_log2, .. } => Some(obj_slot.0..obj_slot.0 + (1u32 << count_log2)),

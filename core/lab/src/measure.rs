@@ -10,7 +10,7 @@ use std::vec::Vec;
 
 use crate::replay::{self, Live, Stats};
 use crate::rig::{Options, Rig};
-use crate::strategy::{AllocFailure, FreeError, Handle, Placed, Strategy};
+use crate::strategy::{AllocFailure, FreeError, ObjectId, Placed, Strategy};
 use crate::trace::{self, IdTable};
 use sel4_core::kernel::{Counting, InvocationCounts, Kernel, Slot, UntypedDesc};
 use sel4_core::object::ObjectType;
@@ -77,7 +77,7 @@ impl<S: Strategy> Strategy for Phased<S> {
         self.add(c.counts);
         r
     }
-    fn free<K: Kernel>(&mut self, k: &mut K, h: Handle) -> Result<(), FreeError> {
+    fn free<K: Kernel>(&mut self, k: &mut K, h: ObjectId) -> Result<(), FreeError> {
         let mut c = Counting::new(k);
         let r = self.inner.free(&mut c, h);
         self.add(c.counts);

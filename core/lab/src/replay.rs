@@ -5,7 +5,7 @@
 //! table storage and a clock, so the same driver runs on the host and inside
 //! the root task.
 
-use crate::strategy::{AllocFailure, Handle, Placed, Strategy};
+use crate::strategy::{AllocFailure, ObjectId, Placed, Strategy};
 use crate::trace::{self, IdTable, Op, TraceError};
 use sel4_core::kernel::{Counting, InvocationCounts, Kernel, KernelError, Slot, UntypedDesc};
 use sel4_core::object::{ObjectType, MAX_UNTYPED_BITS};
@@ -19,7 +19,7 @@ pub mod host;
 /// strategy says it is (cap slot and physical address).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct Live {
-    pub handle: Option<Handle>,
+    pub handle: Option<ObjectId>,
     pub bytes: u64,
     pub slot: Slot,
     pub paddr: u64,
@@ -471,7 +471,7 @@ mod tests {
         ) -> Result<Placed, AllocFailure> {
             Err(AllocFailure::Invalid(KernelError::IllegalOperation))
         }
-        fn free<K: Kernel>(&mut self, _: &mut K, _: Handle) -> Result<(), crate::strategy::FreeError> {
+        fn free<K: Kernel>(&mut self, _: &mut K, _: ObjectId) -> Result<(), crate::strategy::FreeError> {
             Ok(())
         }
         fn largest_allocatable<K: Kernel>(&mut self, _: &mut K) -> u64 {

@@ -5,7 +5,7 @@ use sel4_core::cap_space::CapEntry;
 use sel4_core::kernel::Kernel;
 use sel4_core::object::ObjectType;
 use sel4_core::phys_allocator::PhysAllocator;
-pub use sel4_core::phys_allocator::{AllocFailure, FreeError, Handle, Placed};
+pub use sel4_core::phys_allocator::{AllocFailure, FreeError, ObjectId, Placed};
 use sel4_core::range_allocator::{RangeNode, Slab};
 use sel4_core::untyped_pool::PoolNode;
 
@@ -24,7 +24,7 @@ pub trait Strategy {
     ) -> Result<Placed, AllocFailure>;
 
     /// Destroy the object and make its memory allocatable again.
-    fn free<K: Kernel>(&mut self, k: &mut K, h: Handle) -> Result<(), FreeError>;
+    fn free<K: Kernel>(&mut self, k: &mut K, h: ObjectId) -> Result<(), FreeError>;
 
     /// Largest block (bytes) that could be allocated now, verified against the kernel (e.g. by
     /// allocating it as an untyped and freeing it again). Leaves live allocations untouched.
@@ -55,7 +55,7 @@ where
         }
     }
 
-    fn free<K: Kernel>(&mut self, k: &mut K, h: Handle) -> Result<(), FreeError> {
+    fn free<K: Kernel>(&mut self, k: &mut K, h: ObjectId) -> Result<(), FreeError> {
         PhysAllocator::free(self, k, h)
     }
 

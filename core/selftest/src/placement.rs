@@ -9,7 +9,7 @@
 use sel4_core::cap_space::{CapEntry, CapSpace};
 use sel4_core::kernel::{Capacity, Kernel, Slot, UntypedDesc};
 use sel4_core::object::ObjectType;
-use sel4_core::phys_allocator::{AllocFailure, Handle};
+use sel4_core::phys_allocator::{AllocFailure, ObjectId};
 use sel4_core::placement::{PlaceError, Placer};
 use sel4_core::untyped_pool::{PoolNode, UntypedPool};
 use sel4_root_task::println;
@@ -86,7 +86,7 @@ fn describe(c: Constraint) -> heapless::String<48> {
 }
 
 pub fn placement(run: &mut Runner) -> Result<(), Error> {
-    let mut live: heapless::Vec<Handle, 128> = heapless::Vec::new();
+    let mut live: heapless::Vec<ObjectId, 128> = heapless::Vec::new();
     let (mut asked, mut at_choice, mut unavailable) = (0u32, 0u32, 0u32);
     let constraints = |i: usize, bits: u8| match i % 3 {
         0 => Constraint::Anywhere,

@@ -12,7 +12,7 @@ use sel4_core::static_slab::StaticSlab;
 use sel4::BootInfo;
 use sel4_core::kernel::InvocationCounts;
 use sel4_core::object::ObjectType;
-use sel4_core::phys_allocator::{AllocFailure, Handle};
+use sel4_core::phys_allocator::{AllocFailure, ObjectId};
 use sel4_root_task::println;
 
 use sel4_core::root::error::Error;
@@ -97,7 +97,7 @@ pub fn churn(run: &mut Runner, bi: &BootInfo) -> Result<(), Error> {
     let mhz = bi.tsc_mhz();
     let before = largest_block(run, "churn", None)?;
     let mut rng = Rng(0x5eed_0000_c0de_0001);
-    let mut live: heapless::Vec<Handle, CHURN_LIVE> = heapless::Vec::new();
+    let mut live: heapless::Vec<ObjectId, CHURN_LIVE> = heapless::Vec::new();
     let (s0, i0) = (run.stats, run.invocations());
     let mut failed = 0u64;
     for _ in 0..CHURN_OPS {
@@ -168,11 +168,11 @@ fn metadata_per_object(run: &Runner) {
         if per <= METADATA_TARGET { "met" } else { "MISSED" }
     );
 }
-static HANDLES: StaticSlab<Handle, SCALE_OBJECTS> = StaticSlab::new();
+static HANDLES: StaticSlab<ObjectId, SCALE_OBJECTS> = StaticSlab::new();
 
 pub fn scale(run: &mut Runner, bi: &BootInfo) -> Result<(), Error> {
     let mhz = bi.tsc_mhz();
-    let handles = HANDLES.take(Handle(0)).ok_or(Error::Failed("scale: runs once (its handle table is taken)"))?;
+    let handles = HANDLES.take(ObjectId(0)).ok_or(Error::Failed("scale: runs once (its handle table is taken)"))?;
     let before = largest_block(run, "scale", None)?;
     let mut rng = Rng(0x5ca1_e000_0000_0001);
     let (s0, i0) = (run.stats, run.invocations());

@@ -10,7 +10,7 @@ use sel4::{cap_type, init_thread, Cap, CapRights, VmAttributes, Word};
 use crate::kernel::{KernelError, Slot};
 use crate::loader::{self, Charge, Layout, LoadError, Spec};
 use crate::object::ObjectType;
-use crate::phys_allocator::Handle;
+use crate::phys_allocator::ObjectId;
 use crate::root::child_pd::ChildPd;
 use crate::root::state::Core;
 use crate::root::vspace::{self, MapError, Mapped, Mapping};
@@ -26,7 +26,7 @@ pub struct Child {
     pub budget: u64,
     pub charge: Charge,
     pub layout: Layout,
-    objects: Vec<Handle>,
+    objects: Vec<ObjectId>,
     tcb: Slot,
     /// The child's VSpace (PML4) in core's CSpace.
     pub vspace: Slot,
@@ -44,7 +44,7 @@ impl Child {
     }
 
     /// Handles of the objects core holds for the child (its protection domain).
-    pub fn handles(&self) -> &[Handle] {
+    pub fn handles(&self) -> &[ObjectId] {
         &self.objects
     }
 

@@ -8,7 +8,7 @@ use sel4_core_protocol::CacheAttr;
 
 use crate::kernel::Slot;
 use crate::object::ObjectType;
-use crate::phys_allocator::{AllocFailure, Handle, Placed};
+use crate::phys_allocator::{AllocFailure, ObjectId, Placed};
 use crate::root::child::WINDOW;
 use crate::root::state::Core;
 use crate::session::pd::{CapData, MapFailure, Pd, Registers, Rights};
@@ -103,7 +103,7 @@ impl Pd for ChildPd<'_> {
         in_allocator(|| self.core.ours.find_span(size, align_log2, range))
     }
 
-    fn free(&mut self, object: Handle) {
+    fn free(&mut self, object: ObjectId) {
         // A handle the session holds names a live object, so this fails only if the kernel
         // refuses the revoke; say so, since the session forgets the object either way.
         if let Err(e) = in_allocator(|| self.core.ours.free(&mut self.core.kernel, object)) {

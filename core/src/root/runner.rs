@@ -4,7 +4,7 @@
 
 use crate::kernel::InvocationCounts;
 use crate::object::ObjectType;
-use crate::phys_allocator::{Handle, Placed};
+use crate::phys_allocator::{ObjectId, Placed};
 use crate::root::error::Error;
 
 use crate::root::audit::Audit;
@@ -111,7 +111,7 @@ impl Runner {
         }
     }
 
-    pub fn free(&mut self, h: Handle) -> Result<(), Error> {
+    pub fn free(&mut self, h: ObjectId) -> Result<(), Error> {
         let c = &mut self.core;
         let leaf = c.ours.node_of(h);
         let t0 = rdtsc();

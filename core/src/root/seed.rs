@@ -6,7 +6,7 @@
 
 use crate::kernel::{Kernel, KernelError, Slot};
 use crate::object::ObjectType;
-use crate::phys_allocator::{Handle, Placed};
+use crate::phys_allocator::{ObjectId, Placed};
 use sel4_root_task::println;
 
 use crate::root::audit::Audit;
@@ -85,7 +85,7 @@ pub fn seed_gap(run: &mut Runner) -> Result<(), Error> {
     let leaf = run.core.ours.placer.pool.find(base, 13).ok_or(Error::Failed("seed: no 8 KiB node"))?;
     let leaf_slot = run.core.ours.placer.pool.info(leaf).slot;
     println!("seed: core on the 8 KiB untyped at {base:#x} (cap slot {:#x}):", leaf_slot.0);
-    let mut handles: [Option<Handle>; 4] = [None; 4];
+    let mut handles: [Option<ObjectId>; 4] = [None; 4];
     for (i, (ty, sb, off, name)) in SEQUENCE.iter().enumerate() {
         let before = run.invocations();
         let p = run.alloc_at(*ty, *sb, base + off)?;

@@ -7,7 +7,7 @@ use sel4_core_protocol::CacheAttr;
 
 use crate::kernel::Slot;
 use crate::object::ObjectType;
-use crate::phys_allocator::{AllocFailure, Handle, Placed};
+use crate::phys_allocator::{AllocFailure, ObjectId, Placed};
 
 /// Why a map invocation failed.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -63,7 +63,7 @@ pub trait Pd {
     /// The same, possibly across boot untypeds (`PhysAllocator::find_span`).
     fn find_span(&mut self, size: u64, align_log2: u8, range: Option<(u64, u64)>) -> Result<u64, AllocFailure>;
     /// Frees an object: revoking its leaf removes every copy and mapping of it.
-    fn free(&mut self, object: Handle);
+    fn free(&mut self, object: ObjectId);
 
     /// Makes `vspace` (a PML4 placed for the child, given an ASID here) and `cnode` (its
     /// CNode of 2^`cnode_bits` slots) the PD the other methods work on; the loader's first step.

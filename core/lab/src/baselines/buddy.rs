@@ -22,7 +22,7 @@
 
 use crate::baselines::freeindex::{bits_of, SetupError};
 use crate::baselines::slab::{Entry, Slab};
-use crate::strategy::{AllocFailure, FreeError, Handle, Placed, Strategy};
+use crate::strategy::{AllocFailure, FreeError, ObjectId, Placed, Strategy};
 use sel4_core::cap_space::{CapEntry, CapSpace};
 use sel4_core::kernel::{Capacity, Kernel, Slot, UntypedDesc};
 use sel4_core::object::{ObjectType, MAX_UNTYPED_BITS, MIN_UNTYPED_BITS};
@@ -316,7 +316,7 @@ impl Strategy for Buddy<'_> {
         Ok(Placed { handle: self.nodes.handle(node), paddr: self.n(node).paddr, slot: obj })
     }
 
-    fn free<K: Kernel>(&mut self, k: &mut K, h: Handle) -> Result<(), FreeError> {
+    fn free<K: Kernel>(&mut self, k: &mut K, h: ObjectId) -> Result<(), FreeError> {
         let i = self.nodes.index(h).ok_or(FreeError::InvalidHandle)?;
         if self.n(i).state != State::Allocated {
             return Err(FreeError::InvalidHandle);

@@ -25,7 +25,7 @@
 use crate::baselines::freeindex::{bits_of, SetupError};
 use crate::baselines::roots::{Root, Roots};
 use crate::baselines::slab::{Entry, Slab};
-use crate::strategy::{AllocFailure, FreeError, Handle, Placed, Strategy};
+use crate::strategy::{AllocFailure, FreeError, ObjectId, Placed, Strategy};
 use sel4_core::cap_space::{CapEntry, CapSpace};
 use sel4_core::kernel::{Capacity, Kernel, Slot, UntypedDesc};
 use sel4_core::object::ObjectType;
@@ -185,7 +185,7 @@ impl<const N: usize> Strategy for GenodePages<'_, N> {
         Ok(Placed { handle: self.objs.handle(i), paddr: page, slot })
     }
 
-    fn free<K: Kernel>(&mut self, k: &mut K, h: Handle) -> Result<(), FreeError> {
+    fn free<K: Kernel>(&mut self, k: &mut K, h: ObjectId) -> Result<(), FreeError> {
         let i = self.objs.index(h).ok_or(FreeError::InvalidHandle)?;
         let o = *self.objs.get(i).ok_or(FreeError::InvalidHandle)?;
         k.cnode_revoke(o.slot).map_err(FreeError::Kernel)?;

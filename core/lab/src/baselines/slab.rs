@@ -1,8 +1,8 @@
 //! Fixed-capacity slab of records addressed by generation-checked
-//! [`Handle`]s (index in the low 32 bits, generation in the high 32), so a
+//! [`ObjectId`]s (index in the low 32 bits, generation in the high 32), so a
 //! stale or forged handle is refused instead of naming a reused record.
 
-use crate::strategy::Handle;
+use crate::strategy::ObjectId;
 
 const NIL: u32 = u32::MAX;
 
@@ -60,12 +60,12 @@ impl<'s, T> Slab<'s, T> {
         Some(i)
     }
 
-    pub fn handle(&self, i: u32) -> Handle {
-        Handle(u64::from(self.e[i as usize].gen) << 32 | u64::from(i))
+    pub fn handle(&self, i: u32) -> ObjectId {
+        ObjectId(u64::from(self.e[i as usize].gen) << 32 | u64::from(i))
     }
 
     /// Index named by a handle, if it is live and of the current generation.
-    pub fn index(&self, h: Handle) -> Option<u32> {
+    pub fn index(&self, h: ObjectId) -> Option<u32> {
         let i = (h.0 & 0xffff_ffff) as u32;
         let x = self.e.get(i as usize)?;
         (x.val.is_some() && u64::from(x.gen) == h.0 >> 32).then_some(i)
@@ -110,7 +110,7 @@ mod tests {
         assert_eq!(c, a, "slot reused");
         assert_eq!(s.index(ha), None, "old generation still refused");
         assert_eq!(s.get(b), Some(&20));
-        assert_eq!(s.index(Handle(u64::from(u32::MAX))), None);
+        assert_eq!(s.index(ObjectId(u64::from(u32::MAX))), None);
         assert_eq!(s.len(), 2);
     }
 }

@@ -129,7 +129,7 @@ fn sized_floor(core: &mut Core, size: u64, rounds: u64) -> Result<(u64, u64), Er
     // below are retyped behind the allocator's back): a probe frame of each run's type mapped
     // wherever a frame of the run goes into a region not mapped yet, then freed. Until the
     // block the leaves go into is the one picked before (placing paging may take from it).
-    let mut paging: heapless::Vec<sel4_core::phys_allocator::Handle, 64> = heapless::Vec::new();
+    let mut paging: heapless::Vec<sel4_core::phys_allocator::ObjectId, 64> = heapless::Vec::new();
     let mut base = pick(core)?;
     loop {
         let mut va = SCRATCH;
