@@ -33,6 +33,15 @@ impl Image {
             Image::Service => "DEP_SEL4_RUNTIME_LINKER_SCRIPT",
         }
     }
+
+    /// The variable naming where the script's `INCLUDE` of the shared layout is found
+    /// (`sel4-runtime-common`, forwarded by the runtime).
+    pub fn linker_search_var(self) -> &'static str {
+        match self {
+            Image::RootTask => "DEP_SEL4_ROOT_TASK_LINKER_SEARCH",
+            Image::Service => "DEP_SEL4_RUNTIME_LINKER_SEARCH",
+        }
+    }
 }
 
 /// Call from `build.rs` when the package builds root-task binaries.
@@ -51,13 +60,16 @@ pub fn configure_for(image: Image) {
     }
     let script = std::env::var(image.linker_script_var())
         .unwrap_or_else(|_| panic!("{} names no linker script (is it a dependency of this package?)", image.runtime()));
-    for arg in link_args(&script) {
+    let search = std::env::var(image.linker_search_var())
+        .unwrap_or_else(|_| panic!("{} names no linker search directory", image.runtime()));
+    for arg in link_args(&script, &search) {
         println!("cargo:rustc-link-arg-bins={arg}");
     }
 }
 
-/// Linker arguments of a static, non-PIE image laid out by `script`.
-pub fn link_args(script: &str) -> Vec<String> {
+/// Linker arguments of a static, non-PIE image laid out by `script`, whose `INCLUDE`s are
+/// found in `search`.
+pub fn link_args(script: &str, search: &str) -> Vec<String> {
     let fixed = [
         "-nostartfiles",
         "-nostdlib",
@@ -67,7 +79,7 @@ pub fn link_args(script: &str) -> Vec<String> {
         "-Wl,-z,norelro",
         "-Wl,-z,noexecstack",
     ];
-    fixed.iter().map(|a| a.to_string()).chain([format!("-Wl,-T,{script}")]).collect()
+    fixed.iter().map(|a| a.to_string()).chain([format!("-Wl,-L,{search}"), format!("-Wl,-T,{script}")]).collect()
 }
 
 /// Copies the file named by env `var` to `$OUT_DIR/name`, for `include_bytes!` (the kernel
@@ -108,7 +120,8 @@ mod tests {
 
     #[test]
     fn images_are_static_and_laid_out_by_the_script() {
-        let args = link_args("/x/service.ld");
+        let args = link_args("/x/service.ld", "/y");
+        assert!(args.iter().any(|a| a == "-Wl,-L,/y"));
         assert!(args.iter().any(|a| a == "-static") && args.iter().any(|a| a == "-no-pie"));
         assert_eq!(args.last().map(String::as_str), Some("-Wl,-T,/x/service.ld"));
     }

@@ -33,7 +33,7 @@ core::arch::global_asm!(
 #[cfg(not(test))]
 extern "Rust" {
     /// Defined by `declare_main!` in the program.
-    fn __sel4_root_task_main(bootinfo: &sel4::BootInfo<'static>) -> bool;
+    fn __sel4_root_task_main(bootinfo: &sel4::BootInfo<'static>) -> u64;
 }
 
 /// Called once, by `_start`, with the address the kernel passed in RDI.
@@ -45,16 +45,12 @@ unsafe extern "C" fn rust_entry(bootinfo: *const u8) -> ! {
         Ok(bi) => bi,
         Err(e) => panic!("unusable bootinfo at {bootinfo:p}: {e:?}"),
     };
-    let buffer = bi.ipc_buffer() as *mut sel4::IpcBuffer;
-    assert!(!buffer.is_null() && buffer.is_aligned(), "IPC buffer at {buffer:p} is not aligned to its size");
-    // SAFETY: the kernel maps the root task's IPC buffer frame, writable, at
-    // this address for the life of the task (`src/kernel/boot.c:create_ipcbuf_frame`,
-    // bootinfo's `ipcBuffer`); it is aligned (checked above) and nothing else
-    // refers to it, so this is its only reference. The root task is the only
-    // thread of its address space until the program starts others, and those
-    // must not make invocations (see the crate documentation).
-    unsafe { sel4::set_ipc_buffer(&mut *buffer) };
+    // SAFETY: the kernel maps the root task's IPC buffer frame, writable, at bootinfo's
+    // `ipcBuffer` for the life of the task (`src/kernel/boot.c:create_ipcbuf_frame`); nothing
+    // else refers to it; the root task is the only thread of its address space until the
+    // program starts others, and those must not make invocations (see the crate documentation).
+    unsafe { sel4_runtime_common::register_ipc_buffer(bi.ipc_buffer() as *mut sel4::IpcBuffer) };
     // SAFETY: `declare_main!` defines this symbol with exactly this signature.
-    let ok = unsafe { __sel4_root_task_main(&bi) };
-    crate::exit(ok)
+    let code = unsafe { __sel4_root_task_main(&bi) };
+    crate::exit(code == sel4_runtime_common::EXIT_SUCCESS)
 }

@@ -17,9 +17,10 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 mod entry;
-#[cfg(not(test))]
-pub mod image;
 pub use entry::STACK_SIZE;
+/// The root task's own image, as the shared linker script laid it out.
+#[cfg(not(test))]
+pub use sel4_runtime_common::image;
 #[cfg(not(test))]
 mod panicking;
 pub mod printing;
@@ -40,14 +41,14 @@ pub mod _private {
 
 /// Registers `main` as the root task's entry function. It receives the
 /// parsed bootinfo and returns anything that implements [`Termination`]
-/// (`()`, `bool`, `Result<(), E: Debug>`); when it returns, the task exits
-/// (QEMU exits with success or failure).
+/// (`()`, `Result<(), E: Display>`, whose error it prints); when it returns,
+/// the task exits (QEMU exits with success or failure).
 #[macro_export]
 macro_rules! declare_main {
     ($main:path) => {
         #[no_mangle]
-        fn __sel4_root_task_main(bootinfo: &$crate::_private::BootInfo<'static>) -> bool {
-            $crate::Termination::report($main(bootinfo))
+        fn __sel4_root_task_main(bootinfo: &$crate::_private::BootInfo<'static>) -> u64 {
+            $crate::Termination::report($main(bootinfo), &mut $crate::printing::Writer)
         }
     };
 }

@@ -1,18 +1,10 @@
-//! Panic handler: prints the location and message, then exits QEMU with
-//! failure. A panic while panicking (e.g. in the print sink) skips printing.
+//! Panic handler: the location and message on the console (`sel4_runtime_common::report_panic`),
+//! then QEMU exits with failure.
 
 use core::panic::PanicInfo;
-use core::sync::atomic::{AtomicBool, Ordering};
-
-static PANICKING: AtomicBool = AtomicBool::new(false);
 
 #[panic_handler]
 fn panic(info: &PanicInfo) -> ! {
-    if !PANICKING.swap(true, Ordering::SeqCst) {
-        match info.location() {
-            Some(l) => crate::println!("panicked at {}:{}:{}: {}", l.file(), l.line(), l.column(), info.message()),
-            None => crate::println!("panicked: {}", info.message()),
-        }
-    }
+    sel4_runtime_common::report_panic(info, &mut crate::printing::Writer);
     crate::exit(false)
 }

@@ -2,7 +2,6 @@
 //! with `-device isa-debug-exit,iobase=0xf4,iosize=0x04`) makes QEMU exit
 //! with status `2 * value + 1`. On a machine without it the task just stops.
 
-use core::fmt::Display;
 use sel4::init_thread;
 
 /// I/O port of QEMU's isa-debug-exit device.
@@ -28,35 +27,8 @@ pub fn exit(success: bool) -> ! {
     }
 }
 
-/// What a root task's main function may return.
-pub trait Termination {
-    /// `true` for success.
-    fn report(self) -> bool;
-}
-
-impl Termination for () {
-    fn report(self) -> bool {
-        true
-    }
-}
-
-impl Termination for bool {
-    fn report(self) -> bool {
-        self
-    }
-}
-
-impl<E: Display> Termination for Result<(), E> {
-    fn report(self) -> bool {
-        match self {
-            Ok(()) => true,
-            Err(e) => {
-                crate::println!("error: {e}");
-                false
-            }
-        }
-    }
-}
+/// What a root task's main function may return: exit code 0 is success (`sel4-runtime-common`).
+pub use sel4_runtime_common::Termination;
 
 #[cfg(test)]
 mod tests {
@@ -66,8 +38,5 @@ mod tests {
     fn exit_statuses() {
         assert_eq!(qemu_status(EXIT_SUCCESS_VALUE), 33);
         assert_eq!(qemu_status(EXIT_FAILURE_VALUE), 3);
-        assert!(().report());
-        assert!(!false.report());
-        assert!(Ok::<(), &str>(()).report());
     }
 }

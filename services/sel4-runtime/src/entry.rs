@@ -28,15 +28,12 @@ extern "Rust" {
 /// Called once, by `_start`, with the registers core set.
 #[cfg(not(test))]
 unsafe extern "C" fn rust_entry(ipc_buffer: usize, index: usize) -> ! {
-    let buffer = ipc_buffer as *mut sel4::IpcBuffer;
-    // Requests to core travel in registers only, so this panic still reaches core's log.
-    assert!(!buffer.is_null() && buffer.is_aligned(), "IPC buffer at {buffer:p} is not aligned to its size");
     // SAFETY: core maps the thread's IPC buffer frame, writable, at this address for the life
-    // of the thread (it configured the TCB with it); it is aligned (checked above) and nothing
-    // else in the program refers to it, so this is its only reference. This is the only
-    // thread of the address space until the program starts others, and those must not make
-    // invocations (see the crate documentation).
-    unsafe { sel4::set_ipc_buffer(&mut *buffer) };
+    // of the thread (it configured the TCB with it); nothing else in the program refers to it;
+    // this is the only thread of the address space until the program starts others, and
+    // those must not make invocations (see the crate documentation). A misaligned buffer
+    // panics, and requests to core travel in registers only, so that still reaches core's log.
+    unsafe { sel4_runtime_common::register_ipc_buffer(ipc_buffer as *mut sel4::IpcBuffer) };
     // SAFETY: `declare_main!` defines this symbol with exactly this signature.
     let code = unsafe { __sel4_runtime_main(index) };
     crate::exit(code)

@@ -1,4 +1,4 @@
-//! The root task's own image as its linker script laid it out (`root-task.ld`).
+//! The program's own image as the shared linker script laid it out (`image.ld`).
 
 extern "C" {
     static __bss_start: u8;
