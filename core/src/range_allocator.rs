@@ -449,6 +449,11 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
         capacity_of(self.nodes.as_ref().len())
     }
 
+    /// Length of the slab: nodes and the used table.
+    pub fn slab_len(&self) -> usize {
+        self.nodes.as_ref().len()
+    }
+
     /// Bytes of the slab: nodes and the used table.
     pub fn slab_bytes(&self) -> usize {
         core::mem::size_of_val(self.nodes.as_ref())
@@ -915,7 +920,8 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
         base.checked_add(size).ok_or(RangeError::InvalidArgument)
     }
 
-    fn free_nodes(&self) -> usize {
+    /// Nodes not in use (for blocks and extents).
+    pub fn free_nodes(&self) -> usize {
         self.capacity() - self.live as usize
     }
 

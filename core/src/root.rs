@@ -24,6 +24,7 @@ pub mod device;
 pub mod error;
 pub mod heap;
 pub mod kernel;
+pub mod metadata;
 pub mod runner;
 pub mod seed;
 pub mod server;

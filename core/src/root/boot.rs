@@ -19,8 +19,7 @@ pub fn start(bi: &BootInfo, metadata: Metadata) -> Result<Runner, Error> {
     state::print_untypeds(&core, bi);
     let level2 = core.footprint.level2;
     let mut run = Runner::new(core)?;
-    if level2 > 0 {
-        let ext = cspace::extend(&mut run.core, bi, level2)?;
+    if let Some(ext) = cspace::extend(&mut run.core, bi, level2)? {
         println!(
             "cspace: top CNode of 2^{} slots at {:#x}, {} second-level CNodes of 2^16 slots at {:#x}..{:#x}; {} cap slots managed",
             ext.top_radix,

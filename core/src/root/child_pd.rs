@@ -1,7 +1,7 @@
 //! A child's protection domain on the real kernel, as its sessions use it ([`Pd`]): core's
 //! allocator for the objects, and the seL4 invocations on the child's VSpace, CNode and threads.
 
-use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
 use sel4::{cap_type, init_thread, CNodeCapData, Cap, CapRights, UserContext, VmAttributes, Word};
 use sel4_core_protocol::CacheAttr;
@@ -26,6 +26,22 @@ pub struct ChildPd<'a> {
 /// TSC cycles core spent in its physical allocator for children's sessions (range allocator,
 /// untyped pool, cap space), without the kernel invocations the allocator made.
 static ALLOCATOR_CYCLES: AtomicU64 = AtomicU64::new(0);
+
+/// Set when core's allocator ran out of one of core's own stores (pool nodes, cap slots, range
+/// blocks) for a child: the server grows them (`root::metadata`) and serves the request again.
+static SHORT: AtomicBool = AtomicBool::new(false);
+
+/// Whether a store ran short since the last call; clears the mark.
+pub fn take_short() -> bool {
+    SHORT.swap(false, Relaxed)
+}
+
+fn note_short<T>(r: Result<T, AllocFailure>) -> Result<T, AllocFailure> {
+    if let Err(AllocFailure::Capacity(_)) = r {
+        SHORT.store(true, Relaxed);
+    }
+    r
+}
 
 /// The total of [`ALLOCATOR_CYCLES`] so far, for the server's per-request breakdown.
 pub fn allocator_cycles() -> u64 {
@@ -88,19 +104,19 @@ impl ChildPd<'_> {
 
 impl Pd for ChildPd<'_> {
     fn alloc(&mut self, ty: ObjectType, size_bits: u8) -> Result<Placed, AllocFailure> {
-        in_allocator(|| self.core.ours.alloc(&mut self.core.kernel, ty, size_bits))
+        note_short(in_allocator(|| self.core.ours.alloc(&mut self.core.kernel, ty, size_bits)))
     }
 
     fn alloc_run_at(&mut self, ty: ObjectType, paddr: u64, count_log2: u8) -> Result<Placed, AllocFailure> {
-        in_allocator(|| self.core.ours.alloc_run_at(&mut self.core.kernel, ty, 0, paddr, count_log2))
+        note_short(in_allocator(|| self.core.ours.alloc_run_at(&mut self.core.kernel, ty, 0, paddr, count_log2)))
     }
 
     fn find_block(&mut self, size: u64, align_log2: u8, range: Option<(u64, u64)>) -> Result<u64, AllocFailure> {
-        in_allocator(|| self.core.ours.find_block(size, align_log2, range))
+        note_short(in_allocator(|| self.core.ours.find_block(size, align_log2, range)))
     }
 
     fn find_span(&mut self, size: u64, align_log2: u8, range: Option<(u64, u64)>) -> Result<u64, AllocFailure> {
-        in_allocator(|| self.core.ours.find_span(size, align_log2, range))
+        note_short(in_allocator(|| self.core.ours.find_span(size, align_log2, range)))
     }
 
     fn free(&mut self, object: ObjectId) {

@@ -64,15 +64,17 @@ pub fn serve(core: &mut Core, specs: &[Spec<'static>]) -> Result<Outcome, Error>
     core.ours.compact(&mut core.kernel)?;
     let (free1, largest1) = (core.ours.ram().avail(), core.ours.ram().largest_free());
     let use1 = InUse::of(core);
-    let grown = heap::size().0 - heap0;
+    let grown = heap::size().0 - heap0 + table.metadata_grown as u64;
     if grown > 0 {
         // The heap keeps what it grew by for core's next records. Free bytes are compared
         // against a baseline moved by exactly what each growth took; the largest free block and
         // the pool and cap-space counts depend on where the growth's splits fell among the
         // children's, so they are compared only when the heap did not grow.
         println!(
-            "core's heap grew by {grown} bytes while the children ran (kept for reuse); free bytes compared, \
-             largest free block and bookkeeping counts not"
+            "core's heap grew by {} bytes and its metadata {} times while the children ran (kept for reuse); \
+             free bytes compared, largest free block and bookkeeping counts not",
+            heap::size().0 - heap0,
+            table.metadata_grown
         );
     }
     println!("core in use after the children: {use1}");

@@ -18,7 +18,8 @@ use crate::phys_allocator::{
 use crate::placement::Placer;
 use crate::range_allocator::{slab_len, RangeAllocator, RangeNode};
 use crate::root::kernel::{slot_limit, CSpaceLayout, SeL4, LEVEL2_BITS, MAX_LEVEL2};
-use crate::root::vspace::{self, MapError};
+use crate::root::metadata;
+use crate::root::vspace::MapError;
 use crate::size::Size;
 use crate::static_slab::StaticSlab;
 use crate::untyped_pool::{PoolError, PoolNode, UntypedPool};
@@ -41,9 +42,7 @@ static BOOT_DEVICE: StaticSlab<RangeNode, BOOT_RANGE_BLOCKS> = StaticSlab::new()
 /// The range allocators' headers (their node slabs are the storage above, then the mapped one).
 static RANGES: StaticSlab<Option<Ranges>, 2> = StaticSlab::new();
 
-/// Virtual address of core's metadata window: in the first 512 GiB, whose PDPT the kernel made
-/// for core's image, above anything else core maps.
-pub const METADATA_BASE: u64 = 0x10_0000_0000;
+pub use crate::root::metadata::METADATA_BASE;
 
 pub type Ranges = RangeAllocator<&'static mut [RangeNode]>;
 pub type CoreStrategy =
@@ -121,6 +120,12 @@ pub struct Core {
     /// Empty root-CNode slots kept out of the cap space, for side experiments.
     pub reserved: core::ops::Range<u32>,
     pub footprint: Footprint,
+    /// The first slot of core's cap space.
+    pub first_slot: u32,
+    /// The window core's mapped metadata lives in (`root::metadata`); `None` for static storage.
+    pub metadata: Option<crate::root::metadata::Window>,
+    /// Core's CSpace past the boot root CNode (`root::cspace`).
+    pub cspace: crate::root::cspace::CSpaceState,
 }
 
 /// Root-CNode slots kept out of core's cap space (just after bootinfo's first empty slot).
@@ -265,6 +270,9 @@ pub fn setup(bi: &BootInfo, metadata: Metadata) -> Result<Core, SetupError> {
         boot,
         reserved,
         footprint: Footprint::default(),
+        first_slot: first,
+        metadata: None,
+        cspace: crate::root::cspace::CSpaceState::new(bi.ipc_buffer()),
     };
     check_mirror(&core)?;
     if let Some(c) = mapped {
@@ -291,6 +299,7 @@ fn metadata_bytes(pool: usize, caps: usize, ranges: usize) -> usize {
 }
 
 /// Sizes core's metadata for `c`, maps frames for it at [`METADATA_BASE`] and moves it there.
+/// Core's heap comes first: the window's record of its frames lives there.
 fn move_metadata(core: &mut Core, c: Capacities, first: u32) -> Result<(), SetupError> {
     let untypeds = core.boot.len();
     let max_slots = (slot_limit(MAX_LEVEL2) - first) as usize;
@@ -298,35 +307,24 @@ fn move_metadata(core: &mut Core, c: Capacities, first: u32) -> Result<(), Setup
     if slots > max_slots {
         return Err(SetupError::Capacity { what: "cap slots (second-level CNodes)", have: max_slots, need: slots });
     }
-    let (pool_n, ram_n, dev_n) = (c.pool_nodes(untypeds), c.ram_blocks(untypeds), c.device_blocks(untypeds));
-    // One window: range nodes first (32-byte aligned), then pool nodes, then cap entries.
-    let ram_at = 0usize;
-    let dev_at = ram_at + ram_n * size_of::<RangeNode>();
-    let pool_at = (dev_at + dev_n * size_of::<RangeNode>()).next_multiple_of(align_of::<PoolNode>());
-    let caps_at = (pool_at + pool_n * size_of::<PoolNode>()).next_multiple_of(align_of::<CapEntry>());
-    let bytes = caps_at + slots * size_of::<CapEntry>();
-    let (ours, kernel) = (&mut core.ours, &mut core.kernel);
-    let mut place = |ty| ours.alloc(kernel, ty, 0).map(|p| p.slot);
-    let mapped = vspace::map_new_frames(&mut place, METADATA_BASE, bytes as u64, ObjectType::Frame2M)?;
-    let base = METADATA_BASE as usize;
-    // SAFETY: `map_new_frames` mapped [METADATA_BASE, METADATA_BASE + bytes) read-write in core's
-    // VSpace, backed by frames only core holds and nothing else references; the four ranges
-    // are disjoint, aligned for their types, and inside that window. Every element is written
-    // before it is read (`replace_storage` copies or fills all of the pool and cap storage, and
-    // range nodes are written before use).
-    let storage = unsafe {
-        Storage {
-            ram: vspace::slice_at::<RangeNode>(base + ram_at, ram_n, || RangeNode::ZERO),
-            device: vspace::slice_at::<RangeNode>(base + dev_at, dev_n, || RangeNode::ZERO),
-            pool: vspace::slice_at::<PoolNode>(base + pool_at, pool_n, || PoolNode::EMPTY),
-            caps: vspace::slice_at::<CapEntry>(base + caps_at, slots, || CapEntry::EMPTY),
-        }
+    crate::root::heap::reserve(core, crate::root::heap::HEADROOM)?;
+    let sizes = metadata::Sizes {
+        ram: c.ram_blocks(untypeds),
+        device: c.device_blocks(untypeds),
+        pool: c.pool_nodes(untypeds),
+        caps: slots,
     };
+    let before = core.ours.ram().avail();
+    let mut window = metadata::Window::new();
+    let storage = metadata::map_window(core, sizes, window.frames_mut(), METADATA_BASE)?;
+    window.advance(metadata::window_bytes(sizes));
     // Slots past the boot root CNode exist once `cspace::extend` has made them (it releases them).
     core.ours.placer.caps.hold_from(Slot(1 << LEVEL2_BITS));
     core.ours.replace_storage(storage).map_err(SetupError::Move)?;
-    core.footprint.mapped_bytes = mapped.frame_bytes;
-    core.footprint.paging_bytes = mapped.paging_bytes;
+    let frames = (window.frames_mut().len() as u64) << 21;
+    core.metadata = Some(window);
+    core.footprint.mapped_bytes = frames;
+    core.footprint.paging_bytes = (before - core.ours.ram().avail()) - frames;
     Ok(())
 }
 

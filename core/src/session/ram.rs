@@ -156,22 +156,26 @@ pub(super) fn map(
     let (runs, cache) = (ds.runs.clone(), ds.cache);
     let mut pending = Pending::new(s);
     let mut paging = Vec::new();
-    let mut mapped: Vec<(crate::kernel::Slot, ObjectType)> = Vec::new();
+    // The frames in address order with where each goes; the first `mapped` of them are mapped.
+    let frames = || {
+        let base = runs[0].paddr;
+        runs.iter().flat_map(move |o| {
+            o.slots().enumerate().map(move |(i, slot)| (slot, o.ty, vaddr + (o.paddr - base) + i as u64 * o.each()))
+        })
+    };
+    let mut mapped = 0;
     let mut result = Ok(());
-    'runs: for o in &runs {
-        for (i, slot) in o.slots().enumerate() {
-            let va = vaddr + (o.paddr - runs[0].paddr) + i as u64 * o.each();
-            let f = FrameMap { slot, ty: o.ty, va, cache, writable: true };
-            if let Err(e) = mapping::map_frame(pd, &mut pending, &mut paging, f) {
-                result = Err(e);
-                break 'runs;
-            }
-            mapped.push((slot, o.ty));
+    for (slot, ty, va) in frames() {
+        let f = FrameMap { slot, ty, va, cache, writable: true };
+        if let Err(e) = mapping::map_frame(pd, &mut pending, &mut paging, f) {
+            result = Err(e);
+            break;
         }
+        mapped += 1;
     }
     if let Err(e) = result {
         // Undo: unmap what was mapped, free the paging structures placed for it.
-        for &(slot, ty) in &mapped {
+        for (slot, ty, _) in frames().take(mapped) {
             pd.unmap_frame(slot, ty);
         }
         pending.undo(pd);

@@ -61,6 +61,8 @@ pub struct Table {
     pub free0: u64,
     /// Bytes children held at the last memory map core printed.
     peak: u64,
+    /// How often core's metadata grew while the children ran.
+    pub metadata_grown: u32,
 }
 
 impl Table {
@@ -73,6 +75,7 @@ impl Table {
             out: Outcome::default(),
             free0,
             peak: 0,
+            metadata_grown: 0,
         }
     }
 
@@ -82,8 +85,13 @@ impl Table {
         let position = self.entries.len();
         // The loader's lists of what it placed live on the heap too.
         reserve_heap(core, &mut self.free0)?;
+        self.reserve_metadata(core)?;
         let t0 = crate::root::runner::rdtsc();
-        let started = child::start(core, endpoint, position, spec, CHILD_RECORD);
+        let mut started = child::start(core, endpoint, position, spec, CHILD_RECORD);
+        // A load that ran out of core's own stores changed nothing: grown, it goes again.
+        while started.is_err() && crate::root::child_pd::take_short() && self.grow_metadata(core) {
+            started = child::start(core, endpoint, position, spec, CHILD_RECORD);
+        }
         let cycles = crate::root::runner::rdtsc() - t0;
         let (entry, end) = match started {
             Ok(c) => {
@@ -133,10 +141,18 @@ impl Table {
         // Room for the records this request may add, grown before the request holds core's
         // allocator. What a growth takes stays core's: it moves the baseline.
         reserve_heap(core, &mut self.free0)?;
-        let Some(Some(entry)) = self.entries.get_mut(index) else { return Err(Error::Failed("no such child")) };
+        self.reserve_metadata(core)?;
+        crate::root::child_pd::take_short();
         let (t0, k0, a0) =
             (crate::root::runner::rdtsc(), sel4::invocation_time(), crate::root::child_pd::allocator_cycles());
-        let words = serve_session(core, &entry.child, &mut self.sessions[index], request);
+        let Some(Some(entry)) = self.entries.get(index) else { return Err(Error::Failed("no such child")) };
+        let mut words = serve_session(core, &entry.child, &mut self.sessions[index], request);
+        // A request that ran out of core's own stores changed nothing: grown, it goes again.
+        while words.is_err() && crate::root::child_pd::take_short() && self.grow_metadata(core) {
+            let Some(Some(entry)) = self.entries.get(index) else { break };
+            words = serve_session(core, &entry.child, &mut self.sessions[index], request);
+        }
+        let Some(Some(entry)) = self.entries.get_mut(index) else { return Err(Error::Failed("no such child")) };
         let kernel = sel4::invocation_time().since(k0);
         let allocator = crate::root::child_pd::allocator_cycles() - a0;
         entry.work.add(request.label(), crate::root::runner::rdtsc() - t0, kernel, allocator);
@@ -257,6 +273,40 @@ impl Handler for Table {
 
 fn refusal(e: ErrorCode) -> Answer {
     (MessageInfo::new(e as Word, 0, 0, 0), [0; 4])
+}
+
+impl Table {
+    /// Grows core's metadata while one of its stores is low (`metadata::low`).
+    fn reserve_metadata(&mut self, core: &mut Core) -> Result<(), Error> {
+        while crate::root::metadata::low(core) {
+            if !self.grow_metadata(core) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Doubles core's metadata (`metadata::grow`); whether it grew. What growing takes of the
+    /// RAM allocator is core's own: the baseline moves by exactly that.
+    fn grow_metadata(&mut self, core: &mut Core) -> bool {
+        let avail0 = core.ours.ram().avail();
+        match crate::root::metadata::grow(core) {
+            Ok(s) => {
+                let took = avail0 as i128 - core.ours.ram().avail() as i128;
+                self.free0 = (self.free0 as i128 - took) as u64;
+                self.metadata_grown += 1;
+                println!(
+                    "core's metadata grew to {} pool nodes, {} cap slots, {} + {} range blocks ({took} bytes of RAM)",
+                    s.pool, s.caps, s.ram, s.device
+                );
+                true
+            }
+            Err(e) => {
+                println!("core's metadata did not grow: {e}");
+                false
+            }
+        }
+    }
 }
 
 /// Grows core's heap to its headroom (`heap::reserve`). What a growth takes of the RAM
