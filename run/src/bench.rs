@@ -140,7 +140,20 @@ pub fn session(log: &str) -> Result<Vec<Row>> {
 
 /// The sizes the session bench maps (`bench::SIZES` of the service), and their rows' names.
 const SIZES: [&str; 4] = ["4K", "1M", "3M", "64M"];
-const SIZE_ROWS: [&str; 4] = ["map 4 KiB", "map 1 MiB", "map 3 MiB", "map 64 MiB"];
+const SIZE_ROWS: [&str; 4] =
+    ["alloc+map+free of 4 KiB", "alloc+map+free of 1 MiB", "alloc+map+free of 3 MiB", "alloc+map+free of 64 MiB"];
+
+/// Core's bytes per MiB of a dataspace of each size the session bench maps (what it is
+/// charged beside the frames), as the bench service printed them.
+pub fn bytes_per_mib(log: &str) -> Vec<(&'static str, u64)> {
+    SIZES
+        .iter()
+        .zip(SIZE_ROWS)
+        .filter_map(|(size, row)| {
+            Some((&row["alloc+map+free of ".len()..], figure(log, &format!("session bytes per MiB {size}"))?))
+        })
+        .collect()
+}
 
 /// The invocation count of a line `bench: <what> <cycles> cycles ... (<n> invocations)`.
 fn invocations(log: &str, what: &str) -> Option<u64> {
@@ -244,7 +257,9 @@ mod tests {
             "{text}"
         );
         assert_eq!(rows.len(), 8);
-        assert_eq!((rows[4].what, rows[4].floor, rows[4].cycles), ("map 4 KiB", 3900, 4500));
+        assert_eq!((rows[4].what, rows[4].floor, rows[4].cycles), ("alloc+map+free of 4 KiB", 3900, 4500));
+        let log = format!("{LOG}[session-bench] bench: session bytes per MiB 64M 8 bytes of core's per MiB mapped\n");
+        assert_eq!(bytes_per_mib(&log), [("64 MiB", 8)]);
         assert_eq!(rows[5].floor_is, "3 IPC round trips + 258 retypes, maps and revokes");
         assert!((rows[7].ratio() - 2.0).abs() < 1e-9);
         let slow = LOG.replace("null 1050", "null 1200");

@@ -79,6 +79,7 @@ pub fn run(_: &BenchArgs) -> Result<()> {
         figures.push(Figure {
             what: match what {
                 "null" => "RAM session null request (`Usage`)".to_string(),
+                op if op.contains(" of ") => format!("RAM session {op}, floor the kernel's retypes, maps and revokes"),
                 op => format!("RAM session {op} of 4 KiB"),
             },
             value: format!("{} cycles ({})", grouped(r.cycles), spread(&ratios)),
@@ -95,6 +96,17 @@ pub fn run(_: &BenchArgs) -> Result<()> {
         session_bench::figure(log, "kernel floor").unwrap_or(0),
         rows,
     );
+
+    for (size, bytes) in session_bench::bytes_per_mib(log) {
+        figures.push(Figure {
+            what: format!("core's bytes per MiB of a {size} dataspace (its records, as charged)"),
+            value: format!("{bytes} bytes"),
+            floor: "–".into(),
+            ratio: None,
+            target: None,
+            command: "cargo run -p run -- boot session-bench".into(),
+        });
+    }
 
     let out = range_allocator()?;
     let churn = table::churn(&out).ok_or_else(|| anyhow!("the range allocator benchmark printed no summary"))?;

@@ -69,6 +69,15 @@ fn main(_: usize) -> Result<(), SessionError> {
             big.free(&mut Core, d)
         })?;
         println!("bench: session alloc+map+free {name} {cycles} cycles per op");
+        // What core is charged beside the frames (the quota rule is exact: what core spends),
+        // per MiB of dataspace: its record and its runs' (the paging structures for `at` are
+        // the session's already).
+        let used0 = big.usage(&mut Core)?.ram_used;
+        let d = big.alloc(&mut Core, size, page)?;
+        big.map(&mut Core, d, at)?;
+        let extra = big.usage(&mut Core)?.ram_used - used0 - size;
+        big.free(&mut Core, d)?;
+        println!("bench: session bytes per MiB {name} {} bytes of core's per MiB mapped", extra * (1 << 20) / size);
     }
     big.close(t)
 }
