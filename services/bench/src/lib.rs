@@ -7,8 +7,20 @@ pub use sel4::rdtsc;
 /// Round trips per measurement, after as many to warm up.
 pub const ROUNDS: u64 = 2000;
 
-/// The dataspace sizes `session-bench` allocates, maps and frees, with the rounds each is
+/// The dataspace sizes `size-bench` allocates, maps and frees, with the rounds each is
 /// timed for (after as many to warm up); `core-session-bench` measures the kernel floor of
 /// each.
 pub const SIZES: [(&str, u64, u64); 4] =
     [("4K", 4 << 10, 200), ("1M", 1 << 20, 40), ("3M", 3 << 20, 20), ("64M", 64 << 20, 4)];
+
+/// Cycles per call of `op` over `rounds` calls, after as many to warm up.
+pub fn time<E>(rounds: u64, mut op: impl FnMut() -> Result<(), E>) -> Result<u64, E> {
+    for _ in 0..rounds {
+        op()?;
+    }
+    let t0 = rdtsc();
+    for _ in 0..rounds {
+        op()?;
+    }
+    Ok((rdtsc() - t0) / rounds)
+}

@@ -10,8 +10,8 @@
 //!   make it of (`layout::runs` of the block core's placement picks), timed straight through
 //!   the kernel from leaves prepared beforehand, mapped in a VSpace of its own whose paging
 //!   structures exist already (as the session's stay after its first map);
-//! - then service `session-bench` is served as the product serves its children and prints
-//!   cycles per session operation.
+//! - then services `session-bench` and `size-bench` are served, one after the other, as the
+//!   product serves its children, and print cycles per session operation.
 //!
 //! Lines `bench: ...` are read by the run tool (`run/src/bench.rs`), which prints the ratios.
 #![no_std]
@@ -32,7 +32,8 @@ use sel4_root_task::{declare_main, println};
 
 declare_main!(main);
 
-/// The system description (`CORE_SYSTEM` at build time): `ipc-floor`, then `session-bench`.
+/// The system description (`CORE_SYSTEM` at build time): `ipc-floor`, `session-bench`,
+/// `size-bench`.
 static SYSTEM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/system.bin"));
 /// Round trips or invocations per floor, after as many to warm up.
 const ROUNDS: u64 = 2000;
@@ -220,6 +221,7 @@ fn main(bi: &BootInfo<'static>) -> Result<(), Error> {
     sel4_core::root::heap::reserve(&mut run.core, sel4_core::root::heap::HEADROOM)?;
     let system = System::decode(SYSTEM)?;
     let (floor_spec, bench_spec) = (spec(&system, "ipc-floor")?, spec(&system, "session-bench")?);
+    let size_spec = spec(&system, "size-bench")?;
     let core = &mut run.core;
     child::prepare_window(core)?;
     let ipc = ipc_floor(core, &floor_spec)?;
@@ -232,9 +234,12 @@ fn main(bi: &BootInfo<'static>) -> Result<(), Error> {
             "bench: kernel floor map {name} {cycles} cycles per retype + map + revoke ({invocations} invocations)"
         );
     }
-    let out = server::serve(core, &[bench_spec])?;
-    if out.exited != 1 {
-        return Err(Error::Failed("session-bench: the bench service did not exit"));
+    // One at a time, so neither's figures include the other's work.
+    for spec in [bench_spec, size_spec] {
+        let out = server::serve(core, &[spec])?;
+        if out.exited != 1 {
+            return Err(Error::Failed("session-bench: a bench service did not exit"));
+        }
     }
     sel4_core_selftest::finish(&run);
     Ok(())
