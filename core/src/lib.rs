@@ -21,7 +21,8 @@
 //!
 //! 6. A child's protection domain is built the same way ([`loader::load`]): every object of
 //!    its image, stack, paging, CNode and thread placed through [`session::pd::Pd`] and
-//!    charged to its budget through the sessions' pending charge.
+//!    charged to its budget through the sessions' pending charge. Every mapping, core's own,
+//!    a loader's and a session's, goes through one VSpace walk ([`walk`]).
 //!
 //! On the real kernel (feature `root-task`), `root` brings core up: it mirrors every untyped
 //! from bootinfo, sizes core's metadata from the machine and maps it into core's own VSpace
@@ -47,3 +48,4 @@ pub mod session;
 pub mod size;
 pub mod static_slab;
 pub mod untyped_pool;
+pub mod walk;

@@ -303,7 +303,7 @@ impl<P: Pd> Builder<'_, P> {
         let mut va = layout.ipc_base & !(span - 1);
         while va < layout.ipc_base + IPC_PAGES as u64 * PAGE {
             if !self.paging.iter().any(|p| p.object.ty == pt && p.va & !(span - 1) == va) {
-                mapping::place_table(self.pd, &mut self.pending, &mut self.paging, Some(pt), va)
+                mapping::place_table(self.pd, &mut self.pending, &mut self.paging, pt, va)
                     .map_err(|e| self.failed(e, PAGE, "page tables"))?;
             }
             va += span;

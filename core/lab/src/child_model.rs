@@ -146,7 +146,7 @@ impl<'r> ModelPd<'r> {
     /// kernel's failed lookup), and its entry there free.
     fn insert(&mut self, slot: Slot, ty: ObjectType, vaddr: u64) -> Result<(), MapFailure> {
         if !self.is(slot, ty) || vaddr >= VADDR_LIMIT || self.vspace.iter().any(|e| e.slot == Some(slot)) {
-            return Err(MapFailure::Refused);
+            return Err(MapFailure::Refused(None));
         }
         if let Some(p) = ty.paging_parent() {
             if !self.vspace.iter().any(|e| e.ty == p && e.index == vaddr >> key_bits(p)) {
@@ -154,7 +154,7 @@ impl<'r> ModelPd<'r> {
             }
         }
         if self.vspace.iter().any(|e| e.ty.paging_parent() == ty.paging_parent() && e.index == vaddr >> key_bits(ty)) {
-            return Err(MapFailure::Refused);
+            return Err(MapFailure::Refused(None));
         }
         self.vspace.push(Entry { ty, index: vaddr >> key_bits(ty), slot: Some(slot) });
         Ok(())
@@ -223,14 +223,14 @@ impl Pd for ModelPd<'_> {
     ) -> Result<(), MapFailure> {
         let align = ty.object_bits(0).map(|b| (1u64 << b) - 1).unwrap_or(u64::MAX);
         if !ty.is_frame() || vaddr & align != 0 {
-            return Err(MapFailure::Refused);
+            return Err(MapFailure::Refused(None));
         }
         self.insert(frame, ty, vaddr)
     }
 
     fn map_table(&mut self, table: Slot, ty: ObjectType, vaddr: u64) -> Result<(), MapFailure> {
         if ty.is_frame() {
-            return Err(MapFailure::Refused);
+            return Err(MapFailure::Refused(None));
         }
         self.insert(table, ty, vaddr)
     }

@@ -64,7 +64,7 @@ fn mapped(r: Result<(), sel4::Error>) -> Result<(), MapFailure> {
     match r {
         Ok(()) => Ok(()),
         Err(sel4::Error::FailedLookup { .. }) => Err(MapFailure::Missing),
-        Err(_) => Err(MapFailure::Refused),
+        Err(e) => Err(MapFailure::Refused(Some(e))),
     }
 }
 
@@ -178,7 +178,7 @@ impl Pd for ChildPd<'_> {
                 Cap::<cap_type::PageDirectory>::from_bits(s).page_directory_map(vspace, vaddr, attrs)
             }
             ObjectType::Pdpt => Cap::<cap_type::Pdpt>::from_bits(s).pdpt_map(vspace, vaddr, attrs),
-            _ => return Err(MapFailure::Refused),
+            _ => return Err(MapFailure::Refused(None)),
         })
     }
 

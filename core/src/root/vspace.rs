@@ -1,17 +1,15 @@
 //! core's own VSpace beyond its image: frames core places, mapped at virtual addresses core
-//! chooses, with every paging structure missing on the way (page table, page directory, PDPT)
-//! placed by core's allocator too. The kernel tells which level is missing: a map whose next
-//! level is absent fails with `FailedLookup` (`src/arch/x86/64/kernel/vspace.c`:
-//! `decodeX86FrameInvocation` after `lookupPTSlot`/`lookupPDSlot`,
-//! `decodeX86PageDirectoryInvocation` after `lookupPDPTSlot`). What this maps stays mapped for
-//! good (core's metadata); a loader filling a child's frames maps and unmaps through the same
-//! steps.
+//! chooses, with every paging structure missing on the way placed by core's allocator too,
+//! through the one VSpace walk ([`crate::walk`]) that children's loaders and sessions use.
 
 use sel4::{cap_type, init_thread, Cap, CapRights, VmAttributes, Word};
+
+use sel4_core_protocol::CacheAttr;
 
 use crate::kernel::{KernelError, Slot};
 use crate::object::ObjectType;
 use crate::phys_allocator::AllocFailure;
+use crate::walk::{self, FrameMap, MapFailure, Walk};
 
 /// Why a mapping could not be made.
 #[derive(Debug)]
@@ -91,8 +89,62 @@ pub struct Mapping {
     pub attrs: VmAttributes,
 }
 
+/// Core's own VSpace (or one core maps as its own), its paging structures placed by `place`.
+struct CoreWalk<'p, P: Place> {
+    place: &'p mut P,
+    how: Mapping,
+    done: &'p mut Mapped,
+}
+
+/// The kernel's answer to a map: `FailedLookup` means the level above is missing.
+fn answer(r: Result<(), sel4::Error>) -> Result<(), MapFailure> {
+    match r {
+        Ok(()) => Ok(()),
+        Err(e) if is_failed_lookup(&e) => Err(MapFailure::Missing),
+        Err(e) => Err(MapFailure::Refused(Some(e))),
+    }
+}
+
+impl<P: Place> Walk for CoreWalk<'_, P> {
+    type Error = MapError;
+
+    fn map_frame(&mut self, f: FrameMap) -> Result<(), MapFailure> {
+        let Mapping { vspace, rights, attrs } = self.how;
+        let s = f.slot.0 as Word;
+        answer(match f.ty {
+            ObjectType::Frame2M => Cap::<cap_type::LargePage>::from_bits(s).frame_map(vspace, f.va, rights, attrs),
+            _ => Cap::<cap_type::Frame4K>::from_bits(s).frame_map(vspace, f.va, rights, attrs),
+        })
+    }
+
+    fn map_table(&mut self, table: Slot, ty: ObjectType, va: u64) -> Result<(), MapFailure> {
+        let (vspace, attrs, s) = (self.how.vspace, VmAttributes::DEFAULT, table.0 as Word);
+        answer(match ty {
+            ObjectType::PageTable => Cap::<cap_type::PageTable>::from_bits(s).page_table_map(vspace, va, attrs),
+            ObjectType::PageDirectory => {
+                Cap::<cap_type::PageDirectory>::from_bits(s).page_directory_map(vspace, va, attrs)
+            }
+            ObjectType::Pdpt => Cap::<cap_type::Pdpt>::from_bits(s).pdpt_map(vspace, va, attrs),
+            // Only paging structures have a parent to be missing (`paging_parent`).
+            _ => return Err(MapFailure::Refused(None)),
+        })
+    }
+
+    fn place_table(&mut self, ty: ObjectType, _: u64) -> Result<Slot, MapError> {
+        let slot = (self.place)(ty).map_err(|e| MapError::Alloc(ty, e))?;
+        self.done.paging_structures += 1;
+        self.done.paging_bytes += ty.object_bits(0).map(|b| 1u64 << b).unwrap_or(0);
+        Ok(slot)
+    }
+
+    fn refused(&self, what: ObjectType, e: Option<KernelError>) -> MapError {
+        let what = if what.is_frame() { "map frame" } else { "map paging structure" };
+        MapError::Kernel(what, e.unwrap_or(KernelError::IllegalOperation))
+    }
+}
+
 /// Maps the frame (4 KiB or 2 MiB) in `slot` at `va` as `how` says, placing the paging
-/// structures that are missing (counted in `done`).
+/// structures that are missing (counted in `done`), through the one walk ([`crate::walk`]).
 pub fn map_frame(
     place: &mut impl Place,
     how: Mapping,
@@ -101,55 +153,8 @@ pub fn map_frame(
     va: u64,
     done: &mut Mapped,
 ) -> Result<(), MapError> {
-    let Mapping { vspace, rights, attrs } = how;
-    loop {
-        let r = match frame {
-            ObjectType::Frame2M => {
-                Cap::<cap_type::LargePage>::from_bits(slot.0 as Word).frame_map(vspace, va, rights, attrs)
-            }
-            _ => Cap::<cap_type::Frame4K>::from_bits(slot.0 as Word).frame_map(vspace, va, rights, attrs),
-        };
-        match r {
-            Ok(()) => return Ok(()),
-            Err(e) if is_failed_lookup(&e) => match frame.paging_parent() {
-                Some(table) => place_level(place, vspace, table, va, done)?,
-                None => return Err(MapError::Kernel("map frame", e)),
-            },
-            Err(e) => return Err(MapError::Kernel("map frame", e)),
-        }
-    }
-}
-
-/// Places and maps the paging structure of type `ty` that covers `va`, and the ones above it
-/// that are missing too.
-fn place_level(
-    place: &mut impl Place,
-    vspace: Cap<cap_type::Pml4>,
-    ty: ObjectType,
-    va: u64,
-    done: &mut Mapped,
-) -> Result<(), MapError> {
-    let slot = place(ty).map_err(|e| MapError::Alloc(ty, e))?;
-    done.paging_structures += 1;
-    done.paging_bytes += ty.object_bits(0).map(|b| 1u64 << b).unwrap_or(0);
-    let attrs = VmAttributes::DEFAULT;
-    let s = slot.0 as Word;
-    loop {
-        let r = match ty {
-            ObjectType::PageTable => Cap::<cap_type::PageTable>::from_bits(s).page_table_map(vspace, va, attrs),
-            ObjectType::PageDirectory => {
-                Cap::<cap_type::PageDirectory>::from_bits(s).page_directory_map(vspace, va, attrs)
-            }
-            ObjectType::Pdpt => Cap::<cap_type::Pdpt>::from_bits(s).pdpt_map(vspace, va, attrs),
-            // Only paging structures have a parent to be missing (`paging_parent`).
-            _ => Err(sel4::Error::IllegalOperation),
-        };
-        match (r, ty.paging_parent()) {
-            (Ok(()), _) => return Ok(()),
-            (Err(e), Some(up)) if is_failed_lookup(&e) => place_level(place, vspace, up, va, done)?,
-            (Err(e), _) => return Err(MapError::Kernel("map paging structure", e)),
-        }
-    }
+    let f = FrameMap { slot, ty: frame, va, cache: CacheAttr::Cached, writable: true };
+    walk::map_frame(&mut CoreWalk { place, how, done }, f)
 }
 
 /// `n` values of `T` at `addr`, each made by `fill`: a table in frames core mapped.

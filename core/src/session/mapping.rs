@@ -1,69 +1,64 @@
-//! The VSpace walk every mapping core makes for a child goes through (its sessions' and its
-//! loader's): map, and where the kernel reports the level above missing, place that level
-//! (charged to the same [`Pending`]) and map it first. Generic over the paging levels
-//! ([`ObjectType::paging_parent`]): the kernel says which is missing, the walk never assumes
-//! how many there are.
+//! The walk ([`crate::walk`]) over a child's PD, as its sessions and its loader map: the
+//! paging structures it places are charged to the same [`Pending`] and recorded in `paging`.
 
 use alloc::vec::Vec;
 
-use sel4_core_protocol::{CacheAttr, ErrorCode};
+use sel4_core_protocol::ErrorCode;
 
-use super::pd::{MapFailure, Pd};
+use super::pd::Pd;
 use super::{Paging, Pending};
-use crate::kernel::Slot;
+use crate::kernel::{KernelError, Slot};
 use crate::object::ObjectType;
+pub use crate::walk::FrameMap;
+use crate::walk::{self, MapFailure, Walk};
 
-/// Levels a walk may place above a frame at most, with the frame's own map: more means the
-/// kernel keeps reporting a level missing that was just placed.
-const MAX_TRIES: usize = 4;
-
-/// A frame to map: its slot in core's CSpace and type, where, and how.
-#[derive(Copy, Clone, Debug)]
-pub struct FrameMap {
-    pub slot: Slot,
-    pub ty: ObjectType,
-    pub va: u64,
-    pub cache: CacheAttr,
-    pub writable: bool,
+/// A child's VSpace, its paging structures charged to `pending`.
+struct ChildWalk<'a, P: Pd> {
+    pd: &'a mut P,
+    pending: &'a mut Pending,
+    paging: &'a mut Vec<Paging>,
 }
 
-/// Maps a frame, placing (and charging to `pending`) the paging structures missing on the way,
-/// as the kernel reports them, into `paging`.
+impl<P: Pd> Walk for ChildWalk<'_, P> {
+    type Error = ErrorCode;
+
+    fn map_frame(&mut self, f: FrameMap) -> Result<(), MapFailure> {
+        self.pd.map_frame(f.slot, f.ty, f.va, f.cache, f.writable)
+    }
+
+    fn map_table(&mut self, table: Slot, ty: ObjectType, va: u64) -> Result<(), MapFailure> {
+        self.pd.map_table(table, ty, va)
+    }
+
+    fn place_table(&mut self, ty: ObjectType, va: u64) -> Result<Slot, ErrorCode> {
+        let table = self.pending.place(self.pd, ty, 0, None, 0)?;
+        self.paging.push(Paging { object: table, va });
+        Ok(table.slot)
+    }
+
+    fn refused(&self, _: ObjectType, _: Option<KernelError>) -> ErrorCode {
+        ErrorCode::InvalidArgument
+    }
+}
+
+/// Maps a frame into the child, placing (and charging to `pending`) the paging structures
+/// missing on the way, into `paging`.
 pub fn map_frame(
     pd: &mut impl Pd,
     pending: &mut Pending,
     paging: &mut Vec<Paging>,
     f: FrameMap,
 ) -> Result<(), ErrorCode> {
-    // One missing level per attempt.
-    for _ in 0..MAX_TRIES {
-        match pd.map_frame(f.slot, f.ty, f.va, f.cache, f.writable) {
-            Ok(()) => return Ok(()),
-            Err(MapFailure::Missing) => place_table(pd, pending, paging, f.ty.paging_parent(), f.va)?,
-            Err(MapFailure::Refused) => return Err(ErrorCode::InvalidArgument),
-        }
-    }
-    Err(ErrorCode::InvalidArgument)
+    walk::map_frame(&mut ChildWalk { pd, pending, paging }, f)
 }
 
-/// Places a paging structure of type `ty` covering `va` and maps it, placing the levels above
-/// it the kernel reports missing.
+/// Places a paging structure of type `ty` covering `va` in the child and maps it.
 pub fn place_table(
     pd: &mut impl Pd,
     pending: &mut Pending,
     paging: &mut Vec<Paging>,
-    ty: Option<ObjectType>,
+    ty: ObjectType,
     va: u64,
 ) -> Result<(), ErrorCode> {
-    let ty = ty.ok_or(ErrorCode::InvalidArgument)?;
-    let table = pending.place(pd, ty, 0, None, 0)?;
-    paging.push(Paging { object: table, va });
-    for _ in 0..MAX_TRIES {
-        match pd.map_table(table.slot, ty, va) {
-            Ok(()) => return Ok(()),
-            Err(MapFailure::Missing) => place_table(pd, pending, paging, ty.paging_parent(), va)?,
-            Err(MapFailure::Refused) => return Err(ErrorCode::InvalidArgument),
-        }
-    }
-    Err(ErrorCode::InvalidArgument)
+    walk::place_table(&mut ChildWalk { pd, pending, paging }, Some(ty), va, ty)
 }

@@ -9,16 +9,7 @@ use crate::kernel::Slot;
 use crate::object::ObjectType;
 use crate::phys_allocator::{AllocFailure, ObjectId, Placed};
 
-/// Why a map invocation failed.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum MapFailure {
-    /// The paging structure one level up is missing (the kernel's `FailedLookup` from
-    /// `src/arch/x86/64/kernel/vspace.c:decodeX86FrameInvocation` and the paging-structure
-    /// decoders): placing it and mapping it first lets the map succeed.
-    Missing,
-    /// Anything else (the slot is mapped already, the address is not one the kernel maps).
-    Refused,
-}
+pub use crate::walk::MapFailure;
 
 /// Rights of a cap core copies into the child's CNode.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
