@@ -2,6 +2,8 @@
 //! and which bytes of the file fill them. Read with the `elf` crate; every header field a load
 //! depends on is checked, so a bad image is an error, never a wrong mapping.
 
+use alloc::vec::Vec;
+
 use elf::abi::{EM_X86_64, ET_EXEC, PF_R, PF_W, PF_X, PT_LOAD};
 use elf::endian::LittleEndian;
 use elf::file::Class;
@@ -9,8 +11,6 @@ use elf::ElfBytes;
 
 /// Bytes of a page: child images are mapped in 4 KiB frames (`seL4_PageBits`).
 pub const PAGE: u64 = 1 << sel4_abi::sys::seL4_PageBits;
-/// Loadable segments an image may have.
-pub const MAX_SEGMENTS: usize = 8;
 
 /// Why an image cannot be loaded.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -19,8 +19,6 @@ pub enum ImageError {
     Parse,
     /// Not a 64-bit x86_64 executable (static, not position independent).
     NotX86_64Executable,
-    /// More loadable segments than [`MAX_SEGMENTS`].
-    TooManySegments,
     /// A segment whose file bytes lie outside the file, whose file size exceeds its memory
     /// size, whose address and file offset differ modulo a page, or that ends past `limit`.
     BadSegment { index: usize },
@@ -35,7 +33,6 @@ impl core::fmt::Display for ImageError {
         match self {
             ImageError::Parse => write!(f, "not a readable ELF file"),
             ImageError::NotX86_64Executable => write!(f, "not a 64-bit x86_64 static executable"),
-            ImageError::TooManySegments => write!(f, "more than {MAX_SEGMENTS} loadable segments"),
             ImageError::BadSegment { index } => write!(f, "loadable segment {index} is malformed or out of range"),
             ImageError::Overlap { index } => write!(f, "loadable segment {index} shares a page with another"),
             ImageError::BadEntry => write!(f, "the entry point lies in no executable segment"),
@@ -80,7 +77,8 @@ impl Segment {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Image {
     pub entry: u64,
-    pub segments: heapless::Vec<Segment, MAX_SEGMENTS>,
+    /// As many as the ELF header lists (`e_phnum`).
+    pub segments: Vec<Segment>,
 }
 
 impl Image {
@@ -92,7 +90,7 @@ impl Image {
         if h.class != Class::ELF64 || h.e_machine != EM_X86_64 || h.e_type != ET_EXEC {
             return Err(ImageError::NotX86_64Executable);
         }
-        let mut segments: heapless::Vec<Segment, MAX_SEGMENTS> = heapless::Vec::new();
+        let mut segments: Vec<Segment> = Vec::new();
         let table = file.segments().ok_or(ImageError::BadEntry)?;
         for (index, p) in table.iter().filter(|p| p.p_type == PT_LOAD && p.p_memsz > 0).enumerate() {
             let bad = ImageError::BadSegment { index };
@@ -117,10 +115,16 @@ impl Image {
                 // read rights would be kernel-only: every segment is readable.
                 executable: p.p_flags & PF_X != 0 || p.p_flags & PF_R == 0,
             };
-            if segments.iter().any(|o| s.vaddr < o.end() && o.vaddr < s.end()) {
-                return Err(ImageError::Overlap { index });
+            segments.push(s);
+        }
+        // Overlaps, in address order: a segment overlaps another exactly when it overlaps its
+        // neighbour there (the later of the two in the file is named).
+        let mut order: Vec<usize> = (0..segments.len()).collect();
+        order.sort_unstable_by_key(|&i| segments[i].vaddr);
+        for w in order.windows(2) {
+            if segments[w[1]].vaddr < segments[w[0]].end() {
+                return Err(ImageError::Overlap { index: w[0].max(w[1]) });
             }
-            segments.push(s).map_err(|_| ImageError::TooManySegments)?;
         }
         let entry = h.e_entry;
         if !segments.iter().any(|s| s.executable && (s.file_vaddr..s.file_vaddr + s.file_len).contains(&entry)) {
@@ -186,6 +190,19 @@ mod tests {
         assert_eq!(data.page_fill(0x100_2000), (0x800, 0x1800..0x1900));
         assert_eq!(data.page_fill(0x100_3000), (0, 0..0));
         assert_eq!(text.page_fill(0x100_1000), (0, 0x1000..0x1800));
+    }
+
+    #[test]
+    fn as_many_segments_as_the_header_lists() {
+        // Twenty one-page segments, a page apart, listed from the highest address down.
+        let segs: Vec<(u64, u64, u64, u64, u32)> =
+            (0..20u64).rev().map(|i| (0x100_0000 + 2 * i * PAGE, 0, 0x10, 0x10, RX)).collect();
+        let img = Image::parse(&elf(&segs, 0x100_0000, 0x100), 1 << 32).unwrap();
+        assert_eq!(img.segments.len(), 20);
+        // Two of them in one page, far apart in the file: named by the later.
+        let mut clash = segs.clone();
+        clash[3] = (0x100_0000 + 2 * 5 * PAGE + 0x800, 0x800, 0, 0x10, RW);
+        assert_eq!(Image::parse(&elf(&clash, 0x100_0000, 0x1000), 1 << 32), Err(ImageError::Overlap { index: 14 }));
     }
 
     #[test]
