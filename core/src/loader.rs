@@ -4,11 +4,10 @@
 //! budget by the sessions' rule (its size plus [`charges::OBJECT_RECORD`]); a load that fails
 //! at any step frees everything it placed.
 //!
-//! The child's address space, all in its first GiB: the image below
-//! [`Layout::image_limit`], then [`IPC_PAGES`] pages for the IPC buffers of the threads it
-//! starts (their page tables placed here, charged to the child), an unmapped guard page, the
-//! stack ([`Spec::stack`] bytes) ending at [`STACK_TOP`], one unmapped page, and the first
-//! thread's IPC buffer at [`IPC_BUFFER`]. Image and stack are 4 KiB frames in runs of up to
+//! The child's address space: in its first GiB the image below [`Layout::image_limit`], an
+//! unmapped guard page, the stack ([`Spec::stack`] bytes) ending at [`STACK_TOP`], one
+//! unmapped page, and the first thread's IPC buffer at [`IPC_BUFFER`]; the IPC buffers of the
+//! threads it starts through TCB sessions go in its last 512 GiB (`session::thread`). Image and stack are 4 KiB frames in runs of up to
 //! the kernel's retype fan-out, each run one retype. Its CSpace: one CNode holding the caps
 //! [`abi`] names.
 
@@ -30,34 +29,28 @@ pub const IPC_BUFFER: u64 = 0x3fff_f000;
 pub const STACK_TOP: u64 = IPC_BUFFER - PAGE;
 /// A service's stack when its description does not say.
 pub const DEFAULT_STACK: u64 = 8 * PAGE;
-/// Pages for the IPC buffers of the threads a child starts through its TCB sessions: the
-/// threads it may have besides its first.
-pub const IPC_PAGES: u32 = 245;
 
 /// Where the parts of a child's address space go, for its stack size.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct Layout {
     /// Bytes of the stack, below [`STACK_TOP`].
     pub stack: u64,
-    /// The first of the [`IPC_PAGES`] IPC buffer pages; the image ends at or below it.
-    pub ipc_base: u64,
 }
 
 impl Layout {
     /// The layout for a stack of `stack` bytes: a positive multiple of a page that leaves
-    /// room below it for the IPC buffer pages and some image.
+    /// room below it for a guard page and some image.
     pub fn new(stack: u64) -> Result<Layout, LoadError> {
-        let ipc_area = IPC_PAGES as u64 * PAGE;
-        let ipc_base = (STACK_TOP.checked_sub(stack))
-            .and_then(|bottom| bottom.checked_sub(PAGE + ipc_area))
-            .filter(|&b| stack > 0 && stack.is_multiple_of(PAGE) && b > 0)
+        (STACK_TOP.checked_sub(stack))
+            .and_then(|bottom| bottom.checked_sub(PAGE))
+            .filter(|&limit| stack > 0 && stack.is_multiple_of(PAGE) && limit > 0)
             .ok_or(LoadError::Stack(stack))?;
-        Ok(Layout { stack, ipc_base })
+        Ok(Layout { stack })
     }
 
-    /// Where the image must end.
+    /// Where the image must end: below the stack's guard page.
     pub fn image_limit(&self) -> u64 {
-        self.ipc_base
+        STACK_TOP - self.stack - PAGE
     }
 
     /// The lowest page of the stack.
@@ -297,17 +290,6 @@ impl<P: Pd> Builder<'_, P> {
             self.map(frame, layout.stack_bottom() + p as u64 * PAGE, true, "stack")?;
         }
         charge.stack = self.bytes_since(mark, |ty| ty == ObjectType::Frame4K);
-        // The page tables the threads' IPC buffers go under (sessions map only the frames).
-        let pt = ObjectType::PageTable;
-        let span = 1u64 << pt.vspan_bits().unwrap_or(21);
-        let mut va = layout.ipc_base & !(span - 1);
-        while va < layout.ipc_base + IPC_PAGES as u64 * PAGE {
-            if !self.paging.iter().any(|p| p.object.ty == pt && p.va & !(span - 1) == va) {
-                mapping::place_table(self.pd, &mut self.pending, &mut self.paging, pt, va)
-                    .map_err(|e| self.failed(e, PAGE, "page tables"))?;
-            }
-            va += span;
-        }
         let ipc = self.one(ObjectType::Frame4K, 0, "IPC buffer")?;
         self.map(ipc.slot, IPC_BUFFER, true, "IPC buffer")?;
         charge.ipc_buffer = ipc.bytes();

@@ -364,8 +364,18 @@ pub struct Sessions {
     last: u32,
     wrapped: bool,
     sessions: BTreeMap<u32, Box<Session>>,
-    /// The child's IPC buffer pages its threads have (indices from [`Client::ipc_base`]).
+    ipc: Ipc,
+}
+
+/// The child's IPC region (`thread::ipc_region`): the pages its threads' IPC buffers have
+/// (by index), and the paging structures placed for them, which are the child's (shared by
+/// threads of any session), charged to its budget outside its sessions: `bytes` and `caps`.
+#[derive(Default)]
+pub struct Ipc {
     pages: BTreeSet<u32>,
+    paging: Vec<Paging>,
+    bytes: u64,
+    caps: u32,
 }
 
 /// What serving a request needs to know of the child.
@@ -378,10 +388,6 @@ pub struct Client {
     /// RAM and cap slots of the child's budget not yet charged or lent to a session.
     pub ram_left: u64,
     pub caps_left: u64,
-    /// Where its threads' IPC buffers go: pages core maps from here on, one per thread, under
-    /// a page table the child has already, up to `ipc_pages` of them.
-    pub ipc_base: u64,
-    pub ipc_pages: u32,
 }
 
 /// A session's use, for core's log: `(<kind>): holds <n> objects; quota ...`, to follow
@@ -423,12 +429,22 @@ impl Sessions {
     /// Bytes of kernel objects the open sessions hold (what freeing them gives the allocator
     /// back; their quotas also count core's records of them).
     pub fn object_bytes(&self) -> u64 {
-        self.sessions.values().flat_map(|s| s.objects()).map(|o| o.bytes()).sum()
+        let ipc = self.ipc.paging.iter().map(|p| p.object.bytes());
+        self.sessions.values().flat_map(|s| s.objects()).map(|o| o.bytes()).chain(ipc).sum()
     }
 
-    /// RAM and cap slots lent to open sessions.
+    /// The child's IPC region: what it is charged (bytes, cap slots), and its paging
+    /// structures (count, bytes).
+    pub fn ipc_usage(&self) -> (u64, u32, usize, u64) {
+        let bytes = self.ipc.paging.iter().map(|p| p.object.bytes()).sum();
+        (self.ipc.bytes, self.ipc.caps, self.ipc.paging.len(), bytes)
+    }
+
+    /// RAM and cap slots of the child's budget lent to open sessions, and charged for the
+    /// paging structures of its IPC region.
     pub fn lent(&self) -> (u64, u64) {
-        self.sessions.values().fold((0, 0), |(r, c), s| (r + s.ram_quota, c + s.cap_quota as u64))
+        let ipc = (self.ipc.bytes, self.ipc.caps as u64);
+        self.sessions.values().fold(ipc, |(r, c), s| (r + s.ram_quota, c + s.cap_quota as u64))
     }
 
     /// Reports of the open sessions.
@@ -488,7 +504,7 @@ impl Sessions {
             Request::Close { session } => {
                 let serial = serial(session, Named::Session)?;
                 let s = self.sessions.remove(&serial).ok_or(ErrorCode::InvalidHandle)?;
-                s.close(pd, &mut self.pages);
+                s.close(pd, &mut self.ipc.pages);
                 Ok(Done.to_words())
             }
             Request::Usage { session } => Ok(self.session(session, None)?.usage().to_words()),
@@ -519,7 +535,7 @@ impl Sessions {
             Request::TcbCreate { session, prio } => {
                 let id = self.next_serial();
                 let made = Self::live(&mut self.sessions, session, Some(SessionKind::Tcb))
-                    .and_then(|s| thread::create(pd, client, s, &mut self.pages, id, prio));
+                    .and_then(|s| thread::create(pd, client, s, &mut self.ipc, id, prio));
                 self.take_serial(id, made)
             }
             Request::TcbSetup { session, thread, entry, stack, arg } => {
@@ -534,7 +550,7 @@ impl Sessions {
             }
             Request::TcbDestroy { session, thread } => {
                 let s = Self::live(&mut self.sessions, session, Some(SessionKind::Tcb))?;
-                thread::destroy(pd, s, &mut self.pages, thread)
+                thread::destroy(pd, s, &mut self.ipc, thread)
             }
             // Log and exit are the server's, not a session's.
             Request::Log { .. } | Request::Exit { .. } => Err(ErrorCode::InvalidRequest),
@@ -547,11 +563,14 @@ impl Sessions {
     #[inline(never)]
     fn map(&mut self, pd: &mut impl Pd, session: Handle, dataspace: Handle, vaddr: u64) -> Result<Words, ErrorCode> {
         let own = serial(session, Named::Session)?;
+        // The IPC region is the child's, as a PDPT's span: no session maps there.
+        let region = (ObjectType::Pdpt, thread::ipc_region().0);
         let foreign: Vec<(ObjectType, u64)> = self
             .sessions
             .iter()
             .filter(|(&serial, _)| serial != own)
             .flat_map(|(_, s)| s.paging.iter().map(|p| (p.object.ty, p.va)))
+            .chain([region])
             .collect();
         ram::map(pd, self.session(session, Some(SessionKind::Ram))?, dataspace, vaddr, &foreign)
     }
@@ -596,7 +615,12 @@ impl Sessions {
             report(r);
         }
         for (_, s) in core::mem::take(&mut self.sessions) {
-            s.close(pd, &mut self.pages);
+            s.close(pd, &mut self.ipc.pages);
         }
+        // The IPC region's paging structures last: no thread is left under them.
+        for p in core::mem::take(&mut self.ipc.paging).iter().rev() {
+            pd.free(p.object.handle);
+        }
+        self.ipc = Ipc::default();
     }
 }

@@ -217,7 +217,7 @@ proptest! {
 #[test]
 fn a_large_stack_moves_the_image_limit_down() {
     let default = Layout::new(loader::DEFAULT_STACK).unwrap();
-    assert_eq!(default.image_limit(), 0x3ff0_0000);
+    assert_eq!(default.image_limit(), 0x3fff_5000);
     let big = Layout::new(64 << 20).unwrap();
     assert_eq!(default.image_limit() - big.image_limit(), (64 << 20) - loader::DEFAULT_STACK);
     assert_eq!(Layout::new(1 << 30), Err(LoadError::Stack(1 << 30)));

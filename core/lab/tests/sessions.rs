@@ -174,14 +174,7 @@ fn state(pd: &ModelPd<'_>, sessions: &Sessions) -> String {
 
 fn client(sessions: &Sessions) -> Client {
     let (ram, caps) = sessions.lent();
-    Client {
-        cnode_bits: CNODE_BITS,
-        prio: PRIO,
-        ram_left: BUDGET_RAM - ram,
-        caps_left: BUDGET_CAPS - caps,
-        ipc_base: OWN_TABLE,
-        ipc_pages: 16,
-    }
+    Client { cnode_bits: CNODE_BITS, prio: PRIO, ram_left: BUDGET_RAM - ram, caps_left: BUDGET_CAPS - caps }
 }
 
 /// Every session's charge is its record plus its objects' cost; its cap use one slot per
@@ -211,8 +204,12 @@ fn check_accounting(pd: &ModelPd<'_>, sessions: &Sessions, free0: u64) -> Result
     }
     let child_caps = (FIRST_FREE_SLOT..1 << CNODE_BITS).filter(|&s| pd.child_slot_used(s)).count() as u64;
     prop_assert_eq!(caps_used, objects + child_caps);
-    prop_assert_eq!(free0 - pd.ours.ram().avail(), object_bytes);
-    prop_assert_eq!(object_bytes, sessions.object_bytes());
+    // The child's IPC region: its paging structures charged to the child by the same rule.
+    let (ipc_charged, ipc_caps, ipc_n, ipc_bytes) = sessions.ipc_usage();
+    prop_assert_eq!(ipc_charged, ipc_bytes + ipc_n as u64 * OBJECT_RECORD);
+    prop_assert_eq!(ipc_caps as usize, ipc_n);
+    prop_assert_eq!(free0 - pd.ours.ram().avail(), object_bytes + ipc_bytes);
+    prop_assert_eq!(object_bytes + ipc_bytes, sessions.object_bytes());
     let (lent_ram, lent_caps) = sessions.lent();
     prop_assert!(lent_ram <= BUDGET_RAM && lent_caps <= BUDGET_CAPS);
     // Every mapped dataspace is still mapped whole: no session's close or free took another's
@@ -278,6 +275,10 @@ fn run_in(pd: &mut ModelPd<'_>, ops: &[Op]) -> Result<(), TestCaseError> {
     for (h, _) in seen.sessions.clone() {
         let _ = sessions.serve(pd, &client(&sessions), Request::Close { session: h });
     }
+    // What stays is the child's own: its IPC region's paging structures, until it goes.
+    let (ipc_charged, ipc_caps, _, _) = sessions.ipc_usage();
+    prop_assert_eq!(sessions.lent(), (ipc_charged, ipc_caps as u64));
+    sessions.close_all(pd, |_| {});
     prop_assert_eq!(sessions.lent(), (0, 0));
     prop_assert_eq!(sessions.reports().count(), 0);
     prop_assert_eq!((pd.ours.ram().avail(), pd.ours.ram().largest_free()), (free0, largest0));

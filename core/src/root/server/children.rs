@@ -17,7 +17,7 @@ use super::receive::{Answer, Handler};
 use super::telemetry::Work;
 use super::Outcome;
 use crate::kernel::Slot;
-use crate::loader::{self, Spec};
+use crate::loader::Spec;
 use crate::memory_map::{self, Owner};
 use crate::root::child::{self, Child};
 use crate::root::child_pd::ChildPd;
@@ -327,8 +327,6 @@ fn serve_session(core: &mut Core, c: &Child, sessions: &mut Sessions, request: R
         prio: c.prio,
         ram_left: c.budget.saturating_sub(c.charge.total() + lent_ram),
         caps_left: c.caps.saturating_sub(lent_caps),
-        ipc_base: c.layout.ipc_base,
-        ipc_pages: loader::IPC_PAGES,
     };
     let mut pd = ChildPd { core, vspace: c.vspace, cnode: c.cnode, cnode_bits: c.cnode_bits };
     sessions.serve(&mut pd, &client, request)

@@ -31,7 +31,7 @@ static SCRIPT: &str = include_str!(concat!(env!("OUT_DIR"), "/requests.txt"));
 const PRIO: u8 = 100;
 const CNODE_SLOTS: u64 = 1024;
 /// Threads with a stack of their own at once, and their stack size.
-const MAX_THREADS: usize = 128;
+const MAX_THREADS: usize = 320;
 const STACK_WORDS: usize = 512;
 
 /// What a name stands for.
