@@ -146,6 +146,22 @@ fn ensure_component(lint: &Lint, tools: &Tools) -> Result<(), String> {
 mod tests {
     use super::*;
 
+    /// A freestanding package added to the workspace is linted for the target it is built for.
+    #[test]
+    fn every_freestanding_package_is_linted() {
+        use crate::image::packages::{packages_of, Kind};
+        let args = CLIPPY_FREESTANDING.args;
+        let features = args[args.iter().position(|a| *a == "--features").unwrap() + 1];
+        for kind in [Kind::Service, Kind::RootTask] {
+            for p in packages_of(kind).unwrap() {
+                assert!(args.windows(2).any(|w| w[0] == "-p" && w[1] == p), "{p} is not linted");
+                // Its kind's feature, or one that implies it (`sel4-core-selftest/audit`).
+                let of_package = format!("{p}/");
+                assert!(features.split(',').any(|f| f.starts_with(&of_package)), "no feature of {p} is enabled");
+            }
+        }
+    }
+
     #[test]
     fn commands_as_ci_runs_them() {
         assert_eq!(FMT.shown(), "cargo fmt --all --check");

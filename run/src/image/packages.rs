@@ -56,8 +56,8 @@ pub struct Image {
     pub bin: String,
 }
 
-/// The package whose binary `name` (of kind `kind`) is, asking cargo about the workspace.
-pub fn find(name: &str, kind: Kind) -> Result<Image> {
+/// The workspace as `cargo metadata` describes it.
+fn workspace_metadata() -> Result<Value> {
     let out = Command::new(workspace::cargo())
         .current_dir(workspace::root())
         .args(["metadata", "--format-version", "1", "--no-deps"])
@@ -66,8 +66,25 @@ pub fn find(name: &str, kind: Kind) -> Result<Image> {
     if !out.status.success() {
         bail!("cargo metadata failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr).trim());
     }
-    let metadata: Value = serde_json::from_slice(&out.stdout).context("cargo metadata printed no JSON")?;
-    owner(&metadata, name, kind)
+    serde_json::from_slice(&out.stdout).context("cargo metadata printed no JSON")
+}
+
+/// The package whose binary `name` (of kind `kind`) is, asking cargo about the workspace.
+pub fn find(name: &str, kind: Kind) -> Result<Image> {
+    owner(&workspace_metadata()?, name, kind)
+}
+
+/// The workspace packages that have binaries of kind `kind`.
+#[cfg(test)]
+pub fn packages_of(kind: Kind) -> Result<Vec<String>> {
+    let mut out: Vec<String> = binaries(&workspace_metadata()?, kind.feature())?
+        .into_iter()
+        .filter(|(_, k)| *k)
+        .map(|(i, _)| i.package)
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
 }
 
 /// Every binary of every package in `metadata`, with whether its package
