@@ -155,6 +155,22 @@ pub fn bytes_per_mib(log: &str) -> Vec<(&'static str, u64)> {
         .collect()
 }
 
+/// Whether two boots printed the same benchmark figures (every `bench: ` line): how many, or
+/// the first that differs.
+pub fn determinism(a: &str, b: &str) -> Result<usize, String> {
+    let lines = |log: &str| -> Vec<String> {
+        log.lines().filter_map(|l| l.split_once("bench: ").map(|(_, rest)| rest.to_string())).collect()
+    };
+    let (a, b) = (lines(a), lines(b));
+    if let Some((x, y)) = a.iter().zip(&b).find(|(x, y)| x != y) {
+        return Err(format!("`{x}` against `{y}`"));
+    }
+    if a.len() != b.len() {
+        return Err(format!("{} figures against {}", a.len(), b.len()));
+    }
+    Ok(a.len())
+}
+
 /// The invocation count of a line `bench: <what> <cycles> cycles ... (<n> invocations)`.
 fn invocations(log: &str, what: &str) -> Option<u64> {
     let prefix = format!("bench: {what} ");
@@ -265,6 +281,16 @@ mod tests {
         let slow = LOG.replace("null 1050", "null 1200");
         assert_eq!(session(&slow).unwrap()[0].met(), Some(false));
         assert!(render(1000, 500, &session(&slow).unwrap()).contains("target <= 1.1: MISSED"));
+    }
+
+    #[test]
+    fn two_boots_agree_or_say_where_not() {
+        assert_eq!(determinism(LOG, LOG), Ok(LOG.lines().filter(|l| l.contains("bench: ")).count()));
+        let other = LOG.replace("null 1050", "null 1051");
+        assert_eq!(
+            determinism(LOG, &other),
+            Err("`session null 1050 cycles per op` against `session null 1051 cycles per op`".into())
+        );
     }
 
     #[test]

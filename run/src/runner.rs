@@ -30,6 +30,9 @@ pub struct Options<'a> {
     /// Start QEMU halted for gdb, print the gdb command line, and wait for
     /// QEMU without a timeout (the serial console is shown live).
     pub gdb: bool,
+    /// Count instructions (`-icount shift=0`): timings proportional to instructions, the same
+    /// on every boot.
+    pub icount: bool,
 }
 
 /// Runs scenario `s` and says whether every boot passed.
@@ -43,7 +46,8 @@ pub fn run(s: &Scenario, o: &Options) -> Result<bool> {
         );
         return compare_traces(s, o.trace, o.live, o.gdb);
     }
-    let booted = boot(s, &Boot { live: o.live, root_task: o.root_task, gdb: o.gdb, ..Boot::default() })?;
+    let booted =
+        boot(s, &Boot { live: o.live, root_task: o.root_task, gdb: o.gdb, icount: o.icount, ..Boot::default() })?;
     if let Some(kind) = &s.bench {
         if let Err(e) = bench::report(kind, &booted.outcome.log) {
             println!("FAIL {}: {e:#}", booted.label);
@@ -67,6 +71,8 @@ pub struct Boot<'a> {
     pub note: Option<&'a str>,
     /// Halt for gdb and wait without a timeout (see [`Options::gdb`]).
     pub gdb: bool,
+    /// Count instructions (see [`Options::icount`]).
+    pub icount: bool,
 }
 
 /// A finished boot, judged and reported.
@@ -85,6 +91,9 @@ pub fn boot(s: &Scenario, b: &Boot) -> Result<Booted> {
     let root_task = root_task::prebuilt_or_build(s, b.root_task, b.trace)?;
     let qemu = sel4_kernel_build::ensure_qemu()?;
     let mut notes = vec![s.config.clone(), format!("{} MiB", s.ram_mib)];
+    if b.icount {
+        notes.push("icount".into());
+    }
     notes.extend(b.note.map(str::to_string));
     // Under gdb the user decides when the run ends (Ctrl-C).
     let timeout = (!b.gdb).then(|| Duration::from_secs(s.timeout_secs));
@@ -98,7 +107,8 @@ pub fn boot(s: &Scenario, b: &Boot) -> Result<Booted> {
             let label = label(s, b.tag, &notes);
             eprintln!("run: booting {label}, {until}");
             let drive = Drive::Kernel { kernel32: &kernel.kernel32_elf, root_task: &root_task };
-            let pc = Pc { qemu: &qemu, cpu: pc::KERNEL_BOOT_CPU, ram_mib: s.ram_mib, drive, gdb: b.gdb };
+            let pc =
+                Pc { qemu: &qemu, cpu: pc::KERNEL_BOOT_CPU, ram_mib: s.ram_mib, drive, gdb: b.gdb, icount: b.icount };
             (label, pc::command(&pc)?)
         }
         Medium::Iso(firmware) => {
@@ -112,7 +122,8 @@ pub fn boot(s: &Scenario, b: &Boot) -> Result<Booted> {
             let label = label(s, b.tag, &notes);
             eprintln!("run: booting {label}, cpu {cpu}, {until}");
             let drive = Drive::Cdrom { iso: &iso, firmware, work_dir: &work_dir };
-            (label, pc::command(&Pc { qemu: &qemu, cpu: &cpu, ram_mib: s.ram_mib, drive, gdb: b.gdb })?)
+            let pc = Pc { qemu: &qemu, cpu: &cpu, ram_mib: s.ram_mib, drive, gdb: b.gdb, icount: b.icount };
+            (label, pc::command(&pc)?)
         }
     };
     if b.gdb {

@@ -22,8 +22,13 @@ pub struct BenchArgs {}
 
 /// Boots scenario `name` and returns its serial log; an error if the boot failed.
 fn boot(name: &str) -> Result<String> {
+    boot_with(name, false)
+}
+
+/// Boots scenario `name`, counting instructions if `icount` (QEMU `-icount shift=0`).
+fn boot_with(name: &str, icount: bool) -> Result<String> {
     let s = overrides::load(name, &Overrides::default())?;
-    let booted = runner::boot(&s, &Boot::default())?;
+    let booted = runner::boot(&s, &Boot { icount, ..Boot::default() })?;
     if !booted.verdict.passed() {
         bail!("scenario `{name}` failed; its figures would mean nothing");
     }
@@ -70,31 +75,42 @@ fn spread(ratios: &[f64]) -> String {
 pub fn run(_: &BenchArgs) -> Result<()> {
     let mut figures = Vec::new();
 
+    // The session figures under icount first: proportional to instructions, and the same on
+    // every boot, which a second boot checks.
+    let counted = [boot_with("session-bench", true)?, boot_with("session-bench", true)?];
+    let deterministic = session_bench::determinism(&counted[0], &counted[1]);
+    let icount_rows = session_bench::session(&counted[0])?;
+    // Plain TCG beside them, for reference: the median of a few boots and their spread.
     let logs = (0..RUNS).map(|_| boot("session-bench")).collect::<Result<Vec<_>>>()?;
     let runs = logs.iter().map(|l| session_bench::session(l)).collect::<Result<Vec<_>>>()?;
-    for (i, what) in runs[0].iter().map(|r| r.what).enumerate() {
+    for (i, r) in icount_rows.iter().enumerate() {
         let rows: Vec<_> = runs.iter().map(|rows| rows[i].clone()).collect();
         let ratios: Vec<f64> = rows.iter().map(|r| r.ratio()).collect();
-        let r = median(rows, |r| r.ratio());
+        let tcg = median(rows, |r| r.ratio());
         figures.push(Figure {
-            what: match what {
+            what: match r.what {
                 "null" => "RAM session null request (`Usage`)".to_string(),
                 op if op.contains(" of ") => format!("RAM session {op}, floor the kernel's retypes, maps and revokes"),
                 op => format!("RAM session {op} of 4 KiB"),
             },
-            value: format!("{} cycles ({})", grouped(r.cycles), spread(&ratios)),
+            value: format!(
+                "{} icount cycles (plain TCG: ratio {}, {})",
+                grouped(r.cycles),
+                table::ratio(tcg.ratio()),
+                spread(&ratios)
+            ),
             floor: format!("{} {}", r.floor_is, grouped(r.floor)),
             ratio: Some(r.ratio()),
             target: r.target.map(|t| (format!("<= {t}"), r.met() == Some(true))),
-            command: "cargo run -p run -- boot session-bench".into(),
+            command: "cargo run -p run -- boot session-bench --icount".into(),
         });
     }
-    // What the operations are made of, in the boot whose alloc+free is the median.
-    let (log, rows) = median(logs.iter().zip(&runs).collect(), |(_, rows)| rows[1].ratio());
+    // What the operations are made of, under icount.
+    let log = &counted[0];
     let breakdown = session_bench::render(
         session_bench::figure(log, "ipc floor").unwrap_or(0),
         session_bench::figure(log, "kernel floor").unwrap_or(0),
-        rows,
+        &icount_rows,
     );
 
     for (size, bytes) in session_bench::bytes_per_mib(log) {
@@ -192,12 +208,19 @@ pub fn run(_: &BenchArgs) -> Result<()> {
     println!();
     print!("{breakdown}");
     println!();
-    println!("bench: every figure beside its floor (TSC cycles under QEMU TCG: only ratios mean anything)");
+    match &deterministic {
+        Ok(n) => println!("bench: icount: deterministic ({n} figures identical in two boots)"),
+        Err(d) => println!("bench: icount: NOT deterministic: {d}"),
+    }
+    println!(
+        "bench: every figure beside its floor (session figures: icount cycles, proportional to instructions, \
+         caches and TLBs not modelled; the rest: TSC cycles under plain QEMU TCG, where only ratios mean anything)"
+    );
     println!();
     print!("{}", table::render(&figures));
     let missed = figures.iter().filter(|f| matches!(f.target, Some((_, false)))).count();
     let with_target = figures.iter().filter(|f| f.target.is_some()).count();
     println!();
     println!("bench: {} of {with_target} targets met", with_target - missed);
-    Ok(())
+    deterministic.map(|_| ()).map_err(|d| anyhow!("the icount figures differ between two boots: {d}"))
 }

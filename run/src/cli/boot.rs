@@ -40,6 +40,10 @@ pub struct BootArgs {
     /// timeout (Ctrl-C ends it).
     #[arg(long, conflicts_with = "timeout")]
     pub gdb: bool,
+    /// Count instructions (QEMU `-icount shift=0`): timings proportional to instructions and
+    /// the same on every boot (caches and TLBs are not modelled).
+    #[arg(long)]
+    pub icount: bool,
 }
 
 pub fn run(args: &BootArgs) -> anyhow::Result<()> {
@@ -50,8 +54,13 @@ pub fn run(args: &BootArgs) -> anyhow::Result<()> {
         requests: args.requests.clone(),
     };
     let s = overrides::load(&args.scenario, &overrides)?;
-    let options =
-        Options { live: args.live, root_task: args.root_task.as_deref(), trace: args.trace.as_deref(), gdb: args.gdb };
+    let options = Options {
+        live: args.live,
+        root_task: args.root_task.as_deref(),
+        trace: args.trace.as_deref(),
+        gdb: args.gdb,
+        icount: args.icount,
+    };
     if runner::run(&s, &options)? {
         Ok(())
     } else {

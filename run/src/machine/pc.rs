@@ -28,6 +28,10 @@ pub struct Pc<'a> {
     pub drive: Drive<'a>,
     /// Start halted, waiting for gdb on its stub.
     pub gdb: bool,
+    /// Instruction counting (`-icount shift=0`): the virtual clock, and so the TSC, advances by
+    /// one nanosecond per instruction executed, so timings are proportional to instructions
+    /// and the same on every boot (caches and TLBs are not modelled).
+    pub icount: bool,
 }
 
 /// The QEMU command line for `pc`.
@@ -53,6 +57,9 @@ pub fn command(pc: &Pc) -> anyhow::Result<Command> {
     }
     if pc.gdb {
         cmd.args(gdb::QEMU_ARGS);
+    }
+    if pc.icount {
+        cmd.args(["-icount", "shift=0"]);
     }
     Ok(cmd)
 }
@@ -95,13 +102,19 @@ mod tests {
             ram_mib: 512,
             drive: Drive::Kernel { kernel32: Path::new("k32.elf"), root_task: Path::new("core") },
             gdb: false,
+            icount: false,
         };
         let a = args(&command(&pc).unwrap()).join(" ");
         assert!(a.contains("-cpu qemu64,+fsgsbase,+pdpe1gb -m 512M"), "{a}");
         assert!(a.contains("-serial stdio") && a.contains("isa-debug-exit,iobase=0xf4"), "{a}");
         assert!(a.ends_with("-kernel k32.elf -initrd core"), "{a}");
+        assert!(!a.contains("-icount"), "{a}");
         let halted = args(&command(&Pc { gdb: true, ..pc }).unwrap()).join(" ");
         assert!(halted.ends_with("-initrd core -s -S"), "{halted}");
+        let drive = Drive::Kernel { kernel32: Path::new("k32.elf"), root_task: Path::new("core") };
+        let counted = Pc { qemu: Path::new("qemu"), cpu: "qemu64", ram_mib: 512, drive, gdb: false, icount: true };
+        let counted = args(&command(&counted).unwrap()).join(" ");
+        assert!(counted.ends_with("-initrd core -icount shift=0"), "{counted}");
     }
 
     #[test]
@@ -113,6 +126,7 @@ mod tests {
             ram_mib: 256,
             drive: Drive::Cdrom { iso: Path::new("core.iso"), firmware: Firmware::Bios, work_dir: &work },
             gdb: false,
+            icount: false,
         };
         let a = args(&command(&pc).unwrap()).join(" ");
         assert!(a.ends_with("-cdrom core.iso -boot d"), "{a}");
