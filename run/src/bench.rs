@@ -183,7 +183,7 @@ fn invocations(log: &str, what: &str) -> Option<u64> {
 /// The table `run` prints.
 pub fn render(ipc: u64, kernel: u64, rows: &[Row]) -> String {
     let mut s = format!(
-        "bench: session round trips against their floors (TSC cycles under TCG: only ratios mean anything)\n\
+        "bench: session round trips against their floors (TSC cycles: instructions under icount, host time under plain TCG)\n\
          bench:   floors: IPC round trip {ipc}, retype + revoke of a 4 KiB frame {kernel}\n"
     );
     for r in rows {
