@@ -161,28 +161,37 @@ pub fn run(_: &BenchArgs) -> Result<()> {
     });
 
     for (name, ram) in [("boot", "512 MiB"), ("boot-3g", "3 GiB"), ("boot-16g", "16 GiB")] {
+        let setup = |log: &str| table::setup(log).ok_or_else(|| anyhow!("`{name}` printed no setup figure"));
+        let ratio = |&(cycles, floor): &(u64, u64)| cycles as f64 / floor.max(1) as f64;
+        // Under icount (one boot: it is the same every time), plain TCG beside.
+        let (cycles, floor) = setup(&boot_with(name, true)?)?;
         let mut setups = Vec::new();
         for _ in 0..RUNS {
-            setups.push(table::setup(&boot(name)?).ok_or_else(|| anyhow!("`{name}` printed no setup figure"))?);
+            setups.push(setup(&boot(name)?)?);
         }
-        let ratio = |&(cycles, floor): &(u64, u64)| cycles as f64 / floor.max(1) as f64;
         let ratios: Vec<f64> = setups.iter().map(ratio).collect();
-        let (cycles, floor) = median(setups, ratio);
+        let tcg = median(setups, ratio);
         figures.push(Figure {
             what: format!("core from its first step to ready, {ram}"),
-            value: format!("{} cycles ({})", grouped(cycles), spread(&ratios)),
+            value: format!(
+                "{} icount cycles (plain TCG: ratio {}, {})",
+                grouped(cycles),
+                table::ratio(ratio(&tcg)),
+                spread(&ratios)
+            ),
             floor: format!("one `seL4_Yield` {}", grouped(floor)),
-            ratio: Some(cycles as f64 / floor.max(1) as f64),
+            ratio: Some(ratio(&(cycles, floor))),
             target: None,
-            command: format!("cargo run -p run -- boot {name}"),
+            command: format!("cargo run -p run -- boot {name} --icount"),
         });
     }
 
     // Per child in start order: (name, bytes, cycles per KiB, the boot's seL4_Yield). The first
-    // child of a boot also pays core's one-time setup of its loading window.
+    // child of a boot also pays core's one-time setup of its loading window. The first boot
+    // counts instructions; the plain-TCG boots after it give the spread.
     let mut loads: Vec<Vec<(String, u64, u64, u64)>> = Vec::new();
-    for _ in 0..RUNS {
-        let log = boot("children-smoke")?;
+    for run in 0..=RUNS {
+        let log = boot_with("children-smoke", run == 0)?;
         let (_, floor) = table::setup(&log).ok_or_else(|| anyhow!("`children-smoke` printed no setup figure"))?;
         for (i, (name, bytes, per_kib)) in table::loads(&log).into_iter().enumerate().take(2) {
             if loads.len() <= i {
@@ -191,17 +200,23 @@ pub fn run(_: &BenchArgs) -> Result<()> {
             loads[i].push((name, bytes, per_kib, floor));
         }
     }
-    for (i, runs) in loads.into_iter().enumerate() {
+    for (i, mut runs) in loads.into_iter().enumerate() {
         let ratio = |l: &(String, u64, u64, u64)| l.2 as f64 / l.3.max(1) as f64;
+        let (name, bytes, per_kib, floor) = runs.remove(0);
         let ratios: Vec<f64> = runs.iter().map(ratio).collect();
-        let (name, bytes, per_kib, floor) = median(runs, ratio);
+        let tcg = median(runs, ratio);
         figures.push(Figure {
             what: format!("loading and starting child {} ({name}, {} bytes of ELF)", i + 1, grouped(bytes)),
-            value: format!("{} cycles per KiB ({})", grouped(per_kib), spread(&ratios)),
+            value: format!(
+                "{} icount cycles per KiB (plain TCG: ratio {}, {})",
+                grouped(per_kib),
+                table::ratio(ratio(&tcg)),
+                spread(&ratios)
+            ),
             floor: format!("one `seL4_Yield` {}", grouped(floor)),
             ratio: Some(per_kib as f64 / floor.max(1) as f64),
             target: None,
-            command: "cargo run -p run -- boot children-smoke".into(),
+            command: "cargo run -p run -- boot children-smoke --icount".into(),
         });
     }
 
