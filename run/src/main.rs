@@ -15,7 +15,7 @@
 
 use clap::{Parser, Subcommand};
 
-use cli::{bench as bench_cli, boot, demo, iso, kernel, map, soak, test, trace};
+use cli::{bench as bench_cli, boot, demo, iso, kernel, map, profile, soak, test, trace};
 
 mod agree;
 mod bench;
@@ -53,6 +53,9 @@ enum Cmd {
     /// Print every speed figure of core beside its floor, target and verdict (boots the
     /// benchmark scenarios and runs the range allocator benchmark).
     Bench(bench_cli::BenchArgs),
+    /// Profile core's session logic on the host under callgrind: instructions per request kind
+    /// and the functions that take the most.
+    Profile(profile::ProfileArgs),
     /// Replay or generate allocation traces.
     Trace(trace::TraceArgs),
     /// Build the bootable PC image (GRUB ISO for BIOS and UEFI).
@@ -71,6 +74,7 @@ fn main() {
         Cmd::Soak(a) => soak::run(&a),
         Cmd::Trace(a) => trace::run(&a),
         Cmd::Bench(a) => bench_cli::run(&a),
+        Cmd::Profile(a) => profile::run(&a),
         Cmd::Iso(a) => iso::run(&a),
         Cmd::Map(a) => map::run(&a),
     };

@@ -6,6 +6,7 @@ pub mod demo;
 pub mod iso;
 pub mod kernel;
 pub mod map;
+pub mod profile;
 pub mod soak;
 pub mod test;
 pub mod trace;
