@@ -654,6 +654,34 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
         Ok(())
     }
 
+    /// The address [`Self::alloc`] would choose now for the same request, allocating nothing:
+    /// the same search, without the carving and its tree updates.
+    pub fn peek(&self, size: u64, align_log2: u8, range: Option<(u64, u64)>) -> Result<u64, RangeError> {
+        if size == 0 || align_log2 >= 64 {
+            return Err(RangeError::InvalidArgument);
+        }
+        let (lo, hi) = range.unwrap_or((0, u64::MAX));
+        if lo >= hi {
+            return Err(RangeError::InvalidArgument);
+        }
+        let req = Request::new(size, align_log2 as u32, lo, hi);
+        let root = self.root();
+        let sure = if lo == 0 && hi == u64::MAX {
+            let (max_free, max_order1) = self.aug(root);
+            if req.subtree_sure(max_free, max_order1) {
+                self.descend_sure(root, &req, &mut Path::new(Tree::Free))
+            } else {
+                None
+            }
+        } else {
+            self.find_sure(root, 0, u64::MAX, &req)
+        };
+        match sure {
+            Some((_, addr)) => Ok(addr),
+            None => self.find_exact(root, 0, u64::MAX, &req).map(|(_, addr)| addr).ok_or(RangeError::NoFit),
+        }
+    }
+
     /// Allocates `size` bytes aligned to `2^align_log2`, optionally inside
     /// `[lo, hi)`. Returns the base address. See the module doc for the
     /// placement policy.

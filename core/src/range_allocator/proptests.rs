@@ -253,7 +253,13 @@ fn run<const N: usize>(offset: u64, ops: Vec<Op>) -> Result<(), TestCaseError> {
                     None => (0, u64::MAX),
                 };
                 let range = range.map(|_| (lo, hi));
+                // `peek` answers what `alloc` then does (short of running out of nodes, which
+                // only carving can).
+                let peeked = a.peek(size, align_log2, range);
                 let got = a.alloc(size, align_log2, range);
+                if got != Err(RangeError::OutOfMetadata) {
+                    prop_assert_eq!(peeked, got, "peek and alloc disagree");
+                }
                 let want = if lo >= hi {
                     Err(RangeError::InvalidArgument)
                 } else {
