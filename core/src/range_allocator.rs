@@ -657,6 +657,19 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
     /// The address [`Self::alloc`] would choose now for the same request, allocating nothing:
     /// the same search, without the carving and its tree updates.
     pub fn peek(&self, size: u64, align_log2: u8, range: Option<(u64, u64)>) -> Result<u64, RangeError> {
+        self.search(size, align_log2, range, &mut Path::new(Tree::Free)).map(|(_, addr)| addr)
+    }
+
+    /// Where a request for `size` bytes aligned to `2^align_log2`, optionally inside `[lo, hi)`,
+    /// goes: the free block and the address. Without a constraint the whole tree is inside
+    /// it, and the first sure fit is one descent, which leaves its path in `path`.
+    fn search(
+        &self,
+        size: u64,
+        align_log2: u8,
+        range: Option<(u64, u64)>,
+        path: &mut Path,
+    ) -> Result<(Link, u64), RangeError> {
         if size == 0 || align_log2 >= 64 {
             return Err(RangeError::InvalidArgument);
         }
@@ -669,7 +682,7 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
         let sure = if lo == 0 && hi == u64::MAX {
             let (max_free, max_order1) = self.aug(root);
             if req.subtree_sure(max_free, max_order1) {
-                self.descend_sure(root, &req, &mut Path::new(Tree::Free))
+                self.descend_sure(root, &req, path)
             } else {
                 None
             }
@@ -677,8 +690,8 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
             self.find_sure(root, 0, u64::MAX, &req)
         };
         match sure {
-            Some((_, addr)) => Ok(addr),
-            None => self.find_exact(root, 0, u64::MAX, &req).map(|(_, addr)| addr).ok_or(RangeError::NoFit),
+            Some(f) => Ok(f),
+            None => self.find_exact(root, 0, u64::MAX, &req).ok_or(RangeError::NoFit),
         }
     }
 
@@ -686,35 +699,8 @@ impl<S: Slab<Node>, const B: usize> RangeAllocator<S, B> {
     /// `[lo, hi)`. Returns the base address. See the module doc for the
     /// placement policy.
     pub fn alloc(&mut self, size: u64, align_log2: u8, range: Option<(u64, u64)>) -> Result<u64, RangeError> {
-        if size == 0 || align_log2 >= 64 {
-            return Err(RangeError::InvalidArgument);
-        }
-        let (lo, hi) = range.unwrap_or((0, u64::MAX));
-        if lo >= hi {
-            return Err(RangeError::InvalidArgument);
-        }
-        let req = Request::new(size, align_log2 as u32, lo, hi);
         let mut path = Path::new(Tree::Free);
-        let root = self.root();
-        // Without a constraint the whole tree is inside it, and the first
-        // sure fit is one descent, which leaves its path for `carve_at`.
-        let sure = if lo == 0 && hi == u64::MAX {
-            let (max_free, max_order1) = self.aug(root);
-            if req.subtree_sure(max_free, max_order1) {
-                self.descend_sure(root, &req, &mut path)
-            } else {
-                None
-            }
-        } else {
-            self.find_sure(root, 0, u64::MAX, &req)
-        };
-        let (t, addr) = match sure {
-            Some(f) => f,
-            None => {
-                let f = self.find_exact(root, 0, u64::MAX, &req);
-                f.ok_or(RangeError::NoFit)?
-            }
-        };
+        let (t, addr) = self.search(size, align_log2, range, &mut path)?;
         // The bucket of the new used block is fetched while the free tree
         // is updated.
         self.prefetch_bucket(addr);

@@ -46,9 +46,18 @@ pub trait Walk {
     fn refused(&self, what: ObjectType, e: Option<KernelError>) -> Self::Error;
 }
 
-/// Levels a walk may place above a frame at most, with the frame's own map: more means the
-/// kernel keeps reporting a level missing that was just placed.
-const MAX_TRIES: usize = 4;
+/// Maps a walk may try at most: the frame's own, and one after each level above the smallest
+/// frame that can be missing (`ObjectType::paging_parent`, up to the VSpace root). More means
+/// the kernel keeps reporting a level missing that was just placed.
+const MAX_TRIES: usize = {
+    let mut tries = 1;
+    let mut level = ObjectType::Frame4K.paging_parent();
+    while let Some(ty) = level {
+        tries += 1;
+        level = ty.paging_parent();
+    }
+    tries
+};
 
 /// Maps a frame, placing the paging structures missing on the way, as the kernel reports them.
 pub fn map_frame<W: Walk>(w: &mut W, f: FrameMap) -> Result<(), W::Error> {

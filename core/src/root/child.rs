@@ -15,8 +15,7 @@ use crate::root::child_pd::ChildPd;
 use crate::root::state::Core;
 use crate::root::vspace::{self, MapError, Mapped, Mapping};
 
-/// Virtual address in core's own VSpace where core fills a child's frames.
-pub const WINDOW: u64 = 0x20_0000_0000;
+pub use crate::root::child_pd::WINDOW;
 
 /// What a child is, for core: its name, the objects it holds and what they cost.
 pub struct Child {

@@ -9,9 +9,11 @@ use sel4_core_protocol::CacheAttr;
 use crate::kernel::Slot;
 use crate::object::ObjectType;
 use crate::phys_allocator::{AllocFailure, ObjectId, Placed};
-use crate::root::child::WINDOW;
 use crate::root::state::Core;
 use crate::session::pd::{CapData, MapFailure, Pd, Registers, Rights};
+
+/// Virtual address in core's own VSpace where core fills a child's frames ([`Pd::fill`]).
+pub const WINDOW: u64 = 0x20_0000_0000;
 
 /// The child's caps in core's CSpace, and core.
 pub struct ChildPd<'a> {
