@@ -10,8 +10,9 @@
 //! * [`runner`]: allocations timed, counted and (feature `audit`) checked by [`audit`];
 //! * [`error`]: why a root task stops;
 //! * [`server`]: core serving its children over one endpoint (its receive loop, the table of
-//!   children that handles each message, fault reports, telemetry); [`child_pd`]: a child's PD
+//!   children that handles each message, fault reports); [`child_pd`]: a child's PD
 //!   as the loader ([`crate::loader`]) and its sessions ([`crate::session`]) use it;
+//! * [`telemetry`]: what serving each request kind cost (feature `work-clock`);
 //! * [`heap`]: core's heap, where records that grow with use live;
 //! * [`seed`] and [`device`]: the demo of core's placement (the 8 KiB gap case, a device frame).
 
@@ -29,4 +30,5 @@ pub mod runner;
 pub mod seed;
 pub mod server;
 pub mod state;
+pub mod telemetry;
 pub mod vspace;

@@ -565,14 +565,27 @@ impl Sessions {
         let own = serial(session, Named::Session)?;
         // The IPC region is the child's, as a PDPT's span: no session maps there.
         let region = (ObjectType::Pdpt, thread::ipc_region().0);
-        let foreign: Vec<(ObjectType, u64)> = self
-            .sessions
-            .iter()
-            .filter(|(&serial, _)| serial != own)
-            .flat_map(|(_, s)| s.paging.iter().map(|p| (p.object.ty, p.va)))
-            .chain([region])
-            .collect();
-        ram::map(pd, self.session(session, Some(SessionKind::Ram))?, dataspace, vaddr, &foreign)
+        // Whether paging structures of the child's other sessions (or the IPC region) cover
+        // any of the dataspace's span at `vaddr` (a handle that names nothing is the map's to
+        // refuse).
+        let span = serial(dataspace, Named::Dataspace)
+            .ok()
+            .and_then(|id| self.sessions.get(&own)?.dataspaces.get(&id))
+            .map(|d| (vaddr, vaddr.saturating_add(d.size)));
+        let covers = |(lo, hi): (u64, u64), (ty, va): (ObjectType, u64)| {
+            let Some(bits) = ty.vspan_bits() else { return false };
+            let start = va >> bits << bits;
+            lo < start.saturating_add(1 << bits) && start < hi
+        };
+        let foreign = span.is_some_and(|span| {
+            self.sessions
+                .iter()
+                .filter(|(&serial, _)| serial != own)
+                .flat_map(|(_, s)| s.paging.iter().map(|p| (p.object.ty, p.va)))
+                .chain([region])
+                .any(|p| covers(span, p))
+        });
+        ram::map(pd, self.session(session, Some(SessionKind::Ram))?, dataspace, vaddr, foreign)
     }
 
     fn open(&mut self, client: &Client, kind: SessionKind, ram_quota: u64, cap_quota: u32) -> Result<Words, ErrorCode> {

@@ -1,7 +1,7 @@
 //! A child's protection domain on the real kernel, as its sessions use it ([`Pd`]): core's
 //! allocator for the objects, and the seL4 invocations on the child's VSpace, CNode and threads.
 
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 use sel4::{cap_type, init_thread, CNodeCapData, Cap, CapRights, UserContext, VmAttributes, Word};
 use sel4_core_protocol::CacheAttr;
@@ -10,6 +10,7 @@ use crate::kernel::Slot;
 use crate::object::ObjectType;
 use crate::phys_allocator::{AllocFailure, ObjectId, Placed};
 use crate::root::state::Core;
+use crate::root::telemetry::in_allocator;
 use crate::session::pd::{CapData, MapFailure, Pd, Registers, Rights};
 
 /// Virtual address in core's own VSpace where core fills a child's frames ([`Pd::fill`]).
@@ -25,10 +26,6 @@ pub struct ChildPd<'a> {
     pub cnode_bits: u8,
 }
 
-/// TSC cycles core spent in its physical allocator for children's sessions (range allocator,
-/// untyped pool, cap space), without the kernel invocations the allocator made.
-static ALLOCATOR_CYCLES: AtomicU64 = AtomicU64::new(0);
-
 /// Set when core's allocator ran out of one of core's own stores (pool nodes, cap slots, range
 /// blocks) for a child: the server grows them (`root::metadata`) and serves the request again.
 static SHORT: AtomicBool = AtomicBool::new(false);
@@ -42,20 +39,6 @@ fn note_short<T>(r: Result<T, AllocFailure>) -> Result<T, AllocFailure> {
     if let Err(AllocFailure::Capacity(_)) = r {
         SHORT.store(true, Relaxed);
     }
-    r
-}
-
-/// The total of [`ALLOCATOR_CYCLES`] so far, for the server's per-request breakdown.
-pub fn allocator_cycles() -> u64 {
-    ALLOCATOR_CYCLES.load(Relaxed)
-}
-
-/// Runs one call into the physical allocator, adding its cycles without the kernel's.
-fn in_allocator<T>(f: impl FnOnce() -> T) -> T {
-    let (t0, k0) = (crate::root::runner::rdtsc(), sel4::invocation_time());
-    let r = f();
-    let kernel = sel4::invocation_time().since(k0).cycles;
-    ALLOCATOR_CYCLES.fetch_add((crate::root::runner::rdtsc() - t0).saturating_sub(kernel), Relaxed);
     r
 }
 

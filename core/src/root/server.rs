@@ -1,7 +1,8 @@
 //! core serving its children over one endpoint, in parts: [`children`] is the table of
 //! children and the [`receive::Handler`] that says what each message means (a request decoded
 //! by `sel4_core_protocol` and served through the child's sessions, an exit, a fault reported
-//! with [`fault`]); [`receive`] is the receive/reply loop; [`telemetry`] what serving cost.
+//! with [`fault`]); [`receive`] is the receive/reply loop; what serving cost is
+//! [`crate::root::telemetry`]'s.
 //! This file starts the children, runs the loop until every child is gone, and then compares
 //! the RAM allocator's free bytes, largest free block and bookkeeping with their values before
 //! the first child was loaded, and prints the summary.
@@ -9,7 +10,6 @@
 pub mod children;
 pub mod fault;
 pub mod receive;
-pub mod telemetry;
 
 use sel4_root_task::println;
 

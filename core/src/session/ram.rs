@@ -54,30 +54,41 @@ pub(crate) fn place_block(pd: &mut impl Pd, size: u64, align: u8, range: Option<
 /// Places the frames of `run`; where a run's block is not inside one untyped (a dataspace
 /// across boot untypeds), its halves, down to single frames and then smaller frames.
 pub(crate) fn place_run(pd: &mut impl Pd, pending: &mut Pending, run: Run) -> Result<(), ErrorCode> {
-    let mut todo: Vec<Run> = alloc::vec![run];
-    while let Some(r) = todo.pop() {
-        match pending.place(pd, frame_type(r.frame_bits), 0, Some(r.paddr), r.count_log2) {
-            Ok(_) => {}
-            Err(ErrorCode::NoMemory) if r.count_log2 > 0 || r.frame_bits > layout::FRAME_BITS[2] => {
-                // Halves, or the frame as frames of the next smaller size (in runs of at most
-                // the fan-out), pushed so the lower comes first.
-                let parts: Vec<Run> = if r.count_log2 > 0 {
-                    let half = Run { count_log2: r.count_log2 - 1, ..r };
-                    alloc::vec![Run { paddr: r.paddr + half.bytes(), ..half }, half]
-                } else {
-                    layout::runs(r.paddr, r.bytes(), r.frame_bits - 1, MAX_RUN_LOG2 as u8)
-                        .filter(|p| p.frame_bits < r.frame_bits)
-                        .collect::<Vec<_>>()
-                        .into_iter()
-                        .rev()
-                        .collect()
-                };
-                todo.extend(parts);
+    // The common case, a run inside one untyped, needs no list of parts.
+    match place_one(pd, pending, run)? {
+        None => Ok(()),
+        Some(parts) => {
+            let mut todo = parts;
+            while let Some(r) = todo.pop() {
+                if let Some(parts) = place_one(pd, pending, r)? {
+                    todo.extend(parts);
+                }
             }
-            Err(e) => return Err(e),
+            Ok(())
         }
     }
-    Ok(())
+}
+
+/// Places the frames of `r`, or says which parts to place instead: its halves, or the frame
+/// as frames of the next smaller size (in runs of at most the fan-out), the lower last so it
+/// is placed first.
+fn place_one(pd: &mut impl Pd, pending: &mut Pending, r: Run) -> Result<Option<Vec<Run>>, ErrorCode> {
+    match pending.place(pd, frame_type(r.frame_bits), 0, Some(r.paddr), r.count_log2) {
+        Ok(_) => Ok(None),
+        Err(ErrorCode::NoMemory) if r.count_log2 > 0 || r.frame_bits > layout::FRAME_BITS[2] => {
+            Ok(Some(if r.count_log2 > 0 {
+                let half = Run { count_log2: r.count_log2 - 1, ..r };
+                alloc::vec![Run { paddr: r.paddr + half.bytes(), ..half }, half]
+            } else {
+                let mut parts: Vec<Run> = layout::runs(r.paddr, r.bytes(), r.frame_bits - 1, MAX_RUN_LOG2 as u8)
+                    .filter(|p| p.frame_bits < r.frame_bits)
+                    .collect();
+                parts.reverse();
+                parts
+            }))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 // Apart from `Sessions::serve`: its locals stay off the stack of other requests.
@@ -128,8 +139,8 @@ pub(super) fn free(pd: &mut impl Pd, s: &mut Session, dataspace: Handle) -> Resu
 }
 
 /// Maps dataspace `dataspace` at `vaddr`. Where `foreign` (paging structures of the child's
-/// other sessions, with an address each maps) cover any of `[vaddr, vaddr + size)`, it is
-/// InvalidArgument: closing that session would unmap this dataspace.
+/// other sessions cover any of `[vaddr, vaddr + size)`), it is InvalidArgument: closing that
+/// session would unmap this dataspace.
 // Apart from `Sessions::serve`: its locals stay off the stack of other requests.
 #[inline(never)]
 pub(super) fn map(
@@ -137,23 +148,20 @@ pub(super) fn map(
     s: &mut Session,
     dataspace: Handle,
     vaddr: u64,
-    foreign: &[(ObjectType, u64)],
+    foreign: bool,
 ) -> Result<Words, ErrorCode> {
     let id = serial(dataspace, Named::Dataspace)?;
     let ds = s.dataspaces.get(&id).ok_or(ErrorCode::InvalidHandle)?;
     let align = (1u64 << ds.frame_bits) - 1;
-    let Some(end) = vaddr.checked_add(ds.size).filter(|&e| e <= VADDR_LIMIT) else {
-        return Err(ErrorCode::InvalidArgument);
-    };
-    let overlaps = |&(ty, va): &(ObjectType, u64)| {
-        let Some(bits) = ty.vspan_bits() else { return false };
-        let lo = va >> bits << bits;
-        vaddr < lo.saturating_add(1 << bits) && lo < end
-    };
-    if ds.mapped.is_some() || vaddr & align != ds.paddr & align || foreign.iter().any(overlaps) {
+    if vaddr.checked_add(ds.size).is_none_or(|end| end > VADDR_LIMIT) {
         return Err(ErrorCode::InvalidArgument);
     }
-    let (runs, cache) = (ds.runs.clone(), ds.cache);
+    if ds.mapped.is_some() || vaddr & align != ds.paddr & align || foreign {
+        return Err(ErrorCode::InvalidArgument);
+    }
+    let cache = ds.cache;
+    // Taken out while mapping (the session's charge changes meanwhile), put back after.
+    let runs = s.dataspaces.get_mut(&id).map(|d| core::mem::take(&mut d.runs)).unwrap_or_default();
     let mut pending = Pending::new(s);
     let mut paging = Vec::new();
     // The frames in address order with where each goes; the first `mapped` of them are mapped.
@@ -179,12 +187,16 @@ pub(super) fn map(
             pd.unmap_frame(slot, ty);
         }
         pending.undo(pd);
+        if let Some(d) = s.dataspaces.get_mut(&id) {
+            d.runs = runs;
+        }
         return Err(e);
     }
     pending.commit(s);
     s.paging.extend(paging);
     if let Some(d) = s.dataspaces.get_mut(&id) {
         d.mapped = Some(vaddr);
+        d.runs = runs;
     }
     Ok(Done.to_words())
 }

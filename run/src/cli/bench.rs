@@ -27,7 +27,13 @@ fn boot(name: &str) -> Result<String> {
 
 /// Boots scenario `name`, counting instructions if `icount` (QEMU `-icount shift=0`).
 fn boot_with(name: &str, icount: bool) -> Result<String> {
-    let s = overrides::load(name, &Overrides::default())?;
+    boot_featured(name, icount, &[])
+}
+
+/// Boots scenario `name` with more cargo `features` of its image.
+fn boot_featured(name: &str, icount: bool, features: &[&str]) -> Result<String> {
+    let o = Overrides { features: features.iter().map(|f| f.to_string()).collect(), ..Overrides::default() };
+    let s = overrides::load(name, &o)?;
     let booted = runner::boot(&s, &Boot { icount, ..Boot::default() })?;
     if !booted.verdict.passed() {
         bail!("scenario `{name}` failed; its figures would mean nothing");
@@ -55,6 +61,67 @@ fn range_allocator() -> Result<String> {
     Ok(stdout)
 }
 
+/// Operations the range allocator runs under callgrind per subject and size.
+const COUNTED_OPS: u64 = 100_000;
+
+/// Instructions and L1 misses (instruction fetch, data read, data write) per operation of
+/// each allocator at each live size, on the benchmark's churn trace, under callgrind with its
+/// cache simulation: counts, the same on every run.
+fn range_allocator_counts(subjects: &[&str], sizes: &[u64]) -> Result<Vec<(String, u64, f64, f64)>> {
+    crate::cli::profile::ensure_valgrind()?;
+    eprintln!("run: bench: building the range allocator benchmark for callgrind");
+    let out = Command::new(workspace::cargo())
+        .current_dir(workspace::root())
+        .args(["bench", "--no-run", "--message-format=json", "-p", "sel4-core", "--features", "std"])
+        .args(["--bench", "range_allocator"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .context("cannot run cargo bench --no-run")?;
+    if !out.status.success() {
+        bail!("building the range allocator benchmark failed ({})", out.status);
+    }
+    let exe = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|m| m["target"]["name"] == "range_allocator")
+        .find_map(|m| m["executable"].as_str().map(str::to_string))
+        .ok_or_else(|| anyhow!("cargo named no range_allocator benchmark executable"))?;
+    let dir = workspace::target_dir().join("profile");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut rows = Vec::new();
+    for subject in subjects {
+        for &n in sizes {
+            let file = dir.join(format!("range-{}-{n}.callgrind", subject.replace([' ', '(', ')'], "")));
+            eprintln!("run: bench: {subject} at {n} live ranges under callgrind");
+            let run = Command::new("valgrind")
+                .args(["--tool=callgrind", "--cache-sim=yes", "--toggle-collect=*run_ops*"])
+                .arg(format!("--callgrind-out-file={}", file.display()))
+                .arg(&exe)
+                .arg(format!("range_allocator_churn/{subject}/{n}$"))
+                .env("RANGE_ALLOCATOR_FIXED_OPS", COUNTED_OPS.to_string())
+                .stdin(Stdio::null())
+                .output()
+                .context("cannot run valgrind")?;
+            if !run.status.success() {
+                bail!("the range allocator benchmark under callgrind failed ({})", run.status);
+            }
+            let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let totals = crate::cli::profile::totals(&text)
+                .ok_or_else(|| anyhow!("{} holds no event totals", file.display()))?;
+            let get = |e: &str| totals.iter().find(|(name, _)| name == e).map_or(0, |t| t.1);
+            let per_op = |v: u64| v as f64 / COUNTED_OPS as f64;
+            rows.push((
+                format!("{subject} at {}", grouped(n)),
+                get("Ir") / COUNTED_OPS,
+                per_op(get("I1mr") + get("D1mr") + get("D1mw")),
+                per_op(get("DLmr") + get("DLmw")),
+            ));
+        }
+    }
+    Ok(rows)
+}
+
 /// Boots of each scenario whose figures come from TCG timing (the host's load moves them from
 /// one boot to the next): the table gives the median.
 const RUNS: usize = 3;
@@ -80,6 +147,10 @@ pub fn run(_: &BenchArgs) -> Result<()> {
     let counted = [boot_with("session-bench", true)?, boot_with("session-bench", true)?];
     let deterministic = session_bench::determinism(&counted[0], &counted[1]);
     let icount_rows = session_bench::session(&counted[0])?;
+    // Once more with core timing its work per request (feature `work-clock`), for what the
+    // operations are made of; the difference to the boot above is what measuring costs.
+    let timed = boot_featured("session-bench", true, &["work-clock"])?;
+    let timed_rows = session_bench::session(&timed)?;
     // Plain TCG beside them, for reference: the median of a few boots and their spread.
     let logs = (0..RUNS).map(|_| boot("session-bench")).collect::<Result<Vec<_>>>()?;
     let runs = logs.iter().map(|l| session_bench::session(l)).collect::<Result<Vec<_>>>()?;
@@ -91,6 +162,8 @@ pub fn run(_: &BenchArgs) -> Result<()> {
             what: match r.what {
                 "null" => "RAM session null request (`Usage`)".to_string(),
                 op if op.contains(" of ") => format!("RAM session {op}, floor the kernel's retypes, maps and revokes"),
+                op @ ("open+close" | "cnode create+destroy") => format!("session {op}"),
+                op if op.starts_with("tcb ") => format!("session {op}"),
                 op => format!("RAM session {op} of 4 KiB"),
             },
             value: format!(
@@ -105,13 +178,49 @@ pub fn run(_: &BenchArgs) -> Result<()> {
             command: "cargo run -p run -- boot session-bench --icount".into(),
         });
     }
-    // What the operations are made of, under icount.
-    let log = &counted[0];
+    // What the operations are made of, under icount, and what measuring that costs.
     let breakdown = session_bench::render(
-        session_bench::figure(log, "ipc floor").unwrap_or(0),
-        session_bench::figure(log, "kernel floor").unwrap_or(0),
-        &icount_rows,
-    );
+        session_bench::figure(&timed, "ipc floor").unwrap_or(0),
+        session_bench::figure(&timed, "kernel floor").unwrap_or(0),
+        &timed_rows,
+    ) + &session_bench::measuring_cost(&icount_rows, &timed_rows);
+    // Core's own work per request kind against the kernel work it causes.
+    for (label, own, kernel, invocations) in session_bench::kinds(&timed) {
+        let command = "cargo run -p run -- boot session-bench --icount --features work-clock".to_string();
+        figures.push(if invocations == 0.0 {
+            let target = session_bench::NO_KERNEL_TARGET;
+            Figure {
+                what: format!("core's own work per `{label}` request (it makes no kernel invocation)"),
+                value: format!("{} icount cycles", grouped(own)),
+                floor: "–".into(),
+                ratio: None,
+                target: Some((format!("<= {target} cycles"), own <= target)),
+                command,
+            }
+        } else {
+            Figure {
+                what: format!("core's own work per `{label}` request (allocator and session logic)"),
+                value: format!("{} icount cycles", grouped(own)),
+                floor: format!("the kernel work it causes {} ({invocations:.2} invocations)", grouped(kernel)),
+                ratio: Some(own as f64 / kernel.max(1) as f64),
+                target: Some(("<= 1".into(), own <= kernel)),
+                command,
+            }
+        });
+    }
+    // Per frame of the larger dataspaces: core's own work against the kernel's.
+    for s in session_bench::sized(&counted[0])?.into_iter().filter(|s| !s.what.ends_with("of 4 KiB")) {
+        let (own, kernel) = (s.per_frame(s.core_work()), s.per_frame(s.kernel));
+        figures.push(Figure {
+            what: format!("core's own work per frame, {} (the operation less its floor, per frame)", s.what),
+            value: format!("{} icount cycles per frame ({} frames)", grouped(own), s.frames),
+            floor: format!("the kernel's per frame {}", grouped(kernel)),
+            ratio: Some(own as f64 / kernel.max(1) as f64),
+            target: Some(("<= 1".into(), own <= kernel)),
+            command: "cargo run -p run -- boot session-bench --icount".into(),
+        });
+    }
+    let log = &counted[0];
 
     for (size, bytes) in session_bench::bytes_per_mib(log) {
         figures.push(Figure {
@@ -138,6 +247,18 @@ pub fn run(_: &BenchArgs) -> Result<()> {
         target: Some(("< 1 (faster)".into(), ours_large < peer)),
         command: RANGE_BENCH.into(),
     });
+    // The same trace under callgrind: instructions and cache misses per operation, beside ns/op.
+    let counts = range_allocator_counts(&["avl (ours)", "range-alloc"], &[small, large])?;
+    for (who, instructions, l1, ll) in &counts {
+        figures.push(Figure {
+            what: format!("range allocator churn, {who} live ranges, counted"),
+            value: format!("{instructions} instructions, {l1:.1} L1 misses, {ll:.2} last-level misses per op"),
+            floor: "–".into(),
+            ratio: None,
+            target: None,
+            command: "cargo run -p run -- bench (the churn trace under callgrind: `RANGE_ALLOCATOR_FIXED_OPS` in `core/benches/range_allocator.rs`)".into(),
+        });
+    }
     let growth = ours_large / ours_small;
     figures.push(Figure {
         what: format!("range allocator growth, {} to {} live ranges", grouped(small), grouped(large)),
@@ -221,6 +342,7 @@ pub fn run(_: &BenchArgs) -> Result<()> {
     }
 
     println!();
+    println!("bench: what the operations are made of, from a boot where core timed its work (feature `work-clock`):");
     print!("{breakdown}");
     println!();
     match &deterministic {

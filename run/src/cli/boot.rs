@@ -44,6 +44,10 @@ pub struct BootArgs {
     /// the same on every boot (caches and TLBs are not modelled).
     #[arg(long)]
     pub icount: bool,
+    /// More cargo features of the image's package, added to the scenario's (e.g. `work-clock`:
+    /// core prints its work per request kind for each child).
+    #[arg(long, value_delimiter = ',')]
+    pub features: Vec<String>,
 }
 
 pub fn run(args: &BootArgs) -> anyhow::Result<()> {
@@ -52,6 +56,7 @@ pub fn run(args: &BootArgs) -> anyhow::Result<()> {
         config: args.config.clone(),
         timeout: args.timeout,
         requests: args.requests.clone(),
+        features: args.features.clone(),
     };
     let s = overrides::load(&args.scenario, &overrides)?;
     let options = Options {

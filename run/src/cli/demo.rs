@@ -16,7 +16,7 @@ pub struct DemoArgs {
 }
 
 pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
-    let overrides = Overrides { ram: args.ram.clone(), config: args.config.clone(), timeout: None, requests: None };
+    let overrides = Overrides { ram: args.ram.clone(), config: args.config.clone(), ..Overrides::default() };
     let s = overrides::load("demo", &overrides)?;
     if runner::run(&s, &Options { live: true, ..Options::default() })? {
         Ok(())

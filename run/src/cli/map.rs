@@ -67,6 +67,7 @@ pub fn run(args: &MapArgs) -> Result<()> {
         config: args.config.clone(),
         timeout: args.timeout,
         requests: args.requests.clone(),
+        ..Overrides::default()
     };
     let s = overrides::load(args.scenario.as_deref().unwrap_or_default(), &overrides)?;
     if let Medium::Iso(_) = s.medium {

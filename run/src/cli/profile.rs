@@ -30,6 +30,30 @@ pub fn summary(out: &str) -> Option<u64> {
     out.lines().find_map(|l| l.strip_prefix("summary: ")?.trim().parse().ok())
 }
 
+/// Every event of a callgrind output file's `events:` line with its `summary:` total (with
+/// `--cache-sim=yes`: `Ir`, `I1mr`, `D1mr`, `D1mw` and the last-level misses).
+pub fn totals(out: &str) -> Option<Vec<(String, u64)>> {
+    let events = out.lines().find_map(|l| l.strip_prefix("events: "))?;
+    let summary = out.lines().find_map(|l| l.strip_prefix("summary: "))?;
+    let mut values: Vec<u64> = summary.split_whitespace().map(str::parse).collect::<Result<_, _>>().ok()?;
+    let names: Vec<String> = events.split_whitespace().map(str::to_string).collect();
+    // Callgrind leaves out trailing zero totals.
+    if values.len() > names.len() {
+        return None;
+    }
+    values.resize(names.len(), 0);
+    Some(names.into_iter().zip(values).collect())
+}
+
+/// Makes sure `valgrind` and `callgrind_annotate` are there, installing valgrind if not.
+pub fn ensure_valgrind() -> Result<()> {
+    sel4_kernel_build::ensure_installed(|| match (find("valgrind"), find("callgrind_annotate")) {
+        (true, true) => Vec::new(),
+        _ => vec![("programs `valgrind` and `callgrind_annotate`".to_string(), "valgrind")],
+    })
+    .map_err(|e| anyhow!("{e}"))
+}
+
 /// The function lines of `callgrind_annotate` output (`<Ir> (<share>%)  <file>:<function> ...`),
 /// as (share, function), the workspace path and the binary's name dropped.
 pub fn top_functions(annotated: &str, n: usize) -> Vec<(String, String)> {
@@ -49,11 +73,7 @@ pub fn top_functions(annotated: &str, n: usize) -> Vec<(String, String)> {
 }
 
 pub fn run(args: &ProfileArgs) -> Result<()> {
-    sel4_kernel_build::ensure_installed(|| match (find("valgrind"), find("callgrind_annotate")) {
-        (true, true) => Vec::new(),
-        _ => vec![("programs `valgrind` and `callgrind_annotate`".to_string(), "valgrind")],
-    })
-    .map_err(|e| anyhow!("{e}"))?;
+    ensure_valgrind()?;
     eprintln!("run: building session-profile (core/lab, release)");
     let status = Command::new(workspace::cargo())
         .current_dir(workspace::root())
@@ -117,6 +137,10 @@ mod tests {
     fn reads_callgrind_and_its_annotation() {
         assert_eq!(summary("events: Ir\nsummary: 10642029\ntotals: 10642029\n"), Some(10642029));
         assert_eq!(summary("events: Ir\n"), None);
+        let cached = "events: Ir I1mr D1mr D1mw\nsummary: 1000 2 30 40\n";
+        assert_eq!(totals(cached).unwrap()[2], ("D1mr".to_string(), 30));
+        assert_eq!(totals("events: Ir I1mr\nsummary: 1000\n").unwrap()[1], ("I1mr".to_string(), 0));
+        assert_eq!(totals("events: Ir\nsummary: 1000 2\n"), None);
         let annotated = "10,642,029 (100.0%)  PROGRAM TOTALS\n\
             2,126,000 (19.98%)  /w/core/src/range_allocator.rs:sel4_core::range_allocator::RangeAllocator<S,_>::fix_up [/w/target/release/session-profile]\n\
             320,000 ( 3.01%)  ./malloc/./malloc/malloc.c:_int_free [/usr/lib/x86_64-linux-gnu/libc.so.6]\n";

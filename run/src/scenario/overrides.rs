@@ -1,5 +1,5 @@
 //! Command-line overrides of a scenario's settings (`--ram`, `--config`,
-//! `--timeout`, `--requests`), applied when a verb loads a scenario by name.
+//! `--timeout`, `--requests`, `--features`), applied when a verb loads a scenario by name.
 
 use crate::scenario::{find, parse_ram, Scenario};
 use crate::workspace;
@@ -18,6 +18,9 @@ pub struct Overrides {
     pub timeout: Option<u64>,
     /// The requester's script (a file in `run/requests/` without `.requests`, or a path).
     pub requests: Option<String>,
+    /// More cargo features of the image's package (such as `work-clock`), added to the
+    /// scenario's.
+    pub features: Vec<String>,
 }
 
 /// Loads scenario `name` (a file in the scenario folder without
@@ -53,6 +56,11 @@ fn apply(s: &mut Scenario, o: &Overrides) -> anyhow::Result<()> {
         );
         s.timeout_secs = t;
     }
+    for f in &o.features {
+        if !s.features.contains(f) {
+            s.features.push(f.clone());
+        }
+    }
     if let Some(script) = &o.requests {
         match &mut s.requests {
             Some(r) => r.script = script.clone(),
@@ -70,12 +78,19 @@ mod tests {
     fn overrides_replace_the_scenario_settings() {
         let s = load(
             "boot",
-            &Overrides { ram: Some("1G".into()), config: Some("release".into()), timeout: Some(5), requests: None },
+            &Overrides {
+                ram: Some("1G".into()),
+                config: Some("release".into()),
+                timeout: Some(5),
+                ..Overrides::default()
+            },
         )
         .unwrap();
         assert_eq!((s.ram_mib, s.config.as_str(), s.timeout_secs), (1024, "release", 5));
         let plain = load("boot", &Overrides::default()).unwrap();
         assert_eq!(plain.ram_mib, 512);
+        let timed = load("session-bench", &Overrides { features: vec!["work-clock".into()], ..Overrides::default() });
+        assert_eq!(timed.unwrap().features, ["work-clock"]);
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //!   round trip between two address spaces;
 //! - the kernel floor: core retypes a 4 KiB frame from a free leaf untyped and revokes the leaf
 //!   again, straight through the kernel (no allocator): cycles per retype + revoke;
+//! - the caps floor: the same retype and revoke with a copy of the frame cap in between (the
+//!   copy a `RamCaps` request makes into the child's CNode; the revoke deletes it too);
 //! - the kernel floor of a dataspace of each size the bench service maps (4 KiB, 1 MiB, 3 MiB,
 //!   64 MiB): the retypes, frame maps and revokes the kernel needs for the frames core would
 //!   make it of (`layout::runs` of the block core's placement picks), timed straight through
@@ -75,8 +77,9 @@ fn ipc_floor(core: &mut Core, spec: &Spec<'static>) -> Result<u64, Error> {
     Ok(cycles)
 }
 
-/// Cycles per retype of a 4 KiB frame from a free leaf untyped plus the revoke that frees it.
-fn kernel_floor(core: &mut Core) -> Result<u64, Error> {
+/// Cycles per retype of a 4 KiB frame from a free leaf untyped plus the revoke that frees it,
+/// with a copy of the frame's cap in between if `copy`.
+fn kernel_floor(core: &mut Core, copy: bool) -> Result<u64, Error> {
     // A leaf of exactly 4 KiB: place a frame, free it; the leaf stays, free.
     let p = core.ours.alloc(&mut core.kernel, ObjectType::Frame4K, 0).map_err(|failure| Error::Alloc {
         ty: ObjectType::Frame4K,
@@ -86,10 +89,13 @@ fn kernel_floor(core: &mut Core) -> Result<u64, Error> {
     let node = core.ours.node_of(p.handle).ok_or(Error::Failed("session-bench: the frame just placed is not live"))?;
     let leaf = core.ours.placer.pool.info(node).slot;
     core.ours.free(&mut core.kernel, p.handle)?;
-    let dest = Slot(core.reserved.start);
+    let (dest, copied) = (Slot(core.reserved.start), Slot(core.reserved.start + 1));
     let k = &mut core.kernel.inner;
     let once = |k: &mut sel4_core::root::kernel::SeL4| -> Result<(), Error> {
         k.untyped_retype(leaf, ObjectType::Frame4K, 0, dest, 1).map_err(|e| Error::Kernel("retype", e))?;
+        if copy {
+            k.slot(copied).copy(&k.slot(dest), CapRights::read_write()).map_err(|e| Error::Kernel("copy", e))?;
+        }
         k.cnode_revoke(leaf).map_err(|e| Error::Kernel("revoke", e))
     };
     for _ in 0..ROUNDS {
@@ -102,9 +108,9 @@ fn kernel_floor(core: &mut Core) -> Result<u64, Error> {
     Ok((rdtsc() - t0) / ROUNDS)
 }
 
-/// Cycles and kernel invocations per retype, map and revoke of the frames of a dataspace of
-/// `size` bytes, laid out as core lays it out.
-fn sized_floor(core: &mut Core, size: u64, rounds: u64) -> Result<(u64, u64), Error> {
+/// Cycles, kernel invocations and frames per retype, map and revoke of the frames of a
+/// dataspace of `size` bytes, laid out as core lays it out.
+fn sized_floor(core: &mut Core, size: u64, rounds: u64) -> Result<(u64, u64, u64), Error> {
     use sel4_core::root::vspace::{self, Mapped, Mapping};
     use sel4_core_protocol::layout;
     let frame = |bits: u8| if bits == 21 { ObjectType::Frame2M } else { ObjectType::Frame4K };
@@ -175,7 +181,7 @@ fn sized_floor(core: &mut Core, size: u64, rounds: u64) -> Result<(u64, u64), Er
         core.ours.free(&mut core.kernel, p.handle)?;
     }
     let dest = core.ours.placer.caps.alloc_run(256).map_err(|_| Error::Failed("session-bench: no 256 free slots"))?;
-    let mut invocations = 0;
+    let (mut invocations, mut frames) = (0, 0);
     let mut round = |core: &mut Core| -> Result<(), Error> {
         let mut va = SCRATCH;
         for &(leaf, run) in &runs {
@@ -196,6 +202,7 @@ fn sized_floor(core: &mut Core, size: u64, rounds: u64) -> Result<(u64, u64), Er
             // Revoking the leaf deletes the frames, which unmaps them.
             k.cnode_revoke(leaf).map_err(|e| Error::Kernel("revoke", e))?;
             invocations += 2 + (1u64 << run.count_log2);
+            frames += 1u64 << run.count_log2;
         }
         Ok(())
     };
@@ -208,12 +215,13 @@ fn sized_floor(core: &mut Core, size: u64, rounds: u64) -> Result<(u64, u64), Er
     }
     let cycles = (rdtsc() - t0) / rounds;
     let per_round = invocations / (2 * rounds);
+    let frames = frames / (2 * rounds);
     core.ours.placer.caps.free_run(dest, 256).map_err(|_| Error::Failed("session-bench: slots not given back"))?;
     while let Some(h) = paging.pop() {
         core.ours.free(&mut core.kernel, h)?;
     }
     core.ours.free(&mut core.kernel, pml4.handle)?;
-    Ok((cycles, per_round))
+    Ok((cycles, per_round, frames))
 }
 
 fn main(bi: &BootInfo<'static>) -> Result<(), Error> {
@@ -226,12 +234,14 @@ fn main(bi: &BootInfo<'static>) -> Result<(), Error> {
     child::prepare_window(core)?;
     let ipc = ipc_floor(core, &floor_spec)?;
     println!("bench: ipc floor {ipc} cycles per round trip");
-    let kernel = kernel_floor(core)?;
+    let kernel = kernel_floor(core, false)?;
     println!("bench: kernel floor {kernel} cycles per retype + revoke");
+    let caps = kernel_floor(core, true)?;
+    println!("bench: kernel floor caps {caps} cycles per retype + copy + revoke");
     for (name, size, rounds) in SIZES {
-        let (cycles, invocations) = sized_floor(core, size, rounds)?;
+        let (cycles, invocations, frames) = sized_floor(core, size, rounds)?;
         println!(
-            "bench: kernel floor map {name} {cycles} cycles per retype + map + revoke ({invocations} invocations)"
+            "bench: kernel floor map {name} {cycles} cycles per retype + map + revoke ({invocations} invocations, {frames} frames)"
         );
     }
     // One at a time, so neither's figures include the other's work.

@@ -14,7 +14,6 @@ use sel4_root_task::println;
 
 use super::fault::Fault;
 use super::receive::{Answer, Handler};
-use super::telemetry::Work;
 use super::Outcome;
 use crate::kernel::Slot;
 use crate::loader::Spec;
@@ -24,6 +23,7 @@ use crate::root::child_pd::ChildPd;
 use crate::root::error::Error;
 use crate::root::heap;
 use crate::root::state::Core;
+use crate::root::telemetry::{Stamp, Work};
 use crate::session::{Client, Sessions};
 use crate::untyped_pool::NodeId;
 
@@ -143,8 +143,7 @@ impl Table {
         reserve_heap(core, &mut self.free0)?;
         self.reserve_metadata(core)?;
         crate::root::child_pd::take_short();
-        let (t0, k0, a0) =
-            (crate::root::runner::rdtsc(), sel4::invocation_time(), crate::root::child_pd::allocator_cycles());
+        let start = Stamp::now();
         let Some(Some(entry)) = self.entries.get(index) else { return Err(Error::Failed("no such child")) };
         let mut words = serve_session(core, &entry.child, &mut self.sessions[index], request);
         // A request that ran out of core's own stores changed nothing: grown, it goes again.
@@ -153,9 +152,7 @@ impl Table {
             words = serve_session(core, &entry.child, &mut self.sessions[index], request);
         }
         let Some(Some(entry)) = self.entries.get_mut(index) else { return Err(Error::Failed("no such child")) };
-        let kernel = sel4::invocation_time().since(k0);
-        let allocator = crate::root::child_pd::allocator_cycles() - a0;
-        entry.work.add(request.label(), crate::root::runner::rdtsc() - t0, kernel, allocator);
+        entry.work.add(request.label(), start);
         Ok(match words {
             Ok(words) => {
                 let w = words.as_slice();
