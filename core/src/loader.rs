@@ -72,6 +72,9 @@ pub struct Spec<'a> {
     pub prio: u8,
     /// Bytes of its first thread's stack.
     pub stack: u64,
+    /// Its heap setting, handed to its first thread (`abi`); core does not enforce it (the
+    /// RAM budget is what core enforces).
+    pub heap: u64,
 }
 
 /// Bytes charged to a child for its protection domain, by what they pay for.
@@ -307,7 +310,13 @@ impl<P: Pd> Builder<'_, P> {
         pd.thread_configure(tcb, ipc.slot, IPC_BUFFER, spec.prio)
             .then_some(())
             .ok_or_else(refused("configure its TCB"))?;
-        let regs = Registers { entry: image.entry, stack: STACK_TOP, arg: IPC_BUFFER, arg2: spec.index as u64 };
+        let regs = Registers {
+            entry: image.entry,
+            stack: STACK_TOP,
+            arg: IPC_BUFFER,
+            arg2: spec.index as u64,
+            arg3: spec.heap,
+        };
         (pd.thread_registers(tcb, regs) && pd.thread_resume(tcb))
             .then_some(())
             .ok_or_else(refused("start its thread"))?;

@@ -539,7 +539,7 @@ impl Sessions {
                 self.take_serial(id, made)
             }
             Request::TcbSetup { session, thread, entry, stack, arg } => {
-                let regs = pd::Registers { entry, stack, arg, arg2: 0 };
+                let regs = pd::Registers { entry, stack, arg, arg2: 0, arg3: 0 };
                 thread::act(self.session(session, Some(SessionKind::Tcb))?, thread, |t| pd.thread_registers(t, regs))
             }
             Request::TcbStart { session, thread } => {

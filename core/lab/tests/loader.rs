@@ -104,8 +104,11 @@ fn image() -> impl Strategy<Value = (Vec<Seg>, u64)> {
     })
 }
 
+/// The heap setting every child here has: core hands it over, whatever it is.
+const HEAP: u64 = 0x1234_5000;
+
 fn spec(elf: &[u8], ram: u64, stack_pages: u64) -> Spec<'_> {
-    Spec { index: 3, name: "child", elf, ram, caps: 64, prio: 100, stack: stack_pages * PAGE }
+    Spec { index: 3, name: "child", elf, ram, caps: 64, prio: 100, stack: stack_pages * PAGE, heap: HEAP }
 }
 
 /// Runs `f` with a fresh model, core's allocator over it, a child PD with nothing in it yet,
@@ -147,6 +150,7 @@ fn check_and_free(
     prop_assert!(!pd.mapped_frames().any(|(_, va)| va == STACK_TOP - stack_pages * PAGE - PAGE), "guard page");
     let regs = pd.registers.iter().find(|(t, _)| *t == l.tcb).map(|r| r.1).expect("registers written");
     prop_assert_eq!((regs.entry, regs.stack, regs.arg, regs.arg2), (image.entry, STACK_TOP, IPC_BUFFER, 3));
+    prop_assert_eq!(regs.arg3, HEAP, "the heap setting in rdx");
     prop_assert!(pd.threads.iter().any(|t| t.tcb == l.tcb && t.running));
     prop_assert_eq!(pd.child_caps(), 5, "endpoint, fault endpoint, CNode, TCB, VSpace");
     l.free(pd);

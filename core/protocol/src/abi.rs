@@ -4,7 +4,8 @@
 //!
 //! The first thread starts at the ELF entry with the stack pointer at the top of its stack (16
 //! bytes aligned), `rdi` = the virtual address of its IPC buffer (also its GS base), `rsi` =
-//! its index in the system description.
+//! its index in the system description, `rdx` = its heap setting in bytes (`heap=` in the
+//! system description: what its runtime's heap may take from its budget).
 
 /// The endpoint to core, badged with the child's identity (send and grant rights).
 pub const ENDPOINT: u64 = 1;
@@ -19,3 +20,8 @@ pub const VSPACE: u64 = 4;
 pub const FAULT_ENDPOINT: u64 = 5;
 /// First slot core leaves to the child.
 pub const FIRST_FREE_SLOT: u64 = 16;
+
+/// Where a service's runtime maps its heap's dataspaces, upwards (16 TiB: far above any image
+/// and below the threads' IPC region at the top of the address space). A service that maps
+/// dataspaces itself keeps below it.
+pub const HEAP_BASE: u64 = 0x1000_0000_0000;

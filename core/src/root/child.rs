@@ -61,7 +61,16 @@ impl Child {
 
 /// What the system description says of service `index`, for the loader.
 pub fn spec(index: usize, s: &sel4_core_system::Service<'static>) -> Spec<'static> {
-    Spec { index, name: s.name, elf: s.elf, ram: s.ram, caps: s.caps as u64, prio: s.prio, stack: s.stack }
+    Spec {
+        index,
+        name: s.name,
+        elf: s.elf,
+        ram: s.ram,
+        caps: s.caps as u64,
+        prio: s.prio,
+        stack: s.stack,
+        heap: s.heap,
+    }
 }
 
 /// Builds the protection domain of `spec` and starts its thread (`loader::load`). `endpoint`

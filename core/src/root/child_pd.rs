@@ -229,8 +229,14 @@ impl Pd for ChildPd<'_> {
     }
 
     fn thread_registers(&mut self, t: Slot, regs: Registers) -> bool {
-        let ctx =
-            UserContext { rip: regs.entry, rsp: regs.stack, rdi: regs.arg, rsi: regs.arg2, ..UserContext::default() };
+        let ctx = UserContext {
+            rip: regs.entry,
+            rsp: regs.stack,
+            rdi: regs.arg,
+            rsi: regs.arg2,
+            rdx: regs.arg3,
+            ..UserContext::default()
+        };
         tcb(t).tcb_write_registers(false, UserContext::COUNT, &ctx).is_ok()
     }
 

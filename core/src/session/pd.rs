@@ -30,14 +30,15 @@ pub enum CapData {
     Guard,
 }
 
-/// A thread's registers when it starts: its entry point, stack pointer and first two
-/// arguments (`rdi`, `rsi`).
+/// A thread's registers when it starts: its entry point, stack pointer and first three
+/// arguments (`rdi`, `rsi`, `rdx`).
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub struct Registers {
     pub entry: u64,
     pub stack: u64,
     pub arg: u64,
     pub arg2: u64,
+    pub arg3: u64,
 }
 
 /// Core's allocator and the child's PD, as a session uses them. Every slot is in core's CSpace;

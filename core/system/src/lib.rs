@@ -12,9 +12,9 @@ use core::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// Bytes a service takes at least in the encoding (a byte for each of its six fields): a
+/// Bytes a service takes at least in the encoding (a byte for each of its seven fields): a
 /// count of services beyond the bytes there are is refused before anything is allocated.
-const MIN_SERVICE_BYTES: usize = 6;
+const MIN_SERVICE_BYTES: usize = 7;
 
 /// One service core starts: its ELF image and what it may use.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,6 +29,9 @@ pub struct Service<'a> {
     pub prio: u8,
     /// Bytes of its first thread's stack.
     pub stack: u64,
+    /// Bytes of dataspaces its heap may take from its budget (the runtime's limit; core hands
+    /// it over at start, `sel4_core_protocol::abi`).
+    pub heap: u64,
     /// The static ELF image, as built.
     pub elf: &'a [u8],
 }

@@ -2,7 +2,7 @@ use super::*;
 use proptest::prelude::*;
 
 fn hello(elf: &[u8]) -> Service<'_> {
-    Service { name: "hello", ram: 4 << 20, caps: 256, prio: 100, stack: 32 << 10, elf }
+    Service { name: "hello", ram: 4 << 20, caps: 256, prio: 100, stack: 32 << 10, heap: 2 << 20, elf }
 }
 
 #[test]
@@ -10,7 +10,15 @@ fn a_system_round_trips_and_borrows_from_the_blob() {
     let elf = b"\x7fELF and the rest";
     let mut system = System::default();
     system.services.push(hello(elf));
-    system.services.push(Service { name: "timer", ram: 1 << 30, caps: 16, prio: 255, stack: 1 << 20, elf: &[] });
+    system.services.push(Service {
+        name: "timer",
+        ram: 1 << 30,
+        caps: 16,
+        prio: 255,
+        stack: 1 << 20,
+        heap: 0,
+        elf: &[],
+    });
     let blob = system.encode().unwrap();
     let decoded = System::decode(&blob).unwrap();
     assert_eq!(decoded, system);
@@ -77,7 +85,7 @@ proptest! {
     fn random_systems_round_trip(services in proptest::collection::vec(service(), 0..=80)) {
         let mut system = System::default();
         for (name, ram, caps, prio, stack, elf) in &services {
-            system.services.push(Service { name, ram: *ram, caps: *caps, prio: *prio, stack: *stack, elf });
+            system.services.push(Service { name, ram: *ram, caps: *caps, prio: *prio, stack: *stack, heap: *ram / 2, elf });
         }
         let blob = system.encode().unwrap();
         prop_assert_eq!(System::decode(&blob), Ok(system));

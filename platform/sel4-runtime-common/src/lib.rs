@@ -51,6 +51,8 @@ pub const EXIT_SUCCESS: u64 = 0;
 pub const EXIT_FAILURE: u64 = 1;
 /// Exit code after a panic (Rust's own for a panicking process).
 pub const EXIT_PANIC: u64 = 101;
+/// Exit code after an allocation the heap could not serve.
+pub const EXIT_ALLOC: u64 = 102;
 
 /// What a program's main function may return.
 pub trait Termination {

@@ -73,8 +73,15 @@ fn without_debug_info(path: &Path) -> Result<Vec<u8>> {
 pub fn encode<'a>(services: impl IntoIterator<Item = (&'a Service, &'a [u8])>) -> Result<Vec<u8>> {
     let mut system = System::default();
     for (s, elf) in services {
-        let entry =
-            sel4_core_system::Service { name: &s.name, ram: s.ram, caps: s.caps, prio: s.prio, stack: s.stack, elf };
+        let entry = sel4_core_system::Service {
+            name: &s.name,
+            ram: s.ram,
+            caps: s.caps,
+            prio: s.prio,
+            stack: s.stack,
+            heap: s.heap,
+            elf,
+        };
         system.services.push(entry);
     }
     Ok(system.encode()?)

@@ -448,8 +448,8 @@ exit success
         assert!(e.starts_with("f.scenario:9: service `hello`: prio wants 0 to 255, not `300`"), "{e}");
         let e = error_of(&format!("{GOOD}service hello\nservice hello caps=1 caps=2\n"));
         assert!(e.starts_with("f.scenario:10: service `hello`: `caps` given twice"), "{e}");
-        let e = error_of(&format!("{GOOD}service hello heap=1M\n"));
-        assert!(e.starts_with("f.scenario:9: service `hello`: unknown setting `heap`"), "{e}");
+        let e = error_of(&format!("{GOOD}service hello heap=8M\n"));
+        assert!(e.starts_with("f.scenario:9: service `hello`: heap (8388608) exceeds its RAM budget"), "{e}");
         let e = error_of(&format!("{GOOD}service hello ram=lots\n"));
         assert!(e.starts_with("f.scenario:9: service `hello`: ram: "), "{e}");
         let e = error_of(&format!("{GOOD}service\n"));

@@ -1,5 +1,5 @@
 //! The `service` line of a scenario: a service core starts from its boot image, with its
-//! quotas (`service NAME [ram=SIZE] [caps=N] [prio=P] [stack=SIZE]`).
+//! quotas (`service NAME [ram=SIZE] [caps=N] [prio=P] [stack=SIZE] [heap=SIZE]`).
 
 use crate::scenario::parse_size;
 
@@ -15,6 +15,8 @@ pub struct Service {
     pub prio: u8,
     /// Bytes of its first thread's stack.
     pub stack: u64,
+    /// Bytes of dataspaces its heap may take from its budget.
+    pub heap: u64,
 }
 
 /// Quotas of a service whose line names none.
@@ -24,8 +26,13 @@ pub const DEFAULT_PRIO: u8 = 100;
 /// Core's default (`sel4_core::loader::DEFAULT_STACK`).
 pub const DEFAULT_STACK: u64 = 32 << 10;
 
+/// The heap of a service whose line names none: half its RAM budget (in whole pages).
+pub fn default_heap(ram: u64) -> u64 {
+    ram / 2 / 4096 * 4096
+}
+
 /// Settings a `service` line may give.
-const KEYS: &[&str] = &["ram", "caps", "prio", "stack"];
+const KEYS: &[&str] = &["ram", "caps", "prio", "stack", "heap"];
 
 impl Service {
     /// Parses the words after `service`: a binary name, then `KEY=VALUE` settings, each at
@@ -42,7 +49,9 @@ impl Service {
             caps: DEFAULT_CAPS,
             prio: DEFAULT_PRIO,
             stack: DEFAULT_STACK,
+            heap: 0,
         };
+        let mut heap = None;
         let mut given: Vec<&str> = Vec::new();
         for word in words {
             let (key, v) = word.split_once('=').ok_or_else(|| {
@@ -71,8 +80,19 @@ impl Service {
                         return Err(format!("service `{name}`: stack wants a positive multiple of 4K, not `{v}`"));
                     }
                 }
+                "heap" => {
+                    let h = parse_size(v).map_err(|e| format!("service `{name}`: heap: {e}"))?;
+                    if !h.is_multiple_of(4096) {
+                        return Err(format!("service `{name}`: heap wants a multiple of 4K, not `{v}`"));
+                    }
+                    heap = Some(h);
+                }
                 _ => s.prio = v.parse().map_err(|_| format!("service `{name}`: prio wants 0 to 255, not `{v}`"))?,
             }
+        }
+        s.heap = heap.unwrap_or(default_heap(s.ram));
+        if s.heap > s.ram {
+            return Err(format!("service `{name}`: heap ({}) exceeds its RAM budget ({})", s.heap, s.ram));
         }
         Ok(s)
     }
@@ -85,9 +105,17 @@ mod tests {
     #[test]
     fn defaults_and_settings_in_any_order() {
         let s = Service::parse("hello").unwrap();
-        assert_eq!(s, Service { name: "hello".into(), ram: 4 << 20, caps: 256, prio: 100, stack: 32 << 10 });
+        assert_eq!(
+            s,
+            Service { name: "hello".into(), ram: 4 << 20, caps: 256, prio: 100, stack: 32 << 10, heap: 2 << 20 }
+        );
         let s = Service::parse("timer prio=255 ram=64K caps=0 stack=1M").unwrap();
-        assert_eq!(s, Service { name: "timer".into(), ram: 64 << 10, caps: 0, prio: 255, stack: 1 << 20 });
+        assert_eq!(
+            s,
+            Service { name: "timer".into(), ram: 64 << 10, caps: 0, prio: 255, stack: 1 << 20, heap: 32 << 10 }
+        );
+        assert_eq!(Service::parse("kv ram=64M heap=60M").unwrap().heap, 60 << 20);
+        assert_eq!(Service::parse("kv ram=64M heap=0K").unwrap().heap, 0);
         assert_eq!(Service::parse("x ram=2G").unwrap().ram, 2 << 30);
         assert_eq!(Service::parse("x ram=3M").unwrap().ram, 3 << 20);
     }
@@ -96,7 +124,9 @@ mod tests {
     fn bad_settings_say_what_is_wrong() {
         let e = |text: &str| Service::parse(text).unwrap_err();
         assert!(e("ram=4M").contains("binary name first"), "{}", e("ram=4M"));
-        assert!(e("hello heap=4K").contains("unknown setting `heap`; settings: ram, caps, prio, stack"));
+        assert!(e("hello size=4K").contains("unknown setting `size`; settings: ram, caps, prio, stack, heap"));
+        assert!(e("hello ram=1M heap=2M").contains("heap (2097152) exceeds its RAM budget (1048576)"));
+        assert!(e("hello heap=5000").contains("heap wants a multiple of 4K, not `5000`"));
         assert!(e("hello stack=6K").contains("stack wants a positive multiple of 4K, not `6K`"));
         assert!(e("hello stack=0K").contains("stack wants a positive multiple of 4K"));
         assert!(e("hello ram=4M ram=8M").contains("`ram` given twice"));

@@ -1,7 +1,8 @@
 //! Entry point. Core starts the service's first thread at the ELF entry with the stack pointer
-//! at the top of a stack it mapped, `rdi` = the IPC buffer's address and `rsi` = the
-//! service's index (`sel4-core-protocol`'s `abi`). `_start` aligns the stack as the C ABI wants
-//! at a call (whatever core handed over) and calls Rust with both registers untouched.
+//! at the top of a stack it mapped, `rdi` = the IPC buffer's address, `rsi` = the service's
+//! index and `rdx` = its heap setting (`sel4-core-protocol`'s `abi`). `_start` aligns the stack
+//! as the C ABI wants at a call (whatever core handed over) and calls Rust with the three
+//! registers untouched.
 
 #[cfg(not(test))]
 core::arch::global_asm!(
@@ -11,7 +12,7 @@ core::arch::global_asm!(
     "_start:",
     "    and rsp, -16",
     "    xor ebp, ebp",
-    // RDI (IPC buffer) and RSI (index) are the first two arguments.
+    // RDI (IPC buffer), RSI (index) and RDX (heap setting) are the first three arguments.
     "    call {entry}",
     "    ud2",
     ".size _start, . - _start",
@@ -27,13 +28,14 @@ extern "Rust" {
 
 /// Called once, by `_start`, with the registers core set.
 #[cfg(not(test))]
-unsafe extern "C" fn rust_entry(ipc_buffer: usize, index: usize) -> ! {
+unsafe extern "C" fn rust_entry(ipc_buffer: usize, index: usize, heap: u64) -> ! {
     // SAFETY: core maps the thread's IPC buffer frame, writable, at this address for the life
     // of the thread (it configured the TCB with it); nothing else in the program refers to it;
     // this is the only thread of the address space until the program starts others, and
     // those must not make invocations (see the crate documentation). A misaligned buffer
     // panics, and requests to core travel in registers only, so that still reaches core's log.
     unsafe { sel4_runtime_common::register_ipc_buffer(ipc_buffer as *mut sel4::IpcBuffer) };
+    crate::heap::set_limit(heap);
     // SAFETY: `declare_main!` defines this symbol with exactly this signature.
     let code = unsafe { __sel4_runtime_main(index) };
     crate::exit(code)

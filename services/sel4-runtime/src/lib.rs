@@ -4,13 +4,19 @@
 //! log, and the end of the service as an exit request to core: the code main's result gives,
 //! or [`EXIT_PANIC`] after a panic, whose message goes to the log first. It also links the
 //! symbols the precompiled `core` library needs (`sel4-freestanding`) and names the image's
-//! linker script (`service.ld`, for `sel4-root-task-build`). [`memory`] checks memory core
-//! mapped for the program; [`thread_entry!`] is the entry point of a thread it starts.
+//! linker script (`service.ld`, for `sel4-root-task-build`). [`heap`] is the program's global
+//! allocator (so `alloc`'s `Vec`, `String`, `Box` and `format!` work), over dataspaces from
+//! core up to the service's `heap=` setting; an allocation past it ends the service with
+//! [`EXIT_ALLOC`] after saying what was asked and what was left. [`memory`] checks memory core
+//! mapped for the program; [`thread::spawn`] starts a thread on a closure (its stack from the
+//! heap), and [`thread_entry!`] is the bare entry point of a thread the program sets up itself.
 //!
 //! Every request to core is an seL4 Call on the endpoint in slot `abi::ENDPOINT`, so requests
 //! arrive in the order the program makes them. Before `main` runs, the runtime registers the
 //! thread's IPC buffer for `sel4`'s invocations; threads the program starts must not make
-//! `sel4` invocations (they would borrow that buffer).
+//! `sel4` invocations (they would borrow that buffer). Requests to core fit the message
+//! registers (at most 4 words, `Request::encode`), so any thread may make them: the heap grows
+//! from whichever thread runs out.
 //!
 //! The items that define global symbols (`_start`, the panic handler, `mem*`) exist only
 //! outside `cfg(test)`, so the crate's unit tests run as ordinary host programs.
@@ -18,7 +24,10 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+extern crate alloc;
+
 mod entry;
+pub mod heap;
 pub mod log;
 pub mod memory;
 #[cfg(not(test))]
@@ -26,7 +35,7 @@ mod panicking;
 pub mod termination;
 pub mod thread;
 
-pub use termination::{exit, Termination, EXIT_FAILURE, EXIT_PANIC, EXIT_SUCCESS};
+pub use termination::{exit, Termination, EXIT_ALLOC, EXIT_FAILURE, EXIT_PANIC, EXIT_SUCCESS};
 
 // Linked for its symbols (a crate nothing names is not linked); test binaries
 // keep libc's.
