@@ -98,7 +98,7 @@ fn work(n: u64) {
     };
     for _ in 0..BLOCKS {
         let size = rng.size();
-        while !live.is_empty() && (held + size > LIVE_BYTES || rng.next() % 3 == 0) {
+        while !live.is_empty() && (held + size > LIVE_BYTES || rng.next().is_multiple_of(3)) {
             bad += free_one(&mut live, &mut held, &mut rng);
         }
         let b = Block::new(size, rng.next());
