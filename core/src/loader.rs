@@ -5,8 +5,9 @@
 //! at any step frees everything it placed.
 //!
 //! The child's address space: in its first GiB the image below [`Layout::image_limit`], an
-//! unmapped guard page, the stack ([`Spec::stack`] bytes) ending at [`STACK_TOP`], one
-//! unmapped page, and the first thread's IPC buffer at [`IPC_BUFFER`]; the IPC buffers of the
+//! unmapped guard page, the stack ([`Spec::stack`] bytes) ending at [`STACK_TOP`], its log
+//! buffer ([`abi::LOG_BUFFER`], which core maps too), and the first thread's IPC buffer at
+//! [`IPC_BUFFER`]; the IPC buffers of the
 //! threads it starts through TCB sessions go in its last 512 GiB (`session::thread`). Image and stack are 4 KiB frames in runs of up to
 //! the kernel's retype fan-out, each run one retype. Its CSpace: one CNode holding the caps
 //! [`abi`] names.
@@ -25,8 +26,9 @@ use crate::session::{ram, Object, Paging, Pending};
 
 /// The first thread's IPC buffer: the last page of the child's first GiB.
 pub const IPC_BUFFER: u64 = 0x3fff_f000;
-/// Top of the child's stack: one unmapped page below the IPC buffer.
+/// Top of the child's stack: the log buffer's page lies between it and the IPC buffer.
 pub const STACK_TOP: u64 = IPC_BUFFER - PAGE;
+const _: () = assert!(abi::LOG_BUFFER == STACK_TOP && abi::LOG_BUFFER + abi::LOG_BUFFER_BYTES == IPC_BUFFER);
 /// A service's stack when its description does not say.
 pub const DEFAULT_STACK: u64 = 8 * PAGE;
 
@@ -83,6 +85,7 @@ pub struct Charge {
     pub image: u64,
     pub stack: u64,
     pub ipc_buffer: u64,
+    pub log_buffer: u64,
     pub paging: u64,
     pub cnode: u64,
     pub tcb: u64,
@@ -94,7 +97,7 @@ pub struct Charge {
 impl Charge {
     /// Bytes of the child's kernel objects: what freeing them gives the allocator back.
     pub fn objects(&self) -> u64 {
-        self.image + self.stack + self.ipc_buffer + self.paging + self.cnode + self.tcb + self.vspace
+        self.image + self.stack + self.ipc_buffer + self.log_buffer + self.paging + self.cnode + self.tcb + self.vspace
     }
 
     /// Everything charged to the child's budget.
@@ -151,6 +154,8 @@ pub struct Loaded {
     pub vspace: Slot,
     pub cnode: Slot,
     pub cnode_bits: u8,
+    /// The log buffer's frame (mapped in the child at [`abi::LOG_BUFFER`]).
+    pub log: Slot,
 }
 
 impl Loaded {
@@ -296,6 +301,9 @@ impl<P: Pd> Builder<'_, P> {
         let ipc = self.one(ObjectType::Frame4K, 0, "IPC buffer")?;
         self.map(ipc.slot, IPC_BUFFER, true, "IPC buffer")?;
         charge.ipc_buffer = ipc.bytes();
+        let log = self.one(ObjectType::Frame4K, 0, "log buffer")?;
+        self.map(log.slot, abi::LOG_BUFFER, true, "log buffer")?;
+        charge.log_buffer = log.bytes();
         let tcb = self.one(ObjectType::Tcb, 0, "TCB")?.slot;
         // Its caps.
         let pd = &mut *self.pd;
@@ -326,7 +334,7 @@ impl<P: Pd> Builder<'_, P> {
         (charge.cnode, charge.tcb, charge.vspace) = (of(ObjectType::CNode), of(ObjectType::Tcb), of(ObjectType::Pml4));
         charge.records = self.record + self.pending.placed().len() as u64 * charges::OBJECT_RECORD;
         let objects = core::mem::replace(&mut self.pending, Pending::with_left(0, 0)).finish().0;
-        Ok(Loaded { objects, charge, layout, tcb, vspace, cnode, cnode_bits })
+        Ok(Loaded { objects, charge, layout, tcb, vspace, cnode, cnode_bits, log: log.slot })
     }
 
     /// Bytes of the objects placed since the `mark`-th whose type `is`.

@@ -13,6 +13,8 @@
 //!   children that handles each message, fault reports); [`child_pd`]: a child's PD
 //!   as the loader ([`crate::loader`]) and its sessions ([`crate::session`]) use it;
 //! * [`telemetry`]: what serving each request kind cost (feature `work-clock`);
+//! * [`probe`]: paging structures of core's VSpace placed ahead of use;
+//! * [`log_window`]: each child's log buffer, mapped in core for its `LogBuffer` requests;
 //! * [`heap`]: core's heap, where records that grow with use live;
 //! * [`seed`] and [`device`]: the demo of core's placement (the 8 KiB gap case, a device frame).
 
@@ -25,7 +27,9 @@ pub mod device;
 pub mod error;
 pub mod heap;
 pub mod kernel;
+pub mod log_window;
 pub mod metadata;
+pub mod probe;
 pub mod runner;
 pub mod seed;
 pub mod server;

@@ -145,7 +145,9 @@ fn check_and_free(
     prop_assert_eq!(l.charge.image, image.segments.iter().map(|s| s.pages * PAGE).sum::<u64>());
     prop_assert_eq!(pd.filled, elf_file_bytes, "every file byte written once");
     let frames = pd.mapped_frames().count() as u64;
-    prop_assert_eq!(frames, l.charge.image / PAGE + stack_pages + 1, "image, stack and IPC buffer mapped");
+    prop_assert_eq!(frames, l.charge.image / PAGE + stack_pages + 2, "image, stack, IPC and log buffer mapped");
+    prop_assert!(pd.mapped_frames().any(|(_, va)| va == sel4_core_protocol::abi::LOG_BUFFER));
+    prop_assert_eq!(l.charge.log_buffer, PAGE);
     prop_assert!(pd.mapped_frames().any(|(_, va)| va == IPC_BUFFER));
     prop_assert!(!pd.mapped_frames().any(|(_, va)| va == STACK_TOP - stack_pages * PAGE - PAGE), "guard page");
     let regs = pd.registers.iter().find(|(t, _)| *t == l.tcb).map(|r| r.1).expect("registers written");

@@ -25,3 +25,10 @@ pub const FIRST_FREE_SLOT: u64 = 16;
 /// and below the threads' IPC region at the top of the address space). A service that maps
 /// dataspaces itself keeps below it.
 pub const HEAP_BASE: u64 = 0x1000_0000_0000;
+
+/// Where core maps a service's log buffer: the page between the top of its stack and its first
+/// thread's IPC buffer, writable by the service and read by core, which prints the first `len`
+/// bytes on a [`LogBuffer`](crate::Label::LogBuffer) request.
+pub const LOG_BUFFER: u64 = 0x3fff_e000;
+/// Bytes of the log buffer.
+pub const LOG_BUFFER_BYTES: u64 = 4096;

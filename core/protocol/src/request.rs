@@ -70,10 +70,14 @@ pub enum Label {
     /// What a session of any kind is charged: `[s]`. Reply: its RAM quota, RAM used, and cap
     /// quota and cap slots used.
     Usage = 16,
+    /// Text for core's log from the child's log buffer (the page core maps at
+    /// [`abi::LOG_BUFFER`](crate::abi::LOG_BUFFER) in the child and in core): `[len]`, the
+    /// first `len` bytes (at most [`LOG_BUFFER_BYTES`](crate::abi::LOG_BUFFER_BYTES)).
+    LogBuffer = 17,
 }
 
 impl Label {
-    pub const ALL: [Label; 16] = [
+    pub const ALL: [Label; 17] = [
         Label::Log,
         Label::Exit,
         Label::Open,
@@ -90,6 +94,7 @@ impl Label {
         Label::TcbStop,
         Label::TcbDestroy,
         Label::Usage,
+        Label::LogBuffer,
     ];
 
     pub fn from_word(w: u64) -> Option<Label> {
@@ -100,7 +105,7 @@ impl Label {
     /// [`Label::Close`], which takes any kind).
     pub fn session_kind(self) -> Option<SessionKind> {
         match self {
-            Label::Log | Label::Exit | Label::Open | Label::Close | Label::Usage => None,
+            Label::Log | Label::LogBuffer | Label::Exit | Label::Open | Label::Close | Label::Usage => None,
             Label::RamAlloc | Label::RamMap | Label::RamCaps | Label::RamFree => Some(SessionKind::Ram),
             Label::CnodeCreate | Label::CnodeDestroy => Some(SessionKind::Cnode),
             Label::TcbCreate | Label::TcbSetup | Label::TcbStart | Label::TcbStop | Label::TcbDestroy => {
@@ -116,6 +121,10 @@ pub enum Request {
     Log {
         len: u8,
         bytes: [u8; LOG_BYTES],
+    },
+    /// The first `len` bytes of the log buffer.
+    LogBuffer {
+        len: u64,
     },
     Exit {
         code: u64,
@@ -230,6 +239,7 @@ impl Request {
     pub fn label(&self) -> Label {
         match self {
             Request::Log { .. } => Label::Log,
+            Request::LogBuffer { .. } => Label::LogBuffer,
             Request::Exit { .. } => Label::Exit,
             Request::Open { .. } => Label::Open,
             Request::Close { .. } => Label::Close,
@@ -251,7 +261,7 @@ impl Request {
     /// The session the request acts in, if any (its kind: [`Label::session_kind`]).
     pub fn session(&self) -> Option<Handle> {
         match *self {
-            Request::Log { .. } | Request::Exit { .. } | Request::Open { .. } => None,
+            Request::Log { .. } | Request::LogBuffer { .. } | Request::Exit { .. } | Request::Open { .. } => None,
             Request::Close { session }
             | Request::Usage { session }
             | Request::RamAlloc { session, .. }
@@ -285,6 +295,10 @@ impl Request {
             }
             Request::Exit { code } => {
                 w[0] = code;
+                1
+            }
+            Request::LogBuffer { len } => {
+                w[0] = len;
                 1
             }
             Request::Open { kind, ram_quota, cap_quota } => {
@@ -365,6 +379,7 @@ impl Request {
                 Request::Log { len: len as u8, bytes }
             }
             (Label::Exit, &[code]) => Request::Exit { code },
+            (Label::LogBuffer, &[len]) => Request::LogBuffer { len },
             (Label::Open, &[kind, ram_quota, cap_quota]) => Request::Open {
                 kind: SessionKind::from_word(kind).ok_or(InvalidArgument)?,
                 ram_quota,
@@ -444,6 +459,7 @@ impl Request {
                 }
                 true
             }
+            Request::LogBuffer { len } => len <= crate::abi::LOG_BUFFER_BYTES,
             Request::Exit { .. }
             | Request::Open { .. }
             | Request::Close { .. }
@@ -517,11 +533,11 @@ mod tests {
     #[test]
     fn wrong_labels_and_lengths_are_invalid_requests() {
         assert_eq!(Request::decode(0, &[]), Err(InvalidRequest));
-        assert_eq!(Request::decode(17, &[S]), Err(InvalidRequest));
+        assert_eq!(Request::decode(18, &[S]), Err(InvalidRequest));
         assert_eq!(Request::decode(u64::MAX, &[S]), Err(InvalidRequest));
         assert_eq!(decode(Label::Log, &[9, 0]), Err(InvalidRequest));
         assert_eq!(decode(Label::Log, &[25, 0, 0, 0]), Err(InvalidRequest));
-        let takes: [(Label, &[usize]); 16] = [
+        let takes: [(Label, &[usize]); 17] = [
             (Label::Log, &[1]),
             (Label::Exit, &[1]),
             (Label::Open, &[3]),
@@ -538,6 +554,7 @@ mod tests {
             (Label::TcbStop, &[1]),
             (Label::TcbDestroy, &[1]),
             (Label::Usage, &[1]),
+            (Label::LogBuffer, &[1]),
         ];
         for (label, lengths) in takes {
             for n in 0..=2 * MAX_WORDS {
@@ -546,6 +563,15 @@ mod tests {
                 assert_eq!(r == Err(InvalidRequest), !lengths.contains(&n), "{label:?} with {n} words: {r:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_log_buffer_request_names_at_most_the_buffer() {
+        let full = crate::abi::LOG_BUFFER_BYTES;
+        assert_eq!(decode(Label::LogBuffer, &[full]), Ok(Request::LogBuffer { len: full }));
+        assert_eq!(decode(Label::LogBuffer, &[full + 1]), Err(InvalidArgument));
+        assert_eq!(decode(Label::LogBuffer, &[u64::MAX]), Err(InvalidArgument));
+        assert_eq!(Request::LogBuffer { len: 80 }.encode().2, 1);
     }
 
     #[test]

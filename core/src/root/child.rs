@@ -5,15 +5,16 @@
 
 use alloc::vec::Vec;
 
-use sel4::{cap_type, init_thread, Cap, CapRights, VmAttributes, Word};
+use sel4::{cap_type, Cap, Word};
 
-use crate::kernel::{KernelError, Slot};
+use crate::kernel::Slot;
 use crate::loader::{self, Charge, Layout, LoadError, Spec};
-use crate::object::ObjectType;
 use crate::phys_allocator::ObjectId;
 use crate::root::child_pd::ChildPd;
+use crate::root::log_window::LogWindow;
 use crate::root::state::Core;
-use crate::root::vspace::{self, MapError, Mapped, Mapping};
+use crate::root::vspace::{MapError, Mapped};
+use sel4_root_task::println;
 
 pub use crate::root::child_pd::WINDOW;
 
@@ -34,6 +35,8 @@ pub struct Child {
     pub cnode_bits: u8,
     /// Cap slots of its budget.
     pub caps: u64,
+    /// Its log buffer, as core maps it.
+    pub log: LogWindow,
 }
 
 impl Child {
@@ -56,6 +59,8 @@ impl Child {
         for &h in self.objects.iter().rev() {
             crate::session::pd::Pd::free(&mut pd, h);
         }
+        // Freeing the log buffer's frame deleted core's copy of its cap and unmapped it.
+        self.log.release(core);
     }
 }
 
@@ -86,6 +91,16 @@ pub fn start(
 ) -> Result<Child, LoadError> {
     let mut pd = ChildPd::unattached(core);
     let l = loader::load(&mut pd, spec, record, endpoint, badge as u64)?;
+    let log = match LogWindow::attach(core, badge, l.log) {
+        Ok(w) => w,
+        Err(e) => {
+            println!("child {}: {e}", spec.name);
+            let _ = Cap::<cap_type::Tcb>::from_bits(l.tcb.0 as Word).tcb_suspend();
+            let (vspace, cnode, cnode_bits) = (l.vspace, l.cnode, l.cnode_bits);
+            l.free(&mut ChildPd { core, vspace, cnode, cnode_bits });
+            return Err(LoadError::Refused("map its log buffer in core"));
+        }
+    };
     Ok(Child {
         index: spec.index,
         name: spec.name,
@@ -99,23 +114,12 @@ pub fn start(
         cnode: l.cnode,
         cnode_bits: l.cnode_bits,
         caps: spec.caps,
+        log,
     })
 }
 
 /// Places the paging structures of core's window once, with a frame mapped and unmapped there
 /// (core's own objects, not charged to any child).
 pub fn prepare_window(core: &mut Core) -> Result<Mapped, MapError> {
-    let (ours, kernel) = (&mut core.ours, &mut core.kernel);
-    let mut place = |ty| ours.alloc(kernel, ty, 0).map(|p| (p.slot, p.handle));
-    let (frame, handle) = place(ObjectType::Frame4K).map_err(|e| MapError::Alloc(ObjectType::Frame4K, e))?;
-    let mut done = Mapped::default();
-    let how = Mapping { vspace: init_thread::VSPACE, rights: CapRights::read_write(), attrs: VmAttributes::DEFAULT };
-    vspace::map_frame(&mut |ty| place(ty).map(|p| p.0), how, frame, ObjectType::Frame4K, WINDOW, &mut done)?;
-    Cap::<cap_type::Frame4K>::from_bits(frame.0 as Word)
-        .frame_unmap()
-        .map_err(|e| MapError::Kernel("unmap window probe", e))?;
-    core.ours
-        .free(&mut core.kernel, handle)
-        .map_err(|_| MapError::Kernel("free window probe", KernelError::IllegalOperation))?;
-    Ok(done)
+    crate::root::probe::prepare_paging(core, WINDOW)
 }

@@ -18,6 +18,7 @@ use crate::object::ObjectType;
 use crate::root::child;
 use crate::root::error::Error;
 use crate::root::heap;
+use crate::root::log_window;
 use crate::root::state::{Core, InUse};
 use crate::size::Size;
 use children::{End, Table, CHILD_RECORD};
@@ -40,6 +41,7 @@ pub struct Outcome {
 pub fn serve(core: &mut Core, specs: &[Spec<'static>]) -> Result<Outcome, Error> {
     // Core's own objects for serving: the window it fills child frames through, its endpoint.
     child::prepare_window(core)?;
+    log_window::prepare(core, specs.len())?;
     let ep = core.ours.alloc(&mut core.kernel, ObjectType::Endpoint, 0).map_err(|failure| Error::Alloc {
         ty: ObjectType::Endpoint,
         size_bits: 0,

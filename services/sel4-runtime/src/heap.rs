@@ -11,9 +11,8 @@
 //! heap size (`run bench` measures it against `linked_list_allocator`, whose first fit walks
 //! every free block, and `dlmalloc`), and it can claim new memory or extend a heap in place
 //! from its out-of-memory hook, which is how the heap grows. Threads of one service share it
-//! behind a `spin` lock whose waiters yield (`Yield`): on one core a waiter that spun would keep
-//! a holder of the same priority from running. Threads that share the heap should share a
-//! priority: seL4's yield gives way only to threads of the same one.
+//! behind the runtime's lock ([`crate::sync`]), so threads that share the heap should share a
+//! priority.
 
 use core::alloc::Layout;
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -31,16 +30,7 @@ const FIRST: u64 = 2 << 20;
 const LARGE_FRAME_BITS: u8 = 21;
 const PAGE: u64 = 4096;
 
-/// Waits by yielding the processor (`seL4_Yield`).
-pub struct Yield;
-
-impl spin::RelaxStrategy for Yield {
-    fn relax() {
-        sel4::syscalls::yield_now();
-    }
-}
-
-type Lock = spin::mutex::Mutex<(), Yield>;
+type Lock = crate::sync::Mutex<()>;
 
 /// The heap's growth: its setting, what it holds, and where the next dataspace goes.
 pub struct Grow {

@@ -32,6 +32,7 @@ pub mod log;
 pub mod memory;
 #[cfg(not(test))]
 mod panicking;
+pub mod sync;
 pub mod termination;
 pub mod thread;
 

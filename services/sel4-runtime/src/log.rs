@@ -1,11 +1,21 @@
-//! `print!`/`println!` into core's log. The text of one `print!` is packed into as few log
-//! requests as it takes ([`LOG_BYTES`] each, so they fit the kernel's fastpath) and each is
-//! sent as an seL4 Call before the next, so core gets the text in order. Core's answer is not
-//! looked at: there is nothing a service could do about a lost line.
+//! `print!`/`println!` into core's log. The text goes into the service's log buffer (the page
+//! core maps at `abi::LOG_BUFFER` in the service and in core) and one `LogBuffer` request hands
+//! core its length: one round trip per `print!` of up to a page (a longer text takes one per
+//! page), whatever its length in words. The buffer is the service's one: a lock (shared with no
+//! other use) keeps the text of one `print!` together, so the lines of threads that print at
+//! once do not interleave within a `println!`. Core's answer is not looked at: there is nothing
+//! a service could do about a lost line.
+//!
+//! Should the buffer's lock be taken when a panic wants to print (a panic in the middle of a
+//! `print!`'s formatting), the panic's text goes as inline `Log` requests instead, packed
+//! [`LOG_BYTES`] to a request ([`Chunks`]).
 
 use core::fmt;
 
+use sel4_core_protocol::abi::{LOG_BUFFER, LOG_BUFFER_BYTES};
 use sel4_core_protocol::request::{Request, LOG_BYTES};
+
+use crate::sync::Mutex;
 
 /// Packs bytes into log requests of [`LOG_BYTES`], handing each full one to `send`;
 /// [`Chunks::flush`] sends the rest.
@@ -49,7 +59,80 @@ impl<F: FnMut(Request)> fmt::Write for Chunks<F> {
     }
 }
 
-/// Core's log as a `fmt::Write`: each `write_fmt` (or `write_str`) is sent whole.
+/// Packs bytes into the buffer of `cap` bytes at `at`, handing the length to `send` whenever
+/// it is full; [`Pages::flush`] sends the rest.
+pub struct Pages<F: FnMut(u64)> {
+    at: *mut u8,
+    cap: usize,
+    len: usize,
+    send: F,
+}
+
+impl<F: FnMut(u64)> Pages<F> {
+    /// # Safety
+    /// `[at, at + cap)` is writable and nothing else reads or writes it while this lives (but
+    /// `send`, which may read the `len` bytes it is handed).
+    pub unsafe fn new(at: *mut u8, cap: usize, send: F) -> Self {
+        Pages { at, cap, len: 0, send }
+    }
+
+    pub fn push(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            let n = (self.cap - self.len).min(bytes.len());
+            // SAFETY: `len + n <= cap`, inside the buffer `new`'s caller vouches for; `bytes`
+            // is the caller's, so the two do not overlap.
+            unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), self.at.add(self.len), n) };
+            self.len += n;
+            bytes = &bytes[n..];
+            if self.len == self.cap {
+                self.flush();
+            }
+        }
+    }
+
+    pub fn flush(&mut self) {
+        if self.len > 0 {
+            (self.send)(self.len as u64);
+            self.len = 0;
+        }
+    }
+}
+
+impl<F: FnMut(u64)> fmt::Write for Pages<F> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.push(s.as_bytes());
+        Ok(())
+    }
+}
+
+/// The log buffer's lock: whoever holds it writes the page.
+static BUFFER: Mutex<()> = Mutex::new(());
+
+/// Writes `args` through the log buffer (whose lock the caller holds).
+fn through_buffer(args: fmt::Arguments) {
+    let send = |len| {
+        crate::call_core(&Request::LogBuffer { len });
+    };
+    // SAFETY: core maps the log buffer's page writable at `LOG_BUFFER` for the life of the
+    // service, and the caller holds `BUFFER`, so no other thread of this service writes it;
+    // core reads it only while it serves the `LogBuffer` request `send` makes.
+    let mut out = unsafe { Pages::new(LOG_BUFFER as *mut u8, LOG_BUFFER_BYTES as usize, send) };
+    // Pages never fails; an error of a Display impl ends the text early.
+    let _ = fmt::Write::write_fmt(&mut out, args);
+    out.flush();
+}
+
+/// Writes `args` as inline log requests, [`LOG_BYTES`] each.
+fn inline(args: fmt::Arguments) {
+    let mut out = Chunks::new(|r| {
+        crate::call_core(&r);
+    });
+    let _ = fmt::Write::write_fmt(&mut out, args);
+    out.flush();
+}
+
+/// Core's log as a `fmt::Write` for the panic handler and exit reports: each `write_fmt` (or
+/// `write_str`) is sent whole, through the buffer unless its lock is taken.
 pub struct Log;
 
 impl fmt::Write for Log {
@@ -58,19 +141,18 @@ impl fmt::Write for Log {
     }
 
     fn write_fmt(&mut self, args: fmt::Arguments) -> fmt::Result {
-        _print(args);
+        match BUFFER.try_lock() {
+            Some(_held) => through_buffer(args),
+            None => inline(args),
+        }
         Ok(())
     }
 }
 
 #[doc(hidden)]
 pub fn _print(args: fmt::Arguments) {
-    let mut out = Chunks::new(|r| {
-        crate::call_core(&r);
-    });
-    // Chunks never fails; an error of a Display impl ends the text early.
-    let _ = fmt::Write::write_fmt(&mut out, args);
-    out.flush();
+    let _held = BUFFER.lock();
+    through_buffer(args);
 }
 
 #[macro_export]
@@ -135,6 +217,37 @@ mod tests {
         out.flush();
         out.flush();
         assert!(sent.is_empty());
+    }
+
+    /// Sends `text` through `Pages` of `cap` bytes in pieces of `piece` and returns what each
+    /// send saw.
+    fn pages(text: &str, cap: usize, piece: usize) -> Vec<Vec<u8>> {
+        let mut buf = vec![0u8; cap];
+        let at = buf.as_mut_ptr();
+        let mut sent = Vec::new();
+        // SAFETY: `buf` outlives `out` and only `out` and its `send` touch it.
+        let mut out =
+            unsafe { Pages::new(at, cap, |len| sent.push(core::slice::from_raw_parts(at, len as usize).to_vec())) };
+        for p in text.as_bytes().chunks(piece) {
+            out.push(p);
+        }
+        out.flush();
+        drop(out);
+        sent
+    }
+
+    #[test]
+    fn a_page_takes_one_request() {
+        let line = "x".repeat(79) + "\n";
+        for piece in [1, 7, 80] {
+            assert_eq!(pages(&line, 4096, piece), vec![line.as_bytes().to_vec()], "pieces of {piece}");
+        }
+        // Longer than a page: one request per page, in order, nothing lost.
+        let long: String = (0..10_000).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+        let sent = pages(&long, 4096, 333);
+        assert_eq!(sent.iter().map(Vec::len).collect::<Vec<_>>(), [4096, 4096, 1808]);
+        assert_eq!(sent.concat(), long.as_bytes());
+        assert!(pages("", 4096, 1).is_empty());
     }
 
     #[test]

@@ -10,7 +10,7 @@ use sel4::{syscalls, MessageInfo, Word};
 use sel4_core_protocol::reply::Words;
 use sel4_core_protocol::request::LOG_BYTES;
 use sel4_core_protocol::{ErrorCode, Request};
-use sel4_root_task::println;
+use sel4_root_task::{print, println};
 
 use super::fault::Fault;
 use super::receive::{Answer, Handler};
@@ -95,10 +95,13 @@ impl Table {
         let cycles = crate::root::runner::rdtsc() - t0;
         let (entry, end) = match started {
             Ok(c) => {
+                // Paging core placed to map the child's log buffer stays core's: the baseline
+                // moves by it.
+                self.free0 -= c.log.paging_bytes;
                 let g = c.charge;
                 println!(
                     "child {}: started (priority {}) in {} cycles, {} bytes of ELF ({} cycles per KiB); charged {} of its {} budget in {} objects: \
-                     image {}, stack {}, IPC buffer {}, paging {}, CNode {}, TCB {}, VSpace {}, core's records {}",
+                     image {}, stack {}, IPC buffer {}, log buffer {}, paging {}, CNode {}, TCB {}, VSpace {}, core's records {}",
                     c.name,
                     c.prio,
                     cycles,
@@ -110,6 +113,7 @@ impl Table {
                     g.image,
                     g.stack,
                     g.ipc_buffer,
+                    g.log_buffer,
                     g.paging,
                     g.cnode,
                     g.tcb,
@@ -251,6 +255,12 @@ impl Handler for Table {
                 log(entry, &bytes[..(len as usize).min(LOG_BYTES)]);
                 Ok(Some((MessageInfo::new(0, 0, 0, 0), [0; 4])))
             }
+            Ok(Request::LogBuffer { len }) => {
+                // `len` is at most the buffer's size (`Request::validate`).
+                let window = entry.child.log;
+                window.read(len, |b| log_byte(entry, b));
+                Ok(Some((MessageInfo::new(0, 0, 0, 0), [0; 4])))
+            }
             Ok(Request::Exit { code }) => {
                 flush(entry);
                 println!("child {}: exited with code {code}", entry.child.name);
@@ -332,20 +342,57 @@ fn serve_session(core: &mut Core, c: &Child, sessions: &mut Sessions, request: R
 /// Appends `bytes` to the child's line and prints each complete line with its name.
 fn log(e: &mut Entry, bytes: &[u8]) {
     for &b in bytes {
-        if b == b'\n' || e.line.is_full() {
-            flush(e);
-            if b == b'\n' {
-                continue;
-            }
-        }
-        let _ = e.line.push(b);
+        log_byte(e, b);
     }
 }
 
-fn flush(e: &mut Entry) {
-    if !e.line.is_empty() {
-        let text = core::str::from_utf8(&e.line).unwrap_or("(not UTF-8)");
-        println!("[{}] {text}", e.child.name);
-        e.line.clear();
+/// Appends byte `b` to the child's line; a newline, or a full line, prints it. A full line
+/// is cut before a character whose bytes it would split (the start of that character carries
+/// over to the next line).
+fn log_byte(e: &mut Entry, b: u8) {
+    if b == b'\n' {
+        flush(e);
+        return;
     }
+    if e.line.is_full() {
+        let carry = utf8_tail(&e.line);
+        let kept: heapless::Vec<u8, 4> = e.line[e.line.len() - carry..].iter().copied().collect();
+        e.line.truncate(e.line.len() - carry);
+        flush(e);
+        let _ = e.line.extend_from_slice(&kept);
+    }
+    let _ = e.line.push(b);
+}
+
+/// How many bytes at the end of `line` are the start of a character not complete yet (at
+/// most 3; 0 if the line ends with a whole character, or with bytes that are no UTF-8).
+fn utf8_tail(line: &[u8]) -> usize {
+    for back in 1..=3.min(line.len()) {
+        let b = line[line.len() - back];
+        let width = match b {
+            0xc0..=0xdf => 2,
+            0xe0..=0xef => 3,
+            0xf0..=0xf7 => 4,
+            0x80..=0xbf => continue,
+            _ => return 0,
+        };
+        return if width > back { back } else { 0 };
+    }
+    0
+}
+
+/// Prints the child's line with its name; bytes that are no UTF-8 are shown as `\xNN`.
+fn flush(e: &mut Entry) {
+    if e.line.is_empty() {
+        return;
+    }
+    print!("[{}] ", e.child.name);
+    for chunk in e.line.utf8_chunks() {
+        print!("{}", chunk.valid());
+        for b in chunk.invalid() {
+            print!("\\x{b:02x}");
+        }
+    }
+    println!();
+    e.line.clear();
 }
