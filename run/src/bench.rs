@@ -235,6 +235,34 @@ pub fn kinds(log: &str) -> Vec<(String, u64, u64, f64)> {
         .collect()
 }
 
+/// A log line of 80 bytes as the session bench timed it, through the log buffer and as inline
+/// requests, with core's own printing of such a line and the IPC floor of the same boot.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LogLine {
+    pub buffered: u64,
+    pub inline: u64,
+    pub print: u64,
+    pub ipc: u64,
+}
+
+impl LogLine {
+    /// A way's cost less core's printing, in IPC round trips.
+    pub fn round_trips(&self, cycles: u64) -> f64 {
+        cycles.saturating_sub(self.print) as f64 / self.ipc.max(1) as f64
+    }
+}
+
+/// The log line figures of `log`; an error if one is missing.
+pub fn log_line(log: &str) -> Result<LogLine> {
+    let get = |what: &str| figure(log, what).ok_or_else(|| anyhow!("the boot printed no `bench: {what}` figure"));
+    Ok(LogLine {
+        buffered: get("session log line 80")?,
+        inline: get("session log line 80 inline")?,
+        print: get("print floor")?,
+        ipc: get("ipc floor")?,
+    })
+}
+
 /// Cycles a request that makes no kernel invocation may cost core.
 pub const NO_KERNEL_TARGET: u64 = 300;
 
@@ -421,6 +449,20 @@ mod tests {
         assert_eq!((s[1].frames, s[1].core_work()), (256, 93000));
         assert_eq!((s[1].per_frame(s[1].core_work()), s[1].per_frame(s[1].kernel)), (363, 351));
         assert!(sized(&LOG.replace(", 32 frames", "")).is_err());
+    }
+
+    #[test]
+    fn log_lines_in_round_trips() {
+        let log = format!(
+            "{LOG}bench: print floor 5000 cycles per line of 80 bytes\n\
+             [session-bench] bench: session log line 80 6500 cycles per op\n\
+             [session-bench] bench: session log line 80 inline 9000 cycles per op\n"
+        );
+        let l = log_line(&log).unwrap();
+        assert_eq!((l.buffered, l.inline, l.print, l.ipc), (6500, 9000, 5000, 1000));
+        assert!((l.round_trips(l.buffered) - 1.5).abs() < 1e-9);
+        assert!((l.round_trips(l.inline) - 4.0).abs() < 1e-9);
+        assert!(log_line(LOG).is_err());
     }
 
     #[test]

@@ -118,8 +118,15 @@ pub fn start(
     })
 }
 
-/// Places the paging structures of core's window once, with a frame mapped and unmapped there
-/// (core's own objects, not charged to any child).
-pub fn prepare_window(core: &mut Core) -> Result<Mapped, MapError> {
-    crate::root::probe::prepare_paging(core, WINDOW)
+/// Places the paging structures of core's windows once: the window core fills child frames
+/// through, and the log windows of children numbered below `children`, with a frame mapped and
+/// unmapped at each (core's own objects, not charged to any child, kept).
+pub fn prepare_windows(core: &mut Core, children: usize) -> Result<Mapped, MapError> {
+    let fill = crate::root::probe::prepare_paging(core, WINDOW)?;
+    let logs = crate::root::log_window::prepare(core, children)?;
+    Ok(Mapped {
+        paging_structures: fill.paging_structures + logs.paging_structures,
+        paging_bytes: fill.paging_bytes + logs.paging_bytes,
+        ..Mapped::default()
+    })
 }

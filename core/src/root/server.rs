@@ -18,7 +18,6 @@ use crate::object::ObjectType;
 use crate::root::child;
 use crate::root::error::Error;
 use crate::root::heap;
-use crate::root::log_window;
 use crate::root::state::{Core, InUse};
 use crate::size::Size;
 use children::{End, Table, CHILD_RECORD};
@@ -40,8 +39,7 @@ pub struct Outcome {
 /// `serve` may run again; the window's paging structures and the heap stay.
 pub fn serve(core: &mut Core, specs: &[Spec<'static>]) -> Result<Outcome, Error> {
     // Core's own objects for serving: the window it fills child frames through, its endpoint.
-    child::prepare_window(core)?;
-    log_window::prepare(core, specs.len())?;
+    child::prepare_windows(core, specs.len())?;
     let ep = core.ours.alloc(&mut core.kernel, ObjectType::Endpoint, 0).map_err(|failure| Error::Alloc {
         ty: ObjectType::Endpoint,
         size_bits: 0,

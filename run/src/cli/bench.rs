@@ -61,6 +61,39 @@ fn range_allocator() -> Result<String> {
     Ok(stdout)
 }
 
+const HEAP_BENCH: &str = "cargo bench -p sel4-runtime --bench heap";
+
+/// Runs the service heap's allocator benchmark, showing its output, and returns its table rows:
+/// (live blocks, the cells of talc, linked_list_allocator, buddy_system_allocator).
+fn heap_allocators() -> Result<Vec<(String, Vec<String>)>> {
+    eprintln!("run: bench: {HEAP_BENCH}");
+    let out = Command::new(workspace::cargo())
+        .current_dir(workspace::root())
+        .args(["bench", "-p", "sel4-runtime", "--bench", "heap"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .context("cannot run cargo bench")?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    print!("{stdout}");
+    if !out.status.success() {
+        bail!("{HEAP_BENCH} failed ({})", out.status);
+    }
+    let rows: Vec<(String, Vec<String>)> = stdout
+        .lines()
+        .filter_map(|l| {
+            let cells: Vec<String> = l.trim_matches('|').split('|').map(|c| c.trim().to_string()).collect();
+            let n = cells.first()?;
+            n.parse::<u64>().ok()?;
+            Some((n.clone(), cells[1..].to_vec()))
+        })
+        .collect();
+    if rows.is_empty() {
+        bail!("{HEAP_BENCH} printed no table");
+    }
+    Ok(rows)
+}
+
 /// Operations the range allocator runs under callgrind per subject and size (the benchmark's
 /// fixed-count mode, `RANGE_ALLOCATOR_FIXED_OPS`).
 const COUNTED_OPS: u64 = 100_000;
@@ -222,6 +255,20 @@ pub fn run(_: &BenchArgs) -> Result<()> {
         });
     }
     let log = &counted[0];
+    let line = session_bench::log_line(log)?;
+    figures.push(Figure {
+        what: "a log line of 80 bytes through the log buffer, less core printing it".into(),
+        value: format!(
+            "{} icount cycles: {:.2} IPC round trips (as inline requests of 24 bytes: {:.2})",
+            grouped(line.buffered.saturating_sub(line.print)),
+            line.round_trips(line.buffered),
+            line.round_trips(line.inline)
+        ),
+        floor: format!("1 IPC round trip {} (core printing the line: {})", grouped(line.ipc), grouped(line.print)),
+        ratio: Some(line.round_trips(line.buffered)),
+        target: None,
+        command: "cargo run -p run -- boot session-bench --icount".into(),
+    });
 
     for (size, bytes) in session_bench::bytes_per_mib(log) {
         figures.push(Figure {
@@ -269,6 +316,18 @@ pub fn run(_: &BenchArgs) -> Result<()> {
         target: Some(("<= 3".into(), growth <= 3.0)),
         command: RANGE_BENCH.into(),
     });
+
+    for (n, cells) in heap_allocators()? {
+        let [talc, linked, buddy] = cells.as_slice() else { bail!("{HEAP_BENCH}: a row without three cells") };
+        figures.push(Figure {
+            what: format!("service heap (talc) churn at {} live blocks, host", grouped(n.parse().unwrap_or(0))),
+            value: format!("{talc} ns/op (operations timed)"),
+            floor: format!("`linked_list_allocator` {linked}; `buddy_system_allocator` {buddy}"),
+            ratio: None,
+            target: None,
+            command: HEAP_BENCH.into(),
+        });
+    }
 
     let log = boot("scale")?;
     let (bytes, parts, target) =

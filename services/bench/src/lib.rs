@@ -7,6 +7,12 @@ pub use sel4::rdtsc;
 /// Round trips per measurement, after as many to warm up.
 pub const ROUNDS: u64 = 2000;
 
+/// A log line of 80 bytes with its newline, and the lines of each log benchmark (after as many
+/// to warm up; core prints each).
+pub const LOG_LINE: &str = "log line: 80 bytes with its newline, printed by core for the session benchmark.";
+pub const LOG_ROUNDS: u64 = 50;
+const _: () = assert!(LOG_LINE.len() == 79);
+
 /// The dataspace sizes `size-bench` allocates, maps and frees, with the rounds each is
 /// timed for (after as many to warm up); `core-session-bench` measures the kernel floor of
 /// each.

@@ -27,8 +27,9 @@ fn main(bi: &BootInfo<'static>) -> Result<(), Error> {
     if system.services.is_empty() {
         return Err(Error::Failed("children: the image holds no services (scenario `service` lines)"));
     }
-    // Core's window for filling child frames is its own for good: place it before measuring.
-    child::prepare_window(&mut run.core)?;
+    // Core's windows (for filling child frames, for the child's log buffer) are its own for
+    // good: place them before measuring.
+    child::prepare_windows(&mut run.core, 1)?;
     let core = &mut run.core;
     for round in 1..=ROUNDS {
         let (free0, largest0) = (core.ours.ram().avail(), core.ours.ram().largest_free());

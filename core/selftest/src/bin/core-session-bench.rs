@@ -7,6 +7,8 @@
 //!   again, straight through the kernel (no allocator): cycles per retype + revoke;
 //! - the caps floor: the same retype and revoke with a copy of the frame cap in between (the
 //!   copy a `RamCaps` request makes into the child's CNode; the revoke deletes it too);
+//! - the print floor: core printing a line of 80 bytes itself, with the prefix it gives the
+//!   bench service's lines (what a child's log line costs besides its request and core's copy);
 //! - the kernel floor of a dataspace of each size the bench service maps (4 KiB, 1 MiB, 3 MiB,
 //!   64 MiB): the retypes, frame maps and revokes the kernel needs for the frames core would
 //!   make it of (`layout::runs` of the block core's placement picks), timed straight through
@@ -231,13 +233,20 @@ fn main(bi: &BootInfo<'static>) -> Result<(), Error> {
     let (floor_spec, bench_spec) = (spec(&system, "ipc-floor")?, spec(&system, "session-bench")?);
     let size_spec = spec(&system, "size-bench")?;
     let core = &mut run.core;
-    child::prepare_window(core)?;
+    child::prepare_windows(core, 1)?;
     let ipc = ipc_floor(core, &floor_spec)?;
     println!("bench: ipc floor {ipc} cycles per round trip");
     let kernel = kernel_floor(core, false)?;
     println!("bench: kernel floor {kernel} cycles per retype + revoke");
     let caps = kernel_floor(core, true)?;
     println!("bench: kernel floor caps {caps} cycles per retype + copy + revoke");
+    // Core printing a line of 80 bytes itself, prefixed as it prints the bench service's:
+    // what every log line costs besides its request.
+    let print = bench::time(bench::LOG_ROUNDS, || {
+        println!("[session-bench] {}", bench::LOG_LINE);
+        Ok::<(), Error>(())
+    })?;
+    println!("bench: print floor {print} cycles per line of 80 bytes");
     for (name, size, rounds) in SIZES {
         let (cycles, invocations, frames) = sized_floor(core, size, rounds)?;
         println!(

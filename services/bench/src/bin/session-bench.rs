@@ -9,7 +9,10 @@
 //! - `cnode create+destroy`: a CNode of 2^4 slots made in this service's CSpace and destroyed;
 //! - `tcb create+setup+start+stop+destroy`: a thread made, set up, started, stopped and
 //!   destroyed (five requests; it has a lower priority than this service's, so it never runs
-//!   while this one loops).
+//!   while this one loops);
+//! - `log line 80`: a `println!` of 80 bytes (with its newline) through the log buffer (one
+//!   request), and `log line 80 inline` the same line as inline log requests of 24 bytes (four),
+//!   `LOG_ROUNDS` of each: core prints every one.
 //!
 //! Dataspaces of other sizes are `size-bench`'s, a child of its own, so that core's per-request
 //! work printed for this one is of these requests alone.
@@ -92,5 +95,17 @@ fn main(_: usize) -> Result<(), SessionError> {
         threads.destroy(&mut Core, th)
     })?;
     println!("bench: session tcb create+setup+start+stop+destroy {thread} cycles per op");
-    threads.close(t)
+    threads.close(t)?;
+    let line = bench::LOG_LINE;
+    let buffered = bench::time(bench::LOG_ROUNDS, || {
+        println!("{line}");
+        Ok::<(), SessionError>(())
+    })?;
+    let inline = bench::time(bench::LOG_ROUNDS, || {
+        sel4_runtime::log::inline(format_args!("{line}\n"));
+        Ok::<(), SessionError>(())
+    })?;
+    println!("bench: session log line 80 {buffered} cycles per op");
+    println!("bench: session log line 80 inline {inline} cycles per op");
+    Ok(())
 }
