@@ -96,7 +96,7 @@ impl Rng {
     fn layout(&mut self) -> Layout {
         let bits = 4 + self.next() % 7;
         let size = (1usize << bits) + (self.next() as usize & ((1 << bits) - 1));
-        let align = if self.next() % 4 == 0 { 16 } else { 8 };
+        let align = if self.next().is_multiple_of(4) { 16 } else { 8 };
         Layout::from_size_align(size, align).unwrap()
     }
 }
@@ -113,7 +113,7 @@ fn churn<S: Subject>(arena: &mut [u8], n: usize) -> Option<(f64, usize)> {
     while live.len() < n {
         let l = rng.layout();
         live.push((a.alloc(l).expect("the arena holds the fill"), l));
-        if live.len() % 1000 == 0 && fill.elapsed().as_secs_f64() > FILL_SECS {
+        if live.len().is_multiple_of(1000) && fill.elapsed().as_secs_f64() > FILL_SECS {
             return None;
         }
     }
