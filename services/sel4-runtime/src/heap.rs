@@ -1,8 +1,13 @@
 //! The service's heap: the `#[global_allocator]` of every service, over dataspaces the runtime
-//! allocates through a RAM session of its own and maps from [`abi::HEAP_BASE`] up. It starts
-//! empty; when the allocator runs out it asks core for another dataspace (at least as large as
-//! the request, and as large as the heap so far, so a heap of n bytes took O(log n) requests),
-//! up to the service's `heap=` setting, which core hands over at start (`abi`). Past it an
+//! allocates from core and maps from [`abi::HEAP_BASE`] up. It starts empty; when the allocator
+//! runs out it opens a RAM session for one more dataspace (at least as large as the request,
+//! and as large as the heap so far, so the heap at least doubles each time: a heap of n bytes
+//! took O(log n) sessions), with the quota that dataspace, its records and the paging
+//! structures that map it need, so the heap takes from the service's budget only as much as it
+//! grew. Each dataspace goes in a 512 GiB region of its own (a PDPT's span), so no session's
+//! mapping lies under another's paging structures (core refuses that: closing the other would
+//! unmap it). It grows up to the service's `heap=` setting, which core hands over at start
+//! (`abi`). Past it an
 //! allocation fails: [`failure`] then says what was asked and what was left, and the panic
 //! that follows (`alloc::alloc::handle_alloc_error`) ends the service with
 //! [`crate::EXIT_ALLOC`].
@@ -17,6 +22,7 @@
 use core::alloc::Layout;
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
+use sel4_core_protocol::limits::VADDR_BITS;
 use sel4_core_protocol::session::AllocOptions;
 use sel4_core_protocol::{abi, charges, ErrorCode, RamSession, SessionError};
 use talc::{OomHandler, Span, Talc, Talck};
@@ -32,23 +38,35 @@ const PAGE: u64 = 4096;
 
 type Lock = crate::sync::Mutex<()>;
 
-/// The heap's growth: its setting, what it holds, and where the next dataspace goes.
+/// The heap's growth: its setting, what it holds, and a session per dataspace.
 pub struct Grow {
     /// The `heap=` setting: bytes of dataspaces the heap may hold.
     limit: u64,
     /// Bytes of dataspaces it holds.
     held: u64,
-    /// The lowest address no dataspace of the heap covers yet.
-    next: u64,
-    /// The heap talc manages that ends at `next` (empty before the first), to extend in place.
-    last: Span,
-    session: Option<RamSession>,
+    /// A session per dataspace, kept for the life of the service; the `i`th dataspace lies in
+    /// the `i`th region ([`region`]).
+    sessions: [Option<RamSession>; MAX_GROWTHS],
 }
+
+/// log2 of the span of a region of the heap: a PDPT's (512 GiB).
+const REGION_BITS: u32 = 39;
+
+// Every region lies below the threads' IPC region, the last 512 GiB of the address space.
+const _: () = assert!(abi::HEAP_BASE + ((MAX_GROWTHS as u64) << REGION_BITS) <= (1 << VADDR_BITS) - (1 << REGION_BITS));
+
+/// Where the `i`th dataspace of the heap goes, at the earliest.
+pub fn region(i: usize) -> u64 {
+    abi::HEAP_BASE + ((i as u64) << REGION_BITS)
+}
+
+/// Times the heap can grow: it at least doubles each time from [`FIRST`], within the
+/// processor's virtual address space.
+const MAX_GROWTHS: usize = (VADDR_BITS - LARGE_FRAME_BITS + 1) as usize;
 
 /// The allocator (see the module documentation).
 #[cfg_attr(not(test), global_allocator)]
-static HEAP: Talck<Lock, Grow> =
-    Talc::new(Grow { limit: 0, held: 0, next: abi::HEAP_BASE, last: Span::empty(), session: None }).lock();
+static HEAP: Talck<Lock, Grow> = Talc::new(Grow { limit: 0, held: 0, sessions: [None; MAX_GROWTHS] }).lock();
 
 /// The heap's figures: bytes in use by the program, bytes of dataspaces held, the setting.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
@@ -171,63 +189,62 @@ pub fn place(next: u64, paddr: u64, frame_bits: u8) -> u64 {
     }
 }
 
-/// The RAM quota of the heap's session for a heap of `limit` bytes: the dataspaces, their
-/// records, and the paging structures that map them (a page table of 4 KiB per 2 MiB mapped,
-/// with its record, is under 1/256 of what it maps; 1/64 leaves room for the directories
-/// above and the records of each run).
-pub fn session_quota(limit: u64) -> u64 {
-    limit
-        + limit / 64
-        + charges::SESSION_RECORD
-        + 64 * (charges::HANDLE_RECORD + 4 * charges::OBJECT_RECORD)
-        + 16 * PAGE
+/// The RAM quota of the session for one dataspace of `size` bytes of the heap: the dataspace,
+/// core's records of the session, the dataspace and its runs, and the paging structures that
+/// map it in a region of its own (a page table per 2 MiB, a page directory per GiB, the PDPT),
+/// each with its record.
+pub fn session_quota(size: u64) -> u64 {
+    let structure = PAGE + charges::OBJECT_RECORD;
+    size + charges::SESSION_RECORD
+        + charges::HANDLE_RECORD
+        + RUNS * charges::OBJECT_RECORD
+        + structures(size) * structure
 }
 
-/// The cap quota the heap's session asks for a heap of `limit` bytes: a slot per frame (2 MiB
-/// frames past the first dataspaces, 4 KiB ones below) and per paging structure. A service
-/// whose cap budget has less gets what it has left, in halves (`Grow::open`).
-pub fn session_caps(limit: u64) -> u32 {
-    let small = (limit.min(FIRST) / PAGE) as u32;
-    let large = (limit >> LARGE_FRAME_BITS) as u32;
-    small.saturating_add(large.saturating_mul(2)).saturating_add(16)
+/// Paging structures that map `size` bytes at the start of a region: page tables (for pages),
+/// page directories and the PDPT.
+fn structures(size: u64) -> u64 {
+    (size >> LARGE_FRAME_BITS) + 1 + (size >> 30) + 1 + 1
+}
+
+/// Runs a dataspace of the heap is made of at most (`layout::runs`: a few of each frame size).
+const RUNS: u64 = 8;
+
+/// The cap quota of the session for one dataspace of `size` bytes in frames of 2^`frame_bits`:
+/// a slot per frame and per paging structure.
+pub fn session_caps(size: u64, frame_bits: u8) -> u32 {
+    let frames = size.div_ceil(1 << frame_bits);
+    (frames + structures(size)).min(u32::MAX as u64) as u32
 }
 
 impl Grow {
-    /// Opens the heap's session: RAM for the whole setting, and as many cap slots of those it
-    /// asks (`session_caps`) as the service's cap budget has, in halves down to a few.
-    fn open(limit: u64) -> Result<RamSession, SessionError> {
-        let mut caps = session_caps(limit);
-        loop {
-            match RamSession::open(&mut Core, session_quota(limit), caps) {
-                Err(SessionError::Refused(ErrorCode::OutOfCapQuota)) if caps > 4 => caps /= 2,
-                other => return other,
-            }
-        }
-    }
-
-    /// Takes a dataspace of `size` bytes from core and maps it: its address range.
-    fn take(&mut self, size: u64) -> Result<(u64, u64), SessionError> {
-        let session = match self.session {
-            Some(s) => s,
-            None => {
-                let s = Self::open(self.limit)?;
-                self.session = Some(s);
-                s
-            }
-        };
+    /// Takes a dataspace of `size` bytes from core, in a session of its own, and maps it: its
+    /// address. Large frames first where the size allows (a cap slot per 2 MiB), else pages.
+    fn take(&mut self, size: u64) -> Result<u64, SessionError> {
+        let slot = self.sessions.iter().position(Option::is_none).ok_or(SessionError::Refused(ErrorCode::NoMemory))?;
         let large = LARGE_FRAME_BITS;
-        let ds = match size % (1 << large) {
-            0 => session
-                .alloc(&mut Core, size, AllocOptions { align_log2: large, ..AllocOptions::default() })
-                .or_else(|_| session.alloc(&mut Core, size, AllocOptions::default()))?,
-            _ => session.alloc(&mut Core, size, AllocOptions::default())?,
-        };
-        let va = place(self.next, ds.paddr, ds.frame_bits);
-        if let Err(e) = session.map(&mut Core, ds, va) {
-            let _ = session.free(&mut Core, ds);
-            return Err(e);
+        let tries: &[u8] = if size.is_multiple_of(1 << large) { &[large, 12] } else { &[12] };
+        let mut last = SessionError::Refused(ErrorCode::NoMemory);
+        for &frame_bits in tries {
+            let s = RamSession::open(&mut Core, session_quota(size), session_caps(size, frame_bits))?;
+            let options = AllocOptions { align_log2: frame_bits, ..AllocOptions::default() };
+            let placed = s.alloc(&mut Core, size, options).and_then(|ds| {
+                let va = place(region(slot), ds.paddr, ds.frame_bits);
+                s.map(&mut Core, ds, va).map(|()| va)
+            });
+            match placed {
+                Ok(va) => {
+                    self.sessions[slot] = Some(s);
+                    return Ok(va);
+                }
+                Err(e) => {
+                    // Closing the session frees whatever of it was placed.
+                    let _ = s.close(&mut Core);
+                    last = e;
+                }
+            }
         }
-        Ok((va, size))
+        Err(last)
     }
 }
 
@@ -258,35 +275,21 @@ impl OomHandler for Grow {
         let Some(size) = next_size(layout, g.held, g.limit) else {
             return fail(layout, left, Refusal::Setting);
         };
-        let (va, size) = match g.take(size) {
-            Ok(taken) => taken,
+        let va = match g.take(size) {
+            Ok(va) => va,
             Err(e) => return fail(layout, left, e.into()),
         };
         g.held += size;
         GROWN.fetch_add(1, Relaxed);
         FAILED_SIZE.store(0, Relaxed);
-        let contiguous = va == g.next && !g.last.is_empty();
-        g.next = va + size;
-        let last = g.last;
         let span = Span::from_base_size(va as *mut u8, size as usize);
         // SAFETY: core mapped [va, va + size) writable in this address space just now, for
-        // as long as the heap's session holds the dataspace (the life of the service); no other
-        // part of the program refers to it (the heap region is the runtime's, `abi`); it is
-        // right above `last` when `contiguous`, so the extended heap covers only mapped memory.
-        let heap = unsafe {
-            if contiguous {
-                let base = last.get_base_acme().map_or(va as *mut u8, |(b, _)| b);
-                Some(talc.extend(last, Span::new(base, (va + size) as *mut u8)))
-            } else {
-                talc.claim(span).ok()
-            }
-        };
-        match heap {
-            Some(h) => {
-                talc.oom_handler.last = h;
-                Ok(())
-            }
-            None => fail(layout, left, Refusal::Setting),
+        // as long as the dataspace's session lives (the life of the service); no other part of
+        // the program refers to it (the heap's regions are the runtime's, `abi`).
+        match unsafe { talc.claim(span) } {
+            Ok(_) => Ok(()),
+            // Too small for talc's own records: no allocation could use it.
+            Err(()) => fail(layout, left, Refusal::Setting),
         }
     }
 }
@@ -326,16 +329,39 @@ mod tests {
     }
 
     #[test]
-    fn the_session_asks_a_slot_per_frame() {
-        assert_eq!(session_caps(1 << 20), 256 + 16);
-        assert_eq!(session_caps(64 << 20), 512 + 64 + 16);
+    fn a_session_asks_a_slot_per_frame_and_structure() {
+        // A frame, two page tables (one spare), a page directory, a PDPT.
+        assert_eq!(session_caps(2 << 20, 21), 1 + 4);
+        assert_eq!(session_caps(2 << 20, 12), 512 + 4);
+        assert_eq!(session_caps(64 << 20, 21), 32 + 33 + 2);
     }
 
     #[test]
-    fn the_session_pays_for_records_and_paging() {
+    fn a_session_pays_for_its_dataspace_records_and_paging() {
         let q = session_quota(64 << 20);
         // 32 page tables of 4 KiB with their records map 64 MiB of 4 KiB frames.
         assert!(q >= (64 << 20) + 32 * (PAGE + charges::OBJECT_RECORD) + charges::SESSION_RECORD);
-        assert!(q < (64 << 20) + (2 << 20));
+        assert!(q < (64 << 20) + (1 << 20));
+        assert!(session_quota(2 << 20) < (2 << 20) + (32 << 10));
+    }
+
+    #[test]
+    fn each_dataspace_has_a_region_of_its_own() {
+        assert_eq!(region(0), abi::HEAP_BASE);
+        assert_eq!(region(1) - region(0), 512 << 30);
+        // A dataspace placed in its region stays in it.
+        let va = place(region(3), 0x4020_0000, 21);
+        assert!(va >= region(3) && va + (64 << 30) <= region(4));
+    }
+
+    #[test]
+    fn the_heap_grows_at_most_as_often_as_it_can_double() {
+        let (mut held, limit, mut steps) = (0u64, 1u64 << 47, 0);
+        let small = Layout::from_size_align(8, 8).unwrap();
+        while let Some(size) = next_size(small, held, limit) {
+            held += size;
+            steps += 1;
+        }
+        assert!(steps <= MAX_GROWTHS, "{steps} growths");
     }
 }
