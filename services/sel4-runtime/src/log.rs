@@ -6,9 +6,11 @@
 //! once do not interleave within a `println!`. Core's answer is not looked at: there is nothing
 //! a service could do about a lost line.
 //!
-//! Should the buffer's lock be taken when a panic wants to print (a panic in the middle of a
-//! `print!`'s formatting), the panic's text goes as inline `Log` requests instead, packed
-//! [`LOG_BYTES`] to a request ([`Chunks`]).
+//! A `print!` waits for the buffer's lock a bounded number of turns ([`PATIENCE`] yields); if
+//! it is still taken then (its holder was destroyed while printing: a thread its program
+//! stopped for good, or a panic in the middle of a `print!`'s formatting), the text goes as
+//! inline `Log` requests instead, packed [`LOG_BYTES`] to a request ([`Chunks`]): lines may then
+//! interleave, but nothing waits for ever.
 
 use core::fmt;
 
@@ -132,8 +134,27 @@ pub fn inline(args: fmt::Arguments) {
     out.flush();
 }
 
+/// Turns a `print!` waits for the buffer (a yield each) before it sends inline requests. A
+/// holder of the same priority needs one turn to finish its line.
+pub const PATIENCE: u32 = 1000;
+
+/// Writes `args` through the buffer if its lock comes within `patience` turns, else inline.
+fn print_with(args: fmt::Arguments, patience: u32) {
+    for turn in 0..=patience {
+        if let Some(_held) = BUFFER.try_lock() {
+            through_buffer(args);
+            return;
+        }
+        if turn < patience {
+            sel4::syscalls::yield_now();
+        }
+    }
+    inline(args);
+}
+
 /// Core's log as a `fmt::Write` for the panic handler and exit reports: each `write_fmt` (or
-/// `write_str`) is sent whole, through the buffer unless its lock is taken.
+/// `write_str`) is sent whole, through the buffer unless its lock is taken (a panic may come in
+/// the middle of this thread's own `print!`: no waiting then).
 pub struct Log;
 
 impl fmt::Write for Log {
@@ -142,18 +163,14 @@ impl fmt::Write for Log {
     }
 
     fn write_fmt(&mut self, args: fmt::Arguments) -> fmt::Result {
-        match BUFFER.try_lock() {
-            Some(_held) => through_buffer(args),
-            None => inline(args),
-        }
+        print_with(args, 0);
         Ok(())
     }
 }
 
 #[doc(hidden)]
 pub fn _print(args: fmt::Arguments) {
-    let _held = BUFFER.lock();
-    through_buffer(args);
+    print_with(args, PATIENCE);
 }
 
 #[macro_export]
