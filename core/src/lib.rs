@@ -37,6 +37,7 @@ pub mod cap_space;
 pub mod image;
 pub mod kernel;
 pub mod loader;
+pub mod log_line;
 pub mod memory_map;
 pub mod object;
 pub mod phys_allocator;

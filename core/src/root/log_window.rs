@@ -18,6 +18,8 @@ pub const LOG_WINDOWS: u64 = 0x40_0000_0000;
 /// The end of that region: 2^24 children.
 const LOG_WINDOWS_END: u64 = 0x50_0000_0000;
 const PAGE: u64 = 4096;
+/// Bytes copied out of a log buffer at a time (on core's stack).
+const PIECE: usize = 256;
 
 /// A child's log buffer, mapped in core.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -93,16 +95,25 @@ impl LogWindow {
         Ok(LogWindow { va, slot, paging_bytes: done.paging_bytes })
     }
 
-    /// Hands the first `len` bytes of the buffer (at most a page) to `each`, read one at a time:
-    /// the child's other threads may write the page meanwhile, so core never holds a reference
-    /// into it.
-    pub fn read(&self, len: u64, mut each: impl FnMut(u8)) {
-        for i in 0..len.min(PAGE) {
-            // SAFETY: the page at `va` is mapped (read-only) in core while the child lives,
-            // and the child lives while core serves its requests (`release` comes after its
-            // reclaim); a volatile byte read of mapped memory is sound whatever the child
-            // writes there at the same time.
-            each(unsafe { core::ptr::read_volatile((self.va + i) as *const u8) });
+    /// Hands the first `len` bytes of the buffer (at most a page) to `each`, in pieces of up to
+    /// [`PIECE`] bytes copied out word by word: the child's other threads may write the page
+    /// meanwhile, so core never holds a reference into it.
+    pub fn read(&self, len: u64, mut each: impl FnMut(&[u8])) {
+        let len = len.min(PAGE) as usize;
+        let mut piece = [0u8; PIECE];
+        for start in (0..len).step_by(PIECE) {
+            let n = PIECE.min(len - start);
+            for (w, chunk) in piece[..n].chunks_mut(8).enumerate() {
+                let at = self.va as usize + start + w * 8;
+                // SAFETY: `at` is 8-byte aligned (the window is a page, `start` a multiple of
+                // PIECE) and inside the page, which is mapped (read-only) in core while the
+                // child lives; the child lives while core serves its requests (`release` comes
+                // after its reclaim); a volatile read of mapped memory is sound whatever the
+                // child writes there at the same time.
+                let word = unsafe { core::ptr::read_volatile(at as *const u64) };
+                chunk.copy_from_slice(&word.to_le_bytes()[..chunk.len()]);
+            }
+            each(&piece[..n]);
         }
     }
 

@@ -10,13 +10,14 @@ use sel4::{syscalls, MessageInfo, Word};
 use sel4_core_protocol::reply::Words;
 use sel4_core_protocol::request::LOG_BYTES;
 use sel4_core_protocol::{ErrorCode, Request};
-use sel4_root_task::{print, println};
+use sel4_root_task::println;
 
 use super::fault::Fault;
 use super::receive::{Answer, Handler};
 use super::Outcome;
 use crate::kernel::Slot;
 use crate::loader::Spec;
+use crate::log_line::Escaped;
 use crate::memory_map::{self, Owner};
 use crate::root::child::{self, Child};
 use crate::root::child_pd::ChildPd;
@@ -258,7 +259,7 @@ impl Handler for Table {
             Ok(Request::LogBuffer { len }) => {
                 // `len` is at most the buffer's size (`Request::validate`).
                 let window = entry.child.log;
-                window.read(len, |b| log_byte(entry, b));
+                window.read(len, |piece| log(entry, piece));
                 Ok(Some((MessageInfo::new(0, 0, 0, 0), [0; 4])))
             }
             Ok(Request::Exit { code }) => {
@@ -341,8 +342,22 @@ fn serve_session(core: &mut Core, c: &Child, sessions: &mut Sessions, request: R
 
 /// Appends `bytes` to the child's line and prints each complete line with its name.
 fn log(e: &mut Entry, bytes: &[u8]) {
-    for &b in bytes {
-        log_byte(e, b);
+    let mut rest = bytes;
+    while let Some(i) = rest.iter().position(|&b| b == b'\n') {
+        append(e, &rest[..i]);
+        flush(e);
+        rest = &rest[i + 1..];
+    }
+    append(e, rest);
+}
+
+/// Appends `text` (no newline in it) to the child's line: whole where it fits, else byte by
+/// byte, printing each line that fills.
+fn append(e: &mut Entry, text: &[u8]) {
+    if e.line.extend_from_slice(text).is_err() {
+        for &b in text {
+            log_byte(e, b);
+        }
     }
 }
 
@@ -355,7 +370,7 @@ fn log_byte(e: &mut Entry, b: u8) {
         return;
     }
     if e.line.is_full() {
-        let carry = utf8_tail(&e.line);
+        let carry = crate::log_line::utf8_tail(&e.line);
         let kept: heapless::Vec<u8, 4> = e.line[e.line.len() - carry..].iter().copied().collect();
         e.line.truncate(e.line.len() - carry);
         flush(e);
@@ -364,35 +379,14 @@ fn log_byte(e: &mut Entry, b: u8) {
     let _ = e.line.push(b);
 }
 
-/// How many bytes at the end of `line` are the start of a character not complete yet (at
-/// most 3; 0 if the line ends with a whole character, or with bytes that are no UTF-8).
-fn utf8_tail(line: &[u8]) -> usize {
-    for back in 1..=3.min(line.len()) {
-        let b = line[line.len() - back];
-        let width = match b {
-            0xc0..=0xdf => 2,
-            0xe0..=0xef => 3,
-            0xf0..=0xf7 => 4,
-            0x80..=0xbf => continue,
-            _ => return 0,
-        };
-        return if width > back { back } else { 0 };
-    }
-    0
-}
-
 /// Prints the child's line with its name; bytes that are no UTF-8 are shown as `\xNN`.
 fn flush(e: &mut Entry) {
     if e.line.is_empty() {
         return;
     }
-    print!("[{}] ", e.child.name);
-    for chunk in e.line.utf8_chunks() {
-        print!("{}", chunk.valid());
-        for b in chunk.invalid() {
-            print!("\\x{b:02x}");
-        }
+    match core::str::from_utf8(&e.line) {
+        Ok(text) => println!("[{}] {text}", e.child.name),
+        Err(_) => println!("[{}] {}", e.child.name, Escaped(&e.line)),
     }
-    println!();
     e.line.clear();
 }
