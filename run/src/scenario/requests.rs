@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
-use requester::{check, End, MAX_NAMES};
+use requester::{check, End};
 
 use crate::scenario::Scenario;
 use crate::workspace;
@@ -65,7 +65,7 @@ pub fn expanded(s: &Scenario) -> Result<Scenario> {
     let Some(r) = &s.requests else { return Ok(s.clone()) };
     let path = find(&r.script)?;
     let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    let summary = check(&text, MAX_NAMES).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    let summary = check(&text).map_err(|e| anyhow!("{}: {e}", path.display()))?;
     let position = |name: &str| s.services.iter().position(|x| x.name == name);
     let Some(requester) = position(REQUESTER) else {
         bail!("scenario `{}` has a request script but no `service {REQUESTER}`", s.name)
@@ -152,7 +152,7 @@ mod tests {
     fn the_shipped_scripts_check() {
         for name in ["misbehave", "quota", "soak"] {
             let text = std::fs::read_to_string(find(name).unwrap()).unwrap();
-            check(&text, MAX_NAMES).unwrap_or_else(|e| panic!("{name}: {e}"));
+            check(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
         }
     }
 }

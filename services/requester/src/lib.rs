@@ -19,11 +19,11 @@
 //!   `touch <name>` may end in `=> fault`.
 #![no_std]
 
-use sel4_core_protocol::{CacheAttr, ErrorCode, SessionKind};
+extern crate alloc;
 
-/// Names the requester holds at once (a name bound again is replaced): a script may hold
-/// thousands of objects, as core's sessions do.
-pub const MAX_NAMES: usize = 8192;
+use alloc::collections::BTreeSet;
+
+use sel4_core_protocol::{CacheAttr, ErrorCode, SessionKind};
 
 /// Message words a `raw` line may carry after its session word: the rest of the kernel's
 /// longest message (`seL4_MsgMaxLength`).
@@ -603,33 +603,21 @@ pub enum End {
     Fault(FaultKind),
 }
 
-/// Checks every line of `script` and every name it uses (each bound by an earlier line; at most
-/// `max_names` distinct names).
-pub fn check(script: &str, max_names: usize) -> Result<Summary, ScriptError<'_>> {
+/// Checks every line of `script` and every name it uses (each bound by an earlier line).
+pub fn check(script: &str) -> Result<Summary, ScriptError<'_>> {
     let mut summary = Summary { requests: 0, end: End::Exit(0) };
-    // Names seen so far: a linear list is enough for a check (scripts bind few distinct names).
-    let mut names: [&str; 4096] = [""; 4096];
-    let mut count = 0;
+    let mut names: BTreeSet<&str> = BTreeSet::new();
     for line in lines(script) {
         let line = line?;
         for r in line.step.uses().into_iter().flatten() {
             if let Ref::Name(n) = r {
-                if !names[..count].contains(&n) {
+                if !names.contains(n) {
                     return Err(ScriptError { line: line.number, problem: Problem::Unbound(n) });
                 }
             }
         }
         if let Some(n) = line.step.binds() {
-            if !names[..count].contains(&n) {
-                if count == max_names.min(names.len()) {
-                    return Err(ScriptError {
-                        line: line.number,
-                        problem: Problem::Range(n, "the names a script may bind"),
-                    });
-                }
-                names[count] = n;
-                count += 1;
-            }
+            names.insert(n);
         }
         match (line.step, line.expect) {
             (Step::Fault(k), _) => summary.end = End::Fault(k),

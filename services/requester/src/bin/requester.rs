@@ -12,9 +12,15 @@
 #![no_std]
 #![no_main]
 
+extern crate alloc;
+
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::vec;
+use alloc::vec::Vec;
 use core::fmt::Write;
 
-use requester::{lines, AllocOptions, Expect, FaultKind, Line, Ref, Step, Word, MAX_NAMES};
+use requester::{lines, AllocOptions, Expect, FaultKind, Line, Ref, Step, Word};
 use sel4_core_protocol::abi::FIRST_FREE_SLOT;
 use sel4_core_protocol::answer::{CnodeCreateReply, Done, OpenReply, RamAllocReply, TcbCreateReply};
 use sel4_core_protocol::client::{call, raw};
@@ -30,8 +36,7 @@ static SCRIPT: &str = include_str!(concat!(env!("OUT_DIR"), "/requests.txt"));
 /// The requester's priority and CNode size in the scenarios that start it.
 const PRIO: u8 = 100;
 const CNODE_SLOTS: u64 = 1024;
-/// Threads with a stack of their own at once, and their stack size.
-const MAX_THREADS: usize = 320;
+/// A thread's stack (16-byte words, the alignment a stack needs), from the heap.
 const STACK_WORDS: usize = 512;
 
 /// What a name stands for.
@@ -125,20 +130,20 @@ fn holds(expect: Expect, got: Got) -> bool {
     }
 }
 
-/// Names and what they stand for (too large for the stack).
-type Names = heapless::Vec<(&'static str, Object), MAX_NAMES>;
-static mut NAMES: Names = heapless::Vec::new();
-
-/// The requester's state: names, its CNode's free slots, thread stacks.
-struct Requester<'a> {
-    names: &'a mut Names,
-    /// Slots of its CNode in use, one bit each (core's slots below FIRST_FREE_SLOT).
-    slots: [u64; (CNODE_SLOTS / 64) as usize],
-    stacks: [bool; MAX_THREADS],
+/// A thread's stack, and whether a live thread has it.
+struct Stack {
+    words: Box<[u128]>,
+    used: bool,
 }
 
-/// Thread stacks (16-byte words, the alignment a stack needs).
-static mut STACKS: [[u128; STACK_WORDS]; MAX_THREADS] = [[0; STACK_WORDS]; MAX_THREADS];
+/// The requester's state: names (as many as the script binds, on the heap), its CNode's free
+/// slots, thread stacks (made as threads need them, reused when they go).
+struct Requester {
+    names: BTreeMap<&'static str, Object>,
+    /// Slots of its CNode in use, one bit each (core's slots below FIRST_FREE_SLOT).
+    slots: [u64; (CNODE_SLOTS / 64) as usize],
+    stacks: Vec<Stack>,
+}
 
 sel4_runtime::thread_entry!(requester_thread_entry => thread_body);
 
@@ -150,29 +155,40 @@ extern "C" fn thread_body(line: u64) -> ! {
     }
 }
 
-impl<'a> Requester<'a> {
-    fn new(names: &'a mut Names) -> Self {
-        let mut r = Requester { names, slots: [0; (CNODE_SLOTS / 64) as usize], stacks: [false; MAX_THREADS] };
+impl Requester {
+    fn new() -> Self {
+        let mut r = Requester { names: BTreeMap::new(), slots: [0; (CNODE_SLOTS / 64) as usize], stacks: Vec::new() };
         r.mark(0, FIRST_FREE_SLOT, true);
         r
     }
 
     fn get(&self, name: &str) -> Option<Object> {
-        self.names.iter().rev().find(|(n, _)| *n == name).map(|(_, o)| *o)
+        self.names.get(name).copied()
     }
 
     /// Binds `name`, replacing an earlier binding.
     fn bind(&mut self, name: &'static str, o: Object) -> Result<(), Got> {
-        if let Some(e) = self.names.iter_mut().find(|(n, _)| *n == name) {
-            e.1 = o;
-            return Ok(());
-        }
-        self.names.push((name, o)).map_err(|_| Got::Local("TooManyNames"))
+        self.names.insert(name, o);
+        Ok(())
     }
 
     fn update(&mut self, name: &str, o: Object) {
-        if let Some(e) = self.names.iter_mut().find(|(n, _)| *n == name) {
-            e.1 = o;
+        if let Some(e) = self.names.get_mut(name) {
+            *e = o;
+        }
+    }
+
+    /// A free stack (made if none is), marked in use: its index.
+    fn take_stack(&mut self) -> usize {
+        match self.stacks.iter().position(|s| !s.used) {
+            Some(i) => {
+                self.stacks[i].used = true;
+                i
+            }
+            None => {
+                self.stacks.push(Stack { words: vec![0; STACK_WORDS].into_boxed_slice(), used: true });
+                self.stacks.len() - 1
+            }
         }
     }
 
@@ -209,22 +225,21 @@ impl<'a> Requester<'a> {
         match o {
             Object::Dataspace { slots: Some((first, n)), .. } => self.mark(first, n, false),
             Object::Cnode { slot: Some(slot), .. } => self.mark(slot, 1, false),
-            Object::Thread { stack: Some(stack), .. } => self.stacks[stack] = false,
+            Object::Thread { stack: Some(stack), .. } => self.stacks[stack].used = false,
             _ => {}
         }
     }
 
     /// Everything of session `s` went with it.
     fn session_gone(&mut self, s: Handle) {
-        let mut i = 0;
-        while i < self.names.len() {
-            let o = self.names[i].1;
-            if o.session() == Some(s) {
+        let of_session: Vec<&'static str> =
+            self.names.iter().filter(|(_, o)| o.session() == Some(s)).map(|(n, _)| *n).collect();
+        for n in of_session {
+            if let Some(&o) = self.names.get(n) {
                 self.gone(o);
                 // Kept, with its slots forgotten, so the name still sends its stale handle.
-                self.names[i].1 = forget(o);
+                self.names.insert(n, forget(o));
             }
-            i += 1;
         }
     }
 
@@ -304,30 +319,28 @@ impl<'a> Requester<'a> {
             }
             Step::Thread { session, prio, name } => {
                 let s = self.handle(session);
-                let Some(stack) = self.stacks.iter().position(|used| !used) else { return Got::Local("NoFreeStack") };
                 let prio = prio.unwrap_or(PRIO);
                 let thread = match call::<TcbCreateReply, _>(t, &Request::TcbCreate { session: s, prio }) {
                     Ok(r) => r.thread,
                     Err(e) => return e.into(),
                 };
                 let _ = write!(detail, " handle={:#x}", thread.0);
-                // SAFETY: taking the address of a stack reads and writes nothing; only the thread
-                // given this stack (marked in use until it is destroyed) ever uses it.
-                let top = unsafe { core::ptr::addr_of_mut!(STACKS[stack]) } as u64 + (STACK_WORDS * 16) as u64;
+                // Only the thread given this stack (in use until it is destroyed) uses it.
+                let stack = self.take_stack();
+                let top = self.stacks[stack].words.as_ptr() as u64 + (STACK_WORDS * 16) as u64;
                 let entry = requester_thread_entry as *const () as u64;
                 let setup = Request::TcbSetup { session: s, thread, entry, stack: top, arg: line.number as u64 };
                 match call::<Done, _>(t, &setup) {
                     Err(e) => {
                         // Not left in core under no name: the line failed as a whole.
                         let _ = call::<Done, _>(t, &Request::TcbDestroy { session: s, thread });
+                        self.stacks[stack].used = false;
                         Got::from(e)
                     }
-                    Ok(Done) => {
-                        self.stacks[stack] = true;
-                        self.bind(name, Object::Thread { session: s, handle: thread, stack: Some(stack) })
-                            .err()
-                            .unwrap_or(Got::Ok)
-                    }
+                    Ok(Done) => self
+                        .bind(name, Object::Thread { session: s, handle: thread, stack: Some(stack) })
+                        .err()
+                        .unwrap_or(Got::Ok),
                 }
             }
             Step::Start { session, thread } => {
@@ -466,10 +479,11 @@ fn forget(o: Object) -> Object {
 }
 
 fn main(_: usize) -> Result<(), &'static str> {
-    // SAFETY: main runs once and is the only code that refers to NAMES (the script's threads
-    // never do), so this is the only reference to it.
-    let names = unsafe { &mut *core::ptr::addr_of_mut!(NAMES) };
-    let mut r = Requester::new(names);
+    // The heap takes its first dataspace now, before the script's first request: its session
+    // and dataspace get handle serials 1 and 2 on every run, so a script that forges handles
+    // counts its own from 3 (the names a script binds stay far within that first dataspace).
+    drop(core::hint::black_box(Vec::<u8>::with_capacity(1)));
+    let mut r = Requester::new();
     let (mut done, mut mismatches) = (0u32, 0u32);
     for line in lines(SCRIPT) {
         let line = match line {
