@@ -54,6 +54,11 @@ pub fn systems_dir() -> PathBuf {
     target_dir().join("systems")
 }
 
+/// Folder of the system description files (`run/systems/NAME.toml`).
+pub fn system_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("systems")
+}
+
 /// Folder of the scenario files.
 pub fn scenario_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")

@@ -23,13 +23,13 @@ pub fn build_system(s: &Scenario) -> Result<Option<PathBuf>> {
     }
     let mut elfs: BTreeMap<&str, Vec<u8>> = BTreeMap::new();
     for service in &s.services {
-        if !elfs.contains_key(service.name.as_str()) {
-            let path = build(s, &service.name)?;
+        if !elfs.contains_key(service.binary.as_str()) {
+            let path = build(s, &service.binary)?;
             let elf = without_debug_info(&path)?;
-            elfs.insert(&service.name, elf);
+            elfs.insert(&service.binary, elf);
         }
     }
-    let blob = encode(s.services.iter().map(|x| (x, elfs[x.name.as_str()].as_slice())))?;
+    let blob = encode(s.services.iter().map(|x| (x, elfs[x.binary.as_str()].as_slice())))?;
     let file = workspace::systems_dir().join(format!("{}-{}.system", s.name, s.config));
     write_if_changed(&file, &blob)?;
     eprintln!("run: {} service(s) described in {} ({} bytes)", s.services.len(), file.display(), blob.len());

@@ -17,6 +17,7 @@
 //! compare-traces traces   # optional: boot once per `*.trace` in run/<dir> and compare core's
 //!                         # per-operation log with the host replay's
 //! service  hello ram=8M caps=128 prio=90   # optional, repeatable: a service core starts
+//! system   kv          # optional, instead of `service` lines: run/systems/kv.toml (`system`)
 //! requests misbehave   # optional: a request script for the requester (see `requests`)
 //! mismatches 1         # optional: mismatches its requester must report (default 0)
 //! bench    session     # optional: the run tool prints the boot's benchmark figures as ratios
@@ -42,6 +43,7 @@ mod medium;
 pub mod overrides;
 pub mod requests;
 pub mod service;
+pub mod system;
 
 pub use medium::{Firmware, Medium};
 pub use service::Service;
@@ -65,6 +67,7 @@ const DIRECTIVES: &[&str] = &[
     "features",
     "compare-traces",
     "service",
+    "system",
     "requests",
     "mismatches",
     "bench",
@@ -98,6 +101,9 @@ pub struct Scenario {
     pub compare_traces: Option<String>,
     /// Services core starts, in start order.
     pub services: Vec<Service>,
+    /// The system description the services come from (`run/systems/NAME.toml`), if the
+    /// scenario names one instead of listing them.
+    pub system: Option<String>,
     /// The request script of its requester, if it runs one.
     pub requests: Option<requests::Requests>,
     /// The benchmark whose figures the run tool prints after the boot (`run/src/bench.rs`).
@@ -173,6 +179,7 @@ impl Scenario {
         let mut expect_at_ram = Vec::new();
         let mut reject = Vec::new();
         let mut services = Vec::new();
+        let mut system: Option<(String, usize)> = None;
         let mut script = None;
         let mut mismatches = None;
         let mut bench = None;
@@ -254,6 +261,10 @@ impl Scenario {
                     compare_traces = Some(value.to_string());
                 }
                 "service" => services.push(Service::parse(value).map_err(err)?),
+                "system" => {
+                    once(system.is_some())?;
+                    system = Some((value.to_string(), line));
+                }
                 "requests" => {
                     once(script.is_some())?;
                     script = Some(value.to_string());
@@ -279,6 +290,13 @@ impl Scenario {
                 }
             }
         }
+        if let (Some((_, line)), false) = (&system, services.is_empty()) {
+            return Err(ParseError {
+                file: file.to_string(),
+                line: *line,
+                message: "a scenario names a `system` or lists `service` lines, not both".into(),
+            });
+        }
         let missing = |what: &str| ParseError {
             file: file.to_string(),
             line: text.lines().count().max(1),
@@ -299,6 +317,7 @@ impl Scenario {
             features: features.unwrap_or_default(),
             compare_traces,
             services,
+            system: system.map(|(name, _)| name),
             requests: match (script, mismatches) {
                 (Some(script), m) => Some(requests::Requests { script, mismatches: m.unwrap_or(0) }),
                 (None, Some(_)) => return Err(missing("requests")),
@@ -308,10 +327,14 @@ impl Scenario {
         })
     }
 
-    /// Reads and parses a scenario file.
+    /// Reads and parses a scenario file, and the system description it names.
     pub fn load(path: &Path) -> anyhow::Result<Scenario> {
         let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-        Ok(Scenario::parse(&path.display().to_string(), &text)?)
+        let mut s = Scenario::parse(&path.display().to_string(), &text)?;
+        if let Some(name) = &s.system {
+            s.services = system::load(&system::find(name)?)?;
+        }
+        Ok(s)
     }
 
     /// The QEMU exit status that means the scenario's exit happened.
@@ -398,6 +421,18 @@ exit success
         assert_eq!(s.compare_traces.as_deref(), Some("traces"));
         assert!(error_of(&text.replace("image core", "image core\nrun churn")).contains("run"));
         assert!(error_of(&format!("{text}features more\n")).contains("`features` given twice"));
+    }
+
+    #[test]
+    fn a_system_instead_of_services() {
+        let s = Scenario::parse("s.scenario", &format!("{GOOD}system known-answers\n")).unwrap();
+        assert_eq!((s.system.as_deref(), s.services.len()), (Some("known-answers"), 0));
+        let e = error_of(&format!("{GOOD}system kv\nservice hello\n"));
+        assert!(e.starts_with("f.scenario:9: a scenario names a `system` or lists `service` lines, not both"), "{e}");
+        let e = error_of(&format!("{GOOD}system kv\nsystem kv\n"));
+        assert!(e.contains("`system` given twice"), "{e}");
+        let loaded = Scenario::load(&find(&crate::workspace::scenario_dir(), "known-answers").unwrap()).unwrap();
+        assert_eq!((loaded.services[0].name.as_str(), loaded.services[0].stack), ("known-answers", 256 << 10));
     }
 
     #[test]

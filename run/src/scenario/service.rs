@@ -6,7 +6,10 @@ use crate::scenario::parse_size;
 /// A service of a scenario: binary `name` of the workspace package that has it, with its quotas.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Service {
+    /// What core calls it (the binary's name, or a system description's instance name).
     pub name: String,
+    /// The service binary to build.
+    pub binary: String,
     /// RAM quota in bytes.
     pub ram: u64,
     /// Cap quota (capability slots).
@@ -45,6 +48,7 @@ impl Service {
         }
         let mut s = Service {
             name: name.to_string(),
+            binary: name.to_string(),
             ram: DEFAULT_RAM,
             caps: DEFAULT_CAPS,
             prio: DEFAULT_PRIO,
@@ -107,12 +111,28 @@ mod tests {
         let s = Service::parse("hello").unwrap();
         assert_eq!(
             s,
-            Service { name: "hello".into(), ram: 4 << 20, caps: 256, prio: 100, stack: 32 << 10, heap: 2 << 20 }
+            Service {
+                name: "hello".into(),
+                binary: "hello".into(),
+                ram: 4 << 20,
+                caps: 256,
+                prio: 100,
+                stack: 32 << 10,
+                heap: 2 << 20
+            }
         );
         let s = Service::parse("timer prio=255 ram=64K caps=0 stack=1M").unwrap();
         assert_eq!(
             s,
-            Service { name: "timer".into(), ram: 64 << 10, caps: 0, prio: 255, stack: 1 << 20, heap: 32 << 10 }
+            Service {
+                name: "timer".into(),
+                binary: "timer".into(),
+                ram: 64 << 10,
+                caps: 0,
+                prio: 255,
+                stack: 1 << 20,
+                heap: 32 << 10
+            }
         );
         assert_eq!(Service::parse("kv ram=64M heap=60M").unwrap().heap, 60 << 20);
         assert_eq!(Service::parse("kv ram=64M heap=0K").unwrap().heap, 0);
