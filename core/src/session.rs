@@ -364,6 +364,8 @@ pub struct Sessions {
     last: u32,
     wrapped: bool,
     sessions: BTreeMap<u32, Box<Session>>,
+    /// The quotas of the open sessions, summed as they open and close (every request asks).
+    quotas: (u64, u64),
     ipc: Ipc,
 }
 
@@ -443,8 +445,7 @@ impl Sessions {
     /// RAM and cap slots of the child's budget lent to open sessions, and charged for the
     /// paging structures of its IPC region.
     pub fn lent(&self) -> (u64, u64) {
-        let ipc = (self.ipc.bytes, self.ipc.caps as u64);
-        self.sessions.values().fold(ipc, |(r, c), s| (r + s.ram_quota, c + s.cap_quota as u64))
+        (self.ipc.bytes + self.quotas.0, self.ipc.caps as u64 + self.quotas.1)
     }
 
     /// Reports of the open sessions.
@@ -504,6 +505,8 @@ impl Sessions {
             Request::Close { session } => {
                 let serial = serial(session, Named::Session)?;
                 let s = self.sessions.remove(&serial).ok_or(ErrorCode::InvalidHandle)?;
+                self.quotas.0 -= s.ram_quota;
+                self.quotas.1 -= s.cap_quota as u64;
                 s.close(pd, &mut self.ipc.pages);
                 Ok(Done.to_words())
             }
@@ -601,6 +604,8 @@ impl Sessions {
         }
         let serial = self.next_serial();
         self.sessions.insert(serial, Box::new(Session::new(kind, ram_quota, cap_quota)));
+        self.quotas.0 += ram_quota;
+        self.quotas.1 += cap_quota as u64;
         self.take_serial(serial, Ok(()))?;
         Ok(OpenReply { session: handle(Named::Session, serial) }.to_words())
     }
@@ -627,6 +632,7 @@ impl Sessions {
         for r in self.reports() {
             report(r);
         }
+        self.quotas = (0, 0);
         for (_, s) in core::mem::take(&mut self.sessions) {
             s.close(pd, &mut self.ipc.pages);
         }
