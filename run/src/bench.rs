@@ -47,24 +47,32 @@ impl core::iter::Sum for Work {
 /// core's work per request: <Label> <n> x <cycles> cycles (kernel <cycles> in <n>
 /// invocations; allocator <cycles>), ...`).
 pub fn work(log: &str, child: &str, label: &str) -> Option<Work> {
+    works(log, child).into_iter().find_map(|(l, w)| (l == label).then_some(w))
+}
+
+/// Every label core printed its work for, for child `child`, in the order printed.
+fn works<'a>(log: &'a str, child: &str) -> Vec<(&'a str, Work)> {
     let prefix = format!("child {child}: core's work per request:");
-    let rest = log.lines().find_map(|l| l.split_once(&prefix).map(|(_, r)| r.to_string()))?;
-    rest.split(',').find_map(|entry| {
-        let w: Vec<&str> = entry.split_whitespace().collect();
-        match w.as_slice() {
-            [l, _n, "x", cycles, "cycles", "(kernel", kernel, "in", invocations, "invocations;", "allocator", allocator]
-                if *l == label =>
-            {
-                Some(Work {
-                    cycles: cycles.parse().ok()?,
-                    kernel: kernel.parse().ok()?,
-                    invocations: invocations.parse().ok()?,
-                    allocator: allocator.strip_suffix(')')?.parse().ok()?,
-                })
+    let Some(rest) = log.lines().find_map(|l| l.split_once(&prefix).map(|(_, r)| r)) else { return Vec::new() };
+    rest.split(',')
+        .filter_map(|entry| {
+            let w: Vec<&str> = entry.split_whitespace().collect();
+            match w.as_slice() {
+                [l, _n, "x", cycles, "cycles", "(kernel", kernel, "in", invocations, "invocations;", "allocator", allocator] => {
+                    Some((
+                        *l,
+                        Work {
+                            cycles: cycles.parse().ok()?,
+                            kernel: kernel.parse().ok()?,
+                            invocations: invocations.parse().ok()?,
+                            allocator: allocator.strip_suffix(')')?.parse().ok()?,
+                        },
+                    ))
+                }
+                _ => None,
             }
-            _ => None,
-        }
-    })
+        })
+        .collect()
 }
 
 /// One operation against its floor.
@@ -222,16 +230,9 @@ pub fn sized(log: &str) -> Result<Vec<Sized>> {
 /// (label, own cycles, kernel cycles, invocations), for every kind `session-bench`'s child made
 /// as core printed it.
 pub fn kinds(log: &str) -> Vec<(String, u64, u64, f64)> {
-    let prefix = "child session-bench: core's work per request:";
-    let Some(rest) = log.lines().find_map(|l| l.split_once(prefix).map(|(_, r)| r.to_string())) else {
-        return Vec::new();
-    };
-    rest.split(',')
-        .filter_map(|entry| {
-            let label = entry.split_whitespace().next()?;
-            let w = work(log, "session-bench", label)?;
-            Some((label.to_string(), w.cycles.saturating_sub(w.kernel), w.kernel, w.invocations))
-        })
+    works(log, "session-bench")
+        .into_iter()
+        .map(|(label, w)| (label.to_string(), w.cycles.saturating_sub(w.kernel), w.kernel, w.invocations))
         .collect()
 }
 

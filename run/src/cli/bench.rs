@@ -43,12 +43,13 @@ fn boot_featured(name: &str, icount: bool, features: &[&str]) -> Result<String> 
 
 const RANGE_BENCH: &str = "cargo bench -p sel4-core --features std --bench range_allocator";
 
-/// Runs the range allocator benchmark, showing its output, and returns its standard output.
-fn range_allocator() -> Result<String> {
-    eprintln!("run: bench: {RANGE_BENCH}");
+/// Runs `command` (a `cargo bench ...` line, as the table shows it), showing its output, and
+/// returns its standard output.
+fn cargo_bench(command: &str) -> Result<String> {
+    eprintln!("run: bench: {command}");
     let out = Command::new(workspace::cargo())
         .current_dir(workspace::root())
-        .args(["bench", "-p", "sel4-core", "--features", "std", "--bench", "range_allocator"])
+        .args(command.split_whitespace().skip(1))
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())
         .output()
@@ -56,7 +57,7 @@ fn range_allocator() -> Result<String> {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     print!("{stdout}");
     if !out.status.success() {
-        bail!("{RANGE_BENCH} failed ({})", out.status);
+        bail!("{command} failed ({})", out.status);
     }
     Ok(stdout)
 }
@@ -66,19 +67,7 @@ const HEAP_BENCH: &str = "cargo bench -p sel4-runtime --bench heap";
 /// Runs the service heap's allocator benchmark, showing its output, and returns its table rows:
 /// (live blocks, the cells of talc, linked_list_allocator, buddy_system_allocator).
 fn heap_allocators() -> Result<Vec<(String, Vec<String>)>> {
-    eprintln!("run: bench: {HEAP_BENCH}");
-    let out = Command::new(workspace::cargo())
-        .current_dir(workspace::root())
-        .args(["bench", "-p", "sel4-runtime", "--bench", "heap"])
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
-        .context("cannot run cargo bench")?;
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    print!("{stdout}");
-    if !out.status.success() {
-        bail!("{HEAP_BENCH} failed ({})", out.status);
-    }
+    let stdout = cargo_bench(HEAP_BENCH)?;
     let rows: Vec<(String, Vec<String>)> = stdout
         .lines()
         .filter_map(|l| {
@@ -281,7 +270,7 @@ pub fn run(_: &BenchArgs) -> Result<()> {
         });
     }
 
-    let out = range_allocator()?;
+    let out = cargo_bench(RANGE_BENCH)?;
     let churn = table::churn(&out).ok_or_else(|| anyhow!("the range allocator benchmark printed no summary"))?;
     let (small, large) = (churn.sizes[0], churn.sizes[churn.sizes.len() - 1]);
     let ns = |who: &str, n: u64| churn.ns(who, n).ok_or_else(|| anyhow!("no figure for {who} at {n} live ranges"));

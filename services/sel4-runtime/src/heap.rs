@@ -14,8 +14,8 @@
 //!
 //! The allocator is `talc`: `no_std`, a constant-time bucketed free list that is fast at any
 //! heap size (`run bench` measures it against `linked_list_allocator`, whose first fit walks
-//! every free block, and `dlmalloc`), and it can claim new memory or extend a heap in place
-//! from its out-of-memory hook, which is how the heap grows. Threads of one service share it
+//! every free block, and `buddy_system_allocator`), and it can claim new memory from its
+//! out-of-memory hook, which is how the heap grows. Threads of one service share it
 //! behind the runtime's lock ([`crate::sync`]), so threads that share the heap should share a
 //! priority.
 
@@ -38,10 +38,8 @@ const PAGE: u64 = 4096;
 
 type Lock = crate::sync::Mutex<()>;
 
-/// The heap's growth: its setting, what it holds, and a session per dataspace.
+/// The heap's growth: what it holds, and a session per dataspace (its setting is [`limit`]).
 pub struct Grow {
-    /// The `heap=` setting: bytes of dataspaces the heap may hold.
-    limit: u64,
     /// Bytes of dataspaces it holds.
     held: u64,
     /// A session per dataspace, kept for the life of the service; the `i`th dataspace lies in
@@ -66,7 +64,7 @@ const MAX_GROWTHS: usize = (VADDR_BITS - LARGE_FRAME_BITS + 1) as usize;
 
 /// The allocator (see the module documentation).
 #[cfg_attr(not(test), global_allocator)]
-static HEAP: Talck<Lock, Grow> = Talc::new(Grow { limit: 0, held: 0, sessions: [None; MAX_GROWTHS] }).lock();
+static HEAP: Talck<Lock, Grow> = Talc::new(Grow { held: 0, sessions: [None; MAX_GROWTHS] }).lock();
 
 /// The heap's figures: bytes in use by the program, bytes of dataspaces held, the setting.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
@@ -78,8 +76,7 @@ pub struct Stats {
     pub grown: u64,
 }
 
-static GROWN: AtomicU64 = AtomicU64::new(0);
-/// The size of the allocation that failed last (0: none since the last success).
+/// The size of the allocation that failed last (0: none since the heap last grew).
 static FAILED_SIZE: AtomicU64 = AtomicU64::new(0);
 static FAILED_LEFT: AtomicU64 = AtomicU64::new(0);
 static FAILED_WHY: AtomicU64 = AtomicU64::new(0);
@@ -88,11 +85,10 @@ static FAILED_WHY: AtomicU64 = AtomicU64::new(0);
 #[cfg_attr(test, allow(dead_code))]
 pub(crate) fn set_limit(limit: u64) {
     LIMIT.store(limit, Relaxed);
-    HEAP.lock().oom_handler.limit = limit;
 }
 
-/// The heap setting, without waiting for the heap's lock (for the panic handler, which may
-/// run while the lock is held).
+/// The heap setting: bytes of dataspaces the heap may hold. Kept apart from the heap's lock, so
+/// the panic handler (which may run while the lock is held) can read it.
 pub fn limit() -> u64 {
     LIMIT.load(Relaxed)
 }
@@ -106,8 +102,8 @@ pub fn stats() -> Stats {
     Stats {
         allocated: talc.get_counters().allocated_bytes as u64,
         held: g.held,
-        limit: g.limit,
-        grown: GROWN.load(Relaxed),
+        limit: limit(),
+        grown: g.sessions.iter().flatten().count() as u64,
     }
 }
 
@@ -144,7 +140,8 @@ pub struct Failure {
 const WHY_SETTING: u64 = u64::MAX;
 const WHY_MALFORMED: u64 = u64::MAX - 1;
 
-/// The last allocation that failed, unless one succeeded after it.
+/// The last allocation that failed, unless the heap grew after it (the panic handler also
+/// checks the panic is `alloc`'s).
 pub fn failure() -> Option<Failure> {
     let size = FAILED_SIZE.load(Relaxed);
     (size != 0).then(|| Failure {
@@ -271,8 +268,9 @@ impl From<SessionError> for Refusal {
 impl OomHandler for Grow {
     fn handle_oom(talc: &mut Talc<Self>, layout: Layout) -> Result<(), ()> {
         let g = &mut talc.oom_handler;
-        let left = g.limit.saturating_sub(g.held);
-        let Some(size) = next_size(layout, g.held, g.limit) else {
+        let limit = limit();
+        let left = limit.saturating_sub(g.held);
+        let Some(size) = next_size(layout, g.held, limit) else {
             return fail(layout, left, Refusal::Setting);
         };
         let va = match g.take(size) {
@@ -280,7 +278,6 @@ impl OomHandler for Grow {
             Err(e) => return fail(layout, left, e.into()),
         };
         g.held += size;
-        GROWN.fetch_add(1, Relaxed);
         FAILED_SIZE.store(0, Relaxed);
         let span = Span::from_base_size(va as *mut u8, size as usize);
         // SAFETY: core mapped [va, va + size) writable in this address space just now, for
