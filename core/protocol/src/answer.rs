@@ -205,3 +205,50 @@ mod tests {
         }
     }
 }
+
+/// Reply to [`crate::Label::Channel`]: `[flags, shared_at, shared_size]`: what the child's end
+/// of the channel has, and its shared dataspace's address in the child and size (zero when it
+/// has none).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct ChannelReply {
+    /// The child calls the peer (it is the channel's client, with a cap at `abi::call_slot`).
+    pub calls: bool,
+    /// The peer calls the child (it serves the channel on `abi::RECEIVE_ENDPOINT`).
+    pub serves: bool,
+    /// Either end may signal the other (a cap at `abi::notify_slot`).
+    pub notify: bool,
+    pub shared_at: u64,
+    pub shared_size: u64,
+}
+
+const CALLS: u64 = 1;
+const SERVES: u64 = 2;
+const NOTIFY: u64 = 4;
+
+impl Answer for ChannelReply {
+    fn to_words(&self) -> Words {
+        let flags = self.calls as u64 * CALLS | self.serves as u64 * SERVES | self.notify as u64 * NOTIFY;
+        words(&[flags, self.shared_at, self.shared_size])
+    }
+
+    fn from_words(words: &[u64]) -> Option<ChannelReply> {
+        match *words {
+            [flags, shared_at, shared_size]
+                if flags & !(CALLS | SERVES | NOTIFY) == 0
+                    && flags & (CALLS | SERVES) != CALLS | SERVES
+                    && shared_at % PAGE_SIZE == 0
+                    && shared_size % PAGE_SIZE == 0
+                    && shared_at.checked_add(shared_size).is_some_and(|end| end <= VADDR_LIMIT) =>
+            {
+                Some(ChannelReply {
+                    calls: flags & CALLS != 0,
+                    serves: flags & SERVES != 0,
+                    notify: flags & NOTIFY != 0,
+                    shared_at,
+                    shared_size,
+                })
+            }
+            _ => None,
+        }
+    }
+}

@@ -74,10 +74,14 @@ pub enum Label {
     /// [`abi::LOG_BUFFER`](crate::abi::LOG_BUFFER) in the child and in core): `[len]`, the
     /// first `len` bytes (at most [`LOG_BUFFER_BYTES`](crate::abi::LOG_BUFFER_BYTES)).
     LogBuffer = 17,
+    /// What the child's end of channel `id` is (`[id]`, an id below
+    /// [`abi::CHANNEL_IDS`](crate::abi::CHANNEL_IDS)). Reply: [`ChannelReply`](crate::answer::ChannelReply);
+    /// [`ErrorCode::Denied`] when the system description gives the child no such end.
+    Channel = 18,
 }
 
 impl Label {
-    pub const ALL: [Label; 17] = [
+    pub const ALL: [Label; 18] = [
         Label::Log,
         Label::Exit,
         Label::Open,
@@ -95,6 +99,7 @@ impl Label {
         Label::TcbDestroy,
         Label::Usage,
         Label::LogBuffer,
+        Label::Channel,
     ];
 
     pub fn from_word(w: u64) -> Option<Label> {
@@ -105,7 +110,13 @@ impl Label {
     /// [`Label::Close`], which takes any kind).
     pub fn session_kind(self) -> Option<SessionKind> {
         match self {
-            Label::Log | Label::LogBuffer | Label::Exit | Label::Open | Label::Close | Label::Usage => None,
+            Label::Log
+            | Label::LogBuffer
+            | Label::Channel
+            | Label::Exit
+            | Label::Open
+            | Label::Close
+            | Label::Usage => None,
             Label::RamAlloc | Label::RamMap | Label::RamCaps | Label::RamFree => Some(SessionKind::Ram),
             Label::CnodeCreate | Label::CnodeDestroy => Some(SessionKind::Cnode),
             Label::TcbCreate | Label::TcbSetup | Label::TcbStart | Label::TcbStop | Label::TcbDestroy => {
@@ -128,6 +139,10 @@ pub enum Request {
     },
     Exit {
         code: u64,
+    },
+    /// The child's end of channel `id`.
+    Channel {
+        id: u64,
     },
     Open {
         kind: SessionKind,
@@ -240,6 +255,7 @@ impl Request {
         match self {
             Request::Log { .. } => Label::Log,
             Request::LogBuffer { .. } => Label::LogBuffer,
+            Request::Channel { .. } => Label::Channel,
             Request::Exit { .. } => Label::Exit,
             Request::Open { .. } => Label::Open,
             Request::Close { .. } => Label::Close,
@@ -261,7 +277,11 @@ impl Request {
     /// The session the request acts in, if any (its kind: [`Label::session_kind`]).
     pub fn session(&self) -> Option<Handle> {
         match *self {
-            Request::Log { .. } | Request::LogBuffer { .. } | Request::Exit { .. } | Request::Open { .. } => None,
+            Request::Log { .. }
+            | Request::LogBuffer { .. }
+            | Request::Channel { .. }
+            | Request::Exit { .. }
+            | Request::Open { .. } => None,
             Request::Close { session }
             | Request::Usage { session }
             | Request::RamAlloc { session, .. }
@@ -299,6 +319,10 @@ impl Request {
             }
             Request::LogBuffer { len } => {
                 w[0] = len;
+                1
+            }
+            Request::Channel { id } => {
+                w[0] = id;
                 1
             }
             Request::Open { kind, ram_quota, cap_quota } => {
@@ -380,6 +404,7 @@ impl Request {
             }
             (Label::Exit, &[code]) => Request::Exit { code },
             (Label::LogBuffer, &[len]) => Request::LogBuffer { len },
+            (Label::Channel, &[id]) => Request::Channel { id },
             (Label::Open, &[kind, ram_quota, cap_quota]) => Request::Open {
                 kind: SessionKind::from_word(kind).ok_or(InvalidArgument)?,
                 ram_quota,
@@ -460,6 +485,7 @@ impl Request {
                 true
             }
             Request::LogBuffer { len } => len <= crate::abi::LOG_BUFFER_BYTES,
+            Request::Channel { id } => id < crate::abi::CHANNEL_IDS,
             Request::Exit { .. }
             | Request::Open { .. }
             | Request::Close { .. }
@@ -533,11 +559,11 @@ mod tests {
     #[test]
     fn wrong_labels_and_lengths_are_invalid_requests() {
         assert_eq!(Request::decode(0, &[]), Err(InvalidRequest));
-        assert_eq!(Request::decode(18, &[S]), Err(InvalidRequest));
+        assert_eq!(Request::decode(19, &[S]), Err(InvalidRequest));
         assert_eq!(Request::decode(u64::MAX, &[S]), Err(InvalidRequest));
         assert_eq!(decode(Label::Log, &[9, 0]), Err(InvalidRequest));
         assert_eq!(decode(Label::Log, &[25, 0, 0, 0]), Err(InvalidRequest));
-        let takes: [(Label, &[usize]); 17] = [
+        let takes: [(Label, &[usize]); 18] = [
             (Label::Log, &[1]),
             (Label::Exit, &[1]),
             (Label::Open, &[3]),
@@ -555,6 +581,7 @@ mod tests {
             (Label::TcbDestroy, &[1]),
             (Label::Usage, &[1]),
             (Label::LogBuffer, &[1]),
+            (Label::Channel, &[1]),
         ];
         for (label, lengths) in takes {
             for n in 0..=2 * MAX_WORDS {

@@ -1,5 +1,8 @@
 //! sel4-core-system: the system description the run tool hands core, in postcard's compact
-//! binary format: every service core starts from its boot image, with its quotas and ELF.
+//! binary format: every service core starts from its boot image, with its quotas, restart
+//! policy and ELF, and the channels between services. [`System::decode`] also checks what
+//! needs no state: every channel's ends name services that exist and ids the ABI has, no end
+//! is given twice, shared memory is whole pages in the address space.
 //! Decoding borrows names and ELF images from the blob (no copy; the list of services is the
 //! one allocation, `no_std` + `alloc`); any byte string decodes to a [`System`] or a
 //! [`DecodeError`], never a panic. Feature `std` adds the encoder.
@@ -12,9 +15,15 @@ use core::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// Bytes a service takes at least in the encoding (a byte for each of its seven fields): a
+/// Bytes a service takes at least in the encoding (a byte for each of its eight fields): a
 /// count of services beyond the bytes there are is refused before anything is allocated.
-const MIN_SERVICE_BYTES: usize = 7;
+const MIN_SERVICE_BYTES: usize = 8;
+
+/// Channel ids (below the badge bit that marks a call) and the page, as the ABI has them.
+const CHANNEL_IDS: u64 = u64::BITS as u64 - 1;
+const PAGE: u64 = 4096;
+/// Where a service's address space ends (x86_64's lower half, 47 bits).
+const VADDR_LIMIT: u64 = 1 << 47;
 
 /// One service core starts: its ELF image and what it may use.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,15 +41,68 @@ pub struct Service<'a> {
     /// Bytes of dataspaces its heap may take from its budget (the runtime's limit; core hands
     /// it over at start, `sel4_core_protocol::abi`).
     pub heap: u64,
+    /// How often core starts it again from its image after a fault (0: never; it is reclaimed).
+    pub restarts: u32,
     /// The static ELF image, as built.
     pub elf: &'a [u8],
 }
 
-/// Every service of a system, in start order (a service's index is its position).
+/// One end of a channel: a service (its index) and the id it knows the channel by.
+#[derive(Debug, Copy, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct End {
+    pub service: u32,
+    pub id: u8,
+}
+
+/// Which end of a channel.
+#[derive(Debug, Copy, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Side {
+    Client,
+    Server,
+}
+
+/// A channel's shared dataspace: `size` bytes mapped in the client at `client_at` and in the
+/// server at `server_at`, paid for by `payer`.
+#[derive(Debug, Copy, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shared {
+    pub size: u64,
+    pub payer: Side,
+    pub client_at: u64,
+    pub server_at: u64,
+}
+
+/// A channel between two services: with `call`, the client calls the server (an endpoint the
+/// server receives on); with `notify`, each end may signal the other (each service's
+/// notification); optionally a shared dataspace.
+#[derive(Debug, Copy, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Channel {
+    pub client: End,
+    pub server: End,
+    pub call: bool,
+    pub notify: bool,
+    pub shared: Option<Shared>,
+}
+
+impl Channel {
+    /// The end of service `index` with id `id`, if it is one of this channel's, and its side.
+    pub fn end_of(&self, index: u32, id: u8) -> Option<Side> {
+        if self.client == (End { service: index, id }) {
+            Some(Side::Client)
+        } else if self.server == (End { service: index, id }) {
+            Some(Side::Server)
+        } else {
+            None
+        }
+    }
+}
+
+/// Every service of a system, in start order (a service's index is its position), and the
+/// channels between them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct System<'a> {
     #[serde(borrow)]
     pub services: Vec<Service<'a>>,
+    pub channels: Vec<Channel>,
 }
 
 /// Why bytes are no system description.
@@ -52,6 +114,8 @@ pub enum DecodeError {
     Malformed(postcard::Error),
     /// The description ends before the bytes do.
     TrailingBytes { count: usize },
+    /// Channel `index` is not one core can build.
+    Channel { index: usize, why: &'static str },
 }
 
 impl fmt::Display for DecodeError {
@@ -64,6 +128,7 @@ impl fmt::Display for DecodeError {
             DecodeError::TrailingBytes { count } => {
                 write!(f, "system description is followed by {count} unexpected bytes")
             }
+            DecodeError::Channel { index, why } => write!(f, "system description: channel {index}: {why}"),
         }
     }
 }
@@ -89,7 +154,43 @@ impl<'a> System<'a> {
         if !rest.is_empty() {
             return Err(DecodeError::TrailingBytes { count: rest.len() });
         }
+        system.check_channels()?;
         Ok(system)
+    }
+
+    /// Whether every channel can be built: its ends name two different services and ids below
+    /// the ABI's, no service has an id twice, and shared memory is a whole number of pages at
+    /// page-aligned addresses in the lower half of the address space.
+    fn check_channels(&self) -> Result<(), DecodeError> {
+        let n = self.services.len() as u64;
+        for (index, c) in self.channels.iter().enumerate() {
+            let refuse = |why| Err(DecodeError::Channel { index, why });
+            if c.client.service as u64 >= n || c.server.service as u64 >= n {
+                return refuse("an end names a service the system does not have");
+            }
+            if c.client.service == c.server.service {
+                return refuse("both ends are the same service");
+            }
+            if c.client.id as u64 >= CHANNEL_IDS || c.server.id as u64 >= CHANNEL_IDS {
+                return refuse("an id is beyond the channel ids a badge holds");
+            }
+            let taken = |e: End| {
+                self.channels[..index].iter().any(|o| o.end_of(e.service, e.id).is_some())
+            };
+            if taken(c.client) || taken(c.server) {
+                return refuse("an end's id is already another channel's in that service");
+            }
+            if !c.call && !c.notify && c.shared.is_none() {
+                return refuse("it has neither call, notify nor shared memory");
+            }
+            if let Some(s) = c.shared {
+                let fits = |at: u64| at % PAGE == 0 && at.checked_add(s.size).is_some_and(|end| end <= VADDR_LIMIT);
+                if s.size == 0 || s.size % PAGE != 0 || !fits(s.client_at) || !fits(s.server_at) {
+                    return refuse("its shared memory is no whole pages at page-aligned addresses below 2^47");
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The encoded description, as [`System::decode`] reads it.

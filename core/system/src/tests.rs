@@ -2,7 +2,7 @@ use super::*;
 use proptest::prelude::*;
 
 fn hello(elf: &[u8]) -> Service<'_> {
-    Service { name: "hello", ram: 4 << 20, caps: 256, prio: 100, stack: 32 << 10, heap: 2 << 20, elf }
+    Service { name: "hello", ram: 4 << 20, caps: 256, prio: 100, stack: 32 << 10, heap: 2 << 20, restarts: 0, elf }
 }
 
 #[test]
@@ -17,6 +17,7 @@ fn a_system_round_trips_and_borrows_from_the_blob() {
         prio: 255,
         stack: 1 << 20,
         heap: 0,
+        restarts: 3,
         elf: &[],
     });
     let blob = system.encode().unwrap();
@@ -85,7 +86,7 @@ proptest! {
     fn random_systems_round_trip(services in proptest::collection::vec(service(), 0..=80)) {
         let mut system = System::default();
         for (name, ram, caps, prio, stack, elf) in &services {
-            system.services.push(Service { name, ram: *ram, caps: *caps, prio: *prio, stack: *stack, heap: *ram / 2, elf });
+            system.services.push(Service { name, ram: *ram, caps: *caps, prio: *prio, stack: *stack, heap: *ram / 2, restarts: 0, elf });
         }
         let blob = system.encode().unwrap();
         prop_assert_eq!(System::decode(&blob), Ok(system));
@@ -112,4 +113,48 @@ proptest! {
             prop_assert_eq!(system.services.len(), count as usize);
         };
     }
+}
+
+fn channel(client: (u32, u8), server: (u32, u8)) -> Channel {
+    Channel {
+        client: End { service: client.0, id: client.1 },
+        server: End { service: server.0, id: server.1 },
+        call: true,
+        notify: true,
+        shared: Some(Shared { size: 4096, payer: Side::Client, client_at: 1 << 40, server_at: 2 << 40 }),
+    }
+}
+
+#[test]
+fn channels_round_trip_and_bad_ones_are_refused() {
+    let mut system = System::default();
+    system.services.push(hello(b"a"));
+    system.services.push(hello(b"b"));
+    system.channels.push(channel((0, 1), (1, 0)));
+    system.channels.push(channel((0, 2), (1, 1)));
+    assert_eq!(System::decode(&system.encode().unwrap()), Ok(system.clone()));
+    assert_eq!(system.channels[0].end_of(1, 0), Some(Side::Server));
+    assert_eq!(system.channels[0].end_of(0, 1), Some(Side::Client));
+    assert_eq!(system.channels[0].end_of(0, 0), None);
+    let refused = |c: Channel| {
+        let mut s = system.clone();
+        s.channels.push(c);
+        match System::decode(&s.encode().unwrap()) {
+            Err(DecodeError::Channel { index: 2, why }) => why,
+            other => panic!("{other:?}"),
+        }
+    };
+    assert!(refused(channel((0, 3), (2, 0))).contains("does not have"));
+    assert!(refused(channel((0, 3), (0, 4))).contains("same service"));
+    assert!(refused(channel((0, 63), (1, 4))).contains("beyond"));
+    assert!(refused(channel((0, 1), (1, 4))).contains("already"));
+    assert!(refused(channel((0, 3), (1, 1))).contains("already"));
+    let mut c = channel((0, 3), (1, 4));
+    c.shared.as_mut().unwrap().size = 100;
+    assert!(refused(c).contains("whole pages"));
+    c.shared.as_mut().unwrap().size = 4096;
+    c.shared.as_mut().unwrap().server_at = (1 << 47) - 2048;
+    assert!(refused(c).contains("whole pages"));
+    let bare = Channel { call: false, notify: false, shared: None, ..channel((0, 3), (1, 4)) };
+    assert!(refused(bare).contains("neither"));
 }

@@ -29,7 +29,7 @@ pub fn build_system(s: &Scenario) -> Result<Option<PathBuf>> {
             elfs.insert(&service.binary, elf);
         }
     }
-    let blob = encode(s.services.iter().map(|x| (x, elfs[x.binary.as_str()].as_slice())))?;
+    let blob = encode(s.services.iter().map(|x| (x, elfs[x.binary.as_str()].as_slice())), &s.channels)?;
     let file = workspace::systems_dir().join(format!("{}-{}.system", s.name, s.config));
     write_if_changed(&file, &blob)?;
     eprintln!("run: {} service(s) described in {} ({} bytes)", s.services.len(), file.display(), blob.len());
@@ -69,9 +69,12 @@ fn without_debug_info(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(&stripped).with_context(|| format!("cannot read {}", stripped.display()))
 }
 
-/// The system description of `services`, each with its ELF, in start order.
-pub fn encode<'a>(services: impl IntoIterator<Item = (&'a Service, &'a [u8])>) -> Result<Vec<u8>> {
-    let mut system = System::default();
+/// The system description of `services`, each with its ELF, in start order, and `channels`.
+pub fn encode<'a>(
+    services: impl IntoIterator<Item = (&'a Service, &'a [u8])>,
+    channels: &[sel4_core_system::Channel],
+) -> Result<Vec<u8>> {
+    let mut system = System { channels: channels.to_vec(), ..System::default() };
     for (s, elf) in services {
         let entry = sel4_core_system::Service {
             name: &s.name,
@@ -80,6 +83,7 @@ pub fn encode<'a>(services: impl IntoIterator<Item = (&'a Service, &'a [u8])>) -
             prio: s.prio,
             stack: s.stack,
             heap: s.heap,
+            restarts: s.restarts,
             elf,
         };
         system.services.push(entry);
@@ -124,7 +128,7 @@ exit success
                 _ => b"\x7fELF timer",
             }
         };
-        let blob = encode(s.services.iter().map(|x| (x, elf_of(&x.name)))).unwrap();
+        let blob = encode(s.services.iter().map(|x| (x, elf_of(&x.name))), &[]).unwrap();
         let system = System::decode(&blob).unwrap();
         let got: Vec<_> = system.services.iter().map(|x| (x.name, x.ram, x.caps, x.prio, x.elf)).collect::<Vec<_>>();
         assert_eq!(
@@ -139,7 +143,7 @@ exit success
 
     #[test]
     fn no_services_is_an_empty_system() {
-        let blob = encode([]).unwrap();
+        let blob = encode([], &[]).unwrap();
         assert_eq!(System::decode(&blob).unwrap().services.len(), 0);
     }
 

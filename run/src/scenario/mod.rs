@@ -104,6 +104,8 @@ pub struct Scenario {
     /// The system description the services come from (`run/systems/NAME.toml`), if the
     /// scenario names one instead of listing them.
     pub system: Option<String>,
+    /// The channels between the services (from the system description).
+    pub channels: Vec<sel4_core_system::Channel>,
     /// The request script of its requester, if it runs one.
     pub requests: Option<requests::Requests>,
     /// The benchmark whose figures the run tool prints after the boot (`run/src/bench.rs`).
@@ -318,6 +320,7 @@ impl Scenario {
             compare_traces,
             services,
             system: system.map(|(name, _)| name),
+            channels: Vec::new(),
             requests: match (script, mismatches) {
                 (Some(script), m) => Some(requests::Requests { script, mismatches: m.unwrap_or(0) }),
                 (None, Some(_)) => return Err(missing("requests")),
@@ -332,7 +335,8 @@ impl Scenario {
         let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
         let mut s = Scenario::parse(&path.display().to_string(), &text)?;
         if let Some(name) = &s.system {
-            s.services = system::load(&system::find(name)?)?;
+            let described = system::load(&system::find(name)?)?;
+            (s.services, s.channels) = (described.services, described.channels);
         }
         Ok(s)
     }

@@ -20,6 +20,8 @@ pub struct Service {
     pub stack: u64,
     /// Bytes of dataspaces its heap may take from its budget.
     pub heap: u64,
+    /// How often core restarts it after a fault (a system description's `restart`).
+    pub restarts: u32,
 }
 
 /// Quotas of a service whose line names none.
@@ -54,6 +56,7 @@ impl Service {
             prio: DEFAULT_PRIO,
             stack: DEFAULT_STACK,
             heap: 0,
+            restarts: 0,
         };
         let mut heap = None;
         let mut given: Vec<&str> = Vec::new();
@@ -118,7 +121,8 @@ mod tests {
                 caps: 256,
                 prio: 100,
                 stack: 32 << 10,
-                heap: 2 << 20
+                heap: 2 << 20,
+                restarts: 0
             }
         );
         let s = Service::parse("timer prio=255 ram=64K caps=0 stack=1M").unwrap();
@@ -131,7 +135,8 @@ mod tests {
                 caps: 0,
                 prio: 255,
                 stack: 1 << 20,
-                heap: 32 << 10
+                heap: 32 << 10,
+                restarts: 0
             }
         );
         assert_eq!(Service::parse("kv ram=64M heap=60M").unwrap().heap, 60 << 20);

@@ -11,17 +11,32 @@
 //! prio = 100             # priority of its first thread (default 100)
 //! stack = "64K"          # its first thread's stack (default 32K)
 //! heap = "32M"           # what its heap may take (default: half its RAM)
+//! restart = "on-fault"   # or "never" (the default): started again after a fault
+//! restarts = 3           # at most this often (default 3 with "on-fault")
+//!
+//! [[channel]]
+//! client = { service = "client-a", id = 0 }   # the end that calls, and its id there
+//! server = { service = "kv", id = 0 }         # the end that serves, and its id there
+//! call = true            # the client calls the server (default true)
+//! notify = true          # each end may signal the other (default true)
+//! shared = { size = "4K", paid_by = "client-a", client_at = 0x0800_0000_0000, server_at = 0x0800_4000_0000 }
 //! ```
 //!
-//! Sizes are strings in `sel4-core-sizes`' grammar. Unknown keys, duplicate names and values
-//! that do not parse are errors naming the file, the line and the key. The run tool encodes
-//! the services for core as it does `service` lines (`image::services`).
+//! Sizes are strings in `sel4-core-sizes`' grammar. Unknown keys, duplicate names, a channel
+//! end naming a missing service or an id taken twice, and values that do not parse are errors
+//! naming the file, the line and the key. A shared dataspace without an address goes at
+//! `abi::SHARED_BASE` and up in that service, each at a multiple of `abi::SHARED_ALIGN`. The
+//! run tool encodes the services for core as it does `service` lines, with the channels
+//! (`image::services`).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context, Result};
 use serde::Deserialize;
 use toml::Spanned;
+
+use sel4_core_protocol::abi;
+use sel4_core_system::{Channel, End, Shared, Side};
 
 use crate::scenario::service::Service;
 use crate::workspace;
@@ -30,6 +45,41 @@ use crate::workspace;
 #[serde(deny_unknown_fields)]
 struct File {
     service: Vec<Entry>,
+    #[serde(default)]
+    channel: Vec<ChannelEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChannelEntry {
+    client: Spanned<EndEntry>,
+    server: Spanned<EndEntry>,
+    call: Option<bool>,
+    notify: Option<bool>,
+    shared: Option<Spanned<SharedEntry>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EndEntry {
+    service: String,
+    id: u8,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SharedEntry {
+    size: String,
+    paid_by: String,
+    client_at: Option<u64>,
+    server_at: Option<u64>,
+}
+
+/// What a system file describes: its services in start order and the channels between them.
+#[derive(Debug, Clone, Default)]
+pub struct Described {
+    pub services: Vec<Service>,
+    pub channels: Vec<Channel>,
 }
 
 #[derive(Deserialize)]
@@ -42,6 +92,8 @@ struct Entry {
     prio: Option<Spanned<u8>>,
     stack: Option<Spanned<String>>,
     heap: Option<Spanned<String>>,
+    restart: Option<Spanned<String>>,
+    restarts: Option<Spanned<u32>>,
 }
 
 /// The file of system `name` (a file in `run/systems/` without `.toml`, or a path).
@@ -58,8 +110,8 @@ pub fn find(name: &str) -> Result<PathBuf> {
     anyhow::bail!("no system `{name}` in {}", dir.display())
 }
 
-/// The services of system file `path`.
-pub fn load(path: &Path) -> Result<Vec<Service>> {
+/// The services and channels of system file `path`.
+pub fn load(path: &Path) -> Result<Described> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     parse(&path.display().to_string(), &text)
 }
@@ -69,8 +121,8 @@ fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
-/// The services `text` (the contents of `file`) describes, in start order.
-pub fn parse(file: &str, text: &str) -> Result<Vec<Service>> {
+/// The services `text` (the contents of `file`) describes, in start order, and its channels.
+pub fn parse(file: &str, text: &str) -> Result<Described> {
     // toml's message names the line, the column and the key.
     let parsed: File = toml::from_str(text).map_err(|e| anyhow!("{file}: {e}"))?;
     if parsed.service.is_empty() {
@@ -128,9 +180,112 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Service>> {
             }
             s.binary = binary.clone();
         }
+        s.restarts = match (&e.restart, &e.restarts) {
+            (None, None) => 0,
+            (Some(r), limit) if r.get_ref() == "on-fault" => match limit {
+                Some(n) if *n.get_ref() == 0 => {
+                    anyhow::bail!("{}: key `restarts`: 0 restarts is `restart = \"never\"`", at(n.span()))
+                }
+                Some(n) => *n.get_ref(),
+                None => DEFAULT_RESTARTS,
+            },
+            (Some(r), None) if r.get_ref() == "never" => 0,
+            (Some(r), Some(n)) if r.get_ref() == "never" => {
+                anyhow::bail!("{}: key `restarts`: a limit wants `restart = \"on-fault\"`", at(n.span()))
+            }
+            (Some(r), _) => anyhow::bail!(
+                "{}: key `restart`: `{}` is no restart policy (\"never\" or \"on-fault\")",
+                at(r.span()),
+                r.get_ref()
+            ),
+            (None, Some(n)) => {
+                anyhow::bail!("{}: key `restarts`: a limit wants `restart = \"on-fault\"`", at(n.span()))
+            }
+        };
         services.push(s);
     }
-    Ok(services)
+    let channels = channels(file, text, &services, parsed.channel)?;
+    Ok(Described { services, channels })
+}
+
+/// Restarts a service with `restart = "on-fault"` gets when it names no limit.
+pub const DEFAULT_RESTARTS: u32 = 3;
+
+/// The channels of the file, checked against its services; shared memory without an address
+/// placed (module documentation).
+fn channels(file: &str, text: &str, services: &[Service], entries: Vec<ChannelEntry>) -> Result<Vec<Channel>> {
+    let at = |span: std::ops::Range<usize>| format!("{file}:{}", line_of(text, span.start));
+    let index = |name: &str| services.iter().position(|s| s.name == name);
+    // Where each service's next shared dataspace without an address goes.
+    let mut next_shared = vec![abi::SHARED_BASE; services.len()];
+    let mut out: Vec<Channel> = Vec::new();
+    for c in entries {
+        let end = |e: &Spanned<EndEntry>, key: &str| -> Result<End> {
+            let Some(service) = index(&e.get_ref().service) else {
+                anyhow::bail!("{}: key `{key}`: no service named `{}` in the system", at(e.span()), e.get_ref().service)
+            };
+            let id = e.get_ref().id;
+            if id as u64 >= abi::CHANNEL_IDS {
+                anyhow::bail!("{}: key `{key}`: id {id} is beyond the channel ids (0 to {})", at(e.span()), abi::CHANNEL_IDS - 1)
+            }
+            let taken = out.iter().any(|o| o.end_of(service as u32, id).is_some());
+            if taken {
+                anyhow::bail!(
+                    "{}: key `{key}`: service `{}` has a channel with id {id} already",
+                    at(e.span()),
+                    e.get_ref().service
+                )
+            }
+            Ok(End { service: service as u32, id })
+        };
+        let client = end(&c.client, "client")?;
+        let server = end(&c.server, "server")?;
+        if client.service == server.service {
+            anyhow::bail!("{}: key `server`: a channel's ends are two different services", at(c.server.span()));
+        }
+        let (call, notify) = (c.call.unwrap_or(true), c.notify.unwrap_or(true));
+        let shared = match &c.shared {
+            None => None,
+            Some(sh) => {
+                let here = at(sh.span());
+                let e = sh.get_ref();
+                let size = crate::scenario::parse_size(&e.size)
+                    .map_err(|m| anyhow!("{here}: key `shared`: size `{}`: {m}", e.size))?;
+                if size == 0 || size % 4096 != 0 {
+                    anyhow::bail!("{here}: key `shared`: size wants a positive multiple of 4K, not `{}`", e.size);
+                }
+                let payer = if e.paid_by == services[client.service as usize].name {
+                    Side::Client
+                } else if e.paid_by == services[server.service as usize].name {
+                    Side::Server
+                } else {
+                    anyhow::bail!("{here}: key `shared`: paid_by `{}` is neither end of the channel", e.paid_by)
+                };
+                let mut place = |given: Option<u64>, service: u32, key: &str| -> Result<u64> {
+                    match given {
+                        Some(a) if a % 4096 != 0 || a.checked_add(size).is_none_or(|end| end > 1 << 47) => {
+                            anyhow::bail!("{here}: key `shared`: {key} {a:#x} is no page-aligned address that fits below 2^47")
+                        }
+                        Some(a) => Ok(a),
+                        None => {
+                            let next = &mut next_shared[service as usize];
+                            let a = *next;
+                            *next = (a + size).div_ceil(abi::SHARED_ALIGN) * abi::SHARED_ALIGN;
+                            Ok(a)
+                        }
+                    }
+                };
+                let client_at = place(e.client_at, client.service, "client_at")?;
+                let server_at = place(e.server_at, server.service, "server_at")?;
+                Some(Shared { size, payer, client_at, server_at })
+            }
+        };
+        if !call && !notify && shared.is_none() {
+            anyhow::bail!("{}: the channel has neither call, notify nor shared memory", at(c.client.span()));
+        }
+        out.push(Channel { client, server, call, notify, shared });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -154,12 +309,12 @@ binary = "hello"
 
     #[test]
     fn services_in_order_with_defaults() {
-        let s = parse("s.toml", GOOD).unwrap();
+        let s = parse("s.toml", GOOD).unwrap().services;
         assert_eq!(s.len(), 2);
         assert_eq!((s[0].name.as_str(), s[0].binary.as_str()), ("kv", "hello"));
         assert_eq!((s[0].ram, s[0].caps, s[0].prio, s[0].stack, s[0].heap), (64 << 20, 128, 90, 64 << 10, 32 << 20));
         assert_eq!((s[1].ram, s[1].caps, s[1].prio, s[1].stack, s[1].heap), (4 << 20, 256, 100, 32 << 10, 2 << 20));
-        let one = parse("s.toml", "[[service]]\nname = \"hello\"\n").unwrap();
+        let one = parse("s.toml", "[[service]]\nname = \"hello\"\n").unwrap().services;
         assert_eq!(one[0].binary, "hello", "the binary defaults to the name");
     }
 
@@ -184,6 +339,65 @@ binary = "hello"
         assert!(error("").contains("service"), "no services");
         assert!(error("[[service]]\nname = \"a b\"\n").starts_with("s.toml:2: key `name`"));
         assert!(error("[[service]]\nname = \"a\"\nbinary = \"\"\n").starts_with("s.toml:3: key `binary`"));
+    }
+
+    const CHANNELS: &str = r#"
+[[channel]]
+client = { service = "client", id = 3 }
+server = { service = "kv", id = 0 }
+shared = { size = "8K", paid_by = "client" }
+
+[[channel]]
+client = { service = "client", id = 4 }
+server = { service = "kv", id = 1 }
+call = false
+shared = { size = "4K", paid_by = "kv", server_at = 0x1000_0000 }
+"#;
+
+    #[test]
+    fn channels_and_restart() {
+        let text = format!("{}restart = \"on-fault\"\n{CHANNELS}", GOOD);
+        let d = parse("s.toml", &text).unwrap();
+        assert_eq!((d.services[0].restarts, d.services[1].restarts), (0, DEFAULT_RESTARTS));
+        assert_eq!(d.channels.len(), 2);
+        let (a, b) = (d.channels[0], d.channels[1]);
+        assert_eq!((a.client, a.server), (End { service: 1, id: 3 }, End { service: 0, id: 0 }));
+        assert!(a.call && a.notify && !b.call && b.notify);
+        let sa = a.shared.unwrap();
+        assert_eq!((sa.size, sa.payer, sa.client_at, sa.server_at), (8192, Side::Client, abi::SHARED_BASE, abi::SHARED_BASE));
+        let sb = b.shared.unwrap();
+        assert_eq!((sb.payer, sb.client_at, sb.server_at), (Side::Server, abi::SHARED_BASE + abi::SHARED_ALIGN, 0x1000_0000));
+        let limited = GOOD.replace("heap = \"32M\"", "heap = \"32M\"\nrestart = \"on-fault\"\nrestarts = 7");
+        assert_eq!(parse("s.toml", &limited).unwrap().services[0].restarts, 7);
+    }
+
+    #[test]
+    fn channel_errors_name_file_line_and_key() {
+        let with = |text: &str| error(&format!("{GOOD}{text}"));
+        let e = with(&CHANNELS.replace("service = \"client\", id = 3", "service = \"nobody\", id = 3"));
+        assert_eq!(e, "s.toml:16: key `client`: no service named `nobody` in the system");
+        let e = with(&CHANNELS.replace("id = 4", "id = 3"));
+        assert_eq!(e, "s.toml:21: key `client`: service `client` has a channel with id 3 already");
+        let e = with(&CHANNELS.replace("id = 4", "id = 63"));
+        assert!(e.starts_with("s.toml:21: key `client`: id 63 is beyond"), "{e}");
+        let e = with(&CHANNELS.replace("size = \"8K\"", "size = \"8X\""));
+        assert!(e.starts_with("s.toml:18: key `shared`: size `8X`"), "{e}");
+        let e = with(&CHANNELS.replace("size = \"8K\"", "size = \"100\""));
+        assert!(e.starts_with("s.toml:18: key `shared`: size wants"), "{e}");
+        let e = with(&CHANNELS.replace("paid_by = \"client\"", "paid_by = \"third\""));
+        assert!(e.starts_with("s.toml:18: key `shared`: paid_by `third`"), "{e}");
+        let e = with(&CHANNELS.replace("server_at = 0x1000_0000", "server_at = 0x1000_0001"));
+        assert!(e.starts_with("s.toml:24: key `shared`: server_at"), "{e}");
+        let e = with(&CHANNELS.replace("service = \"kv\", id = 0", "service = \"client\", id = 0"));
+        assert!(e.starts_with("s.toml:17: key `server`: a channel's ends"), "{e}");
+        let e = with(&CHANNELS.replace("call = false", "call = false\nnotify = false\nmood = 1"));
+        assert!(e.contains("mood"), "{e}");
+        let e = with("[[channel]]\nclient = { service = \"client\", id = 1 }\nserver = { service = \"kv\", id = 1 }\ncall = false\nnotify = false\n");
+        assert!(e.starts_with("s.toml:15: the channel has neither"), "{e}");
+        let e = error(&GOOD.replace("heap = \"32M\"", "heap = \"32M\"\nrestart = \"sometimes\""));
+        assert!(e.starts_with("s.toml:10: key `restart`: `sometimes`"), "{e}");
+        let e = error(&GOOD.replace("heap = \"32M\"", "heap = \"32M\"\nrestarts = 2"));
+        assert!(e.starts_with("s.toml:10: key `restarts`: a limit wants"), "{e}");
     }
 
     #[test]
