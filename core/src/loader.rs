@@ -77,6 +77,33 @@ pub struct Spec<'a> {
     /// Its heap setting, handed to its first thread (`abi`); core does not enforce it (the
     /// RAM budget is what core enforces).
     pub heap: u64,
+    /// How often core starts it again after a fault (0: never).
+    pub restarts: u32,
+}
+
+/// A cap core puts in the child's CNode besides the ones every child gets: a copy, or a mint
+/// with `data`, of `from` (in core's CSpace) at the child's `slot`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Grant {
+    pub from: Slot,
+    pub slot: u64,
+    pub rights: Rights,
+    pub data: Option<CapData>,
+}
+
+/// What the loader gets besides the image: objects that outlive one start of the child (kept
+/// across its restarts, placed, charged and freed by the caller) and the caps and mappings its
+/// channels give it.
+#[derive(Copy, Clone, Debug, Default)]
+pub struct Given<'g> {
+    /// The first thread's TCB, when it is kept across restarts (`None`: the loader places one).
+    pub tcb: Option<Slot>,
+    /// Caps to put in the child's CNode.
+    pub caps: &'g [Grant],
+    /// 4 KiB frames (core's cap for this mapping) to map writable at the addresses given.
+    pub frames: &'g [(Slot, u64)],
+    /// How often the child was started before (its first thread's `rcx`).
+    pub restarts: u64,
 }
 
 /// Bytes charged to a child for its protection domain, by what they pay for.
@@ -182,16 +209,27 @@ pub fn cnode_bits(caps: u64) -> Result<u8, LoadError> {
 /// core's record of the child, charged first. The child's requests come on `endpoint` (a slot
 /// of core's) badged `badge << 1`, its faults `badge << 1 | 1`; its first thread gets the IPC
 /// buffer's address and its index in the system as arguments.
-pub fn load(pd: &mut impl Pd, spec: &Spec, record: u64, endpoint: Slot, badge: u64) -> Result<Loaded, LoadError> {
+pub fn load(
+    pd: &mut impl Pd,
+    spec: &Spec,
+    given: &Given,
+    record: u64,
+    endpoint: Slot,
+    badge: u64,
+) -> Result<Loaded, LoadError> {
     let layout = Layout::new(spec.stack)?;
     let image = Image::parse(spec.elf, layout.image_limit()).map_err(LoadError::Image)?;
     let cnode_bits = cnode_bits(spec.caps)?;
+    // Every cap given must have its slot in the CNode.
+    if let Some(top) = given.caps.iter().map(|g| g.slot).max().filter(|&s| s >> cnode_bits != 0) {
+        return Err(LoadError::Caps { needed: top + 1, budget: spec.caps });
+    }
     let budget = |needed| LoadError::Budget { needed, budget: spec.ram };
     let left = spec.ram.checked_sub(record).ok_or(budget(record))?;
     // core's slots for the child's objects are paid from its RAM (their records); the cap
     // budget is its CNode's.
     let mut b = Builder { pd, pending: Pending::with_left(left, u32::MAX), paging: Vec::new(), record, ram: spec.ram };
-    match b.build(spec, &image, layout, cnode_bits, endpoint, badge) {
+    match b.build(spec, given, &image, layout, cnode_bits, endpoint, badge) {
         Ok(done) => Ok(done),
         Err(e) => {
             let Builder { pd, pending, .. } = b;
@@ -199,6 +237,32 @@ pub fn load(pd: &mut impl Pd, spec: &Spec, record: u64, endpoint: Slot, badge: u
             Err(e)
         }
     }
+}
+
+/// Places 4 KiB frames for `bytes`, charged to `pending`, in runs from free blocks as large as
+/// there are; the frames' slots in address order. On failure, why and the bytes that failed.
+pub fn place_frames(pd: &mut impl Pd, pending: &mut Pending, bytes: u64) -> Result<Vec<Slot>, (ErrorCode, u64)> {
+    let first = pending.placed().len();
+    let mut todo = alloc::vec![bytes];
+    while let Some(size) = todo.pop() {
+        match ram::place_block(pd, size, PAGE.trailing_zeros() as u8, None) {
+            Ok(base) => {
+                for run in sel4_core_protocol::layout::runs(base, size, PAGE.trailing_zeros() as u8, MAX_RUN_LOG2 as u8)
+                {
+                    ram::place_run(pd, pending, run).map_err(|e| (e, run.bytes()))?;
+                }
+            }
+            // No block that large: two smaller ones, the lower half first.
+            Err(_) if size > PAGE => {
+                let half = (size / PAGE).div_ceil(2) * PAGE;
+                todo.extend([size - half, half]);
+            }
+            Err(e) => return Err((e, size)),
+        }
+    }
+    let mut runs: Vec<Object> = pending.placed()[first..].to_vec();
+    runs.sort_unstable_by_key(|o| o.paddr);
+    Ok(runs.iter().flat_map(|o| o.slots()).collect())
 }
 
 struct Builder<'p, P: Pd> {
@@ -226,32 +290,9 @@ impl<P: Pd> Builder<'_, P> {
         self.pending.place(self.pd, ty, size_bits, None, 0).map_err(|e| self.failed(e, bytes, what))
     }
 
-    /// Places 4 KiB frames for `bytes`, in runs from free blocks as large as there are; the
-    /// frames' slots in address order.
+    /// Places 4 KiB frames for `bytes` ([`place_frames`]).
     fn frames(&mut self, bytes: u64, what: &'static str) -> Result<Vec<Slot>, LoadError> {
-        let first = self.pending.placed().len();
-        let mut todo = alloc::vec![bytes];
-        while let Some(size) = todo.pop() {
-            match ram::place_block(self.pd, size, PAGE.trailing_zeros() as u8, None) {
-                Ok(base) => {
-                    for run in
-                        sel4_core_protocol::layout::runs(base, size, PAGE.trailing_zeros() as u8, MAX_RUN_LOG2 as u8)
-                    {
-                        ram::place_run(self.pd, &mut self.pending, run)
-                            .map_err(|e| self.failed(e, run.bytes(), what))?;
-                    }
-                }
-                // No block that large: two smaller ones, the lower half first.
-                Err(_) if size > PAGE => {
-                    let half = (size / PAGE).div_ceil(2) * PAGE;
-                    todo.extend([size - half, half]);
-                }
-                Err(e) => return Err(self.failed(e, size, what)),
-            }
-        }
-        let mut runs: Vec<Object> = self.pending.placed()[first..].to_vec();
-        runs.sort_unstable_by_key(|o| o.paddr);
-        Ok(runs.iter().flat_map(|o| o.slots()).collect())
+        place_frames(self.pd, &mut self.pending, bytes).map_err(|(e, size)| self.failed(e, size, what))
     }
 
     fn map(&mut self, slot: Slot, va: u64, writable: bool, what: &'static str) -> Result<(), LoadError> {
@@ -262,9 +303,11 @@ impl<P: Pd> Builder<'_, P> {
         })
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn build(
         &mut self,
         spec: &Spec,
+        given: &Given,
         image: &Image,
         layout: Layout,
         cnode_bits: u8,
@@ -304,16 +347,29 @@ impl<P: Pd> Builder<'_, P> {
         let log = self.one(ObjectType::Frame4K, 0, "log buffer")?;
         self.map(log.slot, abi::LOG_BUFFER, true, "log buffer")?;
         charge.log_buffer = log.bytes();
-        let tcb = self.one(ObjectType::Tcb, 0, "TCB")?.slot;
+        for &(frame, va) in given.frames {
+            self.map(frame, va, true, "shared memory")?;
+        }
+        let tcb = match given.tcb {
+            Some(kept) => kept,
+            None => self.one(ObjectType::Tcb, 0, "TCB")?.slot,
+        };
         // Its caps.
         let pd = &mut *self.pd;
         let badge = badge << 1;
-        let given = pd.mint_cap(endpoint, abi::ENDPOINT, Rights::Call, CapData::Badge(badge))
+        let ours = pd.mint_cap(endpoint, abi::ENDPOINT, Rights::Call, CapData::Badge(badge))
             && pd.mint_cap(endpoint, abi::FAULT_ENDPOINT, Rights::Call, CapData::Badge(badge | 1))
             && pd.mint_cap(cnode, abi::CNODE, Rights::All, CapData::Guard)
             && pd.copy_cap(tcb, abi::TCB, Rights::All)
             && pd.copy_cap(vspace, abi::VSPACE, Rights::All);
-        given.then_some(()).ok_or_else(refused("give the child its caps"))?;
+        ours.then_some(()).ok_or_else(refused("give the child its caps"))?;
+        for g in given.caps {
+            let done = match g.data {
+                Some(data) => pd.mint_cap(g.from, g.slot, g.rights, data),
+                None => pd.copy_cap(g.from, g.slot, g.rights),
+            };
+            done.then_some(()).ok_or_else(refused("give the child its channels' caps"))?;
+        }
         // Its thread, at the priority the description gives (never above core's).
         pd.thread_configure(tcb, ipc.slot, IPC_BUFFER, spec.prio)
             .then_some(())
@@ -324,6 +380,7 @@ impl<P: Pd> Builder<'_, P> {
             arg: IPC_BUFFER,
             arg2: spec.index as u64,
             arg3: spec.heap,
+            arg4: given.restarts,
         };
         (pd.thread_registers(tcb, regs) && pd.thread_resume(tcb))
             .then_some(())

@@ -2,6 +2,8 @@
 //! needs beyond the host-tested parts.
 //! * [`boot`]: core from bootinfo to ready;
 //! * [`child`]: a child service's protection domain, built, charged and reclaimed;
+//! * [`channels`]: what a child keeps across restarts, and its channels' caps and shared
+//!   memory at each start;
 //! * [`kernel`]: the [`crate::kernel::Kernel`] trait over seL4's invocations;
 //! * [`state`]: at boot, every untyped from bootinfo mirrored into the pool and the range
 //!   allocators, and the untyped table core prints;
@@ -20,6 +22,7 @@
 
 pub mod audit;
 pub mod boot;
+pub mod channels;
 pub mod child;
 pub mod child_pd;
 pub mod cspace;

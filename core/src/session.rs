@@ -542,7 +542,7 @@ impl Sessions {
                 self.take_serial(id, made)
             }
             Request::TcbSetup { session, thread, entry, stack, arg } => {
-                let regs = pd::Registers { entry, stack, arg, arg2: 0, arg3: 0 };
+                let regs = pd::Registers { entry, stack, arg, ..pd::Registers::default() };
                 thread::act(self.session(session, Some(SessionKind::Tcb))?, thread, |t| pd.thread_registers(t, regs))
             }
             Request::TcbStart { session, thread } => {

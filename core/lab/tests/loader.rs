@@ -9,7 +9,7 @@
 use proptest::prelude::*;
 use sel4_core::image::{Image, PAGE};
 use sel4_core::kernel::{Slot, UntypedDesc};
-use sel4_core::loader::{self, Layout, LoadError, Loaded, Spec, IPC_BUFFER, STACK_TOP};
+use sel4_core::loader::{self, Given, Layout, LoadError, Loaded, Spec, IPC_BUFFER, STACK_TOP};
 use sel4_core::object::ObjectType;
 use sel4_core::session::pd::Pd;
 use sel4_core_lab::child_model::ModelPd;
@@ -108,7 +108,7 @@ fn image() -> impl Strategy<Value = (Vec<Seg>, u64)> {
 const HEAP: u64 = 0x1234_5000;
 
 fn spec(elf: &[u8], ram: u64, stack_pages: u64) -> Spec<'_> {
-    Spec { index: 3, name: "child", elf, ram, caps: 64, prio: 100, stack: stack_pages * PAGE, heap: HEAP }
+    Spec { index: 3, name: "child", elf, ram, caps: 64, prio: 100, stack: stack_pages * PAGE, heap: HEAP, restarts: 0 }
 }
 
 /// Runs `f` with a fresh model, core's allocator over it, a child PD with nothing in it yet,
@@ -172,7 +172,7 @@ proptest! {
         let file_bytes: u64 = segs.iter().map(|s| s.filesz).sum();
         with_pd(|pd, ep| {
             let before = state(pd);
-            let l = loader::load(pd, &spec(&bytes, 64 << 20, stack_pages), RECORD, ep, 3)
+            let l = loader::load(pd, &spec(&bytes, 64 << 20, stack_pages), &Given::default(), RECORD, ep, 3)
                 .map_err(|e| TestCaseError::fail(e.to_string()))?;
             let exact = l.charge.total();
             check_and_free(pd, l, &image, file_bytes, stack_pages, before)?;
@@ -181,7 +181,7 @@ proptest! {
             // Exactly the charge: served, the same again.
             with_pd(|pd, ep| {
                 let before = state(pd);
-                let l = loader::load(pd, &spec(&bytes, exact, stack_pages), RECORD, ep, 3)
+                let l = loader::load(pd, &spec(&bytes, exact, stack_pages), &Given::default(), RECORD, ep, 3)
                     .map_err(|e| TestCaseError::fail(format!("an exact budget of {exact}: {e}")))?;
                 prop_assert_eq!(l.charge.total(), exact);
                 check_and_free(pd, l, &image, file_bytes, stack_pages, before)
@@ -189,7 +189,7 @@ proptest! {
             // One byte less: refused, nothing changed.
             with_pd(|pd, ep| {
                 let before = state(pd);
-                let e = loader::load(pd, &spec(&bytes, exact - 1, stack_pages), RECORD, ep, 3).unwrap_err();
+                let e = loader::load(pd, &spec(&bytes, exact - 1, stack_pages), &Given::default(), RECORD, ep, 3).unwrap_err();
                 prop_assert!(matches!(e, LoadError::Budget { budget, .. } if budget == exact - 1), "{e}");
                 prop_assert_eq!(state(pd), before);
                 prop_assert_eq!(pd.child_caps(), 0);
@@ -208,12 +208,12 @@ proptest! {
         let good = elf(&segs, entry);
         with_pd(|pd, ep| {
             let before = state(pd);
-            prop_assert!(loader::load(pd, &spec(&junk, 64 << 20, 8), RECORD, ep, 3).is_err());
-            let e = loader::load(pd, &spec(&good, ram, 8), RECORD, ep, 3).unwrap_err();
+            prop_assert!(loader::load(pd, &spec(&junk, 64 << 20, 8), &Given::default(), RECORD, ep, 3).is_err());
+            let e = loader::load(pd, &spec(&good, ram, 8), &Given::default(), RECORD, ep, 3).unwrap_err();
             prop_assert!(matches!(e, LoadError::Budget { .. }), "{e}");
             let mut s = spec(&good, 64 << 20, 8);
             s.stack = stack;
-            prop_assert_eq!(loader::load(pd, &s, RECORD, ep, 3).unwrap_err(), LoadError::Stack(stack));
+            prop_assert_eq!(loader::load(pd, &s, &Given::default(), RECORD, ep, 3).unwrap_err(), LoadError::Stack(stack));
             prop_assert_eq!(state(pd), before);
             Ok(())
         })?;

@@ -31,7 +31,7 @@ fn main(bi: &BootInfo<'static>) -> Result<(), Error> {
     let system = System::decode(SYSTEM)?;
     if !system.services.is_empty() {
         let specs: alloc::vec::Vec<_> = system.services.iter().enumerate().map(|(i, s)| child::spec(i, s)).collect();
-        server::serve(&mut run.core, &specs)?;
+        server::serve(&mut run.core, &specs, &system.channels)?;
     }
     println!("core: done");
     Ok(())

@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 use sel4::{cap_type, Cap, Word};
 
 use crate::kernel::Slot;
-use crate::loader::{self, Charge, Layout, LoadError, Spec};
+use crate::loader::{self, Charge, Given, Layout, LoadError, Spec};
 use crate::phys_allocator::ObjectId;
 use crate::root::child_pd::ChildPd;
 use crate::root::log_window::LogWindow;
@@ -75,22 +75,27 @@ pub fn spec(index: usize, s: &sel4_core_system::Service<'static>) -> Spec<'stati
         prio: s.prio,
         stack: s.stack,
         heap: s.heap,
+        restarts: s.restarts,
     }
 }
 
 /// Builds the protection domain of `spec` and starts its thread (`loader::load`). `endpoint`
 /// is core's endpoint (in core's CSpace); the child's requests come badged `badge << 1`, its
 /// faults `badge << 1 | 1`. `record` is the bytes of core's record of the child, charged to
-/// it too. On failure everything placed is freed again.
+/// it too; `budget` what its PD and sessions may take of its RAM (what it keeps across
+/// restarts is charged already); `given` what its channels give it. On failure everything
+/// placed is freed again.
 pub fn start(
     core: &mut Core,
     endpoint: Slot,
     badge: usize,
     spec: &Spec<'static>,
+    budget: u64,
+    given: &Given,
     record: u64,
 ) -> Result<Child, LoadError> {
     let mut pd = ChildPd::unattached(core);
-    let l = loader::load(&mut pd, spec, record, endpoint, badge as u64)?;
+    let l = loader::load(&mut pd, &Spec { ram: budget, ..*spec }, given, record, endpoint, badge as u64)?;
     let log = match LogWindow::attach(core, badge, l.log) {
         Ok(w) => w,
         Err(e) => {
@@ -105,7 +110,7 @@ pub fn start(
         index: spec.index,
         name: spec.name,
         prio: spec.prio,
-        budget: spec.ram,
+        budget,
         charge: l.charge,
         layout: l.layout,
         objects: l.objects.iter().map(|o| o.handle).collect(),

@@ -62,6 +62,8 @@ fn cap_rights(rights: Rights) -> CapRights {
         Rights::All => CapRights::all(),
         Rights::ReadWrite => CapRights::read_write(),
         Rights::Call => CapRights::new(true, false, true),
+        Rights::Receive => CapRights::new(false, true, false),
+        Rights::Signal => CapRights::new(false, false, true),
     }
 }
 
@@ -235,6 +237,7 @@ impl Pd for ChildPd<'_> {
             rdi: regs.arg,
             rsi: regs.arg2,
             rdx: regs.arg3,
+            rcx: regs.arg4,
             ..UserContext::default()
         };
         tcb(t).tcb_write_registers(false, UserContext::COUNT, &ctx).is_ok()

@@ -19,6 +19,10 @@ pub enum Rights {
     /// Send and grant, never receive: to call an endpoint, not listen on it (grant: without
     /// it the reply never arrives, `endpoint.c:sendIPC`).
     Call,
+    /// Receive only: the endpoint a server listens on.
+    Receive,
+    /// Send only: a notification a peer signals.
+    Signal,
 }
 
 /// What a minted cap carries besides its rights.
@@ -30,8 +34,8 @@ pub enum CapData {
     Guard,
 }
 
-/// A thread's registers when it starts: its entry point, stack pointer and first three
-/// arguments (`rdi`, `rsi`, `rdx`).
+/// A thread's registers when it starts: its entry point, stack pointer and first four
+/// arguments (`rdi`, `rsi`, `rdx`, `rcx`).
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub struct Registers {
     pub entry: u64,
@@ -39,6 +43,7 @@ pub struct Registers {
     pub arg: u64,
     pub arg2: u64,
     pub arg3: u64,
+    pub arg4: u64,
 }
 
 /// Core's allocator and the child's PD, as a session uses them. Every slot is in core's CSpace;

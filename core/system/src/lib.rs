@@ -174,9 +174,7 @@ impl<'a> System<'a> {
             if c.client.id as u64 >= CHANNEL_IDS || c.server.id as u64 >= CHANNEL_IDS {
                 return refuse("an id is beyond the channel ids a badge holds");
             }
-            let taken = |e: End| {
-                self.channels[..index].iter().any(|o| o.end_of(e.service, e.id).is_some())
-            };
+            let taken = |e: End| self.channels[..index].iter().any(|o| o.end_of(e.service, e.id).is_some());
             if taken(c.client) || taken(c.server) {
                 return refuse("an end's id is already another channel's in that service");
             }

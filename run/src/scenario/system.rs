@@ -226,7 +226,11 @@ fn channels(file: &str, text: &str, services: &[Service], entries: Vec<ChannelEn
             };
             let id = e.get_ref().id;
             if id as u64 >= abi::CHANNEL_IDS {
-                anyhow::bail!("{}: key `{key}`: id {id} is beyond the channel ids (0 to {})", at(e.span()), abi::CHANNEL_IDS - 1)
+                anyhow::bail!(
+                    "{}: key `{key}`: id {id} is beyond the channel ids (0 to {})",
+                    at(e.span()),
+                    abi::CHANNEL_IDS - 1
+                )
             }
             let taken = out.iter().any(|o| o.end_of(service as u32, id).is_some());
             if taken {
@@ -264,7 +268,9 @@ fn channels(file: &str, text: &str, services: &[Service], entries: Vec<ChannelEn
                 let mut place = |given: Option<u64>, service: u32, key: &str| -> Result<u64> {
                     match given {
                         Some(a) if a % 4096 != 0 || a.checked_add(size).is_none_or(|end| end > 1 << 47) => {
-                            anyhow::bail!("{here}: key `shared`: {key} {a:#x} is no page-aligned address that fits below 2^47")
+                            anyhow::bail!(
+                                "{here}: key `shared`: {key} {a:#x} is no page-aligned address that fits below 2^47"
+                            )
                         }
                         Some(a) => Ok(a),
                         None => {
@@ -364,9 +370,15 @@ shared = { size = "4K", paid_by = "kv", server_at = 0x1000_0000 }
         assert_eq!((a.client, a.server), (End { service: 1, id: 3 }, End { service: 0, id: 0 }));
         assert!(a.call && a.notify && !b.call && b.notify);
         let sa = a.shared.unwrap();
-        assert_eq!((sa.size, sa.payer, sa.client_at, sa.server_at), (8192, Side::Client, abi::SHARED_BASE, abi::SHARED_BASE));
+        assert_eq!(
+            (sa.size, sa.payer, sa.client_at, sa.server_at),
+            (8192, Side::Client, abi::SHARED_BASE, abi::SHARED_BASE)
+        );
         let sb = b.shared.unwrap();
-        assert_eq!((sb.payer, sb.client_at, sb.server_at), (Side::Server, abi::SHARED_BASE + abi::SHARED_ALIGN, 0x1000_0000));
+        assert_eq!(
+            (sb.payer, sb.client_at, sb.server_at),
+            (Side::Server, abi::SHARED_BASE + abi::SHARED_ALIGN, 0x1000_0000)
+        );
         let limited = GOOD.replace("heap = \"32M\"", "heap = \"32M\"\nrestart = \"on-fault\"\nrestarts = 7");
         assert_eq!(parse("s.toml", &limited).unwrap().services[0].restarts, 7);
     }

@@ -61,7 +61,8 @@ fn ipc_floor(core: &mut Core, spec: &Spec<'static>) -> Result<u64, Error> {
         size_bits: 0,
         failure,
     })?;
-    let c = child::start(core, ep.slot, 0, spec, 0).map_err(Error::Child)?;
+    let given = sel4_core::loader::Given::default();
+    let c = child::start(core, ep.slot, 0, spec, spec.ram, &given, 0).map_err(Error::Child)?;
     let ep_cptr = Cap::<cap_type::Endpoint>::from_bits(ep.slot.0 as Word).cptr();
     let empty = MessageInfo::new(0, 0, 0, 0);
     syscalls::recv(ep_cptr);
@@ -255,7 +256,7 @@ fn main(bi: &BootInfo<'static>) -> Result<(), Error> {
     }
     // One at a time, so neither's figures include the other's work.
     for spec in [bench_spec, size_spec] {
-        let out = server::serve(core, &[spec])?;
+        let out = server::serve(core, &[spec], &[])?;
         if out.exited != 1 {
             return Err(Error::Failed("session-bench: a bench service did not exit"));
         }

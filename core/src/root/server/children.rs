@@ -2,7 +2,9 @@
 //! what serving it cost), its sessions, and how it ended. As the [`Handler`] of core's receive
 //! loop it decodes each message (badge `index << 1` a request, `index << 1 | 1` a fault the
 //! kernel sent), answers requests through the child's sessions, and reclaims a child that
-//! exits or faults, checking that every byte charged to it came back, exactly.
+//! exits or faults, checking that every byte charged to it came back, exactly. A child whose
+//! description says `restart` is started again after a fault, up to its limit, with what it
+//! keeps across restarts ([`channels::Kept`]) and its channels rebuilt.
 
 use alloc::vec::Vec;
 
@@ -16,9 +18,11 @@ use super::fault::Fault;
 use super::receive::{Answer, Handler};
 use super::Outcome;
 use crate::kernel::Slot;
+use crate::loader::Given;
 use crate::loader::Spec;
 use crate::log_line::Escaped;
 use crate::memory_map::{self, Owner};
+use crate::root::channels::{self, Kept, SharedMaps};
 use crate::root::child::{self, Child};
 use crate::root::child_pd::ChildPd;
 use crate::root::error::Error;
@@ -27,6 +31,8 @@ use crate::root::state::Core;
 use crate::root::telemetry::{Stamp, Work};
 use crate::session::{Client, Sessions};
 use crate::untyped_pool::NodeId;
+use sel4_core_protocol::answer::Answer as _;
+use sel4_core_system::Channel;
 
 /// Bytes of a child's log line core holds until its newline.
 const LINE: usize = 160;
@@ -40,6 +46,8 @@ pub struct Entry {
     child: Child,
     line: heapless::Vec<u8, LINE>,
     work: Work,
+    /// Core's copies of its channels' shared frames, mapped in it for this start.
+    shared: SharedMaps,
 }
 
 /// How a child ended.
@@ -53,6 +61,15 @@ pub enum End {
 
 /// Every child of one `serve`, by its index in the system description.
 pub struct Table {
+    specs: Vec<Spec<'static>>,
+    channels: Vec<Channel>,
+    /// What each child keeps across restarts (none for a child without channels or restarts,
+    /// or gone for good).
+    kept: Vec<Option<Kept>>,
+    /// How often each child was restarted.
+    restarted: Vec<u32>,
+    /// Core's endpoint (in core's CSpace): the children's requests and faults come on it.
+    endpoint: Slot,
     entries: Vec<Option<Entry>>,
     sessions: Vec<Sessions>,
     pub ends: Vec<End>,
@@ -67,9 +84,16 @@ pub struct Table {
 }
 
 impl Table {
-    /// An empty table for `n` children, measured against `free0` free bytes.
-    pub fn new(n: usize, free0: u64) -> Table {
+    /// An empty table for the children `specs` describe, with `channels` between them,
+    /// measured against `free0` free bytes.
+    pub fn new(specs: &[Spec<'static>], channels: &[Channel], endpoint: Slot, free0: u64) -> Table {
+        let n = specs.len();
         Table {
+            specs: specs.to_vec(),
+            channels: channels.to_vec(),
+            kept: Vec::with_capacity(n),
+            restarted: alloc::vec![0; n],
+            endpoint,
             entries: Vec::with_capacity(n),
             sessions: Vec::with_capacity(n),
             ends: Vec::with_capacity(n),
@@ -80,22 +104,58 @@ impl Table {
         }
     }
 
-    /// Starts `spec` as the next child (its index is its position), with requests and faults
-    /// coming on `endpoint`; a child that cannot start is reported and has an entry of none.
-    pub fn start(&mut self, core: &mut Core, endpoint: Slot, spec: &Spec<'static>) -> Result<(), Error> {
-        let position = self.entries.len();
+    /// Places what every child keeps across restarts, before any starts: each child's
+    /// channels need its peers' objects. A child whose kept objects cannot be placed is not
+    /// started (its peers' ends to it stay empty).
+    pub fn keep_all(&mut self, core: &mut Core) -> Result<(), Error> {
+        for index in 0..self.specs.len() {
+            let spec = self.specs[index];
+            reserve_heap(core, &mut self.free0)?;
+            self.reserve_metadata(core)?;
+            let kept = if channels::needs_kept(index, &spec, &self.channels) {
+                let mut placed = Kept::place(core, index, &spec, &self.channels);
+                while placed.is_err() && crate::root::child_pd::take_short() && self.grow_metadata(core) {
+                    placed = Kept::place(core, index, &spec, &self.channels);
+                }
+                match placed {
+                    Ok(k) => {
+                        let (tcb, ntfn, ep, shared, records) = k.parts();
+                        println!(
+                            "child {}: keeps across restarts {} of its {} budget: TCB {tcb}, notification {ntfn}, endpoint {ep}, shared memory {shared}, core's records {records}",
+                            spec.name, k.charged, spec.ram
+                        );
+                        Some(k)
+                    }
+                    Err(e) => {
+                        println!("child {}: not started: {e}", spec.name);
+                        None
+                    }
+                }
+            } else {
+                None
+            };
+            self.kept.push(kept);
+        }
+        Ok(())
+    }
+
+    /// Starts child `index` (again, after a restart: into its entry); a child that cannot start
+    /// is reported and has an entry of none.
+    pub fn start(&mut self, core: &mut Core, index: usize) -> Result<(), Error> {
+        let spec = self.specs[index];
         // The loader's lists of what it placed live on the heap too.
         reserve_heap(core, &mut self.free0)?;
         self.reserve_metadata(core)?;
+        let needs = channels::needs_kept(index, &spec, &self.channels);
         let t0 = crate::root::runner::rdtsc();
-        let mut started = child::start(core, endpoint, position, spec, CHILD_RECORD);
+        let mut started = if needs && self.kept[index].is_none() { Err(None) } else { self.start_once(core, index) };
         // A load that ran out of core's own stores changed nothing: grown, it goes again.
         while started.is_err() && crate::root::child_pd::take_short() && self.grow_metadata(core) {
-            started = child::start(core, endpoint, position, spec, CHILD_RECORD);
+            started = self.start_once(core, index);
         }
         let cycles = crate::root::runner::rdtsc() - t0;
         let (entry, end) = match started {
-            Ok(c) => {
+            Ok((c, shared)) => {
                 // Paging core placed to map the child's log buffer stays core's: the baseline
                 // moves by it.
                 self.free0 -= c.log.paging_bytes;
@@ -122,17 +182,56 @@ impl Table {
                     g.records
                 );
                 self.out.started += 1;
-                (Some(Entry { child: c, line: heapless::Vec::new(), work: Work::default() }), End::Running)
+                (Some(Entry { child: c, line: heapless::Vec::new(), work: Work::default(), shared }), End::Running)
             }
-            Err(e) => {
+            Err(Some(e)) => {
                 println!("child {}: not started: {e}", spec.name);
                 (None, End::NotStarted)
             }
+            // Reported when its kept objects could not be placed.
+            Err(None) => (None, End::NotStarted),
         };
-        self.entries.push(entry);
-        self.sessions.push(Sessions::default());
-        self.ends.push(end);
+        if index < self.entries.len() {
+            self.entries[index] = entry;
+            self.ends[index] = end;
+            if self.entries[index].is_none() {
+                // A restart that failed: what it kept goes too.
+                if let Some(k) = self.kept[index].take() {
+                    k.free(core);
+                }
+            }
+        } else {
+            self.entries.push(entry);
+            self.sessions.push(Sessions::default());
+            self.ends.push(end);
+        }
         Ok(())
+    }
+
+    /// One attempt to load child `index`: its channels' caps and shared memory, its PD.
+    fn start_once(
+        &mut self,
+        core: &mut Core,
+        index: usize,
+    ) -> Result<(Child, SharedMaps), Option<crate::loader::LoadError>> {
+        let spec = self.specs[index];
+        let grants = channels::grants(index, &self.kept, &self.channels);
+        let mut shared = SharedMaps::make(core, index, &self.kept, &self.channels).map_err(Some)?;
+        let kept = self.kept[index].as_ref();
+        let given = Given {
+            tcb: kept.map(|k| k.tcb.slot),
+            caps: &grants,
+            frames: &shared.frames,
+            restarts: self.restarted[index] as u64,
+        };
+        let budget = spec.ram - kept.map_or(0, |k| k.charged);
+        match child::start(core, self.endpoint, index, &spec, budget, &given, CHILD_RECORD) {
+            Ok(c) => Ok((c, shared)),
+            Err(e) => {
+                shared.release(core);
+                Err(Some(e))
+            }
+        }
     }
 
     /// A session request of child `index`: served, timed and counted.
@@ -171,17 +270,24 @@ impl Table {
 
     /// Child `index` is gone (`end`): closes its sessions and frees its protection domain,
     /// and checks that exactly what it was charged came back.
-    fn reclaim(&mut self, core: &mut Core, index: usize, end: End) {
+    /// With `for_good`, what it kept across restarts goes too; else it stays for the next start.
+    fn reclaim(&mut self, core: &mut Core, index: usize, end: End, for_good: bool) {
         self.map_at_peak(core);
         let Some(Some(mut e)) = self.entries.get_mut(index).map(Option::take) else { return };
         flush(&mut e);
         let sessions = &mut self.sessions[index];
-        let (name, charged) = (e.child.name, e.child.charge.objects() + sessions.object_bytes());
+        let kept = if for_good { self.kept[index].take() } else { None };
+        let kept_bytes = kept.as_ref().map_or(0, Kept::object_bytes);
+        let (name, charged) = (e.child.name, e.child.charge.objects() + sessions.object_bytes() + kept_bytes);
         let before = core.ours.ram().avail();
         let c = &e.child;
         let mut pd = ChildPd { core, vspace: c.vspace, cnode: c.cnode, cnode_bits: c.cnode_bits };
         sessions.close_all(&mut pd, |r| println!("session {:#x} of {name} {r}", r.session.0));
+        e.shared.release(core);
         e.child.reclaim(core);
+        if let Some(k) = kept {
+            k.free(core);
+        }
         let back = core.ours.ram().avail() - before;
         // Exact both ways: more back than was charged is an error of core's, too.
         let lost = charged as i128 - back as i128;
@@ -245,7 +351,19 @@ impl Handler for Table {
             let f = Fault::read(m.info.label(), &m.mrs);
             println!("child {}: faulted: {f}", entry.child.name);
             self.out.faulted += 1;
-            self.reclaim(core, index, End::Faulted { fault: f, leaked: 0 });
+            let (limit, done) = (self.specs[index].restarts, self.restarted[index]);
+            let restart = done < limit && self.kept[index].is_some();
+            self.reclaim(core, index, End::Faulted { fault: f, leaked: 0 }, !restart);
+            if restart {
+                self.restarted[index] += 1;
+                println!(
+                    "child {}: restarting from its image (restart {} of at most {limit})",
+                    self.specs[index].name, self.restarted[index]
+                );
+                self.start(core, index)?;
+            } else if limit > 0 {
+                println!("child {}: not restarted: {done} restarts of at most {limit} done", self.specs[index].name);
+            }
             return Ok(None);
         }
         // A message longer than the registers carry is longer than any request.
@@ -266,8 +384,21 @@ impl Handler for Table {
                 flush(entry);
                 println!("child {}: exited with code {code}", entry.child.name);
                 self.out.exited += 1;
-                self.reclaim(core, index, End::Exited { code, leaked: 0 });
+                self.reclaim(core, index, End::Exited { code, leaked: 0 }, true);
                 Ok(None)
+            }
+            Ok(Request::Channel { id }) => {
+                let reply = channels::describe(index, id, &self.kept, &self.channels);
+                Ok(Some(match reply {
+                    Ok(r) => {
+                        let w = r.to_words();
+                        let w = w.as_slice();
+                        let mut mrs = [0; 4];
+                        mrs[..w.len()].copy_from_slice(w);
+                        (MessageInfo::new(0, 0, 0, w.len()), mrs)
+                    }
+                    Err(e) => refusal(e),
+                }))
             }
             Ok(request) => self.request(core, index, request).map(Some),
             Err(e) => Ok(Some(refusal(e))),
