@@ -29,9 +29,9 @@ pub const RECEIVE_ENDPOINT: u64 = 7;
 /// `id` at [`notify_slot`] and [`call_slot`], from here up; its own caps go above them.
 pub const FIRST_FREE_SLOT: u64 = 16;
 
-/// Channel ids: below the bits of a notification's badge word less one, the bit that marks a
+/// Channel ids: below the bits a badge holds (`seL4_BadgeBits`) less one, the bit that marks a
 /// call on the receive endpoint (as Microkit does, so one receive tells the two apart).
-pub const CHANNEL_IDS: u64 = u64::BITS as u64 - 1;
+pub const CHANNEL_IDS: u64 = sel4_abi::sys::seL4_BadgeBits - 1;
 /// The badge bit of a call on [`RECEIVE_ENDPOINT`]; the bits below it are the channel id.
 pub const CALL_BADGE: u64 = 1 << CHANNEL_IDS;
 

@@ -19,11 +19,8 @@ use serde::{Deserialize, Serialize};
 /// count of services beyond the bytes there are is refused before anything is allocated.
 const MIN_SERVICE_BYTES: usize = 8;
 
-/// Channel ids (below the badge bit that marks a call) and the page, as the ABI has them.
-const CHANNEL_IDS: u64 = u64::BITS as u64 - 1;
-const PAGE: u64 = 4096;
-/// Where a service's address space ends (x86_64's lower half, 47 bits).
-const VADDR_LIMIT: u64 = 1 << 47;
+use sel4_core_protocol::abi::CHANNEL_IDS;
+use sel4_core_protocol::limits::{PAGE_SIZE as PAGE, VADDR_LIMIT};
 
 /// One service core starts: its ELF image and what it may use.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -146,7 +146,7 @@ fn channels_round_trip_and_bad_ones_are_refused() {
     };
     assert!(refused(channel((0, 3), (2, 0))).contains("does not have"));
     assert!(refused(channel((0, 3), (0, 4))).contains("same service"));
-    assert!(refused(channel((0, 63), (1, 4))).contains("beyond"));
+    assert!(refused(channel((0, CHANNEL_IDS as u8), (1, 4))).contains("beyond"));
     assert!(refused(channel((0, 1), (1, 4))).contains("already"));
     assert!(refused(channel((0, 3), (1, 1))).contains("already"));
     let mut c = channel((0, 3), (1, 4));

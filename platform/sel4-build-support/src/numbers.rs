@@ -22,7 +22,7 @@ pub const INTERFACES: [(&str, &str); 3] = [
 
 /// Headers with integer constants, in include order (later ones use
 /// earlier ones' values, e.g. `seL4_NonArchObjectTypeCount`).
-pub const HEADERS: [&str; 10] = [
+pub const HEADERS: [&str; 11] = [
     "libsel4/include/sel4/constants.h",
     "libsel4/sel4_arch_include/x86_64/sel4/sel4_arch/constants.h",
     "libsel4/sel4_plat_include/pc99/sel4/plat/api/constants.h",
@@ -33,6 +33,7 @@ pub const HEADERS: [&str; 10] = [
     "libsel4/include/sel4/bootinfo_types.h",
     "libsel4/arch_include/x86/sel4/arch/types.h",
     "libsel4/include/sel4/shared_types.h",
+    "libsel4/include/sel4/types.h",
 ];
 
 /// One-word bitfield blocks (file, block): the message info, rights and

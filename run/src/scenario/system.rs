@@ -390,8 +390,8 @@ shared = { size = "4K", paid_by = "kv", server_at = 0x1000_0000 }
         assert_eq!(e, "s.toml:16: key `client`: no service named `nobody` in the system");
         let e = with(&CHANNELS.replace("id = 4", "id = 3"));
         assert_eq!(e, "s.toml:21: key `client`: service `client` has a channel with id 3 already");
-        let e = with(&CHANNELS.replace("id = 4", "id = 63"));
-        assert!(e.starts_with("s.toml:21: key `client`: id 63 is beyond"), "{e}");
+        let e = with(&CHANNELS.replace("id = 4", &format!("id = {}", abi::CHANNEL_IDS)));
+        assert!(e.starts_with(&format!("s.toml:21: key `client`: id {} is beyond", abi::CHANNEL_IDS)), "{e}");
         let e = with(&CHANNELS.replace("size = \"8K\"", "size = \"8X\""));
         assert!(e.starts_with("s.toml:18: key `shared`: size `8X`"), "{e}");
         let e = with(&CHANNELS.replace("size = \"8K\"", "size = \"100\""));

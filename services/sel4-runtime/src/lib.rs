@@ -10,6 +10,9 @@
 //! [`EXIT_ALLOC`] after saying what was asked and what was left. [`memory`] checks memory core
 //! mapped for the program; [`thread::spawn`] starts a thread on a closure (its stack from the
 //! heap), and [`thread_entry!`] is the bare entry point of a thread the program sets up itself.
+//! [`channel`] is how services talk to each other: channel ends as the system description
+//! gives them (call, notify, shared memory), and the receive loop of a server's [`channel::Handler`];
+//! [`restarts`] says how often core restarted the service.
 //!
 //! Every request to core is an seL4 Call on the endpoint in slot `abi::ENDPOINT`, so requests
 //! arrive in the order the program makes them. Before `main` runs, the runtime registers the
@@ -26,6 +29,7 @@
 
 extern crate alloc;
 
+pub mod channel;
 mod entry;
 pub mod heap;
 pub mod log;
@@ -44,6 +48,16 @@ pub use termination::{exit, Termination, EXIT_ALLOC, EXIT_FAILURE, EXIT_PANIC, E
 use sel4_freestanding as _;
 
 use sel4_core_protocol::{abi, Request};
+
+/// How often core restarted this service after a fault (0 at its first start).
+static RESTARTS: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+/// How often core restarted this service after a fault: 0 at its first start. Whatever the
+/// previous instances kept in memory is gone; what they kept elsewhere (a peer, shared memory)
+/// is not.
+pub fn restarts() -> u64 {
+    RESTARTS.load(core::sync::atomic::Ordering::Relaxed)
+}
 
 /// Sends `request` to core (seL4 Call on the endpoint slot) and returns core's answer once it
 /// comes: the next request leaves only after core took this one.
