@@ -227,7 +227,7 @@ const NOTIFY: u64 = 4;
 
 impl Answer for ChannelReply {
     fn to_words(&self) -> Words {
-        let flags = self.calls as u64 * CALLS | self.serves as u64 * SERVES | self.notify as u64 * NOTIFY;
+        let flags = (self.calls as u64 * CALLS) | (self.serves as u64 * SERVES) | (self.notify as u64 * NOTIFY);
         words(&[flags, self.shared_at, self.shared_size])
     }
 
@@ -236,8 +236,8 @@ impl Answer for ChannelReply {
             [flags, shared_at, shared_size]
                 if flags & !(CALLS | SERVES | NOTIFY) == 0
                     && flags & (CALLS | SERVES) != CALLS | SERVES
-                    && shared_at % PAGE_SIZE == 0
-                    && shared_size % PAGE_SIZE == 0
+                    && shared_at.is_multiple_of(PAGE_SIZE)
+                    && shared_size.is_multiple_of(PAGE_SIZE)
                     && shared_at.checked_add(shared_size).is_some_and(|end| end <= VADDR_LIMIT) =>
             {
                 Some(ChannelReply {

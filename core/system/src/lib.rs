@@ -179,8 +179,9 @@ impl<'a> System<'a> {
                 return refuse("it has neither call, notify nor shared memory");
             }
             if let Some(s) = c.shared {
-                let fits = |at: u64| at % PAGE == 0 && at.checked_add(s.size).is_some_and(|end| end <= VADDR_LIMIT);
-                if s.size == 0 || s.size % PAGE != 0 || !fits(s.client_at) || !fits(s.server_at) {
+                let fits =
+                    |at: u64| at.is_multiple_of(PAGE) && at.checked_add(s.size).is_some_and(|end| end <= VADDR_LIMIT);
+                if s.size == 0 || !s.size.is_multiple_of(PAGE) || !fits(s.client_at) || !fits(s.server_at) {
                     return refuse("its shared memory is no whole pages at page-aligned addresses below 2^47");
                 }
             }

@@ -255,7 +255,7 @@ fn channels(file: &str, text: &str, services: &[Service], entries: Vec<ChannelEn
                 let e = sh.get_ref();
                 let size = crate::scenario::parse_size(&e.size)
                     .map_err(|m| anyhow!("{here}: key `shared`: size `{}`: {m}", e.size))?;
-                if size == 0 || size % 4096 != 0 {
+                if size == 0 || !size.is_multiple_of(4096) {
                     anyhow::bail!("{here}: key `shared`: size wants a positive multiple of 4K, not `{}`", e.size);
                 }
                 let payer = if e.paid_by == services[client.service as usize].name {
@@ -267,7 +267,7 @@ fn channels(file: &str, text: &str, services: &[Service], entries: Vec<ChannelEn
                 };
                 let mut place = |given: Option<u64>, service: u32, key: &str| -> Result<u64> {
                     match given {
-                        Some(a) if a % 4096 != 0 || a.checked_add(size).is_none_or(|end| end > 1 << 47) => {
+                        Some(a) if !a.is_multiple_of(4096) || a.checked_add(size).is_none_or(|end| end > 1 << 47) => {
                             anyhow::bail!(
                                 "{here}: key `shared`: {key} {a:#x} is no page-aligned address that fits below 2^47"
                             )

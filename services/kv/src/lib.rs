@@ -5,6 +5,13 @@
 //! than answered with `Restarted`. Plain `no_std` Rust, tested on the host.
 #![no_std]
 
+#[cfg(feature = "service")]
+extern crate alloc;
+
+/// The client program (`kv-client`, `kv-client-steady`).
+#[cfg(feature = "service")]
+pub mod client;
+
 /// Labels of the requests.
 const PUT: u64 = 1;
 const GET: u64 = 2;

@@ -55,9 +55,10 @@ impl Server {
             Request::Delete { key } => Message::short(0, [g, c.keys.remove(&key).is_some() as u64, 0, 0], 2),
             Request::Crash { generation } if generation == g => {
                 println!("kv-server: asked to crash in generation {g}, with {} calls served", self.served);
-                // SAFETY: none: this is the fault the request asks for. Address 8 lies in the
-                // unmapped first page, so the write faults and never completes.
-                unsafe { core::ptr::write_volatile(8 as *mut u64, g) };
+                // SAFETY: none needed: this is the fault the request asks for. The address lies
+                // in the first page, which the loader never maps, so the write faults and
+                // never completes.
+                unsafe { core::ptr::write_volatile(core::ptr::without_provenance_mut::<u64>(0x10), g) };
                 unreachable!("the write above faults")
             }
             Request::Crash { .. } => return Err(Some(Refusal::Stale as u64)),
