@@ -41,6 +41,9 @@ fn boot_featured(name: &str, icount: bool, features: &[&str]) -> Result<String> 
     Ok(booted.outcome.log)
 }
 
+/// A channel call through the runtime against the raw IPC floor: core is not on that path.
+const CHANNEL_CALL_TARGET: f64 = 1.05;
+
 const RANGE_BENCH: &str = "cargo bench -p sel4-core --features std --bench range_allocator";
 
 /// Runs `command` (a `cargo bench ...` line, as the table shows it), showing its output, and
@@ -267,6 +270,38 @@ pub fn run(_: &BenchArgs) -> Result<()> {
             ratio: None,
             target: None,
             command: "cargo run -p run -- boot session-bench".into(),
+        });
+    }
+
+    // Channels between two services, through the runtime, against the raw seL4 operations they
+    // are made of, measured in the same boot (two boots: icount figures must agree).
+    let channel_logs = [boot_with("channel-bench", true)?, boot_with("channel-bench", true)?];
+    let channel_ops = [
+        ("call", "round trip: one `seL4_Call` answered by `seL4_ReplyRecv`", Some(CHANNEL_CALL_TARGET)),
+        ("notify", "round trip: one `seL4_Signal` and `seL4_Wait` each way", None),
+    ];
+    for (op, floor_is, target) in channel_ops {
+        let get = |log: &str, what: &str| {
+            session_bench::figure(log, what).ok_or_else(|| anyhow!("the boot printed no `bench: {what}` figure"))
+        };
+        let (what, floor_what) = (format!("channel {op}"), format!("channel {op} floor"));
+        let (value, floor) = (get(&channel_logs[0], &what)?, get(&channel_logs[0], &floor_what)?);
+        let again = (get(&channel_logs[1], &what)?, get(&channel_logs[1], &floor_what)?);
+        if again != (value, floor) {
+            bail!(
+                "the channel {op} figures differ between two icount boots: {value}/{floor} and {}/{}",
+                again.0,
+                again.1
+            );
+        }
+        let ratio = value as f64 / floor.max(1) as f64;
+        figures.push(Figure {
+            what: format!("channel {op} round trip between two services (the runtime's `Channel` and `serve`)"),
+            value: format!("{} icount cycles", grouped(value)),
+            floor: format!("{floor_is} {}", grouped(floor)),
+            ratio: Some(ratio),
+            target: target.map(|t| (format!("<= {t}"), ratio <= t)),
+            command: "cargo run -p run -- boot channel-bench --icount".into(),
         });
     }
 

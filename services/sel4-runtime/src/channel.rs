@@ -74,6 +74,7 @@ impl Message {
     }
 
     /// Words it carries.
+    #[inline]
     pub fn len(&self) -> usize {
         self.len
     }
@@ -83,19 +84,44 @@ impl Message {
     }
 
     /// Word `i` (0 past its length); words past the fourth come from this thread's IPC buffer.
+    #[inline]
     pub fn word(&self, i: usize) -> Word {
         if i >= self.len {
             0
         } else if i < REGISTER_WORDS {
             self.regs[i]
         } else {
-            sel4::message_word(i).unwrap_or(0)
+            buffered(i)
         }
     }
 
     #[inline]
     fn info(&self, label: Word) -> MessageInfo {
         MessageInfo::new(label, 0, 0, self.len)
+    }
+}
+
+/// Word `i` of the message in this thread's IPC buffer (out of line: the rare case).
+#[inline(never)]
+fn buffered(i: usize) -> Word {
+    sel4::message_word(i).unwrap_or(0)
+}
+
+/// The length field of a message info word (`seL4_MessageInfo`: its lowest 7 bits).
+const LENGTH_MASK: Word = 0x7f;
+/// Its extra caps and unwrapped caps fields (the bits above the length, below the label).
+const CAPS_MASK: Word = 0xf80;
+const _: () = assert!(MessageInfo::new(0, 0b111, 0b11, 0).into_word() == CAPS_MASK);
+const _: () = assert!(MessageInfo::new(0, 0, 0, MAX_WORDS).into_word() == MAX_WORDS as Word);
+
+/// What a reply other than a plain answer means.
+#[cold]
+fn refusal(info: MessageInfo) -> ChannelError {
+    match info.label() {
+        RESTARTED => ChannelError::Restarted,
+        BAD_REQUEST => ChannelError::BadRequest,
+        l if l >= APP => ChannelError::Refused(l - APP),
+        _ => ChannelError::MalformedReply,
     }
 }
 
@@ -170,14 +196,12 @@ impl Channel {
         }
         let dest = CPtr::from_bits(abi::call_slot(self.id as u64));
         let r = syscalls::call(dest, message.info(message.label), message.regs);
-        let len = r.info.length();
-        match r.info.label() {
-            0 if r.info.extra_caps() == 0 => Ok(Message { label: 0, len, regs: r.mrs }),
-            RESTARTED => Err(ChannelError::Restarted),
-            BAD_REQUEST => Err(ChannelError::BadRequest),
-            l if l >= APP => Err(ChannelError::Refused(l - APP)),
-            _ => Err(ChannelError::MalformedReply),
+        // A good reply has label 0 and no caps: one test of the word tells.
+        let info = r.info.into_word();
+        if info & !LENGTH_MASK == 0 {
+            return Ok(Message { label: 0, len: info as usize, regs: r.mrs });
         }
+        Err(refusal(r.info))
     }
 
     /// Signals the peer; never blocks.
@@ -246,6 +270,12 @@ impl Shared {
     }
 }
 
+/// Waits for a signal from any peer (a service that does not [`serve`]); the ids of the
+/// channels signalled since the last wait, one bit each.
+pub fn wait() -> u64 {
+    syscalls::recv(CPtr::from_bits(abi::NOTIFICATION)).badge
+}
+
 /// What a serving service does with what arrives, in its [`serve`] loop.
 pub trait Handler {
     /// A peer signalled on `channel` (once per channel however often it signalled since the
@@ -272,20 +302,20 @@ pub fn serve(handler: &mut impl Handler) {
     // notification's signals); one that only gets signals waits on its notification.
     let serves = Channel::open_any_serving();
     let src = CPtr::from_bits(if serves { abi::RECEIVE_ENDPOINT } else { abi::NOTIFICATION });
-    let mut owed: Option<(MessageInfo, [Word; REGISTER_WORDS])> =
-        (serves && crate::restarts() > 0).then_some((MessageInfo::new(RESTARTED, 0, 0, 0), [0; REGISTER_WORDS]));
+    // The previous instance's unanswered call, if any, is answered by the first receive.
+    let mut m = if serves && crate::restarts() > 0 {
+        syscalls::reply_recv(src, MessageInfo::new(RESTARTED, 0, 0, 0), [0; REGISTER_WORDS])
+    } else {
+        syscalls::recv(src)
+    };
     loop {
-        let m = match owed.take() {
-            Some((info, regs)) => syscalls::reply_recv(src, info, regs),
-            None => syscalls::recv(src),
-        };
         if m.badge & abi::CALL_BADGE != 0 {
             let channel = (m.badge & !abi::CALL_BADGE) as u8;
-            let len = m.info.length();
-            owed = Some(if m.info.extra_caps() != 0 || m.info.caps_unwrapped() != 0 {
+            let info = m.info.into_word();
+            let (info, regs) = if info & CAPS_MASK != 0 {
                 (MessageInfo::new(BAD_REQUEST, 0, 0, 0), [0; REGISTER_WORDS])
             } else {
-                let message = Message { label: m.info.label(), len, regs: m.mrs };
+                let message = Message { label: m.info.label(), len: (info & LENGTH_MASK) as usize, regs: m.mrs };
                 match handler.called(channel, &message) {
                     Ok(reply) => (reply.info(0), reply.regs),
                     Err(Some(code)) => {
@@ -293,19 +323,23 @@ pub fn serve(handler: &mut impl Handler) {
                     }
                     Err(None) => (MessageInfo::new(BAD_REQUEST, 0, 0, 0), [0; REGISTER_WORDS]),
                 }
-            });
+            };
+            if handler.done() {
+                syscalls::reply(info, regs);
+                return;
+            }
+            // The answer goes with the next receive (the kernel's fastpath takes both).
+            m = syscalls::reply_recv(src, info, regs);
         } else {
             let mut bits = m.badge;
             while bits != 0 {
                 handler.notified(bits.trailing_zeros() as u8);
                 bits &= bits - 1;
             }
-        }
-        if handler.done() {
-            if let Some((info, regs)) = owed {
-                syscalls::reply(info, regs);
+            if handler.done() {
+                return;
             }
-            return;
+            m = syscalls::recv(src);
         }
     }
 }
