@@ -22,9 +22,11 @@
 //! a client that sends garbage (a length beyond the IPC buffer, caps) gets
 //! [`ChannelError::BadRequest`] and the server goes on; a call the server had received when it
 //! faulted returns [`ChannelError::Restarted`] once core restarts it (its next instance answers
-//! it before anything else), and a call still queued is served by the next instance; a call
-//! to a server that ended for good, or that never replies, blocks the caller: a client calls
-//! only servers it trusts to answer (Microkit's rule too), and waits for nobody else.
+//! it before anything else), and a call still queued is served by the next instance; a call to
+//! a server that ended for good returns [`ChannelError::Gone`] (its endpoint and this end's cap
+//! died with it, so the kernel answers); a call to a live server that never replies holds the
+//! calling thread: a client calls only servers it trusts to answer (Microkit's rule too), and
+//! waits for nobody else.
 
 use sel4::{syscalls, CPtr, MessageInfo, Word};
 use sel4_core_protocol::answer::{Answer, ChannelReply};
@@ -35,10 +37,12 @@ pub const MAX_WORDS: usize = sel4::message_info::MSG_MAX_LENGTH;
 /// Words that travel in registers.
 const REGISTER_WORDS: usize = 4;
 
-/// Reply labels the runtime uses for its errors; the handler's own errors come after them.
-const RESTARTED: Word = 1;
-const BAD_REQUEST: Word = 2;
-const APP: Word = 3;
+/// Reply labels the runtime uses for its errors, above the kernel's error codes (which label
+/// the kernel's own answer to a call on a slot without a cap); the handler's own errors come
+/// after them.
+const RESTARTED: Word = 0x100;
+const BAD_REQUEST: Word = 0x101;
+const APP: Word = 0x102;
 /// The largest label the kernel carries (`seL4_MessageInfo`'s label field: 52 bits).
 const LABEL_LIMIT: Word = 1 << 52;
 
@@ -121,6 +125,8 @@ fn refusal(info: MessageInfo) -> ChannelError {
         RESTARTED => ChannelError::Restarted,
         BAD_REQUEST => ChannelError::BadRequest,
         l if l >= APP => ChannelError::Refused(l - APP),
+        // The kernel's error: the cap is gone (its server's endpoint with it).
+        l if sel4::Error::decode(l, |_| 0).is_some() => ChannelError::Gone,
         _ => ChannelError::MalformedReply,
     }
 }
@@ -138,6 +144,9 @@ pub enum ChannelError {
     BadRequest,
     /// The handler's own error code.
     Refused(Word),
+    /// The server ended for good: core freed its endpoint, and with it this end's cap (the
+    /// kernel answers the call itself).
+    Gone,
     /// A reply no runtime sends.
     MalformedReply,
 }
@@ -149,6 +158,7 @@ impl core::fmt::Display for ChannelError {
             ChannelError::Restarted => f.write_str("the server restarted"),
             ChannelError::BadRequest => f.write_str("bad request"),
             ChannelError::Refused(code) => write!(f, "refused ({code})"),
+            ChannelError::Gone => f.write_str("the server is gone"),
             ChannelError::MalformedReply => f.write_str("malformed reply"),
         }
     }

@@ -12,12 +12,15 @@
 //!    the kernel refuses (a badged cap's badge cannot change);
 //! 5. signals: one at a time, each followed by a call, wake the server exactly once each (none
 //!    lost); a flood of 10,000 wakes it at most as often, and at least once (no queue grows);
-//! 6. a call to a server that never answers, from a thread of its own: that thread waits, the
-//!    main thread goes on, and the service ends with the thread still waiting;
+//! 6. a call to a server that never answers, from a thread of its own: that thread waits while
+//!    the main thread goes on; when the server ends for good (the main thread signals it to),
+//!    the waiting call returns `Gone`;
 //! 7. a raw call on the slot of a channel it was not given: the kernel finds no cap there and
 //!    answers with its error, as for any invocation of an empty slot.
 #![no_std]
 #![no_main]
+
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use kv::Request;
 use sel4::{syscalls, CPtr, Cap, CapRights, MessageInfo};
@@ -28,6 +31,8 @@ use sel4_runtime::{declare_main, println, thread, Core};
 declare_main!(main);
 
 const FLOOD: u64 = 10_000;
+/// The label of the runtime's `BadRequest` answer, as a raw call sees it.
+const BAD_REQUEST: u64 = 0x101;
 
 fn call(kv: &Channel, r: Request) -> Result<[u64; 4], ChannelError> {
     let (label, words, n) = r.encode();
@@ -57,7 +62,7 @@ fn main(_index: usize) -> Result<(), &'static str> {
     check(kv.call(&Message::new(1, &long)) == Err(ChannelError::BadRequest), "a 120-word message was not refused")?;
     // A length field beyond `seL4_MsgMaxLength`: the kernel cuts it to the limit.
     let r = syscalls::call(CPtr::from_bits(abi::call_slot(0)), MessageInfo::new(1, 0, 0, 127), [0; 4]);
-    check(r.info.label() == 2, "a length beyond the kernel's limit was not refused")?;
+    check(r.info.label() == BAD_REQUEST, "a length beyond the kernel's limit was not refused")?;
     let [_, found, ..] = call(&kv, Request::Get { key: 1 }).map_err(|_| "a good request after garbage failed")?;
     check(found == 0, "the server found a key nobody stored")?;
     println!("channel-abuser: garbage labels and lengths: BadRequest each time; the server still serves");
@@ -107,19 +112,22 @@ fn main(_index: usize) -> Result<(), &'static str> {
 
     // 6. A server that never answers.
     let tcb = TcbSession::open(&mut Core, 64 << 10, 8).map_err(|_| "no TCB session")?;
-    let waiting = thread::spawn(tcb, 100, move || {
-        let _ = mute.call(&Message::short(1, [0; 4], 0));
-        println!("channel-abuser: FAILED: mute answered");
-    });
-    if waiting.is_err() {
-        return Err("could not start a thread");
-    }
+    static GONE: AtomicBool = AtomicBool::new(false);
+    let waiting = thread::spawn(tcb, 100, move || match mute.call(&Message::short(1, [0; 4], 0)) {
+        Err(ChannelError::Gone) => GONE.store(true, Ordering::Release),
+        other => println!("channel-abuser: FAILED: the call to mute returned {other:?}"),
+    })
+    .map_err(|_| "could not start a thread")?;
     for _ in 0..100 {
         syscalls::yield_now();
     }
+    check(!waiting.is_finished(), "the call to a server that never answers returned")?;
     println!("channel-abuser: a thread waits on a server that never answers; the main thread goes on");
-    call(&kv, Request::Bye).map_err(|_| "Bye failed")?;
     mute.notify().map_err(|_| "no notify on channel 1")?;
+    waiting.join().map_err(|_| "could not join the waiting thread")?;
+    check(GONE.load(Ordering::Acquire), "the waiting call did not return Gone")?;
+    println!("channel-abuser: mute ended for good: the call that waited on it returned Gone");
+    call(&kv, Request::Bye).map_err(|_| "Bye failed")?;
 
     // 7. A raw call on a slot it was not given.
     let r = syscalls::call(CPtr::from_bits(abi::call_slot(9)), MessageInfo::new(0, 0, 0, 0), [0; 4]);
