@@ -24,6 +24,10 @@
 //!    charged to its budget through the sessions' pending charge. Every mapping, core's own,
 //!    a loader's and a session's, goes through one VSpace walk ([`walk`]).
 //!
+//! 7. Channels between children ([`channel`]): which caps each end gets, with the badges core
+//!    mints, and what core answers about an end; `root::channels` places what a child keeps
+//!    across restarts (its TCB, notification, endpoint, shared memory) and hands the caps over.
+//!
 //! On the real kernel (feature `root-task`), `root` brings core up: it mirrors every untyped
 //! from bootinfo, sizes core's metadata from the machine and maps it into core's own VSpace
 //! (`root::state`, `root::vspace`), and grows the CSpace (`root::cspace`). The root task
@@ -34,6 +38,7 @@
 extern crate alloc;
 
 pub mod cap_space;
+pub mod channel;
 pub mod image;
 pub mod kernel;
 pub mod loader;

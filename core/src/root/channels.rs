@@ -8,24 +8,24 @@
 //! runtime replies before its first receive). Everything kept is charged to the child's budget
 //! by the sessions' rule and freed when the child ends for good.
 //!
-//! At each start, [`grants`] gives the child its channels' caps (`abi` slots and badges) and
-//! [`SharedMaps`] maps each shared dataspace of its channels through fresh copies of the
-//! frames' caps in core's CSpace (a frame cap maps once; the copies die with the child's start,
-//! unmapping it there).
+//! At each start, [`crate::channel::grants`] says which caps the child gets for its channels
+//! (`abi` slots and badges), and [`SharedMaps`] maps each shared dataspace of its channels
+//! through fresh copies of the frames' caps in core's CSpace (a frame cap maps once; the copies
+//! die with the child's start, unmapping it there).
 
 use alloc::vec::Vec;
 
 use sel4::{CapRights, Word};
-use sel4_core_protocol::answer::ChannelReply;
-use sel4_core_protocol::{abi, charges, ErrorCode};
-use sel4_core_system::{Channel, Side};
+use sel4_core_protocol::{charges, ErrorCode};
+use sel4_core_system::Channel;
 
+use crate::channel::{self, PeerCaps};
 use crate::kernel::Slot;
-use crate::loader::{self, Grant, LoadError, Spec};
+use crate::loader::{self, LoadError, Spec};
 use crate::object::ObjectType;
 use crate::root::child_pd::ChildPd;
 use crate::root::state::Core;
-use crate::session::pd::{CapData, Pd, Rights};
+use crate::session::pd::Pd;
 use crate::session::{Object, Pending};
 
 /// What core keeps of a child across its restarts.
@@ -85,19 +85,16 @@ impl Kept {
         };
         let tcb = one(pd, pending, ObjectType::Tcb, "TCB")?;
         let notification = one(pd, pending, ObjectType::Notification, "notification")?;
-        let serves = channels.iter().any(|c| c.call && c.server.service as usize == index);
+        let serves = channel::serves_calls(index, channels);
         let endpoint = if serves { Some(one(pd, pending, ObjectType::Endpoint, "endpoint")?) } else { None };
         let mut shared = Vec::new();
         for (i, c) in channels.iter().enumerate() {
-            let Some(s) = c.shared else { continue };
-            let payer = match s.payer {
-                Side::Client => c.client.service,
-                Side::Server => c.server.service,
-            };
-            if payer as usize == index {
-                let frames = loader::place_frames(pd, pending, s.size)
-                    .map_err(|(e, bytes)| failed(e, pending, bytes, "shared memory"))?;
-                shared.push((i, frames));
+            if let (Some(payer), Some(s)) = (channel::payer(c), c.shared) {
+                if payer as usize == index {
+                    let frames = loader::place_frames(pd, pending, s.size)
+                        .map_err(|(e, bytes)| failed(e, pending, bytes, "shared memory"))?;
+                    shared.push((i, frames));
+                }
             }
         }
         // Signals of its peers wake its first thread wherever it waits
@@ -120,6 +117,16 @@ impl Kept {
         (of(ObjectType::Tcb), of(ObjectType::Notification), of(ObjectType::Endpoint), of(ObjectType::Frame4K), records)
     }
 
+    /// Handles of the kept objects (for the memory map's owners).
+    pub fn handles(&self) -> impl Iterator<Item = crate::phys_allocator::ObjectId> + '_ {
+        self.objects.iter().map(|o| o.handle)
+    }
+
+    /// The caps its peers get copies of.
+    pub fn peer_caps(&self) -> PeerCaps {
+        PeerCaps { notification: self.notification.slot, endpoint: self.endpoint.map(|e| e.slot) }
+    }
+
     /// Frees every kept object, newest first: the peers' caps to them die too.
     pub fn free(self, core: &mut Core) {
         let mut pd = ChildPd::unattached(core);
@@ -127,67 +134,6 @@ impl Kept {
             pd.free(o.handle);
         }
     }
-}
-
-/// The caps child `index` gets for its channels: its own notification and endpoint, and for
-/// each of its channel ends the peer's notification (badge: the peer's id bit) and, on a
-/// client's end, the server's endpoint (badge: [`abi::CALL_BADGE`] | the server's id). Ends
-/// whose peer has no kept objects (it could not be started) get nothing.
-pub fn grants(index: usize, kept: &[Option<Kept>], channels: &[Channel]) -> Vec<Grant> {
-    let mut out = Vec::new();
-    let Some(Some(own)) = kept.get(index) else { return out };
-    out.push(Grant { from: own.notification.slot, slot: abi::NOTIFICATION, rights: Rights::All, data: None });
-    if let Some(ep) = own.endpoint {
-        out.push(Grant { from: ep.slot, slot: abi::RECEIVE_ENDPOINT, rights: Rights::Receive, data: None });
-    }
-    for c in channels {
-        let (me, peer, client) = if c.client.service as usize == index {
-            (c.client, c.server, true)
-        } else if c.server.service as usize == index {
-            (c.server, c.client, false)
-        } else {
-            continue;
-        };
-        let Some(Some(theirs)) = kept.get(peer.service as usize) else { continue };
-        if c.notify {
-            let badge = CapData::Badge(1 << peer.id);
-            let slot = abi::notify_slot(me.id as u64);
-            out.push(Grant { from: theirs.notification.slot, slot, rights: Rights::Signal, data: Some(badge) });
-        }
-        if let (true, true, Some(ep)) = (c.call, client, theirs.endpoint) {
-            let badge = CapData::Badge(abi::CALL_BADGE | peer.id as u64);
-            let slot = abi::call_slot(me.id as u64);
-            out.push(Grant { from: ep.slot, slot, rights: Rights::Call, data: Some(badge) });
-        }
-    }
-    out
-}
-
-/// What child `index`'s end of channel `id` is, for its `Channel` request.
-pub fn describe(index: usize, id: u64, kept: &[Option<Kept>], channels: &[Channel]) -> Result<ChannelReply, ErrorCode> {
-    let id = u8::try_from(id).map_err(|_| ErrorCode::InvalidArgument)?;
-    let c = channels.iter().find_map(|c| c.end_of(index as u32, id).map(|side| (c, side)));
-    let (c, side) = c.ok_or(ErrorCode::Denied)?;
-    let peer = match side {
-        Side::Client => c.server.service,
-        Side::Server => c.client.service,
-    };
-    // A peer that could not be started gave this end nothing.
-    if !matches!(kept.get(peer as usize), Some(Some(_))) {
-        return Err(ErrorCode::Denied);
-    }
-    let (shared_at, shared_size) = match (c.shared, side) {
-        (Some(s), Side::Client) => (s.client_at, s.size),
-        (Some(s), Side::Server) => (s.server_at, s.size),
-        (None, _) => (0, 0),
-    };
-    Ok(ChannelReply {
-        calls: c.call && side == Side::Client,
-        serves: c.call && side == Side::Server,
-        notify: c.notify,
-        shared_at,
-        shared_size,
-    })
 }
 
 /// Core's copies of shared frames' caps for one start of a child, and where they map.
@@ -206,19 +152,7 @@ impl SharedMaps {
         channels: &[Channel],
     ) -> Result<SharedMaps, LoadError> {
         let mut maps = SharedMaps::default();
-        for (i, c) in channels.iter().enumerate() {
-            let Some(s) = c.shared else { continue };
-            let at = if c.client.service as usize == index {
-                s.client_at
-            } else if c.server.service as usize == index {
-                s.server_at
-            } else {
-                continue;
-            };
-            let payer = match s.payer {
-                Side::Client => c.client.service,
-                Side::Server => c.server.service,
-            };
+        for (i, payer, at) in channel::shared_in(index, channels) {
             let Some(Some(k)) = kept.get(payer as usize) else { continue };
             let Some((_, frames)) = k.shared.iter().find(|(ch, _)| *ch == i) else { continue };
             for (n, &frame) in frames.iter().enumerate() {

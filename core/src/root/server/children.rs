@@ -215,7 +215,8 @@ impl Table {
         index: usize,
     ) -> Result<(Child, SharedMaps), Option<crate::loader::LoadError>> {
         let spec = self.specs[index];
-        let grants = channels::grants(index, &self.kept, &self.channels);
+        let kept = &self.kept;
+        let grants = crate::channel::grants(index, |i| kept.get(i)?.as_ref().map(Kept::peer_caps), &self.channels);
         let mut shared = SharedMaps::make(core, index, &self.kept, &self.channels).map_err(Some)?;
         let kept = self.kept[index].as_ref();
         let given = Given {
@@ -318,13 +319,20 @@ impl Table {
             return;
         }
         let live = || self.entries.iter().zip(&self.sessions).filter_map(|(s, r)| Some((s.as_ref()?, r)));
-        let held: u64 = live().map(|(s, r)| s.child.charge.objects() + r.object_bytes()).sum();
+        let held: u64 = live().map(|(s, r)| s.child.charge.objects() + r.object_bytes()).sum::<u64>()
+            + self.kept.iter().flatten().map(Kept::object_bytes).sum::<u64>();
         if held <= self.peak {
             return;
         }
         self.peak = held;
         let ours = &core.ours;
+        let kept = &self.kept;
         let owner = |node: NodeId| {
+            for (i, k) in kept.iter().enumerate() {
+                if k.as_ref().is_some_and(|k| k.handles().any(|h| ours.node_of(h) == Some(node))) {
+                    return Owner::Child { name: self.specs[i].name, session: None };
+                }
+            }
             for (s, sessions) in live() {
                 let name = s.child.name;
                 if s.child.handles().iter().any(|&h| ours.node_of(h) == Some(node)) {
@@ -388,7 +396,9 @@ impl Handler for Table {
                 Ok(None)
             }
             Ok(Request::Channel { id }) => {
-                let reply = channels::describe(index, id, &self.kept, &self.channels);
+                let kept = &self.kept;
+                let reply =
+                    crate::channel::describe(index, id, |i| matches!(kept.get(i), Some(Some(_))), &self.channels);
                 Ok(Some(match reply {
                     Ok(r) => {
                         let w = r.to_words();
