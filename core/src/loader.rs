@@ -100,7 +100,8 @@ pub struct Given<'g> {
     pub tcb: Option<Slot>,
     /// Caps to put in the child's CNode.
     pub caps: &'g [Grant],
-    /// 4 KiB frames (core's cap for this mapping) to map writable at the addresses given.
+    /// 4 KiB frames (core's cap for this mapping) to map writable at the addresses given; each
+    /// cap's slot in core's CSpace is charged as a record.
     pub frames: &'g [(Slot, u64)],
     /// How often the child was started before (its first thread's `rcx`).
     pub restarts: u64,
@@ -347,6 +348,9 @@ impl<P: Pd> Builder<'_, P> {
         let log = self.one(ObjectType::Frame4K, 0, "log buffer")?;
         self.map(log.slot, abi::LOG_BUFFER, true, "log buffer")?;
         charge.log_buffer = log.bytes();
+        // Core's copy of each shared frame's cap takes a slot of core's: a record's worth.
+        let copies = given.frames.len() as u64 * charges::OBJECT_RECORD;
+        self.pending.charge(copies, 0).map_err(|e| self.failed(e, 0, "shared memory"))?;
         for &(frame, va) in given.frames {
             self.map(frame, va, true, "shared memory")?;
         }
@@ -389,7 +393,8 @@ impl<P: Pd> Builder<'_, P> {
         let of = |ty: ObjectType| self.bytes_since(0, |t| t == ty);
         charge.paging = of(ObjectType::PageTable) + of(ObjectType::PageDirectory) + of(ObjectType::Pdpt);
         (charge.cnode, charge.tcb, charge.vspace) = (of(ObjectType::CNode), of(ObjectType::Tcb), of(ObjectType::Pml4));
-        charge.records = self.record + self.pending.placed().len() as u64 * charges::OBJECT_RECORD;
+        charge.records =
+            self.record + (self.pending.placed().len() + given.frames.len()) as u64 * charges::OBJECT_RECORD;
         let objects = core::mem::replace(&mut self.pending, Pending::with_left(0, 0)).finish().0;
         Ok(Loaded { objects, charge, layout, tcb, vspace, cnode, cnode_bits, log: log.slot })
     }
