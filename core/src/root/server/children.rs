@@ -191,15 +191,16 @@ impl Table {
             // Reported when its kept objects could not be placed.
             Err(None) => (None, End::NotStarted),
         };
+        if entry.is_none() {
+            // A child that cannot run keeps nothing: its peers' caps to it die with what it kept
+            // (their calls return at once), and an end not given yet is not given.
+            if let Some(k) = self.kept[index].take() {
+                k.free(core);
+            }
+        }
         if index < self.entries.len() {
             self.entries[index] = entry;
             self.ends[index] = end;
-            if self.entries[index].is_none() {
-                // A restart that failed: what it kept goes too.
-                if let Some(k) = self.kept[index].take() {
-                    k.free(core);
-                }
-            }
         } else {
             self.entries.push(entry);
             self.sessions.push(Sessions::default());
