@@ -45,8 +45,10 @@ impl Outcome {
     }
 }
 
-/// Kills QEMU's process group when the user presses Ctrl-C (QEMU runs in a
-/// group of its own so that a timeout can kill everything it started).
+/// Kills QEMU's process group when the user presses Ctrl-C, or the run tool gets SIGTERM (a
+/// `timeout`, a service manager) or SIGHUP (its terminal closed): QEMU runs in a group of its
+/// own so that a timeout can kill everything it started, so no signal to the run tool's group
+/// reaches it (ctrlc's `termination` feature handles all three).
 pub fn install_interrupt_handler() {
     let _ = ctrlc::set_handler(|| {
         let group = RUNNING_GROUP.load(Ordering::SeqCst);
