@@ -57,6 +57,10 @@ pub const SHARED_BASE: u64 = 0x0800_0000_0000;
 /// The alignment of shared dataspaces the run tool places (1 GiB: each in paging of its own).
 pub const SHARED_ALIGN: u64 = 1 << 30;
 
+/// Where the run tool maps a service's device memory when the system description gives no
+/// address (4 TiB: below [`SHARED_BASE`]), each grant from a multiple of [`SHARED_ALIGN`].
+pub const DEVICE_BASE: u64 = 0x0400_0000_0000;
+
 /// Where core maps a service's log buffer: the page between the top of its stack and its first
 /// thread's IPC buffer, writable by the service and read by core, which prints the first `len`
 /// bytes on a [`LogBuffer`](crate::Label::LogBuffer) request.

@@ -15,9 +15,10 @@ use core::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// Bytes a service takes at least in the encoding (a byte for each of its eight fields): a
-/// count of services beyond the bytes there are is refused before anything is allocated.
-const MIN_SERVICE_BYTES: usize = 8;
+/// Bytes a service takes at least in the encoding (a byte for each of its eight fields and its
+/// three lists of devices): a count of services beyond the bytes there are is refused before
+/// anything is allocated.
+const MIN_SERVICE_BYTES: usize = 11;
 
 use sel4_core_protocol::abi::CHANNEL_IDS;
 use sel4_core_protocol::limits::{PAGE_SIZE as PAGE, VADDR_LIMIT};
@@ -40,8 +41,52 @@ pub struct Service<'a> {
     pub heap: u64,
     /// How often core starts it again from its image after a fault (0: never; it is reclaimed).
     pub restarts: u32,
+    /// The devices it may drive: core gives it these and nothing else.
+    pub devices: Devices,
     /// The static ELF image, as built.
     pub elf: &'a [u8],
+}
+
+/// Devices granted to a service.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Devices {
+    pub ports: Vec<Ports>,
+    pub irqs: Vec<Irq>,
+    pub memory: Vec<DeviceMemory>,
+}
+
+impl Devices {
+    pub fn is_empty(&self) -> bool {
+        self.ports.is_empty() && self.irqs.is_empty() && self.memory.is_empty()
+    }
+}
+
+/// I/O ports `first..=last`.
+#[derive(Debug, Copy, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ports {
+    pub first: u16,
+    pub last: u16,
+}
+
+/// An interrupt from IOAPIC `ioapic`'s input `pin`, signalled to the service as channel `id`
+/// (level-triggered or edge, active low or high).
+#[derive(Debug, Copy, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Irq {
+    pub id: u8,
+    pub ioapic: u8,
+    pub pin: u8,
+    pub level: bool,
+    pub active_low: bool,
+}
+
+/// Device memory: `size` bytes at physical `paddr`, mapped at `at` in the service with cache
+/// attribute `cache` (`sel4_core_protocol::CacheAttr` as a byte).
+#[derive(Debug, Copy, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceMemory {
+    pub paddr: u64,
+    pub size: u64,
+    pub at: u64,
+    pub cache: u8,
 }
 
 /// One end of a channel: a service (its index) and the id it knows the channel by.
@@ -113,6 +158,8 @@ pub enum DecodeError {
     TrailingBytes { count: usize },
     /// Channel `index` is not one core can build.
     Channel { index: usize, why: &'static str },
+    /// A device grant of service `service` is not one core can give.
+    Device { service: usize, why: &'static str },
 }
 
 impl fmt::Display for DecodeError {
@@ -126,6 +173,7 @@ impl fmt::Display for DecodeError {
                 write!(f, "system description is followed by {count} unexpected bytes")
             }
             DecodeError::Channel { index, why } => write!(f, "system description: channel {index}: {why}"),
+            DecodeError::Device { service, why } => write!(f, "system description: service {service}: {why}"),
         }
     }
 }
@@ -152,7 +200,70 @@ impl<'a> System<'a> {
             return Err(DecodeError::TrailingBytes { count: rest.len() });
         }
         system.check_channels()?;
+        system.check_devices()?;
         Ok(system)
+    }
+
+    /// Whether every device grant can be given: ranges that are ranges, pages where pages are
+    /// meant, an IRQ's id free in its service, and no port, IOAPIC pin or page granted twice
+    /// (to one service or two).
+    fn check_devices(&self) -> Result<(), DecodeError> {
+        for (service, s) in self.services.iter().enumerate() {
+            let refuse = |why| Err(DecodeError::Device { service, why });
+            let d = &s.devices;
+            if d.ports.iter().any(|p| p.first > p.last) {
+                return refuse("an I/O port range ends before it starts");
+            }
+            for irq in &d.irqs {
+                if irq.id as u64 >= CHANNEL_IDS {
+                    return refuse("an interrupt's id is beyond the channel ids a badge holds");
+                }
+                let taken = self.channels.iter().any(|c| c.end_of(service as u32, irq.id).is_some())
+                    || d.irqs.iter().filter(|o| o.id == irq.id).count() > 1;
+                if taken {
+                    return refuse("an interrupt's id is already a channel's or another interrupt's");
+                }
+            }
+            for m in &d.memory {
+                let fits = m.at.checked_add(m.size).is_some_and(|end| end <= VADDR_LIMIT)
+                    && m.paddr.checked_add(m.size).is_some();
+                if m.size == 0
+                    || !m.size.is_multiple_of(PAGE)
+                    || !m.paddr.is_multiple_of(PAGE)
+                    || !m.at.is_multiple_of(PAGE)
+                    || !fits
+                {
+                    return refuse("device memory is no whole pages at page-aligned addresses");
+                }
+                if m.cache > 2 {
+                    return refuse("device memory has no such cache attribute");
+                }
+            }
+            // Overlaps with this service's later grants and every later service's.
+            for (other, o) in self.services.iter().enumerate().skip(service) {
+                let od = &o.devices;
+                let same = other == service;
+                for (i, p) in d.ports.iter().enumerate() {
+                    let later = if same { &od.ports[i + 1..] } else { &od.ports[..] };
+                    if later.iter().any(|q| p.first <= q.last && q.first <= p.last) {
+                        return refuse("an I/O port range overlaps another grant's");
+                    }
+                }
+                for (i, irq) in d.irqs.iter().enumerate() {
+                    let later = if same { &od.irqs[i + 1..] } else { &od.irqs[..] };
+                    if later.iter().any(|j| (j.ioapic, j.pin) == (irq.ioapic, irq.pin)) {
+                        return refuse("an interrupt pin is granted twice");
+                    }
+                }
+                for (i, m) in d.memory.iter().enumerate() {
+                    let later = if same { &od.memory[i + 1..] } else { &od.memory[..] };
+                    if later.iter().any(|n| m.paddr < n.paddr + n.size && n.paddr < m.paddr + m.size) {
+                        return refuse("device memory overlaps another grant's");
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Whether every channel can be built: its ends name two different services and ids below

@@ -2,7 +2,17 @@ use super::*;
 use proptest::prelude::*;
 
 fn hello(elf: &[u8]) -> Service<'_> {
-    Service { name: "hello", ram: 4 << 20, caps: 256, prio: 100, stack: 32 << 10, heap: 2 << 20, restarts: 0, elf }
+    Service {
+        name: "hello",
+        ram: 4 << 20,
+        caps: 256,
+        prio: 100,
+        stack: 32 << 10,
+        heap: 2 << 20,
+        restarts: 0,
+        devices: Devices::default(),
+        elf,
+    }
 }
 
 #[test]
@@ -18,6 +28,7 @@ fn a_system_round_trips_and_borrows_from_the_blob() {
         stack: 1 << 20,
         heap: 0,
         restarts: 3,
+        devices: Devices::default(),
         elf: &[],
     });
     let blob = system.encode().unwrap();
@@ -86,7 +97,7 @@ proptest! {
     fn random_systems_round_trip(services in proptest::collection::vec(service(), 0..=80)) {
         let mut system = System::default();
         for (name, ram, caps, prio, stack, elf) in &services {
-            system.services.push(Service { name, ram: *ram, caps: *caps, prio: *prio, stack: *stack, heap: *ram / 2, restarts: 0, elf });
+            system.services.push(Service { name, ram: *ram, caps: *caps, prio: *prio, stack: *stack, heap: *ram / 2, restarts: 0, devices: Devices::default(), elf });
         }
         let blob = system.encode().unwrap();
         prop_assert_eq!(System::decode(&blob), Ok(system));
@@ -157,4 +168,58 @@ fn channels_round_trip_and_bad_ones_are_refused() {
     assert!(refused(c).contains("whole pages"));
     let bare = Channel { call: false, notify: false, shared: None, ..channel((0, 3), (1, 4)) };
     assert!(refused(bare).contains("neither"));
+}
+
+#[test]
+fn device_grants_round_trip_and_overlaps_are_refused() {
+    let timer = Devices {
+        ports: vec![Ports { first: 0x40, last: 0x43 }],
+        irqs: vec![Irq { id: 1, ioapic: 0, pin: 2, level: false, active_low: false }],
+        memory: vec![DeviceMemory { paddr: 0xb8000, size: 4096, at: 1 << 30, cache: 2 }],
+    };
+    let mut system = System::default();
+    system.services.push(Service { devices: timer.clone(), ..hello(b"a") });
+    system.services.push(hello(b"b"));
+    assert_eq!(System::decode(&system.encode().unwrap()), Ok(system.clone()));
+    let refused = |devices: Devices, index: usize| {
+        let mut s = system.clone();
+        s.services[index].devices = devices;
+        match System::decode(&s.encode().unwrap()) {
+            Err(DecodeError::Device { why, .. }) => why,
+            other => panic!("{other:?}"),
+        }
+    };
+    let ports = |first, last| Devices { ports: vec![Ports { first, last }], ..Devices::default() };
+    assert!(refused(ports(0x43, 0x44), 1).contains("overlaps"));
+    assert!(refused(ports(0x44, 0x43), 1).contains("ends before"));
+    let mut twice = timer.clone();
+    twice.ports.push(Ports { first: 0x42, last: 0x42 });
+    assert!(refused(twice, 0).contains("overlaps"));
+    let pin =
+        Devices { irqs: vec![Irq { id: 0, ioapic: 0, pin: 2, level: true, active_low: true }], ..Devices::default() };
+    assert!(refused(pin, 1).contains("twice"));
+    let id = Devices {
+        irqs: vec![Irq { id: CHANNEL_IDS as u8, ioapic: 0, pin: 3, level: false, active_low: false }],
+        ..Devices::default()
+    };
+    assert!(refused(id, 1).contains("beyond"));
+    let mem = |paddr, size| Devices {
+        memory: vec![DeviceMemory { paddr, size, at: 1 << 30, cache: 2 }],
+        ..Devices::default()
+    };
+    assert!(refused(mem(0xb9000 - 4096, 8192), 1).contains("overlaps"));
+    assert!(refused(mem(0xb9800, 4096), 1).contains("whole pages"));
+    assert_eq!(
+        System::decode(
+            &{
+                let mut s = system.clone();
+                s.services[1].devices = mem(0xb9000, 4096);
+                s
+            }
+            .encode()
+            .unwrap()
+        )
+        .map(|_| ()),
+        Ok(())
+    );
 }

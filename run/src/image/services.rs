@@ -84,6 +84,7 @@ pub fn encode<'a>(
             stack: s.stack,
             heap: s.heap,
             restarts: s.restarts,
+            devices: s.devices.clone(),
             elf,
         };
         system.services.push(entry);

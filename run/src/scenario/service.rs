@@ -22,6 +22,8 @@ pub struct Service {
     pub heap: u64,
     /// How often core restarts it after a fault (a system description's `restart`).
     pub restarts: u32,
+    /// The devices it may drive (a system description's `ports`, `irqs` and `memory`).
+    pub devices: sel4_core_system::Devices,
 }
 
 /// Quotas of a service whose line names none.
@@ -57,6 +59,7 @@ impl Service {
             stack: DEFAULT_STACK,
             heap: 0,
             restarts: 0,
+            devices: Default::default(),
         };
         let mut heap = None;
         let mut given: Vec<&str> = Vec::new();
@@ -122,7 +125,8 @@ mod tests {
                 prio: 100,
                 stack: 32 << 10,
                 heap: 2 << 20,
-                restarts: 0
+                restarts: 0,
+                devices: Default::default()
             }
         );
         let s = Service::parse("timer prio=255 ram=64K caps=0 stack=1M").unwrap();
@@ -136,7 +140,8 @@ mod tests {
                 prio: 255,
                 stack: 1 << 20,
                 heap: 32 << 10,
-                restarts: 0
+                restarts: 0,
+                devices: Default::default()
             }
         );
         assert_eq!(Service::parse("kv ram=64M heap=60M").unwrap().heap, 60 << 20);

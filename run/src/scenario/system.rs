@@ -13,6 +13,10 @@
 //! heap = "32M"           # what its heap may take (default: half its RAM)
 //! restart = "on-fault"   # or "never" (the default): started again after a fault
 //! restarts = 3           # at most this often (default 3 with "on-fault")
+//! ports = ["0x40-0x43"]  # I/O ports it may use (a port or a range)
+//! irqs = [{ id = 1, pin = 2 }]   # IOAPIC input signalled as channel id 1 (ioapic = 0,
+//!                        # trigger = "edge" | "level", polarity = "high" | "low": ISA defaults)
+//! memory = [{ paddr = 0xb8000, size = "4K", cache = "uncached" }]   # device memory (`at` optional)
 //!
 //! [[channel]]
 //! client = { service = "client-a", id = 0 }   # the end that calls, and its id there
@@ -36,7 +40,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use sel4_core_protocol::abi;
-use sel4_core_system::{Channel, End, Shared, Side};
+use sel4_core_protocol::CacheAttr;
+use sel4_core_system::{Channel, DeviceMemory, Devices, End, Irq, Ports, Shared, Side};
 
 use crate::scenario::service::Service;
 use crate::workspace;
@@ -94,6 +99,28 @@ struct Entry {
     heap: Option<Spanned<String>>,
     restart: Option<Spanned<String>>,
     restarts: Option<Spanned<u32>>,
+    ports: Option<Spanned<Vec<String>>>,
+    irqs: Option<Spanned<Vec<IrqEntry>>>,
+    memory: Option<Spanned<Vec<MemoryEntry>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IrqEntry {
+    id: u8,
+    pin: u8,
+    ioapic: Option<u8>,
+    trigger: Option<String>,
+    polarity: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MemoryEntry {
+    paddr: u64,
+    size: String,
+    at: Option<u64>,
+    cache: Option<String>,
 }
 
 /// The file of system `name` (a file in `run/systems/` without `.toml`, or a path).
@@ -129,7 +156,19 @@ pub fn parse(file: &str, text: &str) -> Result<Described> {
         anyhow::bail!("{file}: the system lists no `[[service]]`");
     }
     let mut services: Vec<Service> = Vec::new();
+    // Where each service's device keys are, for the checks that span services.
+    let mut parsed_spans: Vec<std::ops::Range<usize>> = Vec::new();
     for e in parsed.service {
+        let device_span = [
+            e.ports.as_ref().map(|v| v.span()),
+            e.irqs.as_ref().map(|v| v.span()),
+            e.memory.as_ref().map(|v| v.span()),
+        ]
+        .into_iter()
+        .flatten()
+        .next()
+        .unwrap_or_else(|| e.name.span());
+        parsed_spans.push(device_span);
         let at = |span: std::ops::Range<usize>| format!("{file}:{}", line_of(text, span.start));
         let name = e.name.get_ref().clone();
         if name.is_empty() || name.contains(char::is_whitespace) || name.contains('=') {
@@ -202,10 +241,98 @@ pub fn parse(file: &str, text: &str) -> Result<Described> {
                 anyhow::bail!("{}: key `restarts`: a limit wants `restart = \"on-fault\"`", at(n.span()))
             }
         };
+        s.devices = devices(&at, &e)?;
         services.push(s);
     }
     let channels = channels(file, text, &services, parsed.channel)?;
+    check_with_core(file, text, &services, &channels, &parsed_spans)?;
     Ok(Described { services, channels })
+}
+
+/// The devices entry `e` grants; `at` names a line of the file.
+fn devices(at: &dyn Fn(std::ops::Range<usize>) -> String, e: &Entry) -> Result<Devices> {
+    let mut d = Devices::default();
+    if let Some(ports) = &e.ports {
+        for p in ports.get_ref() {
+            let bad = || {
+                anyhow!("{}: key `ports`: `{p}` is no port or range of ports (`0x40` or `0x40-0x43`)", at(ports.span()))
+            };
+            let (first, last) = p.split_once('-').unwrap_or((p, p));
+            let port = |t: &str| crate::scenario::parse_size(t.trim()).ok().and_then(|n| u16::try_from(n).ok());
+            let (first, last) = (port(first).ok_or_else(bad)?, port(last).ok_or_else(bad)?);
+            if first > last {
+                return Err(bad());
+            }
+            d.ports.push(Ports { first, last });
+        }
+    }
+    if let Some(irqs) = &e.irqs {
+        for i in irqs.get_ref() {
+            let here = at(irqs.span());
+            // ISA interrupts are edge-triggered and active high; PCI ones level and low.
+            let level = match i.trigger.as_deref() {
+                None | Some("edge") => false,
+                Some("level") => true,
+                Some(t) => anyhow::bail!("{here}: key `irqs`: trigger `{t}` is neither \"edge\" nor \"level\""),
+            };
+            let active_low = match i.polarity.as_deref() {
+                None | Some("high") => false,
+                Some("low") => true,
+                Some(p) => anyhow::bail!("{here}: key `irqs`: polarity `{p}` is neither \"high\" nor \"low\""),
+            };
+            if i.id as u64 >= abi::CHANNEL_IDS {
+                anyhow::bail!(
+                    "{here}: key `irqs`: id {} is beyond the channel ids (0 to {})",
+                    i.id,
+                    abi::CHANNEL_IDS - 1
+                );
+            }
+            d.irqs.push(Irq { id: i.id, ioapic: i.ioapic.unwrap_or(0), pin: i.pin, level, active_low });
+        }
+    }
+    if let Some(memory) = &e.memory {
+        let mut next = abi::DEVICE_BASE;
+        for m in memory.get_ref() {
+            let here = at(memory.span());
+            let size = crate::scenario::parse_size(&m.size)
+                .map_err(|e| anyhow!("{here}: key `memory`: size `{}`: {e}", m.size))?;
+            let cache = match m.cache.as_deref() {
+                None | Some("uncached") => CacheAttr::Uncached,
+                Some("write-combining") => CacheAttr::WriteCombining,
+                Some("cached") => CacheAttr::Cached,
+                Some(c) => anyhow::bail!(
+                    "{here}: key `memory`: cache `{c}` is none of \"uncached\", \"write-combining\", \"cached\""
+                ),
+            };
+            if size == 0 || !size.is_multiple_of(4096) || !m.paddr.is_multiple_of(4096) {
+                anyhow::bail!("{here}: key `memory`: {} bytes at {:#x} is no whole pages", size, m.paddr);
+            }
+            let at_va = m.at.unwrap_or(next);
+            next = (at_va + size).div_ceil(abi::SHARED_ALIGN) * abi::SHARED_ALIGN;
+            d.memory.push(DeviceMemory { paddr: m.paddr, size, at: at_va, cache: cache as u8 });
+        }
+    }
+    Ok(d)
+}
+
+/// Grants core would refuse (overlaps between services, an IRQ id a channel has): core's own
+/// check of the description (`sel4_core_system`), named by the line of the service's devices.
+fn check_with_core(
+    file: &str,
+    text: &str,
+    services: &[Service],
+    channels: &[Channel],
+    spans: &[std::ops::Range<usize>],
+) -> Result<()> {
+    let blob = crate::image::services::encode(services.iter().map(|s| (s, &[][..])), channels)?;
+    match sel4_core_system::System::decode(&blob) {
+        Err(sel4_core_system::DecodeError::Device { service, why }) => {
+            let line = line_of(text, spans[service].start);
+            anyhow::bail!("{file}:{line}: service `{}`: {why}", services[service].name)
+        }
+        Err(e) => anyhow::bail!("{file}: {e}"),
+        Ok(_) => Ok(()),
+    }
 }
 
 /// Restarts a service with `restart = "on-fault"` gets when it names no limit.
@@ -410,6 +537,40 @@ shared = { size = "4K", paid_by = "kv", server_at = 0x1000_0000 }
         assert!(e.starts_with("s.toml:10: key `restart`: `sometimes`"), "{e}");
         let e = error(&GOOD.replace("heap = \"32M\"", "heap = \"32M\"\nrestarts = 2"));
         assert!(e.starts_with("s.toml:10: key `restarts`: a limit wants"), "{e}");
+    }
+
+    const DRIVERS: &str = r#"
+[[service]]
+name = "timer"
+ports = ["0x40-0x43"]
+irqs = [{ id = 1, pin = 2 }]
+
+[[service]]
+name = "screen"
+memory = [{ paddr = 0xb8000, size = "4K" }]
+ports = ["0x3d4-0x3d5", "0x60"]
+irqs = [{ id = 2, pin = 12, trigger = "level", polarity = "low" }]
+"#;
+
+    #[test]
+    fn device_grants() {
+        let d = parse("s.toml", DRIVERS).unwrap().services;
+        assert_eq!(d[0].devices.ports, [Ports { first: 0x40, last: 0x43 }]);
+        assert_eq!(d[0].devices.irqs, [Irq { id: 1, ioapic: 0, pin: 2, level: false, active_low: false }]);
+        assert_eq!(d[1].devices.ports[1], Ports { first: 0x60, last: 0x60 });
+        assert_eq!(d[1].devices.irqs[0], Irq { id: 2, ioapic: 0, pin: 12, level: true, active_low: true });
+        let m = d[1].devices.memory[0];
+        assert_eq!((m.paddr, m.size, m.at, m.cache), (0xb8000, 4096, abi::DEVICE_BASE, CacheAttr::Uncached as u8));
+        let e = error(&DRIVERS.replace("\"0x60\"", "\"0x42\""));
+        assert_eq!(e, "s.toml:4: service `timer`: an I/O port range overlaps another grant's");
+        let e = error(&DRIVERS.replace("pin = 12", "pin = 2"));
+        assert_eq!(e, "s.toml:4: service `timer`: an interrupt pin is granted twice");
+        let e = error(&DRIVERS.replace("\"0x60\"", "\"0x60-0x5f\""));
+        assert!(e.starts_with("s.toml:10: key `ports`: `0x60-0x5f`"), "{e}");
+        let e = error(&DRIVERS.replace("\"level\"", "\"sideways\""));
+        assert!(e.starts_with("s.toml:11: key `irqs`: trigger `sideways`"), "{e}");
+        let e = error(&DRIVERS.replace("size = \"4K\"", "size = \"5000\""));
+        assert!(e.starts_with("s.toml:9: key `memory`"), "{e}");
     }
 
     #[test]
