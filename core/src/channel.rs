@@ -8,9 +8,9 @@
 use alloc::vec::Vec;
 
 use sel4_core_protocol::abi;
-use sel4_core_protocol::answer::ChannelReply;
-use sel4_core_protocol::ErrorCode;
-use sel4_core_system::{Channel, Side};
+use sel4_core_protocol::answer::{ChannelReply, DeviceReply};
+use sel4_core_protocol::{DeviceKind, ErrorCode};
+use sel4_core_system::{Channel, Devices, Side};
 
 use crate::kernel::Slot;
 use crate::loader::Grant;
@@ -107,15 +107,52 @@ impl EndOf for Channel {
     }
 }
 
+/// The caps a child gets for its device grants: each I/O port range minted from core's cap to
+/// every port (`io_port`, cut to the range), each interrupt's handler (`irq_handlers`, in the
+/// order of the grants) copied where it acks it.
+pub fn device_grants(devices: &Devices, io_port: Slot, irq_handlers: &[Slot]) -> Vec<Grant> {
+    let ports = devices.ports.iter().enumerate().map(|(i, p)| Grant {
+        from: io_port,
+        slot: abi::port_slot(i as u64),
+        rights: Rights::All,
+        data: Some(CapData::Ports { first: p.first, last: p.last }),
+    });
+    let irqs = devices.irqs.iter().zip(irq_handlers).map(|(irq, &handler)| Grant {
+        from: handler,
+        slot: abi::irq_slot(irq.id as u64),
+        rights: Rights::All,
+        data: None,
+    });
+    ports.chain(irqs).collect()
+}
+
+/// A child's `index`-th grant of `kind`, for its `Device` request.
+pub fn describe_device(devices: &Devices, kind: DeviceKind, index: u64) -> Result<DeviceReply, ErrorCode> {
+    let i = usize::try_from(index).map_err(|_| ErrorCode::Denied)?;
+    match kind {
+        DeviceKind::Ports => {
+            devices.ports.get(i).map(|p| DeviceReply { a: p.first as u64, b: p.last as u64, c: abi::port_slot(index) })
+        }
+        DeviceKind::Memory => devices.memory.get(i).map(|m| DeviceReply { a: m.paddr, b: m.size, c: m.at }),
+    }
+    .ok_or(ErrorCode::Denied)
+}
+
 /// What child `index`'s end of channel `id` is, for its `Channel` request: `Denied` when the
-/// description gives it no such end, or its peer was not started (`started`).
+/// description gives it no such end, or its peer was not started (`started`). An id one of its
+/// interrupts (`devices`) has is described as that.
 pub fn describe(
     index: usize,
     id: u64,
     started: impl Fn(usize) -> bool,
     channels: &[Channel],
+    devices: &Devices,
 ) -> Result<ChannelReply, ErrorCode> {
     let id = u8::try_from(id).map_err(|_| ErrorCode::InvalidArgument)?;
+    if devices.irqs.iter().any(|irq| irq.id == id) {
+        let irq = true;
+        return Ok(ChannelReply { calls: false, serves: false, notify: false, irq, shared_at: 0, shared_size: 0 });
+    }
     let (c, side) =
         channels.iter().find_map(|c| c.end_of(index as u32, id).map(|side| (c, side))).ok_or(ErrorCode::Denied)?;
     let peer = match side {
@@ -134,6 +171,7 @@ pub fn describe(
         calls: c.call && side == Side::Client,
         serves: c.call && side == Side::Server,
         notify: c.notify,
+        irq: false,
         shared_at,
         shared_size,
     })
@@ -215,20 +253,43 @@ mod tests {
         let only_clients = |i: usize| (i != 0).then(|| caps(i).unwrap());
         assert_eq!(grants(1, only_clients, &kv()).len(), 1, "its own notification only");
         assert!(grants(0, only_clients, &kv()).is_empty());
-        assert_eq!(describe(1, 0, |i| i != 0, &kv()), Err(ErrorCode::Denied));
+        assert_eq!(describe(1, 0, |i| i != 0, &kv(), &Devices::default()), Err(ErrorCode::Denied));
     }
 
     #[test]
     fn each_end_is_described_from_its_side() {
-        let c = describe(1, 0, |_| true, &kv()).unwrap();
+        let c = describe(1, 0, |_| true, &kv(), &Devices::default()).unwrap();
         assert!(c.calls && !c.serves && c.notify);
         assert_eq!((c.shared_at, c.shared_size), (0x1000_0000, 4096));
-        let s = describe(0, 1, |_| true, &kv()).unwrap();
+        let s = describe(0, 1, |_| true, &kv(), &Devices::default()).unwrap();
         assert!(!s.calls && s.serves && !s.notify);
         assert_eq!((s.shared_at, s.shared_size), (0x4000_0000, 8192));
-        assert_eq!(describe(0, 2, |_| true, &kv()), Err(ErrorCode::Denied));
-        assert_eq!(describe(1, 1, |_| true, &kv()), Err(ErrorCode::Denied));
-        assert_eq!(describe(1, 256, |_| true, &kv()), Err(ErrorCode::InvalidArgument));
+        assert_eq!(describe(0, 2, |_| true, &kv(), &Devices::default()), Err(ErrorCode::Denied));
+        assert_eq!(describe(1, 1, |_| true, &kv(), &Devices::default()), Err(ErrorCode::Denied));
+        assert_eq!(describe(1, 256, |_| true, &kv(), &Devices::default()), Err(ErrorCode::InvalidArgument));
+    }
+
+    #[test]
+    fn devices_are_given_and_described() {
+        use sel4_core_system::{DeviceMemory, Irq, Ports};
+        let d = Devices {
+            ports: vec![Ports { first: 0x40, last: 0x43 }, Ports { first: 0x61, last: 0x61 }],
+            irqs: vec![Irq { id: 5, ioapic: 0, pin: 2, level: false, active_low: false }],
+            memory: vec![DeviceMemory { paddr: 0xb8000, size: 4096, at: 1 << 40, cache: 2 }],
+        };
+        let g = device_grants(&d, Slot(7), &[Slot(900)]);
+        assert_eq!(g[1].slot, abi::port_slot(1));
+        assert_eq!(g[1].data, Some(CapData::Ports { first: 0x61, last: 0x61 }));
+        assert_eq!(g[2], Grant { from: Slot(900), slot: abi::irq_slot(5), rights: Rights::All, data: None });
+        let ports = describe_device(&d, DeviceKind::Ports, 0).unwrap();
+        assert_eq!((ports.a, ports.b, ports.c), (0x40, 0x43, abi::port_slot(0)));
+        let mem = describe_device(&d, DeviceKind::Memory, 0).unwrap();
+        assert_eq!((mem.a, mem.b, mem.c), (0xb8000, 4096, 1 << 40));
+        assert_eq!(describe_device(&d, DeviceKind::Memory, 1), Err(ErrorCode::Denied));
+        assert_eq!(describe_device(&d, DeviceKind::Ports, u64::MAX), Err(ErrorCode::Denied));
+        let irq = describe(3, 5, |_| true, &kv(), &d).unwrap();
+        assert!(irq.irq && !irq.notify && !irq.calls);
+        assert_eq!(describe(3, 4, |_| true, &kv(), &d), Err(ErrorCode::Denied));
     }
 
     #[test]

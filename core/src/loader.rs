@@ -100,9 +100,10 @@ pub struct Given<'g> {
     pub tcb: Option<Slot>,
     /// Caps to put in the child's CNode.
     pub caps: &'g [Grant],
-    /// 4 KiB frames (core's cap for this mapping) to map writable at the addresses given; each
-    /// cap's slot in core's CSpace is charged as a record.
-    pub frames: &'g [(Slot, u64)],
+    /// 4 KiB frames (core's cap for this mapping) to map writable at the addresses given, with
+    /// their cache attribute (shared memory, device memory); each cap's slot in core's CSpace
+    /// is charged as a record.
+    pub frames: &'g [(Slot, u64, CacheAttr)],
     /// How often the child was started before (its first thread's `rcx`).
     pub restarts: u64,
 }
@@ -351,8 +352,12 @@ impl<P: Pd> Builder<'_, P> {
         // Core's copy of each shared frame's cap takes a slot of core's: a record's worth.
         let copies = given.frames.len() as u64 * charges::OBJECT_RECORD;
         self.pending.charge(copies, 0).map_err(|e| self.failed(e, 0, "shared memory"))?;
-        for &(frame, va) in given.frames {
-            self.map(frame, va, true, "shared memory")?;
+        for &(frame, va, cache) in given.frames {
+            let f = FrameMap { slot: frame, ty: ObjectType::Frame4K, va, cache, writable: true };
+            mapping::map_frame(self.pd, &mut self.pending, &mut self.paging, f).map_err(|e| match e {
+                ErrorCode::InvalidArgument => LoadError::Refused("map shared or device memory"),
+                e => self.failed(e, PAGE, "shared or device memory"),
+            })?;
         }
         let tcb = match given.tcb {
             Some(kept) => kept,

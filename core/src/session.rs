@@ -556,9 +556,11 @@ impl Sessions {
                 thread::destroy(pd, s, &mut self.ipc, thread)
             }
             // Log and exit are the server's, not a session's.
-            Request::Log { .. } | Request::LogBuffer { .. } | Request::Channel { .. } | Request::Exit { .. } => {
-                Err(ErrorCode::InvalidRequest)
-            }
+            Request::Log { .. }
+            | Request::LogBuffer { .. }
+            | Request::Channel { .. }
+            | Request::Device { .. }
+            | Request::Exit { .. } => Err(ErrorCode::InvalidRequest),
         }
     }
 

@@ -217,6 +217,9 @@ pub struct ChannelReply {
     pub serves: bool,
     /// Either end may signal the other (a cap at `abi::notify_slot`).
     pub notify: bool,
+    /// The id is an interrupt's, not a channel's: its signals are the interrupt, and its
+    /// handler (to ack) is at `abi::irq_slot`.
+    pub irq: bool,
     pub shared_at: u64,
     pub shared_size: u64,
 }
@@ -224,17 +227,21 @@ pub struct ChannelReply {
 const CALLS: u64 = 1;
 const SERVES: u64 = 2;
 const NOTIFY: u64 = 4;
+const IRQ: u64 = 8;
 
 impl Answer for ChannelReply {
     fn to_words(&self) -> Words {
-        let flags = (self.calls as u64 * CALLS) | (self.serves as u64 * SERVES) | (self.notify as u64 * NOTIFY);
+        let flags = (self.calls as u64 * CALLS)
+            | (self.serves as u64 * SERVES)
+            | (self.notify as u64 * NOTIFY)
+            | (self.irq as u64 * IRQ);
         words(&[flags, self.shared_at, self.shared_size])
     }
 
     fn from_words(words: &[u64]) -> Option<ChannelReply> {
         match *words {
             [flags, shared_at, shared_size]
-                if flags & !(CALLS | SERVES | NOTIFY) == 0
+                if flags & !(CALLS | SERVES | NOTIFY | IRQ) == 0
                     && flags & (CALLS | SERVES) != CALLS | SERVES
                     && shared_at.is_multiple_of(PAGE_SIZE)
                     && shared_size.is_multiple_of(PAGE_SIZE)
@@ -244,10 +251,34 @@ impl Answer for ChannelReply {
                     calls: flags & CALLS != 0,
                     serves: flags & SERVES != 0,
                     notify: flags & NOTIFY != 0,
+                    irq: flags & IRQ != 0,
                     shared_at,
                     shared_size,
                 })
             }
+            _ => None,
+        }
+    }
+}
+
+/// Reply to [`crate::Label::Device`]: `[a, b, c]`: for I/O ports the first and last port and
+/// the slot of their cap; for device memory its physical address, its size and its address in
+/// the child.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct DeviceReply {
+    pub a: u64,
+    pub b: u64,
+    pub c: u64,
+}
+
+impl Answer for DeviceReply {
+    fn to_words(&self) -> Words {
+        words(&[self.a, self.b, self.c])
+    }
+
+    fn from_words(words: &[u64]) -> Option<DeviceReply> {
+        match *words {
+            [a, b, c] => Some(DeviceReply { a, b, c }),
             _ => None,
         }
     }

@@ -25,7 +25,7 @@ pub mod session;
 pub use client::{SessionError, Transport};
 pub use field::{CacheAttr, Handle, PhysRange, SessionKind};
 pub use reply::{ErrorCode, Reply};
-pub use request::{Label, Request};
+pub use request::{DeviceKind, Label, Request};
 pub use session::{CnodeSession, RamSession, TcbSession};
 
 /// Message words a request or a reply uses at most (the kernel's fastpath carries 4).

@@ -78,10 +78,14 @@ pub enum Label {
     /// [`abi::CHANNEL_IDS`](crate::abi::CHANNEL_IDS)). Reply: [`ChannelReply`](crate::answer::ChannelReply);
     /// [`ErrorCode::Denied`] when the system description gives the child no such end.
     Channel = 18,
+    /// The child's `index`-th grant of device `kind` (0: an I/O port range, 1: device memory):
+    /// `[kind, index]`. Reply: [`DeviceReply`](crate::answer::DeviceReply); [`ErrorCode::Denied`]
+    /// when the system description grants no such thing.
+    Device = 19,
 }
 
 impl Label {
-    pub const ALL: [Label; 18] = [
+    pub const ALL: [Label; 19] = [
         Label::Log,
         Label::Exit,
         Label::Open,
@@ -100,6 +104,7 @@ impl Label {
         Label::Usage,
         Label::LogBuffer,
         Label::Channel,
+        Label::Device,
     ];
 
     pub fn from_word(w: u64) -> Option<Label> {
@@ -113,6 +118,7 @@ impl Label {
             Label::Log
             | Label::LogBuffer
             | Label::Channel
+            | Label::Device
             | Label::Exit
             | Label::Open
             | Label::Close
@@ -143,6 +149,11 @@ pub enum Request {
     /// The child's end of channel `id`.
     Channel {
         id: u64,
+    },
+    /// The child's `index`-th grant of device `kind`.
+    Device {
+        kind: DeviceKind,
+        index: u64,
     },
     Open {
         kind: SessionKind,
@@ -220,6 +231,22 @@ pub enum Request {
     },
 }
 
+/// What a [`Request::Device`] asks about.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[repr(u64)]
+pub enum DeviceKind {
+    /// A range of I/O ports (its cap at `abi::port_slot`).
+    Ports = 0,
+    /// Device memory core mapped in the child.
+    Memory = 1,
+}
+
+impl DeviceKind {
+    pub fn from_word(w: u64) -> Option<DeviceKind> {
+        [DeviceKind::Ports, DeviceKind::Memory].into_iter().find(|k| *k as u64 == w)
+    }
+}
+
 /// Word 0 of a session request: the session handle and the upper half.
 fn join(session: Handle, high: u32) -> u64 {
     session.to_word() | (high as u64) << 32
@@ -256,6 +283,7 @@ impl Request {
             Request::Log { .. } => Label::Log,
             Request::LogBuffer { .. } => Label::LogBuffer,
             Request::Channel { .. } => Label::Channel,
+            Request::Device { .. } => Label::Device,
             Request::Exit { .. } => Label::Exit,
             Request::Open { .. } => Label::Open,
             Request::Close { .. } => Label::Close,
@@ -280,6 +308,7 @@ impl Request {
             Request::Log { .. }
             | Request::LogBuffer { .. }
             | Request::Channel { .. }
+            | Request::Device { .. }
             | Request::Exit { .. }
             | Request::Open { .. } => None,
             Request::Close { session }
@@ -324,6 +353,10 @@ impl Request {
             Request::Channel { id } => {
                 w[0] = id;
                 1
+            }
+            Request::Device { kind, index } => {
+                w[..2].copy_from_slice(&[kind as u64, index]);
+                2
             }
             Request::Open { kind, ram_quota, cap_quota } => {
                 w[..3].copy_from_slice(&[kind as u64, ram_quota, cap_quota as u64]);
@@ -405,6 +438,9 @@ impl Request {
             (Label::Exit, &[code]) => Request::Exit { code },
             (Label::LogBuffer, &[len]) => Request::LogBuffer { len },
             (Label::Channel, &[id]) => Request::Channel { id },
+            (Label::Device, &[kind, index]) => {
+                Request::Device { kind: DeviceKind::from_word(kind).ok_or(InvalidArgument)?, index }
+            }
             (Label::Open, &[kind, ram_quota, cap_quota]) => Request::Open {
                 kind: SessionKind::from_word(kind).ok_or(InvalidArgument)?,
                 ram_quota,
@@ -486,6 +522,7 @@ impl Request {
             }
             Request::LogBuffer { len } => len <= crate::abi::LOG_BUFFER_BYTES,
             Request::Channel { id } => id < crate::abi::CHANNEL_IDS,
+            Request::Device { .. } => true,
             Request::Exit { .. }
             | Request::Open { .. }
             | Request::Close { .. }
@@ -559,11 +596,11 @@ mod tests {
     #[test]
     fn wrong_labels_and_lengths_are_invalid_requests() {
         assert_eq!(Request::decode(0, &[]), Err(InvalidRequest));
-        assert_eq!(Request::decode(19, &[S]), Err(InvalidRequest));
+        assert_eq!(Request::decode(20, &[S]), Err(InvalidRequest));
         assert_eq!(Request::decode(u64::MAX, &[S]), Err(InvalidRequest));
         assert_eq!(decode(Label::Log, &[9, 0]), Err(InvalidRequest));
         assert_eq!(decode(Label::Log, &[25, 0, 0, 0]), Err(InvalidRequest));
-        let takes: [(Label, &[usize]); 18] = [
+        let takes: [(Label, &[usize]); 19] = [
             (Label::Log, &[1]),
             (Label::Exit, &[1]),
             (Label::Open, &[3]),
@@ -582,6 +619,7 @@ mod tests {
             (Label::Usage, &[1]),
             (Label::LogBuffer, &[1]),
             (Label::Channel, &[1]),
+            (Label::Device, &[2]),
         ];
         for (label, lengths) in takes {
             for n in 0..=2 * MAX_WORDS {

@@ -143,7 +143,9 @@ impl FakeCore {
             Ok(Done.to_words())
         }
         match request {
-            Request::Log { .. } | Request::LogBuffer { .. } | Request::Exit { .. } | Request::Channel { .. } => done(),
+            Request::Log { .. } | Request::LogBuffer { .. } | Request::Exit { .. } => done(),
+            // This fake gives no channels or devices.
+            Request::Channel { .. } | Request::Device { .. } => Err(ErrorCode::Denied),
             // This fake keeps no quotas; core's session tests on the kernel model cover it.
             Request::Usage { .. } => Err(InvalidRequest),
             Request::Open { kind, ram_quota, cap_quota } => {

@@ -31,7 +31,8 @@ fn main(bi: &BootInfo<'static>) -> Result<(), Error> {
     let system = System::decode(SYSTEM)?;
     if !system.services.is_empty() {
         let specs: alloc::vec::Vec<_> = system.services.iter().enumerate().map(|(i, s)| child::spec(i, s)).collect();
-        server::serve(&mut run.core, &specs, &system.channels)?;
+        let devices: alloc::vec::Vec<_> = system.services.iter().map(|s| s.devices.clone()).collect();
+        server::serve(&mut run.core, &specs, &system.channels, &devices)?;
     }
     println!("core: done");
     Ok(())

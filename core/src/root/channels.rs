@@ -16,8 +16,8 @@
 use alloc::vec::Vec;
 
 use sel4::{CapRights, Word};
-use sel4_core_protocol::{charges, ErrorCode};
-use sel4_core_system::Channel;
+use sel4_core_protocol::{charges, CacheAttr, ErrorCode};
+use sel4_core_system::{Channel, Devices};
 
 use crate::channel::{self, PeerCaps};
 use crate::kernel::Slot;
@@ -37,32 +37,144 @@ pub struct Kept {
     /// The shared dataspaces it pays for: the channel's index and the frames' caps in address
     /// order.
     pub shared: Vec<(usize, Vec<Slot>)>,
+    /// Its interrupts' handlers, in the order of its grants.
+    pub irqs: Vec<KeptIrq>,
+    /// Its device memory: each frame's cap, address in the child and cache attribute (device
+    /// frames are no RAM: their records are charged, not their bytes).
+    pub device_frames: Vec<(Object, u64, CacheAttr)>,
     objects: Vec<Object>,
     /// Bytes charged to the child's budget for all of it (objects and their records).
     pub charged: u64,
 }
 
-/// Whether child `index` needs kept objects: it has a channel or may be restarted.
-pub fn needs_kept(index: usize, spec: &Spec, channels: &[Channel]) -> bool {
-    spec.restarts > 0
-        || channels.iter().any(|c| c.client.service as usize == index || c.server.service as usize == index)
+/// An interrupt handler core keeps for a child: the handler's cap and the badged copy of the
+/// child's notification it signals, both in core's CSpace.
+pub struct KeptIrq {
+    pub handler: Slot,
+    notification: Slot,
+}
+
+/// Whether child `index` needs kept objects: it has a channel or devices, or may be restarted.
+pub fn needs_kept(index: usize, spec: &Spec, channels: &[Channel], devices: &Devices) -> bool {
+    spec.restarts > 0 || channel::has_channels(index, channels) || !devices.is_empty()
+}
+
+/// Why a device grant could not be given.
+fn device_failed(what: &'static str) -> LoadError {
+    LoadError::Refused(what)
 }
 
 impl Kept {
-    /// Places what child `index` keeps, charged to its budget (`spec.ram`).
-    pub fn place(core: &mut Core, index: usize, spec: &Spec, channels: &[Channel]) -> Result<Kept, LoadError> {
+    /// Places what child `index` keeps, charged to its budget (`spec.ram`): its objects, then
+    /// its device grants (`devices`; interrupts on CPU vectors from `*vector` on).
+    pub fn place(
+        core: &mut Core,
+        index: usize,
+        spec: &Spec,
+        channels: &[Channel],
+        devices: &Devices,
+        vector: &mut u64,
+    ) -> Result<Kept, LoadError> {
         let mut pd = ChildPd::unattached(core);
         let mut pending = Pending::with_left(spec.ram, u32::MAX);
-        match Self::build(&mut pd, &mut pending, index, spec, channels) {
-            Ok((tcb, notification, endpoint, shared)) => {
-                let (objects, charged, _) = pending.finish();
-                Ok(Kept { tcb, notification, endpoint, shared, objects, charged })
-            }
+        let (tcb, notification, endpoint, shared) = match Self::build(&mut pd, &mut pending, index, spec, channels) {
+            Ok(parts) => parts,
             Err(e) => {
                 pending.undo(&mut pd);
-                Err(e)
+                return Err(e);
+            }
+        };
+        let (objects, charged, _) = pending.finish();
+        let mut k =
+            Kept { tcb, notification, endpoint, shared, irqs: Vec::new(), device_frames: Vec::new(), objects, charged };
+        if let Err(e) = k.give_devices(core, spec, devices, vector) {
+            k.free(core);
+            return Err(e);
+        }
+        Ok(k)
+    }
+
+    /// Issues its interrupts' handlers (`IRQControl_GetIOAPIC`, each signalling its
+    /// notification with the grant's id bit) and places its device memory's frames at the
+    /// granted physical addresses, each charged as a record.
+    fn give_devices(
+        &mut self,
+        core: &mut Core,
+        spec: &Spec,
+        devices: &Devices,
+        vector: &mut u64,
+    ) -> Result<(), LoadError> {
+        let record = charges::OBJECT_RECORD;
+        let items = devices.irqs.len() * 2 + devices.memory.iter().map(|m| (m.size / 4096) as usize).sum::<usize>();
+        let bytes = items as u64 * record;
+        if self.charged + bytes > spec.ram {
+            return Err(LoadError::Budget { needed: self.charged + bytes, budget: spec.ram });
+        }
+        for irq in &devices.irqs {
+            let slot = |core: &mut Core| {
+                core.ours.placer.caps.alloc().map_err(|_| LoadError::NoMemory("interrupt handler's slot"))
+            };
+            let handler = slot(core)?;
+            let k = &core.kernel.inner;
+            let issued = sel4::init_thread::IRQ_CONTROL.irq_control_get_ioapic(
+                &k.slot(handler),
+                irq.ioapic as Word,
+                irq.pin as Word,
+                irq.level,
+                irq.active_low,
+                *vector,
+            );
+            if issued.is_err() {
+                let _ = core.ours.placer.caps.free(handler);
+                return Err(device_failed("issue an interrupt handler (GetIOAPIC)"));
+            }
+            *vector += 1;
+            let Ok(notification) = slot(core) else {
+                let _ = core.kernel.inner.slot(handler).delete();
+                let _ = core.ours.placer.caps.free(handler);
+                return Err(LoadError::NoMemory("interrupt notification's slot"));
+            };
+            self.irqs.push(KeptIrq { handler, notification });
+            let k = &core.kernel.inner;
+            let minted = k.slot(notification).mint(
+                &k.slot(self.notification.slot),
+                CapRights::new(false, false, true),
+                1 << irq.id,
+            );
+            let bound = minted.is_ok()
+                && sel4::Cap::<sel4::cap_type::IrqHandler>::from_bits(handler.0 as Word)
+                    .irq_handler_set_notification(sel4::Cap::from_bits(notification.0 as Word))
+                    .is_ok();
+            if !bound {
+                return Err(device_failed("bind an interrupt to the child's notification"));
+            }
+            self.charged += 2 * record;
+        }
+        let mut pd = ChildPd::unattached(core);
+        for m in &devices.memory {
+            let cache = match m.cache {
+                0 => CacheAttr::Cached,
+                1 => CacheAttr::WriteCombining,
+                _ => CacheAttr::Uncached,
+            };
+            for page in 0..m.size / 4096 {
+                let paddr = m.paddr + page * 4096;
+                let p = pd
+                    .alloc_run_at(ObjectType::Frame4K, paddr, 0)
+                    .map_err(|_| device_failed("place device memory at its physical address"))?;
+                let o = Object {
+                    handle: p.handle,
+                    slot: p.slot,
+                    ty: ObjectType::Frame4K,
+                    paddr: p.paddr,
+                    bits: 12,
+                    count_log2: 0,
+                };
+                self.device_frames.push((o, m.at + page * 4096, cache));
+                self.charged += record;
             }
         }
+        Ok(())
     }
 
     #[allow(clippy::type_complexity)]
@@ -119,7 +231,7 @@ impl Kept {
 
     /// Handles of the kept objects (for the memory map's owners).
     pub fn handles(&self) -> impl Iterator<Item = crate::phys_allocator::ObjectId> + '_ {
-        self.objects.iter().map(|o| o.handle)
+        self.objects.iter().chain(self.device_frames.iter().map(|(o, _, _)| o)).map(|o| o.handle)
     }
 
     /// The caps its peers get copies of.
@@ -127,54 +239,78 @@ impl Kept {
         PeerCaps { notification: self.notification.slot, endpoint: self.endpoint.map(|e| e.slot) }
     }
 
-    /// Frees every kept object, newest first: the peers' caps to them die too.
+    /// Frees every kept object, newest first: the peers' caps to them die too. Its interrupts
+    /// are cleared and their handlers deleted, so they can be issued again.
     pub fn free(self, core: &mut Core) {
+        for irq in &self.irqs {
+            let handler = sel4::Cap::<sel4::cap_type::IrqHandler>::from_bits(irq.handler.0 as Word);
+            // A refusal changes nothing here: deleting the handler's cap below clears it too.
+            let _ = handler.irq_handler_clear();
+            for s in [irq.handler, irq.notification] {
+                let _ = core.kernel.inner.slot(s).delete();
+                let _ = core.ours.placer.caps.free(s);
+            }
+        }
         let mut pd = ChildPd::unattached(core);
+        for (o, _, _) in self.device_frames.iter().rev() {
+            pd.free(o.handle);
+        }
         for o in self.objects.iter().rev() {
             pd.free(o.handle);
         }
     }
+
+    /// The handlers' caps, in the order of the grants.
+    pub fn irq_handlers(&self) -> Vec<Slot> {
+        self.irqs.iter().map(|i| i.handler).collect()
+    }
 }
 
-/// Core's copies of shared frames' caps for one start of a child, and where they map.
+/// Core's copies of shared and device frames' caps for one start of a child, where they map
+/// and how.
 #[derive(Default)]
 pub struct SharedMaps {
-    pub frames: Vec<(Slot, u64)>,
+    pub frames: Vec<(Slot, u64, CacheAttr)>,
 }
 
 impl SharedMaps {
-    /// Copies of the caps of every shared dataspace of child `index`'s channels, each frame at
-    /// its address in the child.
+    /// Copies of the caps of every shared dataspace of child `index`'s channels and of its
+    /// device memory, each frame at its address in the child.
     pub fn make(
         core: &mut Core,
         index: usize,
         kept: &[Option<Kept>],
         channels: &[Channel],
     ) -> Result<SharedMaps, LoadError> {
-        let mut maps = SharedMaps::default();
+        let mut todo: Vec<(Slot, u64, CacheAttr)> = Vec::new();
         for (i, payer, at) in channel::shared_in(index, channels) {
             let Some(Some(k)) = kept.get(payer as usize) else { continue };
             let Some((_, frames)) = k.shared.iter().find(|(ch, _)| *ch == i) else { continue };
-            for (n, &frame) in frames.iter().enumerate() {
-                let Ok(slot) = core.ours.placer.caps.alloc() else {
-                    maps.release(core);
-                    return Err(LoadError::NoMemory("copies of its shared memory's caps"));
-                };
-                let k = &core.kernel.inner;
-                if k.slot(slot).copy(&k.slot(frame), CapRights::read_write()).is_err() {
-                    let _ = core.ours.placer.caps.free(slot);
-                    maps.release(core);
-                    return Err(LoadError::Refused("copy a shared frame's cap"));
-                }
-                maps.frames.push((slot, at + n as u64 * 4096));
+            todo.extend(frames.iter().enumerate().map(|(n, &f)| (f, at + n as u64 * 4096, CacheAttr::Cached)));
+        }
+        if let Some(Some(k)) = kept.get(index) {
+            todo.extend(k.device_frames.iter().map(|&(o, at, cache)| (o.slot, at, cache)));
+        }
+        let mut maps = SharedMaps::default();
+        for (frame, at, cache) in todo {
+            let Ok(slot) = core.ours.placer.caps.alloc() else {
+                maps.release(core);
+                return Err(LoadError::NoMemory("copies of its shared memory's caps"));
+            };
+            let k = &core.kernel.inner;
+            if k.slot(slot).copy(&k.slot(frame), CapRights::read_write()).is_err() {
+                let _ = core.ours.placer.caps.free(slot);
+                maps.release(core);
+                return Err(LoadError::Refused("copy a shared frame's cap"));
             }
+            maps.frames.push((slot, at, cache));
         }
         Ok(maps)
     }
 
     /// Deletes the copies (which unmaps them from the child) and frees their slots.
     pub fn release(&mut self, core: &mut Core) {
-        for (slot, _) in self.frames.drain(..) {
+        for (slot, _, _) in self.frames.drain(..) {
             // A copy whose frame is gone was deleted with it; nothing else refuses a delete.
             let _ = core.kernel.inner.slot(slot).delete();
             let _ = core.ours.placer.caps.free(slot);

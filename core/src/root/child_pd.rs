@@ -193,6 +193,10 @@ impl Pd for ChildPd<'_> {
     fn mint_cap(&mut self, from: Slot, child_slot: u64, rights: Rights, data: CapData) -> bool {
         let data = match data {
             CapData::Badge(b) => b as Word,
+            CapData::Ports { first, last } => {
+                use sel4::abi::layout::io_port_capdata;
+                io_port_capdata::lastPort.set(io_port_capdata::firstPort.set(0, first as Word), last as Word)
+            }
             CapData::Guard => match self.guard() {
                 Some(g) => g,
                 None => return false,

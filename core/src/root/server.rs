@@ -21,7 +21,7 @@ use crate::root::heap;
 use crate::root::state::{Core, InUse};
 use crate::size::Size;
 use children::{End, Table, CHILD_RECORD};
-use sel4_core_system::Channel;
+use sel4_core_system::{Channel, Devices};
 
 /// What the children left behind.
 #[derive(Copy, Clone, Debug, Default)]
@@ -38,7 +38,12 @@ pub struct Outcome {
 /// Starts every service in `specs` and serves them until all are gone.
 /// Core's own objects for serving (its endpoint) are freed when every child is gone, so
 /// `serve` may run again; the window's paging structures and the heap stay.
-pub fn serve(core: &mut Core, specs: &[Spec<'static>], channels: &[Channel]) -> Result<Outcome, Error> {
+pub fn serve(
+    core: &mut Core,
+    specs: &[Spec<'static>],
+    channels: &[Channel],
+    devices: &[Devices],
+) -> Result<Outcome, Error> {
     // Core's own objects for serving: the window it fills child frames through, its endpoint.
     child::prepare_windows(core, specs.len())?;
     let ep = core.ours.alloc(&mut core.kernel, ObjectType::Endpoint, 0).map_err(|failure| Error::Alloc {
@@ -49,7 +54,7 @@ pub fn serve(core: &mut Core, specs: &[Spec<'static>], channels: &[Channel]) -> 
     // The tables of children and of their sessions live on core's heap, with room for the
     // records of the first requests.
     heap::reserve(core, heap::HEADROOM + specs.len() * CHILD_RECORD as usize)?;
-    let mut table = Table::new(specs, channels, ep.slot, 0);
+    let mut table = Table::new(specs, channels, devices, ep.slot, 0);
     // Splits cached from earlier work merge back, so that the bookkeeping before and after the
     // children is what core's own live objects need, and comparable.
     core.ours.compact(&mut core.kernel)?;

@@ -32,6 +32,9 @@ pub enum CapData {
     Badge(u64),
     /// For the child's own CNode: the guard that makes its slot numbers CPtrs at full depth.
     Guard,
+    /// For an I/O port cap: the ports `first..=last` it is cut to (the kernel only lets a
+    /// port cap shrink, `Arch_updateCapData`).
+    Ports { first: u16, last: u16 },
 }
 
 /// A thread's registers when it starts: its entry point, stack pointer and first four

@@ -44,11 +44,12 @@ pub const HEADERS: [&str; 11] = [
 /// The kernel's fault types (the label of a fault message), from this tagged union.
 pub const FAULT_TAGS: (&str, &str) = ("libsel4/arch_include/x86/sel4/arch/shared_types.bf", "seL4_Fault");
 
-pub const BITFIELDS: [(&str, &str); 4] = [
+pub const BITFIELDS: [(&str, &str); 5] = [
     ("libsel4/include/sel4/shared_types_64.bf", "seL4_MessageInfo"),
     ("libsel4/include/sel4/shared_types_64.bf", "seL4_CapRights"),
     ("libsel4/include/sel4/shared_types_64.bf", "seL4_PrioProps"),
     ("include/object/structures_64.bf", "cnode_capdata"),
+    ("include/arch/x86/arch/64/mode/object/structures.bf", "io_port_capdata"),
 ];
 
 /// Numbers of the kernel's own headers (not libsel4's interface) that

@@ -431,6 +431,49 @@ impl Cap<cap_type::AsidPool> {
     }
 }
 
+impl Cap<cap_type::IrqControl> {
+    /// Issues a handler for IOAPIC `ioapic`'s input `pin` (`level`-triggered or edge,
+    /// `active_low` or high), delivered on CPU vector `vector` (counted from the first user
+    /// vector), into the empty slot `dst`.
+    ///
+    /// Corresponds to `seL4_IRQControl_GetIOAPIC`.
+    pub fn irq_control_get_ioapic(
+        &self,
+        dst: &AbsoluteCPtr,
+        ioapic: Word,
+        pin: Word,
+        level: bool,
+        active_low: bool,
+        vector: Word,
+    ) -> Result<()> {
+        let args = [dst.path().bits(), dst.depth() as Word, ioapic, pin, level as Word, active_low as Word, vector];
+        invoke(self.cptr(), InvocationLabel::X86IRQIssueIRQHandlerIOAPIC, &args, &[dst.root().cptr()]).map(drop)
+    }
+}
+
+impl Cap<cap_type::IrqHandler> {
+    /// Signals `notification` (with its badge) when the interrupt comes.
+    ///
+    /// Corresponds to `seL4_IRQHandler_SetNotification`.
+    pub fn irq_handler_set_notification(&self, notification: Cap<cap_type::Notification>) -> Result<()> {
+        invoke(self.cptr(), InvocationLabel::IRQSetIRQHandler, &[], &[notification.cptr()]).map(drop)
+    }
+
+    /// Lets the interrupt come again.
+    ///
+    /// Corresponds to `seL4_IRQHandler_Ack`.
+    pub fn irq_handler_ack(&self) -> Result<()> {
+        invoke(self.cptr(), InvocationLabel::IRQAckIRQ, &[], &[]).map(drop)
+    }
+
+    /// Stops signalling any notification.
+    ///
+    /// Corresponds to `seL4_IRQHandler_Clear`.
+    pub fn irq_handler_clear(&self) -> Result<()> {
+        invoke(self.cptr(), InvocationLabel::IRQClearIRQHandler, &[], &[]).map(drop)
+    }
+}
+
 impl Cap<cap_type::IoPort> {
     /// Reads a byte from `port`.
     ///

@@ -193,6 +193,11 @@ impl Channel {
         self.end.calls
     }
 
+    /// Whether the id is an interrupt's (`crate::device::Irq`), not a channel's.
+    pub fn is_irq(&self) -> bool {
+        self.end.irq
+    }
+
     /// Whether the peer calls this end (it serves the channel in [`serve`]).
     pub fn serves(&self) -> bool {
         self.end.serves
@@ -362,7 +367,7 @@ impl Channel {
 
     /// Every channel end this service has, by id.
     pub fn all() -> alloc::vec::Vec<Channel> {
-        (0..IDS).filter_map(|id| Channel::open(id).ok()).collect()
+        (0..IDS).filter_map(|id| Channel::open(id).ok()).filter(|c| !c.is_irq()).collect()
     }
 }
 

@@ -12,7 +12,8 @@
 //! heap), and [`thread_entry!`] is the bare entry point of a thread the program sets up itself.
 //! [`channel`] is how services talk to each other: channel ends as the system description
 //! gives them (call, notify, shared memory), and the receive loop of a server's [`channel::Handler`];
-//! [`restarts`] says how often core restarted the service.
+//! [`restarts`] says how often core restarted the service. [`device`] gives a driver the I/O
+//! ports, interrupts and device memory the description grants it.
 //!
 //! Every request to core is an seL4 Call on the endpoint in slot `abi::ENDPOINT`, so requests
 //! arrive in the order the program makes them. Before `main` runs, the runtime registers the
@@ -30,6 +31,7 @@
 extern crate alloc;
 
 pub mod channel;
+pub mod device;
 mod entry;
 pub mod heap;
 pub mod log;

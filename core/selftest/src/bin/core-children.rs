@@ -34,7 +34,7 @@ fn main(bi: &BootInfo<'static>) -> Result<(), Error> {
     for round in 1..=ROUNDS {
         let (free0, largest0) = (core.ours.ram().avail(), core.ours.ram().largest_free());
         for (index, s) in system.services.iter().enumerate() {
-            let out = server::serve(core, &[child::spec(index, s)], &[])?;
+            let out = server::serve(core, &[child::spec(index, s)], &[], &[])?;
             if out.exited != 1 {
                 return Err(Error::Failed("children: a child did not exit"));
             }

@@ -256,7 +256,7 @@ fn main(bi: &BootInfo<'static>) -> Result<(), Error> {
     }
     // One at a time, so neither's figures include the other's work.
     for spec in [bench_spec, size_spec] {
-        let out = server::serve(core, &[spec], &[])?;
+        let out = server::serve(core, &[spec], &[], &[])?;
         if out.exited != 1 {
             return Err(Error::Failed("session-bench: a bench service did not exit"));
         }

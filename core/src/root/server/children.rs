@@ -32,7 +32,7 @@ use crate::root::telemetry::{Stamp, Work};
 use crate::session::{Client, Sessions};
 use crate::untyped_pool::NodeId;
 use sel4_core_protocol::answer::Answer as _;
-use sel4_core_system::Channel;
+use sel4_core_system::{Channel, Devices};
 
 /// Bytes of a child's log line core holds until its newline.
 const LINE: usize = 160;
@@ -63,6 +63,10 @@ pub enum End {
 pub struct Table {
     specs: Vec<Spec<'static>>,
     channels: Vec<Channel>,
+    /// Each child's device grants.
+    devices: Vec<Devices>,
+    /// The next CPU vector for an interrupt (counted from the kernel's first user vector).
+    next_vector: u64,
     /// What each child keeps across restarts (none for a child without channels or restarts,
     /// or gone for good).
     kept: Vec<Option<Kept>>,
@@ -86,11 +90,21 @@ pub struct Table {
 impl Table {
     /// An empty table for the children `specs` describe, with `channels` between them,
     /// measured against `free0` free bytes.
-    pub fn new(specs: &[Spec<'static>], channels: &[Channel], endpoint: Slot, free0: u64) -> Table {
+    pub fn new(
+        specs: &[Spec<'static>],
+        channels: &[Channel],
+        devices: &[Devices],
+        endpoint: Slot,
+        free0: u64,
+    ) -> Table {
         let n = specs.len();
+        let mut devices = devices.to_vec();
+        devices.resize(n, Devices::default());
         Table {
             specs: specs.to_vec(),
             channels: channels.to_vec(),
+            devices,
+            next_vector: 0,
             kept: Vec::with_capacity(n),
             restarted: alloc::vec![0; n],
             endpoint,
@@ -112,10 +126,11 @@ impl Table {
             let spec = self.specs[index];
             reserve_heap(core, &mut self.free0)?;
             self.reserve_metadata(core)?;
-            let kept = if channels::needs_kept(index, &spec, &self.channels) {
-                let mut placed = Kept::place(core, index, &spec, &self.channels);
+            let devices = self.devices[index].clone();
+            let kept = if channels::needs_kept(index, &spec, &self.channels, &devices) {
+                let mut placed = Kept::place(core, index, &spec, &self.channels, &devices, &mut self.next_vector);
                 while placed.is_err() && crate::root::child_pd::take_short() && self.grow_metadata(core) {
-                    placed = Kept::place(core, index, &spec, &self.channels);
+                    placed = Kept::place(core, index, &spec, &self.channels, &devices, &mut self.next_vector);
                 }
                 match placed {
                     Ok(k) => {
@@ -146,7 +161,7 @@ impl Table {
         // The loader's lists of what it placed live on the heap too.
         reserve_heap(core, &mut self.free0)?;
         self.reserve_metadata(core)?;
-        let needs = channels::needs_kept(index, &spec, &self.channels);
+        let needs = channels::needs_kept(index, &spec, &self.channels, &self.devices[index]);
         let t0 = crate::root::runner::rdtsc();
         let mut started = if needs && self.kept[index].is_none() { Err(None) } else { self.start_once(core, index) };
         // A load that ran out of core's own stores changed nothing: grown, it goes again.
@@ -217,7 +232,11 @@ impl Table {
     ) -> Result<(Child, SharedMaps), Option<crate::loader::LoadError>> {
         let spec = self.specs[index];
         let kept = &self.kept;
-        let grants = crate::channel::grants(index, |i| kept.get(i)?.as_ref().map(Kept::peer_caps), &self.channels);
+        let mut grants = crate::channel::grants(index, |i| kept.get(i)?.as_ref().map(Kept::peer_caps), &self.channels);
+        if let Some(Some(k)) = kept.get(index) {
+            let io_port = Slot(sel4::sys::seL4_CapIOPort as u32);
+            grants.extend(crate::channel::device_grants(&self.devices[index], io_port, &k.irq_handlers()));
+        }
         let mut shared = SharedMaps::make(core, index, &self.kept, &self.channels).map_err(Some)?;
         let kept = self.kept[index].as_ref();
         let given = Given {
@@ -398,9 +417,21 @@ impl Handler for Table {
             }
             Ok(Request::Channel { id }) => {
                 let kept = &self.kept;
-                let reply =
-                    crate::channel::describe(index, id, |i| matches!(kept.get(i), Some(Some(_))), &self.channels);
+                let started = |i: usize| matches!(kept.get(i), Some(Some(_)));
+                let reply = crate::channel::describe(index, id, started, &self.channels, &self.devices[index]);
                 Ok(Some(match reply {
+                    Ok(r) => {
+                        let w = r.to_words();
+                        let w = w.as_slice();
+                        let mut mrs = [0; 4];
+                        mrs[..w.len()].copy_from_slice(w);
+                        (MessageInfo::new(0, 0, 0, w.len()), mrs)
+                    }
+                    Err(e) => refusal(e),
+                }))
+            }
+            Ok(Request::Device { kind, index: i }) => {
+                Ok(Some(match crate::channel::describe_device(&self.devices[index], kind, i) {
                     Ok(r) => {
                         let w = r.to_words();
                         let w = w.as_slice();
