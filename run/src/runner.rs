@@ -33,6 +33,8 @@ pub struct Options<'a> {
     /// Count instructions (`-icount shift=0`): timings proportional to instructions, the same
     /// on every boot.
     pub icount: bool,
+    /// Lines typed at the terminal go to the guest's COM2; no timeout.
+    pub interactive: bool,
 }
 
 /// Runs scenario `s` and says whether every boot passed.
@@ -46,8 +48,17 @@ pub fn run(s: &Scenario, o: &Options) -> Result<bool> {
         );
         return compare_traces(s, o.trace, o.live, o.gdb);
     }
-    let booted =
-        boot(s, &Boot { live: o.live, root_task: o.root_task, gdb: o.gdb, icount: o.icount, ..Boot::default() })?;
+    let booted = boot(
+        s,
+        &Boot {
+            live: o.live,
+            root_task: o.root_task,
+            gdb: o.gdb,
+            icount: o.icount,
+            interactive: o.interactive,
+            ..Boot::default()
+        },
+    )?;
     if let Some(kind) = &s.bench {
         if let Err(e) = bench::report(kind, &booted.outcome.log) {
             println!("FAIL {}: {e:#}", booted.label);
@@ -73,6 +84,8 @@ pub struct Boot<'a> {
     pub gdb: bool,
     /// Count instructions (see [`Options::icount`]).
     pub icount: bool,
+    /// Lines typed at the terminal go to the guest's COM2 (see [`Options::interactive`]).
+    pub interactive: bool,
 }
 
 /// A finished boot, judged and reported.
@@ -95,20 +108,31 @@ pub fn boot(s: &Scenario, b: &Boot) -> Result<Booted> {
         notes.push("icount".into());
     }
     notes.extend(b.note.map(str::to_string));
-    // Under gdb the user decides when the run ends (Ctrl-C).
-    let timeout = (!b.gdb).then(|| Duration::from_secs(s.timeout_secs));
+    // Under gdb, or typing, the user decides when the run ends (Ctrl-C).
+    let timeout = (!b.gdb && !b.interactive).then(|| Duration::from_secs(s.timeout_secs));
     let live = b.live || b.gdb;
     let until = match timeout {
         Some(t) => format!("timeout {} s", t.as_secs()),
         None => "no timeout".to_string(),
     };
+    // COM2 on a socket when the scenario sends lines or a person types them.
+    let socket = workspace::target_dir().join("tmp").join(format!("com2-{}-{}.sock", s.name, std::process::id()));
+    let wants_com2 = !s.send.is_empty() || b.interactive;
+    let com2 = wants_com2.then_some(socket.as_path());
     let (label, cmd) = match s.medium {
         Medium::Kernel => {
             let label = label(s, b.tag, &notes);
             eprintln!("run: booting {label}, {until}");
             let drive = Drive::Kernel { kernel32: &kernel.kernel32_elf, root_task: &root_task };
-            let pc =
-                Pc { qemu: &qemu, cpu: pc::KERNEL_BOOT_CPU, ram_mib: s.ram_mib, drive, gdb: b.gdb, icount: b.icount };
+            let pc = Pc {
+                qemu: &qemu,
+                cpu: pc::KERNEL_BOOT_CPU,
+                ram_mib: s.ram_mib,
+                drive,
+                gdb: b.gdb,
+                icount: b.icount,
+                com2,
+            };
             (label, pc::command(&pc)?)
         }
         Medium::Iso(firmware) => {
@@ -122,7 +146,7 @@ pub fn boot(s: &Scenario, b: &Boot) -> Result<Booted> {
             let label = label(s, b.tag, &notes);
             eprintln!("run: booting {label}, cpu {cpu}, {until}");
             let drive = Drive::Cdrom { iso: &iso, firmware, work_dir: &work_dir };
-            let pc = Pc { qemu: &qemu, cpu: &cpu, ram_mib: s.ram_mib, drive, gdb: b.gdb, icount: b.icount };
+            let pc = Pc { qemu: &qemu, cpu: &cpu, ram_mib: s.ram_mib, drive, gdb: b.gdb, icount: b.icount, com2 };
             (label, pc::command(&pc)?)
         }
     };
@@ -139,7 +163,18 @@ pub fn boot(s: &Scenario, b: &Boot) -> Result<Booted> {
         let services: Vec<&Path> = services.iter().map(PathBuf::as_path).collect();
         println!("{}", gdb::command_line(&kernel.kernel_elf, &root_task, &services)?);
     }
-    let outcome = qemu::run(cmd, timeout, live)?;
+    let feed = com2.map(|socket| qemu::Com2 {
+        socket: socket.to_path_buf(),
+        sends: s.send.clone(),
+        expects: s.expect.clone(),
+        interactive: b.interactive,
+    });
+    if let Some(dir) = socket.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let outcome = qemu::run(cmd, timeout, live || b.interactive, feed);
+    let _ = std::fs::remove_file(&socket);
+    let outcome = outcome?;
     let verdict = Verdict::judge(s, &outcome);
     print!("{}", render::report(&verdict, &s.name, &label, &outcome, live));
     Ok(Booted { label, verdict, outcome })

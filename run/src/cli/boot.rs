@@ -44,6 +44,10 @@ pub struct BootArgs {
     /// the same on every boot (caches and TLBs are not modelled).
     #[arg(long)]
     pub icount: bool,
+    /// Type at the guest: each line of the terminal goes to its COM2 (where the shell's serial
+    /// driver listens), the console and COM2's output are shown live, no timeout (Ctrl-C ends it).
+    #[arg(long, conflicts_with_all = ["timeout", "gdb"])]
+    pub interactive: bool,
     /// More cargo features of the image's package, added to the scenario's (e.g. `work-clock`:
     /// core prints its work per request kind for each child).
     #[arg(long, value_delimiter = ',')]
@@ -65,6 +69,7 @@ pub fn run(args: &BootArgs) -> anyhow::Result<()> {
         trace: args.trace.as_deref(),
         gdb: args.gdb,
         icount: args.icount,
+        interactive: args.interactive,
     };
     if runner::run(&s, &options)? {
         Ok(())

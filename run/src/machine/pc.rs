@@ -32,6 +32,9 @@ pub struct Pc<'a> {
     /// one nanosecond per instruction executed, so timings are proportional to instructions
     /// and the same on every boot (caches and TLBs are not modelled).
     pub icount: bool,
+    /// The guest's COM2 on a Unix socket at this path (QEMU listens; the run tool connects),
+    /// for the lines a scenario sends and an interactive terminal.
+    pub com2: Option<&'a Path>,
 }
 
 /// The QEMU command line for `pc`.
@@ -54,6 +57,11 @@ pub fn command(pc: &Pc) -> anyhow::Result<Command> {
         Drive::Cdrom { iso, firmware, work_dir } => {
             cmd.args(firmware::qemu_args(*firmware, work_dir)?).arg("-cdrom").arg(iso).args(["-boot", "d"]);
         }
+    }
+    if let Some(socket) = pc.com2 {
+        // The second `-serial` is COM2 (0x2f8, IRQ 3); COM1 stays the console on stdout.
+        let chardev = format!("socket,id=com2,path={},server=on,wait=off", socket.display());
+        cmd.args(["-chardev", &chardev, "-serial", "chardev:com2"]);
     }
     if pc.gdb {
         cmd.args(gdb::QEMU_ARGS);
@@ -103,6 +111,7 @@ mod tests {
             drive: Drive::Kernel { kernel32: Path::new("k32.elf"), root_task: Path::new("core") },
             gdb: false,
             icount: false,
+            com2: None,
         };
         let a = args(&command(&pc).unwrap()).join(" ");
         assert!(a.contains("-cpu qemu64,+fsgsbase,+pdpe1gb -m 512M"), "{a}");
@@ -112,7 +121,8 @@ mod tests {
         let halted = args(&command(&Pc { gdb: true, ..pc }).unwrap()).join(" ");
         assert!(halted.ends_with("-initrd core -s -S"), "{halted}");
         let drive = Drive::Kernel { kernel32: Path::new("k32.elf"), root_task: Path::new("core") };
-        let counted = Pc { qemu: Path::new("qemu"), cpu: "qemu64", ram_mib: 512, drive, gdb: false, icount: true };
+        let counted =
+            Pc { qemu: Path::new("qemu"), cpu: "qemu64", ram_mib: 512, drive, gdb: false, icount: true, com2: None };
         let counted = args(&command(&counted).unwrap()).join(" ");
         assert!(counted.ends_with("-initrd core -icount shift=0"), "{counted}");
     }
@@ -127,6 +137,7 @@ mod tests {
             drive: Drive::Cdrom { iso: Path::new("core.iso"), firmware: Firmware::Bios, work_dir: &work },
             gdb: false,
             icount: false,
+            com2: None,
         };
         let a = args(&command(&pc).unwrap()).join(" ");
         assert!(a.ends_with("-cdrom core.iso -boot d"), "{a}");

@@ -70,12 +70,26 @@ fn kill_group(group: i32) {
 enum Event {
     Serial(Vec<u8>),
     SerialClosed,
+    /// A line typed at the terminal, for COM2.
+    Typed(String),
+}
+
+/// The guest's COM2, on the Unix socket QEMU listens on: lines a scenario sends, each once the
+/// expectations before it have all been seen on the console (so a script runs the same on
+/// every boot), or lines a person types; what the guest writes there is shown live and kept.
+pub struct Com2 {
+    pub socket: std::path::PathBuf,
+    /// `(n, text)`: `text` and a newline once the first `n` of `expects` were seen.
+    pub sends: Vec<(usize, String)>,
+    pub expects: Vec<String>,
+    /// Lines typed at the terminal go to COM2 too.
+    pub interactive: bool,
 }
 
 /// Runs a QEMU command line that puts the serial port on stdout until QEMU
 /// exits or `timeout` (if any) passes; with `live` the serial output is
 /// copied to stdout as it arrives.
-pub fn run(mut cmd: Command, timeout: Option<Duration>, live: bool) -> anyhow::Result<Outcome> {
+pub fn run(mut cmd: Command, timeout: Option<Duration>, live: bool, com2: Option<Com2>) -> anyhow::Result<Outcome> {
     use std::os::unix::process::CommandExt;
     cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
     let start = Instant::now();
@@ -85,6 +99,7 @@ pub fn run(mut cmd: Command, timeout: Option<Duration>, live: bool) -> anyhow::R
     RUNNING_GROUP.store(group, Ordering::SeqCst);
 
     let (tx, rx) = mpsc::channel();
+    let typed_tx = tx.clone();
     let mut stdout = child.stdout.take().expect("piped stdout");
     std::thread::spawn(move || {
         let mut buf = [0u8; 4096];
@@ -107,6 +122,18 @@ pub fn run(mut cmd: Command, timeout: Option<Duration>, live: bool) -> anyhow::R
         s
     });
 
+    if com2.as_ref().is_some_and(|c| c.interactive) {
+        let tx = typed_tx;
+        std::thread::spawn(move || {
+            for line in std::io::stdin().lines() {
+                let Ok(line) = line else { break };
+                if tx.send(Event::Typed(line)).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    let mut port = com2.map(|c| Port { c, stream: None, sent: 0, typed: Vec::new(), output: String::new() });
     let mut log = String::new();
     let mut arrivals = Vec::new();
     let mut pending_utf8: Vec<u8> = Vec::new();
@@ -127,9 +154,16 @@ pub fn run(mut cmd: Command, timeout: Option<Duration>, live: bool) -> anyhow::R
             std::thread::sleep(Duration::from_millis(10));
             continue;
         }
-        let event = match deadline {
-            Some(d) => rx.recv_timeout(d - now),
-            None => rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+        if let Some(p) = port.as_mut() {
+            p.feed(&log, live);
+        }
+        // With COM2 to feed, look again every few milliseconds (QEMU's socket, its output).
+        let tick = port.as_ref().map(|_| Duration::from_millis(20));
+        let event = match (deadline, tick) {
+            (Some(d), Some(t)) => rx.recv_timeout((d - now).min(t)),
+            (Some(d), None) => rx.recv_timeout(d - now),
+            (None, Some(t)) => rx.recv_timeout(t),
+            (None, None) => rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
         };
         match event {
             Ok(Event::Serial(bytes)) => {
@@ -143,6 +177,11 @@ pub fn run(mut cmd: Command, timeout: Option<Duration>, live: bool) -> anyhow::R
                 pending_utf8.extend_from_slice(&bytes);
                 append(&mut log, &take_utf8(&mut pending_utf8));
                 arrivals.push((log.len(), at));
+            }
+            Ok(Event::Typed(line)) => {
+                if let Some(p) = port.as_mut() {
+                    p.typed.push(line);
+                }
             }
             Ok(Event::SerialClosed) | Err(mpsc::RecvTimeoutError::Disconnected) => serial_open = false,
             Err(mpsc::RecvTimeoutError::Timeout) => {}
@@ -171,6 +210,65 @@ pub fn run(mut cmd: Command, timeout: Option<Duration>, live: bool) -> anyhow::R
         Ending::Signalled(format!("{status}"))
     };
     Ok(Outcome { ending, log, arrivals, stderr, elapsed })
+}
+
+/// COM2 while QEMU runs: the socket once QEMU has made it, what is left to send.
+struct Port {
+    c: Com2,
+    stream: Option<std::os::unix::net::UnixStream>,
+    /// Scenario lines sent so far.
+    sent: usize,
+    /// Typed lines not sent yet.
+    typed: Vec<String>,
+    /// What the guest wrote to COM2.
+    output: String,
+}
+
+impl Port {
+    /// Connects when QEMU's socket is there, sends every line now due, and shows what the
+    /// guest wrote.
+    fn feed(&mut self, log: &str, live: bool) {
+        use std::io::{Read, Write};
+        if self.stream.is_none() {
+            match std::os::unix::net::UnixStream::connect(&self.c.socket) {
+                Ok(s) => {
+                    let _ = s.set_nonblocking(true);
+                    self.stream = Some(s);
+                }
+                Err(_) => return,
+            }
+        }
+        let Some(stream) = self.stream.as_mut() else { return };
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stream.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            let text = String::from_utf8_lossy(&buf[..n]);
+            if live {
+                let mut out = std::io::stdout().lock();
+                let _ = out.write_all(text.as_bytes());
+                let _ = out.flush();
+            }
+            self.output.push_str(&text);
+        }
+        let seen = crate::verdict::expect::match_in_order(log, &self.c.expects).len();
+        let mut due: Vec<String> = Vec::new();
+        while let Some((after, text)) = self.c.sends.get(self.sent) {
+            if *after > seen {
+                break;
+            }
+            due.push(text.clone());
+            self.sent += 1;
+        }
+        due.append(&mut self.typed);
+        for line in due {
+            // Blocking for the write: a line is small, and QEMU reads its socket promptly.
+            let _ = stream.set_nonblocking(false);
+            let _ = stream.write_all(format!("{line}\n").as_bytes());
+            let _ = stream.set_nonblocking(true);
+        }
+    }
 }
 
 /// Adds serial text to the log; carriage returns are dropped so that

@@ -10,6 +10,8 @@
 //! image    core        # root task: a binary of a workspace package with feature root-task
 //! expect   untypeds:   # serial text that must appear, in file order
 //! expect-ram total RAM    50  # the same, holding only at the scenario's own `ram`
+//! send     echo hi     # a line written to the guest's COM2 once every expect above it was seen
+//! send-long 100K       # the same, a line of that many `x` (a flood)
 //! reject   panicked    # serial text that must never appear (any number of lines)
 //! exit     success     # core exits QEMU with success (or: exit 0x01, the value written to port 0xf4)
 //! boot     iso-uefi    # optional: GRUB ISO from CD under iso-bios or iso-uefi (default: kernel, QEMU -kernel)
@@ -24,7 +26,7 @@
 //! ```
 //!
 //! `manual <why>` keeps a scenario out of `run test`. Lines starting with
-//! `#` are comments; `expect`, `expect-ram` and `reject` take the rest of the line
+//! `#` are comments; `expect`, `expect-ram`, `send` and `reject` take the rest of the line
 //! literally. An `expect-ram` line names a figure of the scenario's machine size: a boot
 //! with another `--ram` skips it (and says so), so an override never turns a correct run
 //! into a failure.
@@ -60,6 +62,8 @@ const DIRECTIVES: &[&str] = &[
     "image",
     "expect",
     "expect-ram",
+    "send",
+    "send-long",
     "reject",
     "exit",
     "manual",
@@ -84,6 +88,9 @@ pub struct Scenario {
     pub image: String,
     /// Serial texts that must appear in this order.
     pub expect: Vec<String>,
+    /// Lines written to the guest's COM2, each once the first `n` of [`Scenario::expect`] have
+    /// been seen: `(n, text)`.
+    pub send: Vec<(usize, String)>,
     /// Which of [`Scenario::expect`] hold only at the scenario's own RAM size (`expect-ram`).
     pub expect_at_ram: Vec<usize>,
     /// Serial texts that must never appear.
@@ -178,6 +185,7 @@ impl Scenario {
         let mut features: Option<Vec<String>> = None;
         let mut compare_traces = None;
         let mut expect = Vec::new();
+        let mut send = Vec::new();
         let mut expect_at_ram = Vec::new();
         let mut reject = Vec::new();
         let mut services = Vec::new();
@@ -196,9 +204,9 @@ impl Scenario {
                 Some((d, r)) => (d, r.trim()),
                 None => (trimmed, ""),
             };
-            // Trailing `# comments` are allowed except after `expect` and
+            // Trailing `# comments` are allowed except after `expect`, `send` and
             // `reject`, whose text is literal.
-            let literal = directive == "expect" || directive == "expect-ram" || directive == "reject";
+            let literal = matches!(directive, "expect" | "expect-ram" | "send" | "reject");
             let value = if literal { rest } else { rest.split('#').next().unwrap_or("").trim() };
             if value.is_empty() {
                 return Err(err(format!("`{directive}` needs a value")));
@@ -282,6 +290,11 @@ impl Scenario {
                     mismatches = Some(n);
                 }
                 "expect" => expect.push(value.to_string()),
+                "send" => send.push((expect.len(), value.to_string())),
+                "send-long" => {
+                    let n = parse_size(value).map_err(|e| err(format!("`send-long`: {e}")))?;
+                    send.push((expect.len(), "x".repeat(n as usize)));
+                }
                 "expect-ram" => {
                     expect_at_ram.push(expect.len());
                     expect.push(value.to_string());
@@ -312,6 +325,7 @@ impl Scenario {
             image: image.ok_or_else(|| missing("image"))?,
             exit_value: exit.ok_or_else(|| missing("exit"))?,
             expect,
+            send,
             expect_at_ram,
             reject,
             manual,

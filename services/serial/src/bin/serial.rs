@@ -1,0 +1,157 @@
+//! serial: a driver outside core for COM2 (a 16550 UART at the I/O ports its description
+//! grants, 0x2f8-0x2ff, interrupting on ISA IRQ 3), interrupt driven: each receive interrupt
+//! it drains the UART into lines (`serial::Discipline`: at most `MAX_LINE` bytes kept, the rest
+//! of a longer line counted), acks, and signals its client when a line is ready; the client
+//! reads lines and writes bytes through the channel's shared page. COM1 stays the kernel's
+//! and core's console. It ends when its client says `Bye`.
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+
+use sel4_runtime::channel::{self, Channel, Handler, Message, Shared};
+use sel4_runtime::device::{IoPorts, Irq};
+use sel4_runtime::{declare_main, println};
+use serial::{Discipline, Line, Request, MAX_QUEUED};
+
+declare_main!(main);
+
+/// Register offsets of the 16550.
+const DATA: u16 = 0;
+const IER: u16 = 1;
+const FCR: u16 = 2;
+const LCR: u16 = 3;
+const MCR: u16 = 4;
+const LSR: u16 = 5;
+/// Line status: a byte is ready; the transmitter can take one.
+const LSR_DATA: u8 = 0x01;
+const LSR_THRE: u8 = 0x20;
+
+struct Serial {
+    ports: IoPorts,
+    irq: Irq,
+    client: Channel,
+    shared: Shared,
+    discipline: Discipline,
+    lines: VecDeque<Line>,
+    /// Lines dropped because the client did not read them.
+    lost: u64,
+    /// The client asked for a line when there was none: signal it when one comes.
+    waiting: bool,
+    done: bool,
+}
+
+impl Serial {
+    fn reg(&self, r: u16) -> u16 {
+        self.ports.first + r
+    }
+
+    fn drain(&mut self) {
+        while self.ports.in8(self.reg(LSR)).is_ok_and(|s| s & LSR_DATA != 0) {
+            let Ok(b) = self.ports.in8(self.reg(DATA)) else { break };
+            if let Some(line) = self.discipline.push(b) {
+                if self.lines.len() < MAX_QUEUED {
+                    self.lines.push_back(line);
+                } else {
+                    self.lost += 1;
+                }
+            }
+        }
+    }
+
+    fn write(&self, bytes: &[u8]) {
+        for &b in bytes {
+            // The UART takes a byte when its transmit register is empty.
+            while !self.ports.in8(self.reg(LSR)).is_ok_and(|s| s & LSR_THRE != 0) {}
+            let _ = self.ports.out8(self.reg(DATA), b);
+        }
+    }
+}
+
+impl Handler for Serial {
+    fn notified(&mut self, id: u8) {
+        if id != self.irq.id() {
+            return;
+        }
+        self.drain();
+        let _ = self.irq.ack();
+        if self.waiting && !self.lines.is_empty() {
+            self.waiting = false;
+            let _ = self.client.notify();
+        }
+    }
+
+    fn called(&mut self, _channel: u8, message: &Message) -> Result<Message, Option<u64>> {
+        let words: Vec<u64> = (0..message.len().min(4)).map(|i| message.word(i)).collect();
+        let words = if message.len() > 4 { &[0; 5][..] } else { &words[..] };
+        match Request::decode(message.label, words).ok_or(None)? {
+            Request::Read => match self.lines.pop_front() {
+                Some(line) => {
+                    self.shared.write(0, &line.bytes);
+                    Ok(Message::short(0, [1, line.bytes.len() as u64, line.dropped, 0], 3))
+                }
+                None => {
+                    self.waiting = true;
+                    Ok(Message::short(0, [0; 4], 3))
+                }
+            },
+            Request::Write { len } => {
+                let mut bytes = alloc::vec![0u8; (len as usize).min(self.shared.len())];
+                self.shared.read(0, &mut bytes);
+                self.write(&bytes);
+                Ok(Message::short(0, [0; 4], 0))
+            }
+            Request::Bye => {
+                self.done = true;
+                Ok(Message::short(0, [0; 4], 0))
+            }
+        }
+    }
+
+    fn done(&self) -> bool {
+        self.done
+    }
+}
+
+fn main(_index: usize) -> Result<(), &'static str> {
+    let ports = IoPorts::open(0).map_err(|_| "no I/O ports granted")?;
+    let irq = Irq::open(0).map_err(|_| "no interrupt granted as id 0")?;
+    let client = Channel::all().into_iter().find(Channel::serves).ok_or("no client channel")?;
+    let shared = client.shared().ok_or("the client channel has no shared page")?;
+    let base = ports.first;
+    let init = [
+        (IER, 0x00),
+        (LCR, 0x80), // divisor latch: 115200 baud
+        (DATA, 0x01),
+        (IER, 0x00),
+        (LCR, 0x03), // 8 bits, no parity, one stop bit
+        (FCR, 0xc7), // FIFOs on and cleared, interrupt at 14 bytes
+        (MCR, 0x0b), // DTR, RTS, OUT2 (which lets the UART's interrupt out on a PC)
+        (IER, 0x01), // interrupt when a byte arrives
+    ];
+    for (reg, value) in init {
+        ports.out8(base + reg, value).map_err(|_| "the UART's ports refused a write")?;
+    }
+    let mut s = Serial {
+        ports,
+        irq,
+        client,
+        shared,
+        discipline: Discipline::default(),
+        lines: VecDeque::new(),
+        lost: 0,
+        waiting: false,
+        done: false,
+    };
+    // Bytes that came before the interrupt was enabled, and an interrupt a previous instance
+    // never acked.
+    s.drain();
+    let _ = s.irq.ack();
+    println!("serial: COM2 at {:#x}-{:#x}, interrupt id {}, ready", s.ports.first, s.ports.last, s.irq.id());
+    channel::serve(&mut s);
+    println!("serial: done ({} lines dropped unread)", s.lost);
+    Ok(())
+}
