@@ -78,6 +78,10 @@ impl Handler for Serial {
         }
         self.drain();
         let _ = self.irq.ack();
+        // The interrupt is an edge (ISA): a byte that came between the drain and the ack raised
+        // the line while the kernel had it masked, and brings no edge of its own. Reading it
+        // now lowers the line, so the next byte's edge comes through.
+        self.drain();
         if self.waiting && !self.lines.is_empty() {
             self.waiting = false;
             let _ = self.client.notify();
@@ -122,19 +126,6 @@ fn main(_index: usize) -> Result<(), &'static str> {
     let client = Channel::all().into_iter().find(Channel::serves).ok_or("no client channel")?;
     let shared = client.shared().ok_or("the client channel has no shared page")?;
     let base = ports.first;
-    let init = [
-        (IER, 0x00),
-        (LCR, 0x80), // divisor latch: 115200 baud
-        (DATA, 0x01),
-        (IER, 0x00),
-        (LCR, 0x03), // 8 bits, no parity, one stop bit
-        (FCR, 0xc7), // FIFOs on and cleared, interrupt at 14 bytes
-        (MCR, 0x0b), // DTR, RTS, OUT2 (which lets the UART's interrupt out on a PC)
-        (IER, 0x01), // interrupt when a byte arrives
-    ];
-    for (reg, value) in init {
-        ports.out8(base + reg, value).map_err(|_| "the UART's ports refused a write")?;
-    }
     let mut s = Serial {
         ports,
         irq,
@@ -146,8 +137,19 @@ fn main(_index: usize) -> Result<(), &'static str> {
         waiting: false,
         done: false,
     };
-    // Bytes that came before the interrupt was enabled, and an interrupt a previous instance
-    // never acked.
+    let set = |s: &Serial, regs: &[(u16, u8)]| {
+        regs.iter()
+            .try_for_each(|&(reg, value)| s.ports.out8(base + reg, value))
+            .map_err(|_| "the UART's ports refused a write")
+    };
+    // 115200 baud, 8 bits, no parity, one stop bit, interrupts off meanwhile.
+    set(&s, &[(IER, 0x00), (LCR, 0x80), (DATA, 0x01), (IER, 0x00), (LCR, 0x03)])?;
+    // FIFOs off: turning them on clears what arrived already (on the chip as in QEMU), and a
+    // byte typed ahead would be lost; one byte at a time, the sender waits for each read.
+    // DTR, RTS and OUT2 (which lets the interrupt out on a PC); an interrupt when a byte
+    // arrives.
+    set(&s, &[(FCR, 0x00), (MCR, 0x0b), (IER, 0x01)])?;
+    // An interrupt a previous instance never acked.
     s.drain();
     let _ = s.irq.ack();
     println!("serial: COM2 at {:#x}-{:#x}, interrupt id {}, ready", s.ports.first, s.ports.last, s.irq.id());
