@@ -18,7 +18,8 @@
 //! * [`probe`]: paging structures of core's VSpace placed ahead of use;
 //! * [`log_window`]: each child's log buffer, mapped in core for its `LogBuffer` requests;
 //! * [`heap`]: core's heap, where records that grow with use live;
-//! * [`seed`] and [`device`]: the demo of core's placement (the 8 KiB gap case, a device frame).
+//! * [`seed`]: the demo of core's placement (the 8 KiB gap case); [`device`]: a device frame
+//!   placed at the VGA text buffer (the placement self-test; drivers own devices otherwise).
 
 pub mod audit;
 pub mod boot;

@@ -12,7 +12,7 @@ use sel4::BootInfo;
 use sel4_core::root::child;
 use sel4_core::root::error::Error;
 use sel4_core::root::state::{Capacities, Metadata};
-use sel4_core::root::{boot, device, heap, seed, server};
+use sel4_core::root::{boot, heap, seed, server};
 use sel4_core_system::System;
 use sel4_root_task::{declare_main, println};
 
@@ -25,7 +25,6 @@ fn main(bi: &BootInfo<'static>) -> Result<(), Error> {
     println!("core: seL4 root task, kernel config {}", sel4_config::NAME);
     let mut run = boot::start(bi, Metadata::Mapped(Capacities::for_machine(bi)))?;
     seed::seed_gap(&mut run)?;
-    device::vga(&mut run)?;
     // The list of services lives on core's heap.
     heap::reserve(&mut run.core, heap::HEADROOM)?;
     let system = System::decode(SYSTEM)?;

@@ -1,7 +1,7 @@
 //! shell: an interactive shell on COM2. It reads lines from the serial driver (channel 0),
 //! answers each there and logs it in core's log (`> LINE: ANSWER`), with the timer driver
-//! (channel 1) for `sleep` and `crash timer`, and core's RAM sessions for `alloc`, `free` and
-//! `stat`. An unknown command or an over-long line gets one line saying so. `exit` ends it,
+//! (channel 1) for `sleep` and `crash timer`, the screen driver (channel 2, if the system has
+//! one) for `show`, and core's RAM sessions for `alloc`, `free` and `stat`. An unknown command or an over-long line gets one line saying so. `exit` ends it,
 //! and the drivers with it.
 #![no_std]
 #![no_main]
@@ -27,6 +27,8 @@ struct Shell {
     serial: Channel,
     page: Shared,
     timer: Channel,
+    /// The screen driver and the channel's shared page, if the system has one.
+    screen: Option<(Channel, Shared)>,
     ram: Option<(RamSession, Dataspace)>,
 }
 
@@ -118,7 +120,15 @@ impl Shell {
                 Command::Empty => String::new(),
                 Command::Help => shell::HELP.into(),
                 Command::Echo(text) => text.into(),
-                Command::Show(_) => "no screen driver in this system".into(),
+                Command::Show(text) => match &self.screen {
+                    Some((screen, page)) => {
+                        let bytes = &text.as_bytes()[..text.len().min(page.len())];
+                        page.write(0, bytes);
+                        let [row, _, _] = call(screen, screen::Request::Show { len: bytes.len() as u64 }.encode())?;
+                        format!("shown on row {row} of the screen")
+                    }
+                    None => "no screen driver in this system".into(),
+                },
                 Command::Sleep(ms) => self.sleep(ms)?,
                 Command::Alloc(size) => self.alloc(size),
                 Command::Free => match self.ram.take() {
@@ -159,8 +169,14 @@ fn main(_index: usize) -> Result<(), &'static str> {
     let serial = Channel::open(0).map_err(|_| "no channel 0 to the serial driver")?;
     let page = serial.shared().ok_or("the serial channel has no shared page")?;
     let timer = Channel::open(1).map_err(|_| "no channel 1 to the timer")?;
-    let mut sh = Shell { serial, page, timer, ram: None };
+    let screen = Channel::open(2).ok().and_then(|c| Some((c, c.shared()?)));
+    let mut sh = Shell { serial, page, timer, screen, ram: None };
     sh.say("shell: ready; type help");
+    if let Some((screen, page)) = &sh.screen {
+        let banner = b"shell: ready; type help on COM2";
+        page.write(0, banner);
+        call(screen, screen::Request::Show { len: banner.len() as u64 }.encode()).map_err(|_| "the screen failed")?;
+    }
     println!("shell: ready");
     loop {
         let (line, dropped) = sh.read().map_err(|_| "the serial driver failed")?;
@@ -180,6 +196,9 @@ fn main(_index: usize) -> Result<(), &'static str> {
         }
     }
     let _ = call(&sh.timer, timer::Request::Bye.encode());
+    if let Some((screen, _)) = &sh.screen {
+        let _ = call(screen, screen::Request::Bye.encode());
+    }
     let _ = call(&sh.serial, serial::Request::Bye.encode());
     Ok(())
 }
