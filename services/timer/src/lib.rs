@@ -8,6 +8,7 @@ const NOW: u64 = 1;
 const SLEEP: u64 = 2;
 const CRASH: u64 = 3;
 const BYE: u64 = 4;
+const CRASH_IN_IRQ: u64 = 5;
 
 /// The PIT's input clock (Hz).
 pub const PIT_HZ: u64 = 1_193_182;
@@ -26,6 +27,8 @@ pub enum Request {
     Crash,
     /// The client is done; the driver ends once every client said so.
     Bye,
+    /// Take a fault in the interrupt handler at the next tick, before acking it.
+    CrashInIrq,
 }
 
 impl Request {
@@ -35,6 +38,7 @@ impl Request {
             Request::Sleep { ms } => (SLEEP, [ms, 0, 0, 0], 1),
             Request::Crash => (CRASH, [0; 4], 0),
             Request::Bye => (BYE, [0; 4], 0),
+            Request::CrashInIrq => (CRASH_IN_IRQ, [0; 4], 0),
         }
     }
 
@@ -44,6 +48,7 @@ impl Request {
             (SLEEP, &[ms]) => Request::Sleep { ms },
             (CRASH, &[]) => Request::Crash,
             (BYE, &[]) => Request::Bye,
+            (CRASH_IN_IRQ, &[]) => Request::CrashInIrq,
             _ => return None,
         })
     }
@@ -61,7 +66,7 @@ mod tests {
 
     #[test]
     fn requests_round_trip() {
-        for r in [Request::Now, Request::Sleep { ms: 10 }, Request::Crash, Request::Bye] {
+        for r in [Request::Now, Request::Sleep { ms: 10 }, Request::Crash, Request::Bye, Request::CrashInIrq] {
             let (l, w, n) = r.encode();
             assert_eq!(Request::decode(l, &w[..n]), Some(r));
         }

@@ -28,6 +28,16 @@ struct Timer {
     clients: BTreeMap<u8, Channel>,
     /// Clients that said `Bye`.
     gone: usize,
+    /// Fault at the next tick, before its ack.
+    crash_in_irq: bool,
+}
+
+/// The fault a crash request asks for. The address lies in the first page, which the loader
+/// never maps.
+fn fault(ms: u64) -> ! {
+    // SAFETY: none needed: the write faults and never completes.
+    unsafe { core::ptr::write_volatile(core::ptr::without_provenance_mut::<u64>(0x10), ms) };
+    unreachable!("the write above faults")
 }
 
 impl Handler for Timer {
@@ -36,6 +46,10 @@ impl Handler for Timer {
             return;
         }
         self.ms += 1;
+        if self.crash_in_irq {
+            println!("timer: faulting in the interrupt handler at {} ms, before the ack", self.ms);
+            fault(self.ms);
+        }
         let _ = self.irq.ack();
         let due: Vec<u8> = self.sleepers.iter().filter(|(_, &d)| d <= self.ms).map(|(&c, _)| c).collect();
         for c in due {
@@ -62,10 +76,11 @@ impl Handler for Timer {
             }
             Request::Crash => {
                 println!("timer: asked to crash at {} ms", self.ms);
-                // SAFETY: none needed: this is the fault the request asks for. The address lies
-                // in the first page, which the loader never maps.
-                unsafe { core::ptr::write_volatile(core::ptr::without_provenance_mut::<u64>(0x10), self.ms) };
-                unreachable!("the write above faults")
+                fault(self.ms)
+            }
+            Request::CrashInIrq => {
+                self.crash_in_irq = true;
+                Ok(Message::short(0, [0; 4], 0))
             }
         }
     }
@@ -104,7 +119,7 @@ fn main(_index: usize) -> Result<(), &'static str> {
             let _ = c.notify();
         }
     }
-    let mut t = Timer { irq, ms: 0, sleepers: BTreeMap::new(), clients, gone: 0 };
+    let mut t = Timer { irq, ms: 0, sleepers: BTreeMap::new(), clients, gone: 0, crash_in_irq: false };
     channel::serve(&mut t);
     println!("timer: every client said bye at {} ms", t.ms);
     Ok(())
