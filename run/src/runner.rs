@@ -108,6 +108,9 @@ pub fn boot(s: &Scenario, b: &Boot) -> Result<Booted> {
     let root_task = root_task::prebuilt_or_build(s, b.root_task, b.trace)?;
     let qemu = sel4_kernel_build::ensure_qemu()?;
     let mut notes = vec![s.config.clone(), format!("{} MiB", s.ram_mib)];
+    if s.machine != "pc" {
+        notes.push(s.machine.clone());
+    }
     if b.icount {
         notes.push("icount".into());
     }
@@ -136,6 +139,7 @@ pub fn boot(s: &Scenario, b: &Boot) -> Result<Booted> {
                 gdb: b.gdb,
                 icount: b.icount,
                 com2,
+                machine: &s.machine,
             };
             (label, pc::command(&pc)?)
         }
@@ -150,7 +154,16 @@ pub fn boot(s: &Scenario, b: &Boot) -> Result<Booted> {
             let label = label(s, b.tag, &notes);
             eprintln!("run: booting {label}, cpu {cpu}, {until}");
             let drive = Drive::Cdrom { iso: &iso, firmware, work_dir: &work_dir };
-            let pc = Pc { qemu: &qemu, cpu: &cpu, ram_mib: s.ram_mib, drive, gdb: b.gdb, icount: b.icount, com2 };
+            let pc = Pc {
+                qemu: &qemu,
+                cpu: &cpu,
+                ram_mib: s.ram_mib,
+                drive,
+                gdb: b.gdb,
+                icount: b.icount,
+                com2,
+                machine: &s.machine,
+            };
             (label, pc::command(&pc)?)
         }
     };

@@ -35,12 +35,14 @@ pub struct Pc<'a> {
     /// The guest's COM2 on a Unix socket at this path (QEMU listens; the run tool connects),
     /// for the lines a scenario sends and an interactive terminal.
     pub com2: Option<&'a Path>,
+    /// QEMU's machine type (`pc`: i440FX, or `q35`).
+    pub machine: &'a str,
 }
 
 /// The QEMU command line for `pc`.
 pub fn command(pc: &Pc) -> anyhow::Result<Command> {
     let mut cmd = Command::new(pc.qemu);
-    cmd.args(["-machine", "pc,accel=tcg"])
+    cmd.args(["-machine", &format!("{},accel=tcg", pc.machine)])
         .args(["-cpu", pc.cpu])
         .args(["-m", &format!("{}M", pc.ram_mib)])
         // Not -nographic: it already means `-serial mon:stdio` (so an added
@@ -112,6 +114,7 @@ mod tests {
             gdb: false,
             icount: false,
             com2: None,
+            machine: "pc",
         };
         let a = args(&command(&pc).unwrap()).join(" ");
         assert!(a.contains("-cpu qemu64,+fsgsbase,+pdpe1gb -m 512M"), "{a}");
@@ -121,8 +124,16 @@ mod tests {
         let halted = args(&command(&Pc { gdb: true, ..pc }).unwrap()).join(" ");
         assert!(halted.ends_with("-initrd core -s -S"), "{halted}");
         let drive = Drive::Kernel { kernel32: Path::new("k32.elf"), root_task: Path::new("core") };
-        let counted =
-            Pc { qemu: Path::new("qemu"), cpu: "qemu64", ram_mib: 512, drive, gdb: false, icount: true, com2: None };
+        let counted = Pc {
+            qemu: Path::new("qemu"),
+            cpu: "qemu64",
+            ram_mib: 512,
+            drive,
+            gdb: false,
+            icount: true,
+            com2: None,
+            machine: "pc",
+        };
         let counted = args(&command(&counted).unwrap()).join(" ");
         assert!(counted.ends_with("-initrd core -icount shift=0"), "{counted}");
     }
@@ -138,6 +149,7 @@ mod tests {
             gdb: false,
             icount: false,
             com2: None,
+            machine: "pc",
         };
         let a = args(&command(&pc).unwrap()).join(" ");
         assert!(a.ends_with("-cdrom core.iso -boot d"), "{a}");

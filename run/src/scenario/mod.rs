@@ -15,6 +15,7 @@
 //! reject   panicked    # serial text that must never appear (any number of lines)
 //! exit     success     # core exits QEMU with success (or: exit 0x01, the value written to port 0xf4)
 //! boot     iso-uefi    # optional: GRUB ISO from CD under iso-bios or iso-uefi (default: kernel, QEMU -kernel)
+//! machine  q35         # optional: QEMU's machine type, pc (i440FX, default) or q35
 //! features audit       # optional: more cargo features of the image's package
 //! compare-traces traces   # optional: boot once per `*.trace` in run/<dir> and compare core's
 //!                         # per-operation log with the host replay's
@@ -68,6 +69,7 @@ const DIRECTIVES: &[&str] = &[
     "exit",
     "manual",
     "boot",
+    "machine",
     "features",
     "compare-traces",
     "service",
@@ -101,6 +103,8 @@ pub struct Scenario {
     pub manual: Option<String>,
     /// How the machine gets the kernel: directly or from a GRUB ISO.
     pub medium: Medium,
+    /// QEMU's machine type: `pc` (i440FX, the default) or `q35`.
+    pub machine: String,
     /// Extra cargo features of the image's package.
     pub features: Vec<String>,
     /// Folder (relative to the run tool's package) whose traces are replayed on the real kernel
@@ -186,6 +190,7 @@ impl Scenario {
         let mut compare_traces = None;
         let mut expect = Vec::new();
         let mut send = Vec::new();
+        let mut machine: Option<String> = None;
         let mut expect_at_ram = Vec::new();
         let mut reject = Vec::new();
         let mut services = Vec::new();
@@ -257,6 +262,13 @@ impl Scenario {
                 "manual" => {
                     once(manual.is_some())?;
                     manual = Some(value.to_string());
+                }
+                "machine" => {
+                    once(machine.is_some())?;
+                    if !matches!(value, "pc" | "q35") {
+                        return Err(err(format!("`machine` is `pc` or `q35`, not `{value}`")));
+                    }
+                    machine = Some(value.to_string());
                 }
                 "boot" => {
                     once(medium.is_some())?;
@@ -330,6 +342,7 @@ impl Scenario {
             reject,
             manual,
             medium: medium.unwrap_or_default(),
+            machine: machine.unwrap_or_else(|| "pc".into()),
             features: features.unwrap_or_default(),
             compare_traces,
             services,
