@@ -305,6 +305,33 @@ pub fn run(_: &BenchArgs) -> Result<()> {
         });
     }
 
+    // An interrupt's way to a driver outside core, and the timer's accuracy (printed, no target:
+    // QEMU delivers interrupts at block boundaries, and under icount an idle guest's clock
+    // jumps to the next timer, so these figures move from boot to boot).
+    let irq = boot_with("irq-bench", true)?;
+    let get = |what: &str| {
+        session_bench::figure(&irq, what).ok_or_else(|| anyhow!("the boot printed no `bench: {what}` figure"))
+    };
+    let (wake, floor) = (get("irq wake-up")?, get("irq floor")?);
+    figures.push(Figure {
+        what: "PIT interrupt to the driver running (services/timer irq-bench)".into(),
+        value: format!("{} icount cycles", grouped(wake)),
+        floor: format!("`seL4_Signal` and `seL4_Wait` on its own notification {}", grouped(floor)),
+        ratio: Some(wake as f64 / floor.max(1) as f64),
+        target: None,
+        command: "cargo run -p run -- boot irq-bench --icount".into(),
+    });
+    if let Some(line) = irq.lines().find_map(|l| l.split_once("bench: sleep 10 ").map(|(_, r)| r.to_string())) {
+        figures.push(Figure {
+            what: "sleep(10) through the PIT: 10 ticks in TSC cycles against the PIT's 10 ms".into(),
+            value: line,
+            floor: "–".into(),
+            ratio: None,
+            target: None,
+            command: "cargo run -p run -- boot irq-bench --icount".into(),
+        });
+    }
+
     let out = cargo_bench(RANGE_BENCH)?;
     let churn = table::churn(&out).ok_or_else(|| anyhow!("the range allocator benchmark printed no summary"))?;
     let (small, large) = (churn.sizes[0], churn.sizes[churn.sizes.len() - 1]);
