@@ -126,6 +126,8 @@ pub fn boot(s: &Scenario, b: &Boot) -> Result<Booted> {
     let socket = workspace::target_dir().join("tmp").join(format!("com2-{}-{}.sock", s.name, std::process::id()));
     let wants_com2 = !s.send.is_empty() || b.interactive;
     let com2 = wants_com2.then_some(socket.as_path());
+    let monitor_socket = socket.with_extension("monitor");
+    let monitor = (!s.screendump.is_empty()).then_some(monitor_socket.as_path());
     let (label, cmd) = match s.medium {
         Medium::Kernel => {
             let label = label(s, b.tag, &notes);
@@ -140,6 +142,7 @@ pub fn boot(s: &Scenario, b: &Boot) -> Result<Booted> {
                 icount: b.icount,
                 com2,
                 machine: &s.machine,
+                monitor,
             };
             (label, pc::command(&pc)?)
         }
@@ -163,6 +166,7 @@ pub fn boot(s: &Scenario, b: &Boot) -> Result<Booted> {
                 icount: b.icount,
                 com2,
                 machine: &s.machine,
+                monitor,
             };
             (label, pc::command(&pc)?)
         }
@@ -180,8 +184,11 @@ pub fn boot(s: &Scenario, b: &Boot) -> Result<Booted> {
         let services: Vec<&Path> = services.iter().map(PathBuf::as_path).collect();
         println!("{}", gdb::command_line(&kernel.kernel_elf, &root_task, &services)?);
     }
-    let feed = com2.map(|socket| qemu::Com2 {
-        socket: socket.to_path_buf(),
+    let dumps: Vec<(usize, PathBuf)> = s.screendump.iter().map(|(n, f)| (*n, workspace::root().join(f))).collect();
+    let feed = (com2.is_some() || monitor.is_some()).then(|| qemu::Com2 {
+        socket: com2.map(Path::to_path_buf),
+        monitor: monitor.map(Path::to_path_buf),
+        screendumps: dumps.clone(),
         // A person typing replaces the scenario's lines.
         sends: if b.interactive { Vec::new() } else { s.send.clone() },
         expects: s.expect.clone(),
@@ -192,6 +199,7 @@ pub fn boot(s: &Scenario, b: &Boot) -> Result<Booted> {
     }
     let outcome = qemu::run(cmd, timeout, live || b.interactive, feed);
     let _ = std::fs::remove_file(&socket);
+    let _ = std::fs::remove_file(&monitor_socket);
     let outcome = outcome?;
     let verdict = Verdict::judge(s, &outcome);
     print!("{}", render::report(&verdict, &s.name, &label, &outcome, live));

@@ -37,6 +37,8 @@ pub struct Pc<'a> {
     pub com2: Option<&'a Path>,
     /// QEMU's machine type (`pc`: i440FX, or `q35`).
     pub machine: &'a str,
+    /// QEMU's monitor on a Unix socket at this path, for the screen dumps a scenario asks for.
+    pub monitor: Option<&'a Path>,
 }
 
 /// The QEMU command line for `pc`.
@@ -49,7 +51,7 @@ pub fn command(pc: &Pc) -> anyhow::Result<Command> {
         // `-serial stdio` is refused) and makes SeaBIOS print to the serial
         // port too, terminal resets included. This gives the kernel's and
         // core's output alone.
-        .args(["-display", "none", "-serial", "stdio", "-monitor", "none"])
+        .args(["-display", "none", "-serial", "stdio"])
         .arg("-no-reboot")
         .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
     match &pc.drive {
@@ -60,6 +62,11 @@ pub fn command(pc: &Pc) -> anyhow::Result<Command> {
             cmd.args(firmware::qemu_args(*firmware, work_dir)?).arg("-cdrom").arg(iso).args(["-boot", "d"]);
         }
     }
+    match pc.monitor {
+        // QEMU's monitor on a socket, for `screendump`.
+        Some(socket) => cmd.args(["-monitor", &format!("unix:{},server=on,wait=off", socket.display())]),
+        None => cmd.args(["-monitor", "none"]),
+    };
     if let Some(socket) = pc.com2 {
         // The second `-serial` is COM2 (0x2f8, IRQ 3); COM1 stays the console on stdout.
         let chardev = format!("socket,id=com2,path={},server=on,wait=off", socket.display());
@@ -115,6 +122,7 @@ mod tests {
             icount: false,
             com2: None,
             machine: "pc",
+            monitor: None,
         };
         let a = args(&command(&pc).unwrap()).join(" ");
         assert!(a.contains("-cpu qemu64,+fsgsbase,+pdpe1gb -m 512M"), "{a}");
@@ -133,6 +141,7 @@ mod tests {
             icount: true,
             com2: None,
             machine: "pc",
+            monitor: None,
         };
         let counted = args(&command(&counted).unwrap()).join(" ");
         assert!(counted.ends_with("-initrd core -icount shift=0"), "{counted}");
@@ -150,6 +159,7 @@ mod tests {
             icount: false,
             com2: None,
             machine: "pc",
+            monitor: None,
         };
         let a = args(&command(&pc).unwrap()).join(" ");
         assert!(a.ends_with("-cdrom core.iso -boot d"), "{a}");

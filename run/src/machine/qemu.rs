@@ -78,7 +78,12 @@ enum Event {
 /// expectations before it have all been seen on the console (so a script runs the same on
 /// every boot), or lines a person types; what the guest writes there is shown live and kept.
 pub struct Com2 {
-    pub socket: std::path::PathBuf,
+    /// COM2's socket, if the scenario sends lines or a person types.
+    pub socket: Option<std::path::PathBuf>,
+    /// QEMU's monitor socket, for screen dumps.
+    pub monitor: Option<std::path::PathBuf>,
+    /// `(n, file)`: the VGA screen saved as PNG to `file` once the first `n` of `expects` were seen.
+    pub screendumps: Vec<(usize, std::path::PathBuf)>,
     /// `(n, text)`: `text` and a newline once the first `n` of `expects` were seen.
     pub sends: Vec<(usize, String)>,
     pub expects: Vec<String>,
@@ -133,7 +138,15 @@ pub fn run(mut cmd: Command, timeout: Option<Duration>, live: bool, com2: Option
             }
         });
     }
-    let mut port = com2.map(|c| Port { c, stream: None, sent: 0, typed: Vec::new(), output: String::new() });
+    let mut port = com2.map(|c| Port {
+        c,
+        stream: None,
+        monitor: None,
+        dumped: 0,
+        sent: 0,
+        typed: Vec::new(),
+        output: String::new(),
+    });
     let mut log = String::new();
     let mut arrivals = Vec::new();
     let mut pending_utf8: Vec<u8> = Vec::new();
@@ -216,6 +229,9 @@ pub fn run(mut cmd: Command, timeout: Option<Duration>, live: bool, com2: Option
 struct Port {
     c: Com2,
     stream: Option<std::os::unix::net::UnixStream>,
+    monitor: Option<std::os::unix::net::UnixStream>,
+    /// Screen dumps taken so far.
+    dumped: usize,
     /// Scenario lines sent so far.
     sent: usize,
     /// Typed lines not sent yet.
@@ -229,8 +245,11 @@ impl Port {
     /// guest wrote.
     fn feed(&mut self, log: &str, live: bool) {
         use std::io::{Read, Write};
+        let seen = crate::verdict::expect::match_in_order(log, &self.c.expects).len();
+        self.dump(seen);
+        let Some(socket) = &self.c.socket else { return };
         if self.stream.is_none() {
-            match std::os::unix::net::UnixStream::connect(&self.c.socket) {
+            match std::os::unix::net::UnixStream::connect(socket) {
                 Ok(s) => {
                     let _ = s.set_nonblocking(true);
                     self.stream = Some(s);
@@ -252,7 +271,6 @@ impl Port {
             }
             self.output.push_str(&text);
         }
-        let seen = crate::verdict::expect::match_in_order(log, &self.c.expects).len();
         let mut due: Vec<String> = Vec::new();
         while let Some((after, text)) = self.c.sends.get(self.sent) {
             if *after > seen {
@@ -267,6 +285,31 @@ impl Port {
             let _ = stream.set_nonblocking(false);
             let _ = stream.write_all(format!("{line}\n").as_bytes());
             let _ = stream.set_nonblocking(true);
+        }
+    }
+}
+
+impl Port {
+    /// Asks QEMU's monitor for each screen dump now due (`screendump FILE -f png`).
+    fn dump(&mut self, seen: usize) {
+        use std::io::Write;
+        let Some(socket) = &self.c.monitor else { return };
+        if self.monitor.is_none() {
+            match std::os::unix::net::UnixStream::connect(socket) {
+                Ok(s) => self.monitor = Some(s),
+                Err(_) => return,
+            }
+        }
+        let Some(m) = self.monitor.as_mut() else { return };
+        while let Some((after, file)) = self.c.screendumps.get(self.dumped) {
+            if *after > seen {
+                break;
+            }
+            if let Some(dir) = file.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            let _ = m.write_all(format!("screendump {} -f png\n", file.display()).as_bytes());
+            self.dumped += 1;
         }
     }
 }

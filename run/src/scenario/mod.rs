@@ -12,6 +12,7 @@
 //! expect-ram total RAM    50  # the same, holding only at the scenario's own `ram`
 //! send     echo hi     # a line written to the guest's COM2 once every expect above it was seen
 //! send-long 100K       # the same, a line of that many `x` (a flood)
+//! screendump run/screens/x.png  # the VGA screen saved as PNG once every expect above was seen
 //! reject   panicked    # serial text that must never appear (any number of lines)
 //! exit     success     # core exits QEMU with success (or: exit 0x01, the value written to port 0xf4)
 //! boot     iso-uefi    # optional: GRUB ISO from CD under iso-bios or iso-uefi (default: kernel, QEMU -kernel)
@@ -65,6 +66,7 @@ const DIRECTIVES: &[&str] = &[
     "expect-ram",
     "send",
     "send-long",
+    "screendump",
     "reject",
     "exit",
     "manual",
@@ -93,6 +95,9 @@ pub struct Scenario {
     /// Lines written to the guest's COM2, each once the first `n` of [`Scenario::expect`] have
     /// been seen: `(n, text)`.
     pub send: Vec<(usize, String)>,
+    /// PNG files (relative to the workspace) the VGA screen is saved to, each once the first
+    /// `n` of [`Scenario::expect`] have been seen: `(n, file)`.
+    pub screendump: Vec<(usize, String)>,
     /// Which of [`Scenario::expect`] hold only at the scenario's own RAM size (`expect-ram`).
     pub expect_at_ram: Vec<usize>,
     /// Serial texts that must never appear.
@@ -190,6 +195,7 @@ impl Scenario {
         let mut compare_traces = None;
         let mut expect = Vec::new();
         let mut send = Vec::new();
+        let mut screendump = Vec::new();
         let mut machine: Option<String> = None;
         let mut expect_at_ram = Vec::new();
         let mut reject = Vec::new();
@@ -303,6 +309,7 @@ impl Scenario {
                 }
                 "expect" => expect.push(value.to_string()),
                 "send" => send.push((expect.len(), value.to_string())),
+                "screendump" => screendump.push((expect.len(), value.to_string())),
                 "send-long" => {
                     let n = parse_size(value).map_err(|e| err(format!("`send-long`: {e}")))?;
                     send.push((expect.len(), "x".repeat(n as usize)));
@@ -338,6 +345,7 @@ impl Scenario {
             exit_value: exit.ok_or_else(|| missing("exit"))?,
             expect,
             send,
+            screendump,
             expect_at_ram,
             reject,
             manual,
