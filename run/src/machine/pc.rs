@@ -54,14 +54,6 @@ pub fn command(pc: &Pc) -> anyhow::Result<Command> {
         .args(["-display", "none", "-serial", "stdio"])
         .arg("-no-reboot")
         .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
-    match &pc.drive {
-        Drive::Kernel { kernel32, root_task } => {
-            cmd.arg("-kernel").arg(kernel32).arg("-initrd").arg(root_task);
-        }
-        Drive::Cdrom { iso, firmware, work_dir } => {
-            cmd.args(firmware::qemu_args(*firmware, work_dir)?).arg("-cdrom").arg(iso).args(["-boot", "d"]);
-        }
-    }
     match pc.monitor {
         // QEMU's monitor on a socket, for `screendump`.
         Some(socket) => cmd.args(["-monitor", &format!("unix:{},server=on,wait=off", socket.display())]),
@@ -71,6 +63,14 @@ pub fn command(pc: &Pc) -> anyhow::Result<Command> {
         // The second `-serial` is COM2 (0x2f8, IRQ 3); COM1 stays the console on stdout.
         let chardev = format!("socket,id=com2,path={},server=on,wait=off", socket.display());
         cmd.args(["-chardev", &chardev, "-serial", "chardev:com2"]);
+    }
+    match &pc.drive {
+        Drive::Kernel { kernel32, root_task } => {
+            cmd.arg("-kernel").arg(kernel32).arg("-initrd").arg(root_task);
+        }
+        Drive::Cdrom { iso, firmware, work_dir } => {
+            cmd.args(firmware::qemu_args(*firmware, work_dir)?).arg("-cdrom").arg(iso).args(["-boot", "d"]);
+        }
     }
     if pc.gdb {
         cmd.args(gdb::QEMU_ARGS);
