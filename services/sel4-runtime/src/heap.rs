@@ -161,8 +161,7 @@ pub fn failure() -> Option<Failure> {
 /// heap holds already, in whole pages, within the setting; `None` when the setting leaves too
 /// little.
 pub fn next_size(layout: Layout, held: u64, limit: u64) -> Option<u64> {
-    // talc's chunk header and the alignment slack.
-    let need = (layout.size() as u64).checked_add(layout.align() as u64 + 64)?.next_multiple_of(PAGE);
+    let need = need(layout)?;
     let left = limit.saturating_sub(held) / PAGE * PAGE;
     if need > left {
         return None;
@@ -171,6 +170,18 @@ pub fn next_size(layout: Layout, held: u64, limit: u64) -> Option<u64> {
     // Whole large frames where the setting allows.
     let large = 1u64 << LARGE_FRAME_BITS;
     Some(if size >= large && size.next_multiple_of(large) <= left { size.next_multiple_of(large) } else { size })
+}
+
+/// Bytes a dataspace must have for `layout`: its size with talc's chunk header and the
+/// alignment slack, in whole pages.
+fn need(layout: Layout) -> Option<u64> {
+    Some((layout.size() as u64).checked_add(layout.align() as u64 + 64)?.next_multiple_of(PAGE))
+}
+
+/// The next size to try after core refused `size` for want of quota: half of it in whole
+/// pages, but not below `need`; `None` when `size` was already that.
+pub fn smaller(size: u64, need: u64) -> Option<u64> {
+    (size > need).then(|| (size / 2).next_multiple_of(PAGE).max(need))
 }
 
 /// Where a dataspace at `paddr` of frames of 2^`frame_bits` bytes goes at or above `next`: the
@@ -270,12 +281,22 @@ impl OomHandler for Grow {
         let g = &mut talc.oom_handler;
         let limit = limit();
         let left = limit.saturating_sub(g.held);
-        let Some(size) = next_size(layout, g.held, limit) else {
+        let (Some(mut size), Some(need)) = (next_size(layout, g.held, limit), need(layout)) else {
             return fail(layout, left, Refusal::Setting);
         };
-        let va = match g.take(size) {
-            Ok(va) => va,
-            Err(e) => return fail(layout, left, e.into()),
+        let va = loop {
+            match g.take(size) {
+                Ok(va) => break va,
+                // What the budget has left (a 4 KiB frame costs a cap slot) may not pay for
+                // the doubling: less, down to what the allocation needs.
+                Err(e) if matches!(e.code(), Some(ErrorCode::OutOfCapQuota | ErrorCode::OutOfRamQuota)) => {
+                    match smaller(size, need) {
+                        Some(s) => size = s,
+                        None => return fail(layout, left, e.into()),
+                    }
+                }
+                Err(e) => return fail(layout, left, e.into()),
+            }
         };
         g.held += size;
         FAILED_SIZE.store(0, Relaxed);
@@ -349,6 +370,21 @@ mod tests {
         // A dataspace placed in its region stays in it.
         let va = place(region(3), 0x4020_0000, 21);
         assert!(va >= region(3) && va + (64 << 30) <= region(4));
+    }
+
+    #[test]
+    fn a_refused_growth_halves_down_to_the_need() {
+        assert_eq!(smaller(1 << 20, PAGE), Some(512 << 10));
+        assert_eq!(smaller(3 * PAGE, 2 * PAGE), Some(2 * PAGE));
+        assert_eq!(smaller(2 * PAGE, 2 * PAGE), None);
+        let mut size = 1 << 20;
+        let mut steps = 0;
+        while let Some(s) = smaller(size, PAGE) {
+            assert!(s < size && s.is_multiple_of(PAGE));
+            size = s;
+            steps += 1;
+        }
+        assert_eq!((size, steps), (PAGE, 8));
     }
 
     #[test]
