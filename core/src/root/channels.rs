@@ -222,11 +222,17 @@ impl Kept {
         self.objects.iter().map(|o| o.bytes()).sum()
     }
 
-    /// Bytes of each kind, for core's log: TCB, notification, endpoint, shared memory, records.
+    /// Bytes of each kind, for core's log: TCB, notification, endpoint, shared memory, and
+    /// core's records (of the objects, the interrupt handlers and the device frames).
     pub fn parts(&self) -> (u64, u64, u64, u64, u64) {
         let of = |ty| self.objects.iter().filter(|o| o.ty == ty).map(|o| o.bytes()).sum::<u64>();
-        let records = self.objects.len() as u64 * charges::OBJECT_RECORD;
+        let records = self.charged - self.object_bytes();
         (of(ObjectType::Tcb), of(ObjectType::Notification), of(ObjectType::Endpoint), of(ObjectType::Frame4K), records)
+    }
+
+    /// Its interrupts and its pages of device memory.
+    pub fn devices(&self) -> (usize, usize) {
+        (self.irqs.len(), self.device_frames.len())
     }
 
     /// Handles of the kept objects (for the memory map's owners).

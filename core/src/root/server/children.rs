@@ -135,8 +135,9 @@ impl Table {
                 match placed {
                     Ok(k) => {
                         let (tcb, ntfn, ep, shared, records) = k.parts();
+                        let (irqs, pages) = k.devices();
                         println!(
-                            "child {}: keeps across restarts {} of its {} budget: TCB {tcb}, notification {ntfn}, endpoint {ep}, shared memory {shared}, core's records {records}",
+                            "child {}: keeps across restarts {} of its {} budget: TCB {tcb}, notification {ntfn}, endpoint {ep}, shared memory {shared}, core's records {records} (with {irqs} interrupts and {pages} device pages)",
                             spec.name, k.charged, spec.ram
                         );
                         Some(k)
