@@ -87,6 +87,13 @@ impl Message {
         self.len == 0
     }
 
+    /// Its words, when they all travel in registers (at most four, as every request of a
+    /// short protocol does); `None` for a longer message.
+    #[inline]
+    pub fn short_words(&self) -> Option<&[Word]> {
+        self.regs.get(..self.len)
+    }
+
     /// Word `i` (0 past its length); words past the fourth come from this thread's IPC buffer.
     #[inline]
     pub fn word(&self, i: usize) -> Word {

@@ -279,15 +279,7 @@ impl Table {
         }
         let Some(Some(entry)) = self.entries.get_mut(index) else { return Err(Error::Failed("no such child")) };
         entry.work.add(request.label(), start);
-        Ok(match words {
-            Ok(words) => {
-                let w = words.as_slice();
-                let mut mrs = [0; 4];
-                mrs[..w.len()].copy_from_slice(w);
-                (MessageInfo::new(0, 0, 0, w.len()), mrs)
-            }
-            Err(e) => refusal(e),
-        })
+        Ok(answer(words))
     }
 
     /// Child `index` is gone (`end`): closes its sessions and frees its protection domain,
@@ -420,28 +412,11 @@ impl Handler for Table {
                 let kept = &self.kept;
                 let started = |i: usize| matches!(kept.get(i), Some(Some(_)));
                 let reply = crate::channel::describe(index, id, started, &self.channels, &self.devices[index]);
-                Ok(Some(match reply {
-                    Ok(r) => {
-                        let w = r.to_words();
-                        let w = w.as_slice();
-                        let mut mrs = [0; 4];
-                        mrs[..w.len()].copy_from_slice(w);
-                        (MessageInfo::new(0, 0, 0, w.len()), mrs)
-                    }
-                    Err(e) => refusal(e),
-                }))
+                Ok(Some(answer(reply.map(|r| r.to_words()))))
             }
             Ok(Request::Device { kind, index: i }) => {
-                Ok(Some(match crate::channel::describe_device(&self.devices[index], kind, i) {
-                    Ok(r) => {
-                        let w = r.to_words();
-                        let w = w.as_slice();
-                        let mut mrs = [0; 4];
-                        mrs[..w.len()].copy_from_slice(w);
-                        (MessageInfo::new(0, 0, 0, w.len()), mrs)
-                    }
-                    Err(e) => refusal(e),
-                }))
+                let reply = crate::channel::describe_device(&self.devices[index], kind, i);
+                Ok(Some(answer(reply.map(|r| r.to_words()))))
             }
             Ok(request) => self.request(core, index, request).map(Some),
             Err(e) => Ok(Some(refusal(e))),
@@ -450,6 +425,19 @@ impl Handler for Table {
 
     fn done(&self) -> bool {
         self.entries.iter().all(Option::is_none)
+    }
+}
+
+/// The reply to a request: its result words, or its error code as the label.
+fn answer(words: Result<Words, ErrorCode>) -> Answer {
+    match words {
+        Ok(words) => {
+            let w = words.as_slice();
+            let mut mrs = [0; 4];
+            mrs[..w.len()].copy_from_slice(w);
+            (MessageInfo::new(0, 0, 0, w.len()), mrs)
+        }
+        Err(e) => refusal(e),
     }
 }
 

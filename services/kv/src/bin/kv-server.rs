@@ -80,8 +80,7 @@ impl Handler for Server {
 
     fn called(&mut self, channel: u8, message: &Message) -> Result<Message, Option<u64>> {
         self.served += 1;
-        let words: Vec<u64> = (0..message.len().min(4)).map(|i| message.word(i)).collect();
-        let words = if message.len() > 4 { &[0; 5][..] } else { &words[..] };
+        let words = message.short_words().ok_or(None)?;
         let request = Request::decode(message.label, words).ok_or(None)?;
         self.serve(channel, request)
     }

@@ -7,8 +7,6 @@
 
 extern crate alloc;
 
-use alloc::vec::Vec;
-
 use screen::{Request, COLUMNS, ROWS};
 use sel4_runtime::channel::{self, Channel, Handler, Message, Shared};
 use sel4_runtime::device::DeviceMemory;
@@ -50,8 +48,7 @@ impl Screen {
 
 impl Handler for Screen {
     fn called(&mut self, _channel: u8, message: &Message) -> Result<Message, Option<u64>> {
-        let words: Vec<u64> = (0..message.len().min(4)).map(|i| message.word(i)).collect();
-        let words = if message.len() > 4 { &[0; 5][..] } else { &words[..] };
+        let words = message.short_words().ok_or(None)?;
         match Request::decode(message.label, words).ok_or(None)? {
             Request::Show { len } => {
                 let mut text = alloc::vec![0u8; (len as usize).min(self.shared.len()).min(COLUMNS)];

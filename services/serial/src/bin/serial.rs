@@ -10,7 +10,6 @@
 extern crate alloc;
 
 use alloc::collections::VecDeque;
-use alloc::vec::Vec;
 
 use sel4_runtime::channel::{self, Channel, Handler, Message, Shared};
 use sel4_runtime::device::{IoPorts, Irq};
@@ -89,8 +88,7 @@ impl Handler for Serial {
     }
 
     fn called(&mut self, _channel: u8, message: &Message) -> Result<Message, Option<u64>> {
-        let words: Vec<u64> = (0..message.len().min(4)).map(|i| message.word(i)).collect();
-        let words = if message.len() > 4 { &[0; 5][..] } else { &words[..] };
+        let words = message.short_words().ok_or(None)?;
         match Request::decode(message.label, words).ok_or(None)? {
             Request::Read => match self.lines.pop_front() {
                 Some(line) => {

@@ -61,8 +61,7 @@ impl Handler for Timer {
     }
 
     fn called(&mut self, channel: u8, message: &Message) -> Result<Message, Option<u64>> {
-        let words: Vec<u64> = (0..message.len().min(4)).map(|i| message.word(i)).collect();
-        let words = if message.len() > 4 { &[0; 5][..] } else { &words[..] };
+        let words = message.short_words().ok_or(None)?;
         match Request::decode(message.label, words).ok_or(None)? {
             Request::Now => Ok(Message::short(0, [self.ms, restarts(), 0, 0], 2)),
             Request::Sleep { ms } => {
