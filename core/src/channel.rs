@@ -108,22 +108,17 @@ impl EndOf for Channel {
 }
 
 /// The caps a child gets for its device grants: each I/O port range minted from core's cap to
-/// every port (`io_port`, cut to the range), each interrupt's handler (`irq_handlers`, in the
-/// order of the grants) copied where it acks it.
-pub fn device_grants(devices: &Devices, io_port: Slot, irq_handlers: &[Slot]) -> Vec<Grant> {
+/// every port (`io_port`, cut to the range). Its interrupts' handlers stay core's, which
+/// signals each interrupt to the child and acks it when the child says so (`Request::Ack`):
+/// so core sees an interrupt the child never acks.
+pub fn device_grants(devices: &Devices, io_port: Slot) -> Vec<Grant> {
     let ports = devices.ports.iter().enumerate().map(|(i, p)| Grant {
         from: io_port,
         slot: abi::port_slot(i as u64),
         rights: Rights::All,
         data: Some(CapData::Ports { first: p.first, last: p.last }),
     });
-    let irqs = devices.irqs.iter().zip(irq_handlers).map(|(irq, &handler)| Grant {
-        from: handler,
-        slot: abi::irq_slot(irq.id as u64),
-        rights: Rights::All,
-        data: None,
-    });
-    ports.chain(irqs).collect()
+    ports.collect()
 }
 
 /// A child's `index`-th grant of `kind`, for its `Device` request.
@@ -274,13 +269,13 @@ mod tests {
         use sel4_core_system::{DeviceMemory, Irq, Ports};
         let d = Devices {
             ports: vec![Ports { first: 0x40, last: 0x43 }, Ports { first: 0x61, last: 0x61 }],
-            irqs: vec![Irq { id: 5, ioapic: 0, pin: 2, level: false, active_low: false }],
+            irqs: vec![Irq { id: 5, ioapic: 0, pin: 2, level: false, active_low: false, ack_within_ms: 500 }],
             memory: vec![DeviceMemory { paddr: 0xb8000, size: 4096, at: 1 << 40, cache: 2 }],
         };
-        let g = device_grants(&d, Slot(7), &[Slot(900)]);
+        let g = device_grants(&d, Slot(7));
+        assert_eq!(g.len(), 2);
         assert_eq!(g[1].slot, abi::port_slot(1));
         assert_eq!(g[1].data, Some(CapData::Ports { first: 0x61, last: 0x61 }));
-        assert_eq!(g[2], Grant { from: Slot(900), slot: abi::irq_slot(5), rights: Rights::All, data: None });
         let ports = describe_device(&d, DeviceKind::Ports, 0).unwrap();
         assert_eq!((ports.a, ports.b, ports.c), (0x40, 0x43, abi::port_slot(0)));
         let mem = describe_device(&d, DeviceKind::Memory, 0).unwrap();

@@ -40,3 +40,4 @@ pub mod server;
 pub mod state;
 pub mod telemetry;
 pub mod vspace;
+pub mod watchdog;

@@ -560,6 +560,7 @@ impl Sessions {
             | Request::LogBuffer { .. }
             | Request::Channel { .. }
             | Request::Device { .. }
+            | Request::Ack { .. }
             | Request::Exit { .. } => Err(ErrorCode::InvalidRequest),
         }
     }

@@ -45,12 +45,6 @@ pub const fn call_slot(id: u64) -> u64 {
     FIRST_FREE_SLOT + 2 * id + 1
 }
 
-/// The slot of the handler of the interrupt granted as id `id` (which no channel of the
-/// service has: its signals arrive as that id's bit): the service acks it there.
-pub const fn irq_slot(id: u64) -> u64 {
-    call_slot(id)
-}
-
 /// The slot of the cap to the `index`-th I/O port range granted to the service, above every
 /// channel's caps.
 pub const fn port_slot(index: u64) -> u64 {

@@ -217,8 +217,8 @@ pub struct ChannelReply {
     pub serves: bool,
     /// Either end may signal the other (a cap at `abi::notify_slot`).
     pub notify: bool,
-    /// The id is an interrupt's, not a channel's: its signals are the interrupt, and its
-    /// handler (to ack) is at `abi::irq_slot`.
+    /// The id is an interrupt's, not a channel's: its signals are the interrupt, which the
+    /// child acks with [`Request::Ack`](crate::Request::Ack).
     pub irq: bool,
     pub shared_at: u64,
     pub shared_size: u64,

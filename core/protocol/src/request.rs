@@ -82,10 +82,14 @@ pub enum Label {
     /// `[kind, index]`. Reply: [`DeviceReply`](crate::answer::DeviceReply); [`ErrorCode::Denied`]
     /// when the system description grants no such thing.
     Device = 19,
+    /// The child handled the interrupt it was granted as channel `id`: `[id]`. core lets it
+    /// come again (`seL4_IRQHandler_Ack`). [`ErrorCode::Denied`] for an id that is no granted
+    /// interrupt, [`ErrorCode::InvalidArgument`] when none of that interrupt is outstanding.
+    Ack = 20,
 }
 
 impl Label {
-    pub const ALL: [Label; 19] = [
+    pub const ALL: [Label; 20] = [
         Label::Log,
         Label::Exit,
         Label::Open,
@@ -105,6 +109,7 @@ impl Label {
         Label::LogBuffer,
         Label::Channel,
         Label::Device,
+        Label::Ack,
     ];
 
     pub fn from_word(w: u64) -> Option<Label> {
@@ -119,6 +124,7 @@ impl Label {
             | Label::LogBuffer
             | Label::Channel
             | Label::Device
+            | Label::Ack
             | Label::Exit
             | Label::Open
             | Label::Close
@@ -154,6 +160,10 @@ pub enum Request {
     Device {
         kind: DeviceKind,
         index: u64,
+    },
+    /// The interrupt granted as `id` was handled.
+    Ack {
+        id: u64,
     },
     Open {
         kind: SessionKind,
@@ -284,6 +294,7 @@ impl Request {
             Request::LogBuffer { .. } => Label::LogBuffer,
             Request::Channel { .. } => Label::Channel,
             Request::Device { .. } => Label::Device,
+            Request::Ack { .. } => Label::Ack,
             Request::Exit { .. } => Label::Exit,
             Request::Open { .. } => Label::Open,
             Request::Close { .. } => Label::Close,
@@ -309,6 +320,7 @@ impl Request {
             | Request::LogBuffer { .. }
             | Request::Channel { .. }
             | Request::Device { .. }
+            | Request::Ack { .. }
             | Request::Exit { .. }
             | Request::Open { .. } => None,
             Request::Close { session }
@@ -350,7 +362,7 @@ impl Request {
                 w[0] = len;
                 1
             }
-            Request::Channel { id } => {
+            Request::Channel { id } | Request::Ack { id } => {
                 w[0] = id;
                 1
             }
@@ -438,6 +450,7 @@ impl Request {
             (Label::Exit, &[code]) => Request::Exit { code },
             (Label::LogBuffer, &[len]) => Request::LogBuffer { len },
             (Label::Channel, &[id]) => Request::Channel { id },
+            (Label::Ack, &[id]) => Request::Ack { id },
             (Label::Device, &[kind, index]) => {
                 Request::Device { kind: DeviceKind::from_word(kind).ok_or(InvalidArgument)?, index }
             }
@@ -521,7 +534,7 @@ impl Request {
                 true
             }
             Request::LogBuffer { len } => len <= crate::abi::LOG_BUFFER_BYTES,
-            Request::Channel { id } => id < crate::abi::CHANNEL_IDS,
+            Request::Channel { id } | Request::Ack { id } => id < crate::abi::CHANNEL_IDS,
             Request::Device { .. } => true,
             Request::Exit { .. }
             | Request::Open { .. }
@@ -596,11 +609,11 @@ mod tests {
     #[test]
     fn wrong_labels_and_lengths_are_invalid_requests() {
         assert_eq!(Request::decode(0, &[]), Err(InvalidRequest));
-        assert_eq!(Request::decode(20, &[S]), Err(InvalidRequest));
+        assert_eq!(Request::decode(21, &[S]), Err(InvalidRequest));
         assert_eq!(Request::decode(u64::MAX, &[S]), Err(InvalidRequest));
         assert_eq!(decode(Label::Log, &[9, 0]), Err(InvalidRequest));
         assert_eq!(decode(Label::Log, &[25, 0, 0, 0]), Err(InvalidRequest));
-        let takes: [(Label, &[usize]); 19] = [
+        let takes: [(Label, &[usize]); 20] = [
             (Label::Log, &[1]),
             (Label::Exit, &[1]),
             (Label::Open, &[3]),
@@ -620,6 +633,7 @@ mod tests {
             (Label::LogBuffer, &[1]),
             (Label::Channel, &[1]),
             (Label::Device, &[2]),
+            (Label::Ack, &[1]),
         ];
         for (label, lengths) in takes {
             for n in 0..=2 * MAX_WORDS {

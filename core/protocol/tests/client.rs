@@ -145,7 +145,7 @@ impl FakeCore {
         match request {
             Request::Log { .. } | Request::LogBuffer { .. } | Request::Exit { .. } => done(),
             // This fake gives no channels or devices.
-            Request::Channel { .. } | Request::Device { .. } => Err(ErrorCode::Denied),
+            Request::Channel { .. } | Request::Device { .. } | Request::Ack { .. } => Err(ErrorCode::Denied),
             // This fake keeps no quotas; core's session tests on the kernel model cover it.
             Request::Usage { .. } => Err(InvalidRequest),
             Request::Open { kind, ram_quota, cap_quota } => {

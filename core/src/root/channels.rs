@@ -47,11 +47,47 @@ pub struct Kept {
     pub charged: u64,
 }
 
-/// An interrupt handler core keeps for a child: the handler's cap and the badged copy of the
-/// child's notification it signals, both in core's CSpace.
+/// An interrupt core keeps for a child: its handler, signalling core's notification with the
+/// interrupt's bit, and the copy of the child's notification core signals it on with (badge:
+/// the grant's id bit), both in core's CSpace. Core delivers each interrupt and acks it when
+/// the child says so, so it knows one the child leaves unacked.
 pub struct KeptIrq {
-    pub handler: Slot,
+    pub id: u8,
+    handler: Slot,
+    /// The badged copy of core's notification the handler signals.
+    bound: Slot,
     notification: Slot,
+    /// Its bit of core's notification's badge.
+    pub bit: u32,
+    /// How long the child may take to ack it.
+    pub ack_within_ms: u32,
+    /// The watchdog's tick at which core delivered it, while the child has not acked it.
+    pub outstanding: Option<u64>,
+}
+
+impl KeptIrq {
+    fn handler(&self) -> sel4::Cap<sel4::cap_type::IrqHandler> {
+        sel4::Cap::from_bits(self.handler.0 as Word)
+    }
+
+    /// The interrupt came (the kernel masked it): signals the child, at watchdog tick `tick`.
+    pub fn deliver(&mut self, tick: u64) {
+        sel4::syscalls::send(
+            sel4::CPtr::from_bits(self.notification.0 as Word),
+            sel4::MessageInfo::new(0, 0, 0, 0),
+            [0; 4],
+        );
+        self.outstanding = Some(tick);
+    }
+
+    /// The child handled it: lets it come again (`seL4_IRQHandler_Ack`). `InvalidArgument`
+    /// when none is outstanding.
+    pub fn ack(&mut self) -> Result<(), ErrorCode> {
+        self.outstanding.take().ok_or(ErrorCode::InvalidArgument)?;
+        // The handler is core's and issued: the kernel refuses no ack of it.
+        let _ = self.handler().irq_handler_ack();
+        Ok(())
+    }
 }
 
 /// Whether child `index` needs kept objects: it has a channel or devices, or may be restarted.
@@ -66,13 +102,15 @@ fn device_failed(what: &'static str) -> LoadError {
 
 impl Kept {
     /// Places what child `index` keeps, charged to its budget (`spec.ram`): its objects, then
-    /// its device grants (`devices`; interrupts on CPU vectors from `*vector` on).
+    /// its device grants (`devices`; interrupts on CPU vectors from `*vector` on, each
+    /// signalling core's notification (`core_notification`) with bit `1 + vector`).
     pub fn place(
         core: &mut Core,
         index: usize,
         spec: &Spec,
         channels: &[Channel],
         devices: &Devices,
+        core_notification: Option<Slot>,
         vector: &mut u64,
     ) -> Result<Kept, LoadError> {
         let mut pd = ChildPd::unattached(core);
@@ -87,68 +125,80 @@ impl Kept {
         let (objects, charged, _) = pending.finish();
         let mut k =
             Kept { tcb, notification, endpoint, shared, irqs: Vec::new(), device_frames: Vec::new(), objects, charged };
-        if let Err(e) = k.give_devices(core, spec, devices, vector) {
+        if let Err(e) = k.give_devices(core, spec, devices, core_notification, vector) {
             k.free(core);
             return Err(e);
         }
         Ok(k)
     }
 
-    /// Issues its interrupts' handlers (`IRQControl_GetIOAPIC`, each signalling its
-    /// notification with the grant's id bit) and places its device memory's frames at the
-    /// granted physical addresses, each charged as a record.
+    /// Issues its interrupts' handlers (`IRQControl_GetIOAPIC`, each signalling core's
+    /// `notification` with its bit) and places its device memory's frames at the granted
+    /// physical addresses, each charged as a record.
     fn give_devices(
         &mut self,
         core: &mut Core,
         spec: &Spec,
         devices: &Devices,
+        notification: Option<Slot>,
         vector: &mut u64,
     ) -> Result<(), LoadError> {
         let record = charges::OBJECT_RECORD;
-        let items = devices.irqs.len() * 2 + devices.memory.iter().map(|m| (m.size / 4096) as usize).sum::<usize>();
+        let items = devices.irqs.len() * 3 + devices.memory.iter().map(|m| (m.size / 4096) as usize).sum::<usize>();
         let bytes = items as u64 * record;
         if self.charged + bytes > spec.ram {
             return Err(LoadError::Budget { needed: self.charged + bytes, budget: spec.ram });
         }
         for irq in &devices.irqs {
-            let slot = |core: &mut Core| {
-                core.ours.placer.caps.alloc().map_err(|_| LoadError::NoMemory("interrupt handler's slot"))
-            };
-            let handler = slot(core)?;
+            let core_ntfn = notification.ok_or(device_failed("route an interrupt: core has no notification"))?;
+            let mut slots = [Slot(0); 3];
+            for i in 0..3 {
+                match core.ours.placer.caps.alloc() {
+                    Ok(s) => slots[i] = s,
+                    Err(_) => {
+                        for &s in &slots[..i] {
+                            let _ = core.ours.placer.caps.free(s);
+                        }
+                        return Err(LoadError::NoMemory("interrupt handler's slots"));
+                    }
+                }
+            }
+            let [handler, bound, child_ntfn] = slots;
+            let bit = *vector as u32 + 1;
+            *vector += 1;
+            self.irqs.push(KeptIrq {
+                id: irq.id,
+                handler,
+                bound,
+                notification: child_ntfn,
+                bit,
+                ack_within_ms: irq.ack_within_ms,
+                outstanding: None,
+            });
+            self.charged += 3 * record;
             let k = &core.kernel.inner;
-            let issued = sel4::init_thread::IRQ_CONTROL.irq_control_get_ioapic(
-                &k.slot(handler),
-                irq.ioapic as Word,
-                irq.pin as Word,
-                irq.level,
-                irq.active_low,
-                *vector,
-            );
-            if issued.is_err() {
-                let _ = core.ours.placer.caps.free(handler);
+            let issued = sel4::init_thread::IRQ_CONTROL
+                .irq_control_get_ioapic(
+                    &k.slot(handler),
+                    irq.ioapic as Word,
+                    irq.pin as Word,
+                    irq.level,
+                    irq.active_low,
+                    *vector - 1,
+                )
+                .is_ok();
+            if !issued {
                 return Err(device_failed("issue an interrupt handler (GetIOAPIC)"));
             }
-            *vector += 1;
-            let Ok(notification) = slot(core) else {
-                let _ = core.kernel.inner.slot(handler).delete();
-                let _ = core.ours.placer.caps.free(handler);
-                return Err(LoadError::NoMemory("interrupt notification's slot"));
-            };
-            self.irqs.push(KeptIrq { handler, notification });
-            let k = &core.kernel.inner;
-            let minted = k.slot(notification).mint(
-                &k.slot(self.notification.slot),
-                CapRights::new(false, false, true),
-                1 << irq.id,
-            );
-            let bound = minted.is_ok()
+            let signal = CapRights::new(false, false, true);
+            let bound_ok = k.slot(bound).mint(&k.slot(core_ntfn), signal, core_badge(bit)).is_ok()
+                && k.slot(child_ntfn).mint(&k.slot(self.notification.slot), signal, 1 << irq.id).is_ok()
                 && sel4::Cap::<sel4::cap_type::IrqHandler>::from_bits(handler.0 as Word)
-                    .irq_handler_set_notification(sel4::Cap::from_bits(notification.0 as Word))
+                    .irq_handler_set_notification(sel4::Cap::from_bits(bound.0 as Word))
                     .is_ok();
-            if !bound {
-                return Err(device_failed("bind an interrupt to the child's notification"));
+            if !bound_ok {
+                return Err(device_failed("bind an interrupt to core's notification"));
             }
-            self.charged += 2 * record;
         }
         let mut pd = ChildPd::unattached(core);
         for m in &devices.memory {
@@ -249,10 +299,9 @@ impl Kept {
     /// are cleared and their handlers deleted, so they can be issued again.
     pub fn free(self, core: &mut Core) {
         for irq in &self.irqs {
-            let handler = sel4::Cap::<sel4::cap_type::IrqHandler>::from_bits(irq.handler.0 as Word);
             // A refusal changes nothing here: deleting the handler's cap below clears it too.
-            let _ = handler.irq_handler_clear();
-            for s in [irq.handler, irq.notification] {
+            let _ = irq.handler().irq_handler_clear();
+            for s in [irq.handler, irq.bound, irq.notification] {
                 let _ = core.kernel.inner.slot(s).delete();
                 let _ = core.ours.placer.caps.free(s);
             }
@@ -266,10 +315,22 @@ impl Kept {
         }
     }
 
-    /// The handlers' caps, in the order of the grants.
-    pub fn irq_handlers(&self) -> Vec<Slot> {
-        self.irqs.iter().map(|i| i.handler).collect()
+    /// Lets every interrupt it left unacked come again: its next instance gets them.
+    pub fn release_interrupts(&mut self) {
+        for irq in &mut self.irqs {
+            let _ = irq.ack();
+        }
     }
+}
+
+/// The badge bit that tells a signal on core's notification from a request or fault on core's
+/// endpoint (whose badges, `index << 1 | fault`, are below it): the kernel hands either to
+/// core's receive as the badge (`src/object/notification.c:completeSignal` sets no message).
+pub const NOTIFIED: Word = sel4_core_protocol::abi::CALL_BADGE;
+
+/// The badge of core's notification for bit `bit`.
+pub fn core_badge(bit: u32) -> Word {
+    NOTIFIED | 1 << bit
 }
 
 /// Core's copies of shared and device frames' caps for one start of a child, where they map

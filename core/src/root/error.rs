@@ -34,7 +34,7 @@ pub enum Error {
     /// A child could not be started.
     Child(LoadError),
     /// The system description built into the image cannot be read.
-    System(sel4_core_system::DecodeError),
+    System(sel4_core_system::DecodeError<'static>),
     /// A check of the run failed.
     Failed(&'static str),
 }
@@ -89,8 +89,8 @@ impl From<LoadError> for Error {
     }
 }
 
-impl From<sel4_core_system::DecodeError> for Error {
-    fn from(e: sel4_core_system::DecodeError) -> Self {
+impl From<sel4_core_system::DecodeError<'static>> for Error {
+    fn from(e: sel4_core_system::DecodeError<'static>) -> Self {
         Error::System(e)
     }
 }

@@ -51,10 +51,25 @@ pub fn serve(
         size_bits: 0,
         failure,
     })?;
+    // Interrupts come on a notification bound to core's thread, so the one receive on the
+    // endpoint takes them too (`seL4_TCB_BindNotification`).
+    let ntfn = if devices.iter().any(|d| !d.irqs.is_empty()) {
+        let n = core.ours.alloc(&mut core.kernel, ObjectType::Notification, 0).map_err(|failure| Error::Alloc {
+            ty: ObjectType::Notification,
+            size_bits: 0,
+            failure,
+        })?;
+        sel4::init_thread::TCB
+            .tcb_bind_notification(sel4::Cap::from_bits(n.slot.0 as sel4::Word))
+            .map_err(|_| Error::Failed("bind a notification to core's thread"))?;
+        Some(n)
+    } else {
+        None
+    };
     // The tables of children and of their sessions live on core's heap, with room for the
     // records of the first requests.
     heap::reserve(core, heap::HEADROOM + specs.len() * CHILD_RECORD as usize)?;
-    let mut table = Table::new(specs, channels, devices, ep.slot, 0);
+    let mut table = Table::new(specs, channels, devices, ep.slot, ntfn.map(|n| n.slot), 0);
     // Splits cached from earlier work merge back, so that the bookkeeping before and after the
     // children is what core's own live objects need, and comparable.
     core.ours.compact(&mut core.kernel)?;
@@ -68,6 +83,7 @@ pub fn serve(
         table.start(core, index)?;
     }
     receive::run(core, ep.slot, &mut table)?;
+    table.stop(core);
     core.ours.compact(&mut core.kernel)?;
     let (free1, largest1) = (core.ours.ram().avail(), core.ours.ram().largest_free());
     let use1 = InUse::of(core);
@@ -87,6 +103,11 @@ pub fn serve(
     println!("core in use after the children: {use1}");
     // No child holds a cap to the endpoint any more: core's own goes too.
     core.ours.free(&mut core.kernel, ep.handle)?;
+    if let Some(n) = ntfn {
+        // Unbound before its last cap goes (which would unbind it too).
+        let _ = sel4::init_thread::TCB.tcb_unbind_notification();
+        core.ours.free(&mut core.kernel, n.handle)?;
+    }
     let (free0, mut out) = (table.free0, table.out);
     out.leaked = free0.saturating_sub(free1);
     println!(

@@ -69,7 +69,8 @@ pub struct Ports {
 }
 
 /// An interrupt from IOAPIC `ioapic`'s input `pin`, signalled to the service as channel `id`
-/// (level-triggered or edge, active low or high).
+/// (level-triggered or edge, active low or high). The service acks each within `ack_within_ms`
+/// milliseconds, or core takes it for hung and reclaims it (restarting it where its policy says).
 #[derive(Debug, Copy, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Irq {
     pub id: u8,
@@ -77,7 +78,19 @@ pub struct Irq {
     pub pin: u8,
     pub level: bool,
     pub active_low: bool,
+    pub ack_within_ms: u32,
 }
+
+/// The PC's real-time clock (the CMOS RTC): its I/O ports and the IOAPIC pin of its interrupt
+/// (ISA IRQ 8) are core's, whose periodic interrupt is the clock of its interrupt watchdog. No
+/// service is granted them.
+pub const WATCHDOG_PORTS: Ports = Ports { first: 0x70, last: 0x71 };
+pub const WATCHDOG_PIN: (u8, u8) = (0, 8);
+
+/// Interrupts core routes in one system: core tells them apart by a bit each of its
+/// notification's badge (`seL4_BadgeBits`), less the bit that marks a signal apart from a
+/// request on its endpoint and the bit of the watchdog's clock.
+pub const INTERRUPTS: usize = CHANNEL_IDS as usize - 1;
 
 /// Device memory: `size` bytes at physical `paddr`, mapped at `at` in the service with cache
 /// attribute `cache` (`sel4_core_protocol::CacheAttr` as a byte).
@@ -149,7 +162,7 @@ pub struct System<'a> {
 
 /// Why bytes are no system description.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DecodeError {
+pub enum DecodeError<'a> {
     /// The description lists more services than its bytes can hold.
     TooManyServices { count: u64, bytes: usize },
     /// The bytes are not a postcard-encoded system.
@@ -158,11 +171,12 @@ pub enum DecodeError {
     TrailingBytes { count: usize },
     /// Channel `index` is not one core can build.
     Channel { index: usize, why: &'static str },
-    /// A device grant of service `service` is not one core can give.
-    Device { service: usize, why: &'static str },
+    /// A device grant of service `service` (named `name`) is not one core can give (it
+    /// overlaps one of service `other`, when that is another service: its index and name).
+    Device { service: usize, name: &'a str, other: Option<(usize, &'a str)>, why: &'static str },
 }
 
-impl fmt::Display for DecodeError {
+impl fmt::Display for DecodeError<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DecodeError::TooManyServices { count, bytes } => {
@@ -173,18 +187,23 @@ impl fmt::Display for DecodeError {
                 write!(f, "system description is followed by {count} unexpected bytes")
             }
             DecodeError::Channel { index, why } => write!(f, "system description: channel {index}: {why}"),
-            DecodeError::Device { service, why } => write!(f, "system description: service {service}: {why}"),
+            DecodeError::Device { name, other: None, why, .. } => {
+                write!(f, "system description: service {name}: {why}")
+            }
+            DecodeError::Device { name, other: Some((_, other)), why, .. } => {
+                write!(f, "system description: services {name} and {other}: {why}")
+            }
         }
     }
 }
 
 #[cfg(feature = "std")]
-impl std::error::Error for DecodeError {}
+impl std::error::Error for DecodeError<'_> {}
 
 impl<'a> System<'a> {
     /// The system `bytes` describe. Empty bytes are a system without services (what core's
     /// image holds when it was built without one).
-    pub fn decode(bytes: &'a [u8]) -> Result<System<'a>, DecodeError> {
+    pub fn decode(bytes: &'a [u8]) -> Result<System<'a>, DecodeError<'a>> {
         if bytes.is_empty() {
             return Ok(System::default());
         }
@@ -205,14 +224,35 @@ impl<'a> System<'a> {
     }
 
     /// Whether every device grant can be given: ranges that are ranges, pages where pages are
-    /// meant, an IRQ's id free in its service, and no port, IOAPIC pin or page granted twice
-    /// (to one service or two).
-    fn check_devices(&self) -> Result<(), DecodeError> {
+    /// meant, an IRQ's id free in its service, no port, IOAPIC pin or page granted twice (to
+    /// one service or two), none of core's watchdog clock, and at most [`INTERRUPTS`].
+    fn check_devices(&self) -> Result<(), DecodeError<'a>> {
+        let irqs: usize = self.services.iter().map(|s| s.devices.irqs.len()).sum();
+        if irqs > INTERRUPTS {
+            let service = self.services.len() - 1;
+            return Err(DecodeError::Device {
+                service,
+                name: self.services[service].name,
+                other: None,
+                why: "more interrupts than core routes (one bit of a badge each)",
+            });
+        }
         for (service, s) in self.services.iter().enumerate() {
-            let refuse = |why| Err(DecodeError::Device { service, why });
+            let name = s.name;
+            let refuse = |why| Err(DecodeError::Device { service, name, other: None, why });
             let d = &s.devices;
             if d.ports.iter().any(|p| p.first > p.last) {
                 return refuse("an I/O port range ends before it starts");
+            }
+            let w = WATCHDOG_PORTS;
+            if d.ports.iter().any(|p| p.first <= w.last && w.first <= p.last) {
+                return refuse("I/O ports 0x70-0x71 (the RTC) are core's, the clock of its interrupt watchdog");
+            }
+            if d.irqs.iter().any(|irq| (irq.ioapic, irq.pin) == WATCHDOG_PIN) {
+                return refuse("IOAPIC pin 8 (the RTC's interrupt) is core's, the clock of its interrupt watchdog");
+            }
+            if d.irqs.iter().any(|irq| irq.ack_within_ms == 0) {
+                return refuse("an interrupt must be acked within at least 1 ms");
             }
             for irq in &d.irqs {
                 if irq.id as u64 >= CHANNEL_IDS {
@@ -243,6 +283,8 @@ impl<'a> System<'a> {
             for (other, o) in self.services.iter().enumerate().skip(service) {
                 let od = &o.devices;
                 let same = other == service;
+                let refuse =
+                    |why| Err(DecodeError::Device { service, name, other: (!same).then_some((other, o.name)), why });
                 for (i, p) in d.ports.iter().enumerate() {
                     let later = if same { &od.ports[i + 1..] } else { &od.ports[..] };
                     if later.iter().any(|q| p.first <= q.last && q.first <= p.last) {
@@ -269,7 +311,7 @@ impl<'a> System<'a> {
     /// Whether every channel can be built: its ends name two different services and ids below
     /// the ABI's, no service has an id twice, and shared memory is a whole number of pages at
     /// page-aligned addresses in the lower half of the address space.
-    fn check_channels(&self) -> Result<(), DecodeError> {
+    fn check_channels(&self) -> Result<(), DecodeError<'a>> {
         let n = self.services.len() as u64;
         for (index, c) in self.channels.iter().enumerate() {
             let refuse = |why| Err(DecodeError::Channel { index, why });

@@ -174,7 +174,7 @@ fn channels_round_trip_and_bad_ones_are_refused() {
 fn device_grants_round_trip_and_overlaps_are_refused() {
     let timer = Devices {
         ports: vec![Ports { first: 0x40, last: 0x43 }],
-        irqs: vec![Irq { id: 1, ioapic: 0, pin: 2, level: false, active_low: false }],
+        irqs: vec![Irq { id: 1, ioapic: 0, pin: 2, level: false, active_low: false, ack_within_ms: 500 }],
         memory: vec![DeviceMemory { paddr: 0xb8000, size: 4096, at: 1 << 30, cache: 2 }],
     };
     let mut system = System::default();
@@ -195,14 +195,37 @@ fn device_grants_round_trip_and_overlaps_are_refused() {
     let mut twice = timer.clone();
     twice.ports.push(Ports { first: 0x42, last: 0x42 });
     assert!(refused(twice, 0).contains("overlaps"));
-    let pin =
-        Devices { irqs: vec![Irq { id: 0, ioapic: 0, pin: 2, level: true, active_low: true }], ..Devices::default() };
+    let pin = Devices {
+        irqs: vec![Irq { id: 0, ioapic: 0, pin: 2, level: true, active_low: true, ack_within_ms: 500 }],
+        ..Devices::default()
+    };
     assert!(refused(pin, 1).contains("twice"));
     let id = Devices {
-        irqs: vec![Irq { id: CHANNEL_IDS as u8, ioapic: 0, pin: 3, level: false, active_low: false }],
+        irqs: vec![Irq {
+            id: CHANNEL_IDS as u8,
+            ioapic: 0,
+            pin: 3,
+            level: false,
+            active_low: false,
+            ack_within_ms: 500,
+        }],
         ..Devices::default()
     };
     assert!(refused(id, 1).contains("beyond"));
+    let irq = |pin, ack_within_ms| Devices {
+        irqs: vec![Irq { id: 0, ioapic: 0, pin, level: false, active_low: false, ack_within_ms }],
+        ..Devices::default()
+    };
+    assert!(refused(irq(8, 500), 1).contains("core's"));
+    assert!(refused(ports(0x71, 0x72), 1).contains("core's"));
+    assert!(refused(irq(3, 0), 1).contains("at least 1 ms"));
+    let many = Devices {
+        irqs: (0..=INTERRUPTS as u8)
+            .map(|i| Irq { id: i, ioapic: 1, pin: i, level: false, active_low: false, ack_within_ms: 1 })
+            .collect(),
+        ..Devices::default()
+    };
+    assert!(refused(many, 1).contains("more interrupts"));
     let mem = |paddr, size| Devices {
         memory: vec![DeviceMemory { paddr, size, at: 1 << 30, cache: 2 }],
         ..Devices::default()

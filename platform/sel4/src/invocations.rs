@@ -356,6 +356,11 @@ impl Cap<cap_type::Tcb> {
     pub fn tcb_bind_notification(&self, notification: Cap<cap_type::Notification>) -> Result<()> {
         invoke(self.cptr(), InvocationLabel::TCBBindNotification, &[], &[notification.cptr()]).map(drop)
     }
+
+    /// Corresponds to `seL4_TCB_UnbindNotification`.
+    pub fn tcb_unbind_notification(&self) -> Result<()> {
+        invoke(self.cptr(), InvocationLabel::TCBUnbindNotification, &[], &[]).map(drop)
+    }
 }
 
 impl<T: FrameType> Cap<T> {

@@ -76,7 +76,9 @@ pub fn command(pc: &Pc) -> anyhow::Result<Command> {
         cmd.args(gdb::QEMU_ARGS);
     }
     if pc.icount {
-        cmd.args(["-icount", "shift=0"]);
+        // The RTC (core's interrupt watchdog ticks on it) on the virtual clock too, or its
+        // interrupts would come by the host's time and move the counted figures.
+        cmd.args(["-icount", "shift=0", "-rtc", "clock=vm"]);
     }
     Ok(cmd)
 }
@@ -144,7 +146,7 @@ mod tests {
             monitor: None,
         };
         let counted = args(&command(&counted).unwrap()).join(" ");
-        assert!(counted.ends_with("-initrd core -icount shift=0"), "{counted}");
+        assert!(counted.ends_with("-initrd core -icount shift=0 -rtc clock=vm"), "{counted}");
     }
 
     #[test]

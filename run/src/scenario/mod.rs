@@ -21,7 +21,9 @@
 //! compare-traces traces   # optional: boot once per `*.trace` in run/<dir> and compare core's
 //!                         # per-operation log with the host replay's
 //! service  hello ram=8M caps=128 prio=90   # optional, repeatable: a service core starts
-//! system   kv          # optional, instead of `service` lines: run/systems/kv.toml (`system`)
+//! system   kv          # optional, instead of `service` lines: run/systems/kv.toml (`system`);
+//!                      # `system NAME unchecked` hands core a description the run tool would
+//!                      # refuse, to show core's own refusal at boot
 //! requests misbehave   # optional: a request script for the requester (see `requests`)
 //! mismatches 1         # optional: mismatches its requester must report (default 0)
 //! bench    session     # optional: the run tool prints the boot's benchmark figures as ratios
@@ -120,6 +122,9 @@ pub struct Scenario {
     /// The system description the services come from (`run/systems/NAME.toml`), if the
     /// scenario names one instead of listing them.
     pub system: Option<String>,
+    /// Whether the run tool skips its checks of the description that core makes too (device
+    /// grants core refuses), so that core's refusal at boot shows.
+    pub unchecked: bool,
     /// The channels between the services (from the system description).
     pub channels: Vec<sel4_core_system::Channel>,
     /// The request script of its requester, if it runs one.
@@ -201,6 +206,7 @@ impl Scenario {
         let mut reject = Vec::new();
         let mut services = Vec::new();
         let mut system: Option<(String, usize)> = None;
+        let mut unchecked = false;
         let mut script = None;
         let mut mismatches = None;
         let mut bench = None;
@@ -291,7 +297,14 @@ impl Scenario {
                 "service" => services.push(Service::parse(value).map_err(err)?),
                 "system" => {
                     once(system.is_some())?;
-                    system = Some((value.to_string(), line));
+                    match value.split_whitespace().collect::<Vec<_>>()[..] {
+                        [name] => system = Some((name.to_string(), line)),
+                        [name, "unchecked"] => {
+                            system = Some((name.to_string(), line));
+                            unchecked = true;
+                        }
+                        _ => return Err(err(format!("`system` wants `NAME` or `NAME unchecked`, not `{value}`"))),
+                    }
                 }
                 "requests" => {
                     once(script.is_some())?;
@@ -355,6 +368,7 @@ impl Scenario {
             compare_traces,
             services,
             system: system.map(|(name, _)| name),
+            unchecked,
             channels: Vec::new(),
             requests: match (script, mismatches) {
                 (Some(script), m) => Some(requests::Requests { script, mismatches: m.unwrap_or(0) }),
@@ -370,7 +384,7 @@ impl Scenario {
         let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
         let mut s = Scenario::parse(&path.display().to_string(), &text)?;
         if let Some(name) = &s.system {
-            let described = system::load(&system::find(name)?)?;
+            let described = system::load(&system::find(name)?, !s.unchecked)?;
             (s.services, s.channels) = (described.services, described.channels);
         }
         Ok(s)
@@ -468,6 +482,10 @@ exit success
         assert_eq!((s.system.as_deref(), s.services.len()), (Some("known-answers"), 0));
         let e = error_of(&format!("{GOOD}system kv\nservice hello\n"));
         assert!(e.starts_with("f.scenario:9: a scenario names a `system` or lists `service` lines, not both"), "{e}");
+        let s = Scenario::parse("s.scenario", &format!("{GOOD}system overlap unchecked\n")).unwrap();
+        assert_eq!((s.system.as_deref(), s.unchecked), (Some("overlap"), true));
+        let e = error_of(&format!("{GOOD}system kv loosely\n"));
+        assert!(e.contains("`system` wants `NAME` or `NAME unchecked`"), "{e}");
         let e = error_of(&format!("{GOOD}system kv\nsystem kv\n"));
         assert!(e.contains("`system` given twice"), "{e}");
         let loaded = Scenario::load(&find(&crate::workspace::scenario_dir(), "known-answers").unwrap()).unwrap();

@@ -3,7 +3,8 @@
 //! [`IoPorts`] reads and writes a granted port range through its cap (the kernel does the
 //! `in`/`out`: seL4 on x86 keeps I/O privilege to itself); [`Irq`] is a granted interrupt,
 //! which arrives as a signal of its id (in [`crate::channel::serve`]'s `notified`, or
-//! [`crate::channel::wait`]) and comes again once acked; [`DeviceMemory`] is device memory core
+//! [`crate::channel::wait`]) and comes again once acked (through core, which watches for a
+//! driver that stops acking); [`DeviceMemory`] is device memory core
 //! mapped in the service with the granted cache attribute.
 //!
 //! The invocations take the calling thread's IPC buffer only for results: call them from the
@@ -11,7 +12,7 @@
 
 use sel4::{cap_type, Cap, Word};
 use sel4_core_protocol::answer::{Answer, ChannelReply, DeviceReply};
-use sel4_core_protocol::{abi, DeviceKind, Request};
+use sel4_core_protocol::{DeviceKind, ErrorCode, Request};
 
 use crate::channel::ChannelError;
 
@@ -51,11 +52,12 @@ impl IoPorts {
     }
 }
 
-/// A granted interrupt: its signals come as channel id [`Irq::id`].
+/// A granted interrupt: its signals come as channel id [`Irq::id`]. Core holds its handler
+/// and signals each interrupt; [`Irq::ack`] tells core it was handled, and core lets it come
+/// again. Not acked within the grant's `ack_within_ms`, core takes the service for hung.
 #[derive(Copy, Clone, Debug)]
 pub struct Irq {
     id: u8,
-    handler: Cap<cap_type::IrqHandler>,
 }
 
 impl Irq {
@@ -64,9 +66,7 @@ impl Irq {
         let r = crate::call_core(&Request::Channel { id: id as u64 });
         let len = r.info.length().min(r.mrs.len());
         match ChannelReply::from_words(&r.mrs[..len]) {
-            Some(c) if r.info.label() == 0 && c.irq => {
-                Ok(Irq { id, handler: Cap::from_bits(abi::irq_slot(id as u64) as Word) })
-            }
+            Some(c) if r.info.label() == 0 && c.irq => Ok(Irq { id }),
             _ => Err(ChannelError::NotGiven),
         }
     }
@@ -75,9 +75,15 @@ impl Irq {
         self.id
     }
 
-    /// Lets the interrupt come again (`seL4_IRQHandler_Ack`).
-    pub fn ack(&self) -> Result<(), sel4::Error> {
-        self.handler.irq_handler_ack()
+    /// Lets the interrupt come again (core's `seL4_IRQHandler_Ack`). `Refused` when none of it
+    /// is outstanding.
+    pub fn ack(&self) -> Result<(), ChannelError> {
+        let r = crate::call_core(&Request::Ack { id: self.id as u64 });
+        match r.info.label() {
+            0 => Ok(()),
+            code if code == ErrorCode::Denied as u64 => Err(ChannelError::NotGiven),
+            code => Err(ChannelError::Refused(code)),
+        }
     }
 }
 

@@ -4,11 +4,16 @@
 //! one thread. Plain `no_std` Rust, tested on the host.
 #![no_std]
 
+/// The clients' side: a call, and a sleep.
+#[cfg(feature = "service")]
+pub mod client;
+
 const NOW: u64 = 1;
 const SLEEP: u64 = 2;
 const CRASH: u64 = 3;
 const BYE: u64 = 4;
 const CRASH_IN_IRQ: u64 = 5;
+const STOP_ACKING: u64 = 6;
 
 /// The PIT's input clock (Hz).
 pub const PIT_HZ: u64 = 1_193_182;
@@ -29,6 +34,9 @@ pub enum Request {
     Bye,
     /// Take a fault in the interrupt handler at the next tick, before acking it.
     CrashInIrq,
+    /// Stop acking interrupts but go on serving: a driver hung in its interrupt handler, as
+    /// core's watchdog sees it.
+    StopAcking,
 }
 
 impl Request {
@@ -39,6 +47,7 @@ impl Request {
             Request::Crash => (CRASH, [0; 4], 0),
             Request::Bye => (BYE, [0; 4], 0),
             Request::CrashInIrq => (CRASH_IN_IRQ, [0; 4], 0),
+            Request::StopAcking => (STOP_ACKING, [0; 4], 0),
         }
     }
 
@@ -49,6 +58,7 @@ impl Request {
             (CRASH, &[]) => Request::Crash,
             (BYE, &[]) => Request::Bye,
             (CRASH_IN_IRQ, &[]) => Request::CrashInIrq,
+            (STOP_ACKING, &[]) => Request::StopAcking,
             _ => return None,
         })
     }
@@ -66,7 +76,14 @@ mod tests {
 
     #[test]
     fn requests_round_trip() {
-        for r in [Request::Now, Request::Sleep { ms: 10 }, Request::Crash, Request::Bye, Request::CrashInIrq] {
+        for r in [
+            Request::Now,
+            Request::Sleep { ms: 10 },
+            Request::Crash,
+            Request::Bye,
+            Request::CrashInIrq,
+            Request::StopAcking,
+        ] {
             let (l, w, n) = r.encode();
             assert_eq!(Request::decode(l, &w[..n]), Some(r));
         }

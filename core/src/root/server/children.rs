@@ -29,9 +29,10 @@ use crate::root::error::Error;
 use crate::root::heap;
 use crate::root::state::Core;
 use crate::root::telemetry::{Stamp, Work};
+use crate::root::watchdog::{self, Clock};
 use crate::session::{Client, Sessions};
 use crate::untyped_pool::NodeId;
-use sel4_core_protocol::answer::Answer as _;
+use sel4_core_protocol::answer::{Answer as _, Done};
 use sel4_core_system::{Channel, Devices};
 
 /// Bytes of a child's log line core holds until its newline.
@@ -67,6 +68,10 @@ pub struct Table {
     devices: Vec<Devices>,
     /// The next CPU vector for an interrupt (counted from the kernel's first user vector).
     next_vector: u64,
+    /// Core's notification, bound to its thread, when a child has interrupts: they come on it.
+    notification: Option<Slot>,
+    /// The watchdog's clock, while a child has interrupts.
+    clock: Option<Clock>,
     /// What each child keeps across restarts (none for a child without channels or restarts,
     /// or gone for good).
     kept: Vec<Option<Kept>>,
@@ -95,6 +100,7 @@ impl Table {
         channels: &[Channel],
         devices: &[Devices],
         endpoint: Slot,
+        notification: Option<Slot>,
         free0: u64,
     ) -> Table {
         let n = specs.len();
@@ -105,6 +111,8 @@ impl Table {
             channels: channels.to_vec(),
             devices,
             next_vector: 0,
+            notification,
+            clock: None,
             kept: Vec::with_capacity(n),
             restarted: alloc::vec![0; n],
             endpoint,
@@ -128,9 +136,10 @@ impl Table {
             self.reserve_metadata(core)?;
             let devices = self.devices[index].clone();
             let kept = if channels::needs_kept(index, &spec, &self.channels, &devices) {
-                let mut placed = Kept::place(core, index, &spec, &self.channels, &devices, &mut self.next_vector);
+                let ntfn = self.notification;
+                let mut placed = Kept::place(core, index, &spec, &self.channels, &devices, ntfn, &mut self.next_vector);
                 while placed.is_err() && crate::root::child_pd::take_short() && self.grow_metadata(core) {
-                    placed = Kept::place(core, index, &spec, &self.channels, &devices, &mut self.next_vector);
+                    placed = Kept::place(core, index, &spec, &self.channels, &devices, ntfn, &mut self.next_vector);
                 }
                 match placed {
                     Ok(k) => {
@@ -152,7 +161,25 @@ impl Table {
             };
             self.kept.push(kept);
         }
+        let interrupts = self.kept.iter().flatten().any(|k| !k.irqs.is_empty());
+        if let (true, Some(ntfn)) = (interrupts, self.notification) {
+            // Bit 0 of core's notification: no interrupt has it (theirs are `1 + vector`).
+            match Clock::start(core, ntfn, channels::core_badge(0), self.next_vector) {
+                Ok(c) => {
+                    println!("core: interrupt watchdog on the RTC at {} Hz", watchdog::HZ);
+                    self.clock = Some(c);
+                }
+                Err(e) => println!("core: no interrupt watchdog ({}): an interrupt never acked stays masked", e.0),
+            }
+        }
         Ok(())
+    }
+
+    /// Stops the watchdog's clock (every child is gone).
+    pub fn stop(&mut self, core: &mut Core) {
+        if let Some(c) = self.clock.take() {
+            c.stop(core);
+        }
     }
 
     /// Starts child `index` (again, after a restart: into its entry); a child that cannot start
@@ -234,9 +261,9 @@ impl Table {
         let spec = self.specs[index];
         let kept = &self.kept;
         let mut grants = crate::channel::grants(index, |i| kept.get(i)?.as_ref().map(Kept::peer_caps), &self.channels);
-        if let Some(Some(k)) = kept.get(index) {
+        if let Some(Some(_)) = kept.get(index) {
             let io_port = Slot(sel4::sys::seL4_CapIOPort as u32);
-            grants.extend(crate::channel::device_grants(&self.devices[index], io_port, &k.irq_handlers()));
+            grants.extend(crate::channel::device_grants(&self.devices[index], io_port));
         }
         let mut shared = SharedMaps::make(core, index, &self.kept, &self.channels).map_err(Some)?;
         let kept = self.kept[index].as_ref();
@@ -301,6 +328,8 @@ impl Table {
         e.child.reclaim(core);
         if let Some(k) = kept {
             k.free(core);
+        } else if let Some(Some(k)) = self.kept.get_mut(index) {
+            k.release_interrupts();
         }
         let back = core.ours.ram().avail() - before;
         // Exact both ways: more back than was charged is an error of core's, too.
@@ -365,26 +394,17 @@ impl Table {
 
 impl Handler for Table {
     fn received(&mut self, core: &mut Core, m: &syscalls::Received) -> Result<Option<Answer>, Error> {
+        if m.badge & channels::NOTIFIED != 0 {
+            self.notified(core, m.badge)?;
+            return Ok(None);
+        }
         let (index, fault) = ((m.badge >> 1) as usize, m.badge & 1 == 1);
         // A badge core did not hand out, or of a child already gone: nothing to answer.
         let Some(Some(entry)) = self.entries.get_mut(index) else { return Ok(None) };
         if fault {
             let f = Fault::read(m.info.label(), &m.mrs);
             println!("child {}: faulted: {f}", entry.child.name);
-            self.out.faulted += 1;
-            let (limit, done) = (self.specs[index].restarts, self.restarted[index]);
-            let restart = done < limit && self.kept[index].is_some();
-            self.reclaim(core, index, End::Faulted { fault: f, leaked: 0 }, !restart);
-            if restart {
-                self.restarted[index] += 1;
-                println!(
-                    "child {}: restarting from its image (restart {} of at most {limit})",
-                    self.specs[index].name, self.restarted[index]
-                );
-                self.start(core, index)?;
-            } else if limit > 0 {
-                println!("child {}: not restarted: {done} restarts of at most {limit} done", self.specs[index].name);
-            }
+            self.failed(core, index, f)?;
             return Ok(None);
         }
         // A message longer than the registers carry is longer than any request.
@@ -418,6 +438,11 @@ impl Handler for Table {
                 let reply = crate::channel::describe_device(&self.devices[index], kind, i);
                 Ok(Some(answer(reply.map(|r| r.to_words()))))
             }
+            Ok(Request::Ack { id }) => {
+                let irq = self.kept[index].as_mut().and_then(|k| k.irqs.iter_mut().find(|i| i.id as u64 == id));
+                let acked = irq.ok_or(ErrorCode::Denied).and_then(|i| i.ack());
+                Ok(Some(answer(acked.map(|()| Done.to_words()))))
+            }
             Ok(request) => self.request(core, index, request).map(Some),
             Err(e) => Ok(Some(refusal(e))),
         }
@@ -446,6 +471,57 @@ fn refusal(e: ErrorCode) -> Answer {
 }
 
 impl Table {
+    /// Child `index` faulted (`f`), or was taken for hung: reclaimed, and started again where
+    /// its policy says.
+    fn failed(&mut self, core: &mut Core, index: usize, f: Fault) -> Result<(), Error> {
+        self.out.faulted += 1;
+        let (limit, done) = (self.specs[index].restarts, self.restarted[index]);
+        let restart = done < limit && self.kept[index].is_some();
+        self.reclaim(core, index, End::Faulted { fault: f, leaked: 0 }, !restart);
+        if restart {
+            self.restarted[index] += 1;
+            println!(
+                "child {}: restarting from its image (restart {} of at most {limit})",
+                self.specs[index].name, self.restarted[index]
+            );
+            self.start(core, index)?;
+        } else if limit > 0 {
+            println!("child {}: not restarted: {done} restarts of at most {limit} done", self.specs[index].name);
+        }
+        Ok(())
+    }
+
+    /// Signals on core's notification (`word`): interrupts, delivered to their children, and
+    /// the watchdog's tick, at which a child that left an interrupt unacked for longer than
+    /// its grant allows is taken for hung.
+    fn notified(&mut self, core: &mut Core, word: Word) -> Result<(), Error> {
+        let tick = self.clock.as_ref().map_or(0, |c| c.ticks);
+        for k in self.kept.iter_mut().flatten() {
+            for irq in k.irqs.iter_mut().filter(|i| word & 1 << i.bit != 0) {
+                irq.deliver(tick);
+            }
+        }
+        let Some(clock) = self.clock.as_mut().filter(|_| word & 1 != 0) else { return Ok(()) };
+        clock.tick();
+        let now = clock.ticks;
+        fn hung(k: &Kept, now: u64) -> Option<&channels::KeptIrq> {
+            k.irqs.iter().find(|i| i.outstanding.is_some_and(|t| now - t > Clock::ticks_for(i.ack_within_ms)))
+        }
+        let late: Vec<(usize, u8, u32)> = self
+            .kept
+            .iter()
+            .enumerate()
+            .filter_map(|(index, k)| hung(k.as_ref()?, now).map(|i| (index, i.id, i.ack_within_ms)))
+            .collect();
+        for (index, id, ms) in late {
+            let Some(Some(entry)) = self.entries.get(index) else { continue };
+            let f = Fault::NotAcked { id, ms };
+            println!("child {}: hung: {f}", entry.child.name);
+            self.failed(core, index, f)?;
+        }
+        Ok(())
+    }
+
     /// Grows core's metadata while one of its stores is low (`metadata::low`).
     fn reserve_metadata(&mut self, core: &mut Core) -> Result<(), Error> {
         while crate::root::metadata::low(core) {

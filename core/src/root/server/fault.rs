@@ -1,17 +1,18 @@
 //! A child's fault as the kernel reports it to core (the fault message on the child's fault
-//! endpoint), read and shown with the child's name in core's log.
+//! endpoint), or as core's interrupt watchdog finds it, read and shown with the child's name in
+//! core's log.
 
 use sel4::{FaultType, Word};
 
-/// A fault the kernel sent for a child: its kind (a fault label, `FaultType` when known), the
-/// IP, and up to two more words (the address for memory and cap faults, the syscall number,
-/// the exception number and code).
+/// Why core took a child for failed.
 #[derive(Copy, Clone, Debug)]
-pub struct Fault {
-    label: Word,
-    ip: Word,
-    a: Word,
-    b: Word,
+pub enum Fault {
+    /// A fault the kernel sent for it: its kind (a fault label, `FaultType` when known), the
+    /// IP, and up to two more words (the address for memory and cap faults, the syscall
+    /// number, the exception number and code).
+    Kernel { label: Word, ip: Word, a: Word, b: Word },
+    /// It left the interrupt granted as `id` unacked for longer than `ms` (core's watchdog).
+    NotAcked { id: u8, ms: u32 },
 }
 
 impl Fault {
@@ -35,13 +36,16 @@ impl Fault {
             }
             _ => (0, 0, 0),
         };
-        Fault { label, ip, a, b }
+        Fault::Kernel { label, ip, a, b }
     }
 }
 
 impl core::fmt::Display for Fault {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let Fault { label, ip, a, b } = *self;
+        let (label, ip, a, b) = match *self {
+            Fault::Kernel { label, ip, a, b } => (label, ip, a, b),
+            Fault::NotAcked { id, ms } => return write!(f, "interrupt id {id} not acked within {ms} ms"),
+        };
         match FaultType::from_label(label) {
             Some(FaultType::VMFault) => write!(
                 f,

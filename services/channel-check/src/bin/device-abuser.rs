@@ -1,6 +1,6 @@
 //! device-abuser: a driver granted one I/O port (0x61) that reaches for more, in the
 //! `devices-hostile` scenario. Each attempt must be refused and change nothing: a port range,
-//! an interrupt or device memory it was not granted (core answers `Denied`), a port outside
+//! an interrupt (to open or to ack) or device memory it was not granted (core answers `Denied`), a port outside
 //! its range through its own cap (the kernel refuses), and a copy of its cap widened to more
 //! ports (the kernel lets a port cap only shrink, `Arch_updateCapData`). Exits 0 only if every
 //! attempt was refused.
@@ -8,7 +8,7 @@
 #![no_main]
 
 use sel4::{Cap, CapRights};
-use sel4_core_protocol::abi;
+use sel4_core_protocol::{abi, ErrorCode, Request};
 use sel4_runtime::device::{DeviceMemory, IoPorts, Irq};
 use sel4_runtime::{declare_main, println};
 
@@ -29,8 +29,13 @@ fn main(_index: usize) -> Result<(), &'static str> {
     check(ports.in8(0x61).is_ok(), "its own port refused a read")?;
     check(IoPorts::open(1).is_err(), "a second port range was described")?;
     check(Irq::open(0).is_err(), "an interrupt was given")?;
+    // The timer's interrupt has id 0 there: acking it from here is no ack of it.
+    let ack = sel4_runtime::call_core(&Request::Ack { id: 0 }).info.label();
+    check(ack == ErrorCode::Denied as u64, "core took an ack of an interrupt not granted")?;
     check(DeviceMemory::open(0).is_err(), "device memory was given")?;
-    println!("device-abuser: a port range, an interrupt and device memory not granted: core says Denied");
+    println!(
+        "device-abuser: a port range, an interrupt (to open or ack) and device memory not granted: core says Denied"
+    );
     let e = ports.out8(0x40, 0x34).err();
     check(e.is_some(), "the PIT's port took a write through the speaker's cap")?;
     println!("device-abuser: port 0x40 through the cap of 0x61: the kernel refuses ({:?})", e.unwrap());

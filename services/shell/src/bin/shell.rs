@@ -60,20 +60,8 @@ impl Shell {
     }
 
     fn sleep(&self, ms: u64) -> Result<String, ChannelError> {
-        'again: loop {
-            let [start, g0, _] = call(&self.timer, timer::Request::Now.encode())?;
-            let [deadline, _, _] = call(&self.timer, timer::Request::Sleep { ms }.encode())?;
-            loop {
-                while channel::wait() & (1 << self.timer.id()) == 0 {}
-                let [now, g1, _] = call(&self.timer, timer::Request::Now.encode())?;
-                if g1 != g0 {
-                    continue 'again;
-                }
-                if now >= deadline {
-                    return Ok(format!("slept {ms} ms ({} ticks of the timer)", now - start));
-                }
-            }
-        }
+        let ticks = timer::client::sleep(&self.timer, ms)?;
+        Ok(format!("slept {ms} ms ({ticks} ticks of the timer)"))
     }
 
     fn alloc(&mut self, size: u64) -> String {

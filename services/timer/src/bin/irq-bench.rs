@@ -31,7 +31,6 @@ fn main(_index: usize) -> Result<(), &'static str> {
     out(0x43, 0x34)?;
     out(0x40, div as u8)?;
     out(0x40, (div >> 8) as u8)?;
-    let _ = irq.ack();
     let own = CPtr::from_bits(abi::NOTIFICATION);
     let mut elapsed_ticks = 0u64;
     let (mut t0, mut ten) = (0, 0);

@@ -5,37 +5,12 @@
 #![no_std]
 #![no_main]
 
-use sel4_runtime::channel::{self, Channel, ChannelError, Message};
+use sel4_runtime::channel::{Channel, ChannelError};
 use sel4_runtime::{declare_main, println};
+use timer::client::{call, sleep};
 use timer::Request;
 
 declare_main!(main);
-
-fn call(t: &Channel, r: Request) -> Result<[u64; 2], ChannelError> {
-    let (l, w, n) = r.encode();
-    t.call(&Message::short(l, w, n)).map(|m| [m.word(0), m.word(1)])
-}
-
-/// Sleeps `ms` through the timer; the milliseconds that passed by its clock. A sleep the
-/// driver's restart cut short (the new instance signals every client, and its clock starts
-/// again) starts over.
-fn sleep(t: &Channel, ms: u64) -> Result<u64, ChannelError> {
-    'again: loop {
-        let [start, g0] = call(t, Request::Now)?;
-        let [deadline, _] = call(t, Request::Sleep { ms })?;
-        loop {
-            while channel::wait() & (1 << t.id()) == 0 {}
-            let [now, g1] = call(t, Request::Now)?;
-            if g1 != g0 {
-                continue 'again;
-            }
-            // A signal from before (a restarted driver wakes everyone) is no deadline.
-            if now >= deadline {
-                return Ok(now.wrapping_sub(start));
-            }
-        }
-    }
-}
 
 fn main(index: usize) -> Result<(), &'static str> {
     let t = Channel::all().into_iter().find(Channel::calls).ok_or("no call channel to the timer")?;

@@ -2,9 +2,10 @@
 //! I/O ports its description grants (0x40-0x43) to interrupt every millisecond, counts the
 //! interrupts core delivers as signals of its granted IRQ (ISA IRQ 0, IOAPIC pin 2), and
 //! serves `now()` and `sleep(ms)` to its clients' call channels, signalling each sleeper's
-//! channel when its deadline passes. Asked to crash, it takes a page fault; core restarts it
-//! (its policy) with the same interrupt, which it acks first thing, and wakes every client
-//! (their sleeps were lost with the old instance). It ends once every client said `Bye`.
+//! channel when its deadline passes. Asked to crash, it takes a page fault; asked to stop
+//! acking, core's watchdog takes it for hung. Either way core restarts it (its policy) with the
+//! same interrupt, acked by core, and it wakes every client (their sleeps were lost with the
+//! old instance). It ends once every client said `Bye`.
 #![no_std]
 #![no_main]
 
@@ -30,6 +31,8 @@ struct Timer {
     gone: usize,
     /// Fault at the next tick, before its ack.
     crash_in_irq: bool,
+    /// Ack no more ticks.
+    stop_acking: bool,
 }
 
 /// The fault a crash request asks for. The address lies in the first page, which the loader
@@ -50,7 +53,9 @@ impl Handler for Timer {
             println!("timer: faulting in the interrupt handler at {} ms, before the ack", self.ms);
             fault(self.ms);
         }
-        let _ = self.irq.ack();
+        if !self.stop_acking {
+            let _ = self.irq.ack();
+        }
         let due: Vec<u8> = self.sleepers.iter().filter(|(_, &d)| d <= self.ms).map(|(&c, _)| c).collect();
         for c in due {
             self.sleepers.remove(&c);
@@ -81,6 +86,11 @@ impl Handler for Timer {
                 self.crash_in_irq = true;
                 Ok(Message::short(0, [0; 4], 0))
             }
+            Request::StopAcking => {
+                println!("timer: acking no more interrupts from {} ms on", self.ms);
+                self.stop_acking = true;
+                Ok(Message::short(0, [0; 4], 0))
+            }
         }
     }
 
@@ -99,8 +109,6 @@ fn main(_index: usize) -> Result<(), &'static str> {
         .and_then(|_| ports.out8(0x40, div as u8))
         .and_then(|_| ports.out8(0x40, (div >> 8) as u8));
     programmed.map_err(|_| "the PIT's ports refused a write")?;
-    // An interrupt the previous instance never acked stays masked until this.
-    let _ = irq.ack();
     let clients: BTreeMap<u8, Channel> =
         Channel::all().into_iter().filter(Channel::serves).map(|c| (c.id(), c)).collect();
     println!(
@@ -118,7 +126,8 @@ fn main(_index: usize) -> Result<(), &'static str> {
             let _ = c.notify();
         }
     }
-    let mut t = Timer { irq, ms: 0, sleepers: BTreeMap::new(), clients, gone: 0, crash_in_irq: false };
+    let mut t =
+        Timer { irq, ms: 0, sleepers: BTreeMap::new(), clients, gone: 0, crash_in_irq: false, stop_acking: false };
     channel::serve(&mut t);
     println!("timer: every client said bye at {} ms", t.ms);
     Ok(())
