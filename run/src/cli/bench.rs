@@ -321,6 +321,15 @@ pub fn run(_: &BenchArgs) -> Result<()> {
         target: None,
         command: "cargo run -p run -- boot irq-bench --icount".into(),
     });
+    let ack = get("irq ack")?;
+    figures.push(Figure {
+        what: "the driver's ack of an interrupt: a call to core, which acks the handler".into(),
+        value: format!("{} icount cycles", grouped(ack)),
+        floor: format!("`seL4_Signal` and `seL4_Wait` on its own notification {}", grouped(floor)),
+        ratio: Some(ack as f64 / floor.max(1) as f64),
+        target: None,
+        command: "cargo run -p run -- boot irq-bench --icount".into(),
+    });
     if let Some(line) = irq.lines().find_map(|l| l.split_once("bench: sleep 10 ").map(|(_, r)| r.to_string())) {
         figures.push(Figure {
             what: "sleep(10) through the PIT: 10 ticks in TSC cycles against the PIT's 10 ms".into(),
