@@ -1,14 +1,16 @@
 //! serial: the protocol of the serial driver and the line discipline it keeps, plain `no_std`
 //! Rust tested on the host. A client calls `Read` (the next whole line, copied into the
 //! channel's shared page, or none yet: the driver then signals the channel when one comes) and
-//! `Write` (bytes the client put in the shared page). A line longer than [`MAX_LINE`] is cut,
-//! and the driver says how many bytes it dropped, so a flood never grows its memory.
+//! `Write` (bytes the client put in the shared page). A line is cut at what the client can take
+//! (the channel's shared page: [`Discipline::new`]), and the driver says how many bytes it
+//! dropped. Lines live on the driver's heap, paid from its budget: a byte or a line the heap
+//! has no room for is dropped and counted, never a panic, so a flood never grows the driver
+//! past its budget.
 #![no_std]
 
-/// Bytes of a line the driver keeps; the rest of a longer one is counted and dropped.
-pub const MAX_LINE: usize = 256;
-/// Lines the driver holds for a client that does not read; more are dropped and counted.
-pub const MAX_QUEUED: usize = 64;
+extern crate alloc;
+
+use alloc::vec::Vec;
 
 const READ: u64 = 1;
 const WRITE: u64 = 2;
@@ -44,23 +46,28 @@ impl Request {
     }
 }
 
-/// A finished line: its bytes (at most [`MAX_LINE`]) and how many more it had.
+/// A finished line: its bytes (at most the discipline's `max`) and how many more it had.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Line {
-    pub bytes: heapless::Vec<u8, MAX_LINE>,
+    pub bytes: Vec<u8>,
     pub dropped: u64,
 }
 
 /// Bytes from the UART becoming lines: `\n` or `\r` ends one (`\r\n` counts once), the bytes
-/// past [`MAX_LINE`] are counted, not kept.
-#[derive(Default)]
+/// past `max` (or past what the heap gives) are counted, not kept.
 pub struct Discipline {
-    current: heapless::Vec<u8, MAX_LINE>,
+    current: Vec<u8>,
+    max: usize,
     dropped: u64,
     last_cr: bool,
 }
 
 impl Discipline {
+    /// Lines of at most `max` bytes.
+    pub fn new(max: usize) -> Discipline {
+        Discipline { current: Vec::new(), max, dropped: 0, last_cr: false }
+    }
+
     /// Takes one byte; a line when it ends one.
     pub fn push(&mut self, b: u8) -> Option<Line> {
         let after_cr = core::mem::replace(&mut self.last_cr, b == b'\r');
@@ -72,7 +79,9 @@ impl Discipline {
                 Some(line)
             }
             _ => {
-                if self.current.push(b).is_err() {
+                if self.current.len() < self.max && self.current.try_reserve(1).is_ok() {
+                    self.current.push(b);
+                } else {
                     self.dropped += 1;
                 }
                 None
@@ -93,7 +102,7 @@ mod tests {
 
     #[test]
     fn lines_end_at_newlines_and_crlf_counts_once() {
-        let mut d = Discipline::default();
+        let mut d = Discipline::new(4096);
         let lines = feed(&mut d, b"help\r\necho hi\nsleep 10\r");
         let texts: std::vec::Vec<&[u8]> = lines.iter().map(|l| &l.bytes[..]).collect();
         assert_eq!(texts, [&b"help"[..], b"echo hi", b"sleep 10"]);
@@ -103,11 +112,11 @@ mod tests {
 
     #[test]
     fn a_flood_is_cut_and_counted() {
-        let mut d = Discipline::default();
+        let mut d = Discipline::new(256);
         let flood = std::vec![b'x'; 100 * 1024];
         assert!(feed(&mut d, &flood).is_empty());
         let line = d.push(b'\n').unwrap();
-        assert_eq!((line.bytes.len(), line.dropped), (MAX_LINE, 100 * 1024 - MAX_LINE as u64));
+        assert_eq!((line.bytes.len(), line.dropped), (256, 100 * 1024 - 256));
         let next = feed(&mut d, b"ok\n");
         assert_eq!((&next[0].bytes[..], next[0].dropped), (&b"ok"[..], 0));
     }

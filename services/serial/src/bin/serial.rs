@@ -1,8 +1,9 @@
 //! serial: a driver outside core for COM2 (a 16550 UART at the I/O ports its description
 //! grants, 0x2f8-0x2ff, interrupting on ISA IRQ 3), interrupt driven: each receive interrupt
-//! it drains the UART into lines (`serial::Discipline`: at most `MAX_LINE` bytes kept, the rest
-//! of a longer line counted), acks, and signals its client when a line is ready; the client
-//! reads lines and writes bytes through the channel's shared page. COM1 stays the kernel's
+//! it drains the UART into lines (`serial::Discipline`: at most the shared page's bytes kept, the
+//! rest of a longer line counted; lines queue on its heap, paid from its budget, and what the
+//! heap has no room for is dropped and counted), acks, and signals its client when a line is
+//! ready; the client reads lines and writes bytes through the channel's shared page. COM1 stays the kernel's
 //! and core's console. It ends when its client says `Bye`.
 #![no_std]
 #![no_main]
@@ -14,7 +15,7 @@ use alloc::collections::VecDeque;
 use sel4_runtime::channel::{self, Channel, Handler, Message, Shared};
 use sel4_runtime::device::{IoPorts, Irq};
 use sel4_runtime::{declare_main, println};
-use serial::{Discipline, Line, Request, MAX_QUEUED};
+use serial::{Discipline, Line, Request};
 
 declare_main!(main);
 
@@ -36,7 +37,7 @@ struct Serial {
     shared: Shared,
     discipline: Discipline,
     lines: VecDeque<Line>,
-    /// Lines dropped because the client did not read them.
+    /// Lines dropped because the heap had no room for them (the client did not read).
     lost: u64,
     /// The client asked for a line when there was none: signal it when one comes.
     waiting: bool,
@@ -52,7 +53,7 @@ impl Serial {
         while self.ports.in8(self.reg(LSR)).is_ok_and(|s| s & LSR_DATA != 0) {
             let Ok(b) = self.ports.in8(self.reg(DATA)) else { break };
             if let Some(line) = self.discipline.push(b) {
-                if self.lines.len() < MAX_QUEUED {
+                if self.lines.try_reserve(1).is_ok() {
                     self.lines.push_back(line);
                 } else {
                     self.lost += 1;
@@ -123,13 +124,15 @@ fn main(_index: usize) -> Result<(), &'static str> {
     let irq = Irq::open(0).map_err(|_| "no interrupt granted as id 0")?;
     let client = Channel::all().into_iter().find(Channel::serves).ok_or("no client channel")?;
     let shared = client.shared().ok_or("the client channel has no shared page")?;
+    // A line the client cannot take in one read is no line: cut it at the shared page.
+    let discipline = Discipline::new(shared.len());
     let base = ports.first;
     let mut s = Serial {
         ports,
         irq,
         client,
         shared,
-        discipline: Discipline::default(),
+        discipline,
         lines: VecDeque::new(),
         lost: 0,
         waiting: false,
