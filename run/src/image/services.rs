@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context, Result};
-use sel4_core_system::System;
 
 use crate::image::freestanding::{self, Build};
 use crate::image::packages::{self, Kind};
-use crate::scenario::{requests, Scenario, Service};
+use crate::scenario::service::encode;
+use crate::scenario::{requests, Scenario};
 use crate::workspace;
 
 /// Builds every service of `s` (each binary once) and writes their description to
@@ -69,29 +69,6 @@ fn without_debug_info(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(&stripped).with_context(|| format!("cannot read {}", stripped.display()))
 }
 
-/// The system description of `services`, each with its ELF, in start order, and `channels`.
-pub fn encode<'a>(
-    services: impl IntoIterator<Item = (&'a Service, &'a [u8])>,
-    channels: &[sel4_core_system::Channel],
-) -> Result<Vec<u8>> {
-    let mut system = System { channels: channels.to_vec(), ..System::default() };
-    for (s, elf) in services {
-        let entry = sel4_core_system::Service {
-            name: &s.name,
-            ram: s.ram,
-            caps: s.caps,
-            prio: s.prio,
-            stack: s.stack,
-            heap: s.heap,
-            restarts: s.restarts,
-            devices: s.devices.clone(),
-            elf,
-        };
-        system.services.push(entry);
-    }
-    Ok(system.encode()?)
-}
-
 /// Writes `bytes` to `file` unless it holds them already (an unchanged file does not make
 /// cargo rerun core's build script).
 fn write_if_changed(file: &Path, bytes: &[u8]) -> Result<()> {
@@ -107,6 +84,7 @@ fn write_if_changed(file: &Path, bytes: &[u8]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sel4_core_system::System;
 
     const SCENARIO: &str = "\
 ram 512M

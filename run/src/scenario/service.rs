@@ -108,6 +108,29 @@ impl Service {
     }
 }
 
+/// The system description of `services`, each with its ELF, in start order, and `channels`.
+pub fn encode<'a>(
+    services: impl IntoIterator<Item = (&'a Service, &'a [u8])>,
+    channels: &[sel4_core_system::Channel],
+) -> anyhow::Result<Vec<u8>> {
+    let mut system = sel4_core_system::System { channels: channels.to_vec(), ..Default::default() };
+    for (s, elf) in services {
+        let entry = sel4_core_system::Service {
+            name: &s.name,
+            ram: s.ram,
+            caps: s.caps,
+            prio: s.prio,
+            stack: s.stack,
+            heap: s.heap,
+            restarts: s.restarts,
+            devices: s.devices.clone(),
+            elf,
+        };
+        system.services.push(entry);
+    }
+    Ok(system.encode()?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -339,7 +339,7 @@ fn check_with_core(
     channels: &[Channel],
     spans: &[std::ops::Range<usize>],
 ) -> Result<()> {
-    let blob = crate::image::services::encode(services.iter().map(|s| (s, &[][..])), channels)?;
+    let blob = crate::scenario::service::encode(services.iter().map(|s| (s, &[][..])), channels)?;
     match sel4_core_system::System::decode(&blob) {
         Err(sel4_core_system::DecodeError::Device { service, other, why, .. }) => {
             let line = line_of(text, spans[service].start);
