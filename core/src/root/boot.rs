@@ -5,17 +5,20 @@
 use sel4::BootInfo;
 use sel4_root_task::println;
 
-use crate::root::cspace;
 use crate::root::error::Error;
 use crate::root::runner::{rdtsc, Runner};
 use crate::root::state::{self, Metadata};
+use crate::root::{cspace, metadata};
 
 /// Core from bootinfo to ready: bootinfo summary, untyped table, metadata and CSpace, with
 /// the cycles it took and core's footprint.
 pub fn start(bi: &BootInfo, metadata: Metadata) -> Result<Runner, Error> {
     state::print_summary(bi);
     let t0 = rdtsc();
-    let core = state::setup(bi, metadata)?;
+    let (mut core, mapped) = state::setup(bi, metadata)?;
+    if let Some(c) = mapped {
+        metadata::move_to_window(&mut core, c)?;
+    }
     state::print_untypeds(&core, bi);
     let level2 = core.footprint.level2;
     let mut run = Runner::new(core)?;

@@ -19,7 +19,6 @@ use crate::phys_allocator::AllocFailure;
 use sel4::cap_type::CNode;
 use sel4::{init_thread, BootInfo, CNodeCapData, CPtr, Cap, CapRights, Word};
 
-use crate::kernel::Slot;
 use crate::object::WORD_BITS;
 use crate::root::kernel::{slot_limit, top_radix, CSpaceLayout, LEVEL2_BITS, MAX_LEVEL2};
 use crate::root::state::Core;
@@ -66,22 +65,6 @@ pub struct Extended {
     pub level2: usize,
     /// Physical addresses of the first and the last second-level CNode made.
     pub level2_paddrs: (u64, u64),
-}
-
-/// Core's CSpace past the boot root CNode: the top CNode once there is one, and how many
-/// second-level CNodes it holds.
-pub struct CSpaceState {
-    /// Core's IPC buffer, which its TCB keeps when its CSpace root changes.
-    ipc_buffer: u64,
-    /// Core's unguarded cap to the top CNode and its radix.
-    top: Option<(Slot, u8)>,
-    pub level2: usize,
-}
-
-impl CSpaceState {
-    pub fn new(ipc_buffer: u64) -> CSpaceState {
-        CSpaceState { ipc_buffer, top: None, level2: 0 }
-    }
 }
 
 /// The priority and MCP the kernel gives the root task (`seL4_MaxPrio`), kept as they are.

@@ -10,50 +10,21 @@
 use alloc::vec::Vec;
 
 use crate::cap_space::CapEntry;
+use crate::kernel::Slot;
 use crate::object::ObjectType;
 use crate::phys_allocator::{ObjectId, Storage};
 use crate::range_allocator::RangeNode;
 use crate::root::cspace::{self, CSpaceError};
 use crate::root::kernel::LEVEL2_BITS;
-use crate::root::state::{Core, CoreStorage};
+use crate::root::kernel::{slot_limit, MAX_LEVEL2};
+use crate::root::state::{self, Capacities, Core, CoreStorage, SetupError, Window, METADATA_BASE};
 use crate::root::vspace::{self, MapError};
 use crate::untyped_pool::PoolNode;
 
-/// Virtual address of core's first metadata window: in the first 512 GiB, whose PDPT the kernel
-/// made for core's image, below its window onto child frames (0x20_0000_0000).
-pub const METADATA_BASE: u64 = 0x10_0000_0000;
 /// Where the metadata windows end: each new window is mapped after the last.
 const METADATA_LIMIT: u64 = 0x20_0000_0000;
 /// A store is low when less than this share of it (1/8) is free.
 const LOW_SHARE: usize = 8;
-
-/// The frames of the window core's metadata lives in, and where the next window goes.
-pub struct Window {
-    frames: Vec<ObjectId>,
-    next_va: u64,
-}
-
-impl Window {
-    pub fn new() -> Window {
-        Window { frames: Vec::new(), next_va: METADATA_BASE }
-    }
-
-    /// Where the frames of the window being mapped are recorded.
-    pub fn frames_mut(&mut self) -> &mut Vec<ObjectId> {
-        &mut self.frames
-    }
-
-    /// The window mapped takes `bytes` of VA: the next goes after it.
-    pub fn advance(&mut self, bytes: u64) {
-        self.next_va += bytes;
-    }
-}
-
-impl Default for Window {
-    fn default() -> Self {
-        Window::new()
-    }
-}
 
 /// Entries of each store.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -132,6 +103,39 @@ pub fn map_window(core: &mut Core, sizes: Sizes, frames: &mut Vec<ObjectId>, at:
         }
     };
     Ok(storage)
+}
+
+/// Sizes core's metadata for `c`, maps frames for it at [`METADATA_BASE`] and moves it there.
+/// Core's heap comes first: the window's record of its frames lives there. The footprint is
+/// counted again for the moved stores.
+pub fn move_to_window(core: &mut Core, c: Capacities) -> Result<(), SetupError> {
+    let first = core.first_slot;
+    let untypeds = core.boot.len();
+    let max_slots = (slot_limit(MAX_LEVEL2) - first) as usize;
+    let slots = c.cap_slots();
+    if slots > max_slots {
+        return Err(SetupError::Capacity { what: "cap slots (second-level CNodes)", have: max_slots, need: slots });
+    }
+    crate::root::heap::reserve(core, crate::root::heap::HEADROOM)?;
+    let sizes = Sizes {
+        ram: c.ram_blocks(untypeds),
+        device: c.device_blocks(untypeds),
+        pool: c.pool_nodes(untypeds),
+        caps: slots,
+    };
+    let before = core.ours.ram().avail();
+    let mut window = Window::new();
+    let storage = map_window(core, sizes, window.frames_mut(), METADATA_BASE)?;
+    window.advance(window_bytes(sizes));
+    // Slots past the boot root CNode exist once `cspace::extend` has made them (it releases them).
+    core.ours.placer.caps.hold_from(Slot(1 << LEVEL2_BITS));
+    core.ours.replace_storage(storage).map_err(SetupError::Move)?;
+    let frames = (window.frames_mut().len() as u64) << 21;
+    core.metadata = Some(window);
+    core.footprint.mapped_bytes = frames;
+    core.footprint.paging_bytes = (before - core.ours.ram().avail()) - frames;
+    state::count_footprint(core);
+    Ok(())
 }
 
 /// Whether one of core's stores has less than an eighth free.

@@ -9,16 +9,17 @@
 //! storage (the trace self-test, whose replay must start from the bare boot state) brings its
 //! own with [`Metadata::Static`].
 
+use alloc::vec::Vec;
+
 use crate::cap_space::{CapEntry, CapSpace};
 use crate::kernel::{Capacity, Counting, Slot, UntypedDesc};
 use crate::object::ObjectType;
 use crate::phys_allocator::{
-    PhysAllocator, Storage, CAP_SLOTS_PER_4_OBJECTS, POOL_NODES_PER_4_OBJECTS, RAM_BLOCKS_PER_4_OBJECTS,
+    ObjectId, PhysAllocator, Storage, CAP_SLOTS_PER_4_OBJECTS, POOL_NODES_PER_4_OBJECTS, RAM_BLOCKS_PER_4_OBJECTS,
 };
 use crate::placement::Placer;
 use crate::range_allocator::{slab_len, RangeAllocator, RangeNode};
-use crate::root::kernel::{slot_limit, CSpaceLayout, SeL4, LEVEL2_BITS, MAX_LEVEL2};
-use crate::root::metadata;
+use crate::root::kernel::{CSpaceLayout, SeL4, LEVEL2_BITS};
 use crate::root::vspace::MapError;
 use crate::size::Size;
 use crate::static_slab::StaticSlab;
@@ -42,7 +43,9 @@ static BOOT_DEVICE: StaticSlab<RangeNode, BOOT_RANGE_BLOCKS> = StaticSlab::new()
 /// The range allocators' headers (their node slabs are the storage above, then the mapped one).
 static RANGES: StaticSlab<Option<Ranges>, 2> = StaticSlab::new();
 
-pub use crate::root::metadata::METADATA_BASE;
+/// Virtual address of core's first metadata window: in the first 512 GiB, whose PDPT the kernel
+/// made for core's image, below its window onto child frames (0x20_0000_0000).
+pub const METADATA_BASE: u64 = 0x10_0000_0000;
 
 pub type Ranges = RangeAllocator<&'static mut [RangeNode]>;
 pub type CoreStrategy =
@@ -123,9 +126,9 @@ pub struct Core {
     /// The first slot of core's cap space.
     pub first_slot: u32,
     /// The window core's mapped metadata lives in (`root::metadata`); `None` for static storage.
-    pub metadata: Option<crate::root::metadata::Window>,
+    pub metadata: Option<Window>,
     /// Core's CSpace past the boot root CNode (`root::cspace`).
-    pub cspace: crate::root::cspace::CSpaceState,
+    pub cspace: CSpaceState,
 }
 
 /// Root-CNode slots kept out of core's cap space (just after bootinfo's first empty slot).
@@ -231,12 +234,58 @@ fn bootstrap_storage() -> Result<CoreStorage, SetupError> {
     }
 }
 
-/// Mirrors every boot untyped (RAM and device) and builds core's allocator over them, with its
-/// metadata where `metadata` says. Cap slots are managed from just after the reserved slots up
+/// The frames of the window core's metadata lives in, and where the next window goes.
+pub struct Window {
+    pub(crate) frames: Vec<ObjectId>,
+    pub(crate) next_va: u64,
+}
+
+impl Window {
+    pub fn new() -> Window {
+        Window { frames: Vec::new(), next_va: METADATA_BASE }
+    }
+
+    /// Where the frames of the window being mapped are recorded.
+    pub fn frames_mut(&mut self) -> &mut Vec<ObjectId> {
+        &mut self.frames
+    }
+
+    /// The window mapped takes `bytes` of VA: the next goes after it.
+    pub fn advance(&mut self, bytes: u64) {
+        self.next_va += bytes;
+    }
+}
+
+impl Default for Window {
+    fn default() -> Self {
+        Window::new()
+    }
+}
+
+/// Core's CSpace past the boot root CNode: the top CNode once there is one, and how many
+/// second-level CNodes it holds (`cspace` grows it).
+pub struct CSpaceState {
+    /// Core's IPC buffer, which its TCB keeps when its CSpace root changes.
+    pub(crate) ipc_buffer: u64,
+    /// Core's unguarded cap to the top CNode and its radix.
+    pub(crate) top: Option<(Slot, u8)>,
+    pub level2: usize,
+}
+
+impl CSpaceState {
+    pub fn new(ipc_buffer: u64) -> CSpaceState {
+        CSpaceState { ipc_buffer, top: None, level2: 0 }
+    }
+}
+
+/// Mirrors every boot untyped (RAM and device) and builds core's allocator over them, on
+/// bootstrap storage or the static storage `metadata` brings. With [`Metadata::Mapped`] it
+/// returns the capacities to size core's stores for: the caller moves them into a window
+/// (`metadata::move_to_window`). Cap slots are managed from just after the reserved slots up
 /// to what the metadata holds; slots past the boot root CNode exist once `cspace::extend` has
 /// made `footprint.level2` second-level CNodes, which the caller does next. A second call is
 /// [`SetupError::AlreadySetUp`].
-pub fn setup(bi: &BootInfo, metadata: Metadata) -> Result<Core, SetupError> {
+pub fn setup(bi: &BootInfo, metadata: Metadata) -> Result<(Core, Option<Capacities>), SetupError> {
     let n = bi.untyped_count();
     let mut boot: heapless::Vec<UntypedDesc, MAX_BOOT_UNTYPEDS> = heapless::Vec::new();
     for u in bi.untypeds() {
@@ -272,12 +321,17 @@ pub fn setup(bi: &BootInfo, metadata: Metadata) -> Result<Core, SetupError> {
         footprint: Footprint::default(),
         first_slot: first,
         metadata: None,
-        cspace: crate::root::cspace::CSpaceState::new(bi.ipc_buffer()),
+        cspace: CSpaceState::new(bi.ipc_buffer()),
     };
     check_mirror(&core)?;
-    if let Some(c) = mapped {
-        move_metadata(&mut core, c, first)?;
-    }
+    count_footprint(&mut core);
+    Ok((core, mapped))
+}
+
+/// Counts what core's stores hold now into its footprint, and the second-level CNodes its cap
+/// slots need.
+pub fn count_footprint(core: &mut Core) {
+    let first = core.first_slot;
     let f = &mut core.footprint;
     f.pool_nodes = core.ours.placer.pool.capacity();
     f.cap_slots = core.ours.placer.caps.capacity();
@@ -286,7 +340,6 @@ pub fn setup(bi: &BootInfo, metadata: Metadata) -> Result<Core, SetupError> {
     f.metadata_bytes = metadata_bytes(f.pool_nodes, f.cap_slots, f.ram_blocks + f.device_blocks) as u64;
     let end = first as usize + f.cap_slots;
     f.level2 = end.saturating_sub(1) >> LEVEL2_BITS;
-    Ok(core)
 }
 
 /// A slab too large for a range allocator's links.
@@ -296,36 +349,6 @@ fn too_many(what: &'static str, have: usize) -> impl Fn(crate::range_allocator::
 
 fn metadata_bytes(pool: usize, caps: usize, ranges: usize) -> usize {
     pool * size_of::<PoolNode>() + caps * size_of::<CapEntry>() + ranges * size_of::<RangeNode>()
-}
-
-/// Sizes core's metadata for `c`, maps frames for it at [`METADATA_BASE`] and moves it there.
-/// Core's heap comes first: the window's record of its frames lives there.
-fn move_metadata(core: &mut Core, c: Capacities, first: u32) -> Result<(), SetupError> {
-    let untypeds = core.boot.len();
-    let max_slots = (slot_limit(MAX_LEVEL2) - first) as usize;
-    let slots = c.cap_slots();
-    if slots > max_slots {
-        return Err(SetupError::Capacity { what: "cap slots (second-level CNodes)", have: max_slots, need: slots });
-    }
-    crate::root::heap::reserve(core, crate::root::heap::HEADROOM)?;
-    let sizes = metadata::Sizes {
-        ram: c.ram_blocks(untypeds),
-        device: c.device_blocks(untypeds),
-        pool: c.pool_nodes(untypeds),
-        caps: slots,
-    };
-    let before = core.ours.ram().avail();
-    let mut window = metadata::Window::new();
-    let storage = metadata::map_window(core, sizes, window.frames_mut(), METADATA_BASE)?;
-    window.advance(metadata::window_bytes(sizes));
-    // Slots past the boot root CNode exist once `cspace::extend` has made them (it releases them).
-    core.ours.placer.caps.hold_from(Slot(1 << LEVEL2_BITS));
-    core.ours.replace_storage(storage).map_err(SetupError::Move)?;
-    let frames = (window.frames_mut().len() as u64) << 21;
-    core.metadata = Some(window);
-    core.footprint.mapped_bytes = frames;
-    core.footprint.paging_bytes = (before - core.ours.ram().avail()) - frames;
-    Ok(())
 }
 
 /// Prints core's own footprint: its metadata (what it holds, and the frames and paging
