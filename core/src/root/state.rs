@@ -2,10 +2,11 @@
 //! untyped pool and the RAM and device range allocators, core's metadata (pool nodes, cap-slot
 //! entries, range blocks) sized from the machine, and the tables core prints at boot.
 //!
-//! Metadata sizing: core mirrors every untyped with small bootstrap storage (a few hundred KiB
-//! in `.bss`), then sizes its metadata from bootinfo ([`Capacities`]), places 2 MiB frames for
-//! it with its own allocator, maps them into its own VSpace ([`crate::root::vspace`]) and
-//! moves the metadata there ([`PhysAllocator::replace_storage`]). An image that needs fixed
+//! Metadata sizing: [`setup`] mirrors every untyped with small bootstrap storage (a few hundred
+//! KiB in `.bss`) and sizes core's metadata from bootinfo ([`Capacities`]); then
+//! `metadata::move_to_window` places 2 MiB frames for it with core's own allocator, maps them
+//! into core's VSpace ([`crate::root::vspace`]) and moves the metadata there
+//! ([`PhysAllocator::replace_storage`]). An image that needs fixed
 //! storage (the trace self-test, whose replay must start from the bare boot state) brings its
 //! own with [`Metadata::Static`].
 

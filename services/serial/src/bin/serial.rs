@@ -127,17 +127,8 @@ fn main(_index: usize) -> Result<(), &'static str> {
     // A line the client cannot take in one read is no line: cut it at the shared page.
     let discipline = Discipline::new(shared.len());
     let base = ports.first;
-    let mut s = Serial {
-        ports,
-        irq,
-        client,
-        shared,
-        discipline,
-        lines: VecDeque::new(),
-        lost: 0,
-        waiting: false,
-        done: false,
-    };
+    let mut s =
+        Serial { ports, irq, client, shared, discipline, lines: VecDeque::new(), lost: 0, waiting: false, done: false };
     let set = |s: &Serial, regs: &[(u16, u8)]| {
         regs.iter()
             .try_for_each(|&(reg, value)| s.ports.out8(base + reg, value))
