@@ -13,6 +13,7 @@ pub enum Command<'a> {
     Stat,
     Show(&'a str),
     CrashTimer,
+    HangTimer,
     Exit,
     Empty,
     /// A command that does not parse: the line's first word, and why.
@@ -21,7 +22,7 @@ pub enum Command<'a> {
 
 /// The commands, as `help` lists them.
 pub const HELP: &str =
-    "commands: help, echo TEXT, sleep MS, alloc SIZE (e.g. 64K), free, stat, show TEXT, crash timer, exit";
+    "commands: help, echo TEXT, sleep MS, alloc SIZE (e.g. 64K), free, stat, show TEXT, crash timer, hang timer, exit";
 
 /// A size: a number with an optional K, M or G.
 fn size(text: &str) -> Option<u64> {
@@ -51,6 +52,7 @@ pub fn parse(line: &str) -> Command<'_> {
         ("free", "") => Command::Free,
         ("stat", "") => Command::Stat,
         ("crash", "timer") => Command::CrashTimer,
+        ("hang", "timer") => Command::HangTimer,
         ("exit", "") => Command::Exit,
         _ => Command::Bad(word, "is no command (try help)"),
     }
@@ -68,6 +70,7 @@ mod tests {
         assert_eq!(parse("alloc 64K"), Command::Alloc(64 << 10));
         assert_eq!(parse("alloc 1M"), Command::Alloc(1 << 20));
         assert_eq!(parse("crash timer"), Command::CrashTimer);
+        assert_eq!(parse("hang timer"), Command::HangTimer);
         assert_eq!(parse(""), Command::Empty);
         assert_eq!(parse("sleep soon"), Command::Bad("sleep", "wants milliseconds"));
         assert_eq!(parse("alloc 100"), Command::Bad("alloc", "wants a size, a multiple of 4K"));

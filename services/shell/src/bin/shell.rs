@@ -1,6 +1,6 @@
 //! shell: an interactive shell on COM2. It reads lines from the serial driver (channel 0),
 //! answers each there and logs it in core's log (`> LINE: ANSWER`), with the timer driver
-//! (channel 1) for `sleep` and `crash timer`, the screen driver (channel 2, if the system has
+//! (channel 1) for `sleep`, `crash timer` and `hang timer`, the screen driver (channel 2, if the system has
 //! one) for `show`, and core's RAM sessions for `alloc`, `free` and `stat`. An unknown command or an over-long line gets one line saying so. `exit` ends it,
 //! and the drivers with it.
 #![no_std]
@@ -142,6 +142,10 @@ impl Shell {
                 },
                 Command::CrashTimer => match call(&self.timer, timer::Request::CrashInIrq.encode()) {
                     Ok(_) => "the timer faults in its interrupt handler at its next tick".into(),
+                    Err(e) => format!("the timer answered: {e}"),
+                },
+                Command::HangTimer => match call(&self.timer, timer::Request::StopAcking.encode()) {
+                    Ok(_) => "the timer acks no more interrupts: core's watchdog restarts it".into(),
                     Err(e) => format!("the timer answered: {e}"),
                 },
                 Command::Exit => return Ok(("bye".into(), true)),
