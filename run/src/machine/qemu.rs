@@ -146,6 +146,7 @@ pub fn run(mut cmd: Command, timeout: Option<Duration>, live: bool, com2: Option
         sent: 0,
         typed: Vec::new(),
         output: String::new(),
+        shown: 0,
     });
     let mut log = String::new();
     let mut arrivals = Vec::new();
@@ -186,6 +187,10 @@ pub fn run(mut cmd: Command, timeout: Option<Duration>, live: bool, com2: Option
                     let mut out = std::io::stdout().lock();
                     let _ = out.write_all(&bytes);
                     let _ = out.flush();
+                    if let Some(&last) = bytes.last() {
+                        let mut mid = CONSOLE_MID_LINE.lock().unwrap_or_else(|e| e.into_inner());
+                        *mid = if matches!(last, b'\n' | b'\r') { None } else { Some(mid.unwrap_or_else(Instant::now)) };
+                    }
                 }
                 pending_utf8.extend_from_slice(&bytes);
                 append(&mut log, &take_utf8(&mut pending_utf8));
@@ -238,6 +243,34 @@ struct Port {
     typed: Vec<String>,
     /// What the guest wrote to COM2.
     output: String,
+    /// COM2's output shown live up to here (whole lines are shown, each marked as COM2's).
+    shown: usize,
+}
+
+/// When the console's live output stopped in the middle of a line (none: at a line's end).
+static CONSOLE_MID_LINE: std::sync::Mutex<Option<Instant>> = std::sync::Mutex::new(None);
+
+/// How long COM2's lines wait for the console to finish its line before they cut in.
+const MID_LINE_WAIT: Duration = Duration::from_millis(300);
+
+/// Shows COM2's whole lines not shown yet, each as `COM2| LINE`, between the console's lines:
+/// while the console is in the middle of a line they wait, for [`MID_LINE_WAIT`] at most.
+fn show_com2(output: &str, shown: &mut usize) {
+    use std::io::Write;
+    let Some(end) = output[*shown..].rfind('\n').map(|i| *shown + i + 1) else { return };
+    let mut mid = CONSOLE_MID_LINE.lock().unwrap_or_else(|e| e.into_inner());
+    if mid.is_some_and(|since| since.elapsed() < MID_LINE_WAIT) {
+        return;
+    }
+    let mut out = std::io::stdout().lock();
+    if mid.take().is_some() {
+        let _ = out.write_all(b"\n");
+    }
+    for line in output[*shown..end].lines() {
+        let _ = writeln!(out, "COM2| {}", line.trim_end_matches('\r'));
+    }
+    let _ = out.flush();
+    *shown = end;
 }
 
 impl Port {
@@ -264,12 +297,10 @@ impl Port {
                 break;
             }
             let text = String::from_utf8_lossy(&buf[..n]);
-            if live {
-                let mut out = std::io::stdout().lock();
-                let _ = out.write_all(text.as_bytes());
-                let _ = out.flush();
-            }
             self.output.push_str(&text);
+        }
+        if live {
+            show_com2(&self.output, &mut self.shown);
         }
         let mut due: Vec<String> = Vec::new();
         while let Some((after, text)) = self.c.sends.get(self.sent) {
