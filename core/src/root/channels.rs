@@ -164,8 +164,10 @@ impl Kept {
                 }
             }
             let [handler, bound, child_ntfn] = slots;
-            let bit = *vector as u32 + 1;
+            // Bit 0 is the watchdog's; a retried placement may have used vectors before.
+            let v = *vector;
             *vector += 1;
+            let bit = v as u32 + 1;
             self.irqs.push(KeptIrq {
                 id: irq.id,
                 handler,
@@ -176,6 +178,9 @@ impl Kept {
                 outstanding: None,
             });
             self.charged += 3 * record;
+            if bit as usize > sel4_core_system::INTERRUPTS {
+                return Err(device_failed("route an interrupt: no bit of core's badge left"));
+            }
             let k = &core.kernel.inner;
             let issued = sel4::init_thread::IRQ_CONTROL
                 .irq_control_get_ioapic(
@@ -184,7 +189,7 @@ impl Kept {
                     irq.pin as Word,
                     irq.level,
                     irq.active_low,
-                    *vector - 1,
+                    v,
                 )
                 .is_ok();
             if !issued {
