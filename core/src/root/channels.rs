@@ -204,6 +204,10 @@ impl Kept {
             if !bound_ok {
                 return Err(device_failed("bind an interrupt to core's notification"));
             }
+            // Issuing the handler unmasks the interrupt: one that came before the binding was
+            // undelivered and left masked (`src/object/interrupt.c:handleInterrupt`). Let it
+            // come again, now to core.
+            let _ = self.irqs.last().map(|i| i.handler().irq_handler_ack());
         }
         let mut pd = ChildPd::unattached(core);
         for m in &devices.memory {

@@ -74,10 +74,13 @@ impl Clock {
         let bound = issued.is_ok()
             && k.slot(copy).mint(&k.slot(notification), CapRights::new(false, false, true), badge).is_ok()
             && clock.irq().irq_handler_set_notification(Cap::from_bits(copy.0 as Word)).is_ok();
+        // Reading register C lowers an interrupt the RTC raised before; the ack lets one that
+        // came before the binding (undelivered, so masked) come again.
         let programmed = bound
             && read(REG_A).and_then(|a| write(REG_A, (a & 0xf0) | RATE)).is_ok()
             && read(REG_B).and_then(|b| write(REG_B, b | PERIODIC)).is_ok()
-            && read(REG_C).is_ok();
+            && read(REG_C).is_ok()
+            && clock.irq().irq_handler_ack().is_ok();
         if !programmed {
             clock.stop(core);
             return Err(NoClock(if bound { "the RTC's ports refused" } else { "its interrupt was not issued" }));

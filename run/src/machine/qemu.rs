@@ -189,7 +189,8 @@ pub fn run(mut cmd: Command, timeout: Option<Duration>, live: bool, com2: Option
                     let _ = out.flush();
                     if let Some(&last) = bytes.last() {
                         let mut mid = CONSOLE_MID_LINE.lock().unwrap_or_else(|e| e.into_inner());
-                        *mid = if matches!(last, b'\n' | b'\r') { None } else { Some(mid.unwrap_or_else(Instant::now)) };
+                        *mid =
+                            if matches!(last, b'\n' | b'\r') { None } else { Some(mid.unwrap_or_else(Instant::now)) };
                     }
                 }
                 pending_utf8.extend_from_slice(&bytes);
