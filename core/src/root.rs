@@ -30,6 +30,7 @@ pub mod cspace;
 pub mod device;
 pub mod error;
 pub mod heap;
+pub mod interrupt;
 pub mod kernel;
 pub mod log_window;
 pub mod metadata;

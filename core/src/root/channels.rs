@@ -24,6 +24,7 @@ use crate::kernel::Slot;
 use crate::loader::{self, LoadError, Spec};
 use crate::object::ObjectType;
 use crate::root::child_pd::ChildPd;
+use crate::root::interrupt::{CoreIrq, Source};
 use crate::root::state::Core;
 use crate::session::pd::Pd;
 use crate::session::{Object, Pending};
@@ -47,15 +48,13 @@ pub struct Kept {
     pub charged: u64,
 }
 
-/// An interrupt core keeps for a child: its handler, signalling core's notification with the
-/// interrupt's bit, and the copy of the child's notification core signals it on with (badge:
-/// the grant's id bit), both in core's CSpace. Core delivers each interrupt and acks it when
-/// the child says so, so it knows one the child leaves unacked.
+/// An interrupt core keeps for a child: the interrupt, signalling core's notification with
+/// the interrupt's bit, and the copy of the child's notification core signals it on with
+/// (badge: the grant's id bit), in core's CSpace. Core delivers each interrupt and acks it
+/// when the child says so, so it knows one the child leaves unacked.
 pub struct KeptIrq {
     pub id: u8,
-    handler: Slot,
-    /// The badged copy of core's notification the handler signals.
-    bound: Slot,
+    irq: CoreIrq,
     notification: Slot,
     /// Its bit of core's notification's badge.
     pub bit: u32,
@@ -66,10 +65,6 @@ pub struct KeptIrq {
 }
 
 impl KeptIrq {
-    fn handler(&self) -> sel4::Cap<sel4::cap_type::IrqHandler> {
-        sel4::Cap::from_bits(self.handler.0 as Word)
-    }
-
     /// The interrupt came (the kernel masked it): signals the child, at watchdog tick `tick`.
     pub fn deliver(&mut self, tick: u64) {
         sel4::syscalls::send(
@@ -84,8 +79,7 @@ impl KeptIrq {
     /// when none is outstanding.
     pub fn ack(&mut self) -> Result<(), ErrorCode> {
         self.outstanding.take().ok_or(ErrorCode::InvalidArgument)?;
-        // The handler is core's and issued: the kernel refuses no ack of it.
-        let _ = self.handler().irq_handler_ack();
+        self.irq.ack();
         Ok(())
     }
 }
@@ -151,63 +145,35 @@ impl Kept {
         }
         for irq in &devices.irqs {
             let core_ntfn = notification.ok_or(device_failed("route an interrupt: core has no notification"))?;
-            let mut slots = [Slot(0); 3];
-            for i in 0..3 {
-                match core.ours.placer.caps.alloc() {
-                    Ok(s) => slots[i] = s,
-                    Err(_) => {
-                        for &s in &slots[..i] {
-                            let _ = core.ours.placer.caps.free(s);
-                        }
-                        return Err(LoadError::NoMemory("interrupt handler's slots"));
-                    }
-                }
-            }
-            let [handler, bound, child_ntfn] = slots;
             // Bit 0 is the watchdog's; a retried placement may have used vectors before.
             let v = *vector;
             *vector += 1;
             let bit = v as u32 + 1;
+            if bit as usize > sel4_core_system::INTERRUPTS {
+                return Err(device_failed("route an interrupt: no bit of core's badge left"));
+            }
+            let source = Source { ioapic: irq.ioapic, pin: irq.pin, level: irq.level, active_low: irq.active_low };
+            let issued = CoreIrq::issue(core, source, v, core_ntfn, core_badge(bit)).map_err(device_failed)?;
+            let Ok(child_ntfn) = core.ours.placer.caps.alloc() else {
+                issued.release(core);
+                return Err(LoadError::NoMemory("an interrupt's copy of the child's notification"));
+            };
+            let k = &core.kernel.inner;
+            let signal = CapRights::new(false, false, true);
+            let minted = k.slot(child_ntfn).mint(&k.slot(self.notification.slot), signal, 1 << irq.id).is_ok();
+            // Pushed either way, so that freeing what is kept frees it too.
             self.irqs.push(KeptIrq {
                 id: irq.id,
-                handler,
-                bound,
+                irq: issued,
                 notification: child_ntfn,
                 bit,
                 ack_within_ms: irq.ack_within_ms,
                 outstanding: None,
             });
             self.charged += 3 * record;
-            if bit as usize > sel4_core_system::INTERRUPTS {
-                return Err(device_failed("route an interrupt: no bit of core's badge left"));
+            if !minted {
+                return Err(device_failed("copy the child's notification for an interrupt"));
             }
-            let k = &core.kernel.inner;
-            let issued = sel4::init_thread::IRQ_CONTROL
-                .irq_control_get_ioapic(
-                    &k.slot(handler),
-                    irq.ioapic as Word,
-                    irq.pin as Word,
-                    irq.level,
-                    irq.active_low,
-                    v,
-                )
-                .is_ok();
-            if !issued {
-                return Err(device_failed("issue an interrupt handler (GetIOAPIC)"));
-            }
-            let signal = CapRights::new(false, false, true);
-            let bound_ok = k.slot(bound).mint(&k.slot(core_ntfn), signal, core_badge(bit)).is_ok()
-                && k.slot(child_ntfn).mint(&k.slot(self.notification.slot), signal, 1 << irq.id).is_ok()
-                && sel4::Cap::<sel4::cap_type::IrqHandler>::from_bits(handler.0 as Word)
-                    .irq_handler_set_notification(sel4::Cap::from_bits(bound.0 as Word))
-                    .is_ok();
-            if !bound_ok {
-                return Err(device_failed("bind an interrupt to core's notification"));
-            }
-            // Issuing the handler unmasks the interrupt: one that came before the binding was
-            // undelivered and left masked (`src/object/interrupt.c:handleInterrupt`). Let it
-            // come again, now to core.
-            let _ = self.irqs.last().map(|i| i.handler().irq_handler_ack());
         }
         let mut pd = ChildPd::unattached(core);
         for m in &devices.memory {
@@ -307,13 +273,10 @@ impl Kept {
     /// Frees every kept object, newest first: the peers' caps to them die too. Its interrupts
     /// are cleared and their handlers deleted, so they can be issued again.
     pub fn free(self, core: &mut Core) {
-        for irq in &self.irqs {
-            // A refusal changes nothing here: deleting the handler's cap below clears it too.
-            let _ = irq.handler().irq_handler_clear();
-            for s in [irq.handler, irq.bound, irq.notification] {
-                let _ = core.kernel.inner.slot(s).delete();
-                let _ = core.ours.placer.caps.free(s);
-            }
+        for irq in self.irqs {
+            irq.irq.release(core);
+            let _ = core.kernel.inner.slot(irq.notification).delete();
+            let _ = core.ours.placer.caps.free(irq.notification);
         }
         let mut pd = ChildPd::unattached(core);
         for (o, _, _) in self.device_frames.iter().rev() {

@@ -8,10 +8,11 @@
 //! bits select the periodic rate, 32768 Hz >> (rate - 1); register B's bit 6 enables the
 //! periodic interrupt; reading register C acknowledges it (the RTC raises no other until then).
 
-use sel4::{cap_type, Cap, CapRights, Word};
+use sel4::Word;
 use sel4_core_system::WATCHDOG_PORTS;
 
 use crate::kernel::Slot;
+use crate::root::interrupt::{CoreIrq, Source};
 use crate::root::state::Core;
 
 /// Ticks a second.
@@ -23,11 +24,9 @@ const REG_B: u8 = 0x0b;
 const REG_C: u8 = 0x0c;
 const PERIODIC: u8 = 0x40;
 
-/// The running clock: its interrupt's handler and the badged copy of core's notification it
-/// signals, in core's CSpace.
+/// The running clock: its interrupt, signalling core's notification.
 pub struct Clock {
-    handler: Slot,
-    notification: Slot,
+    irq: CoreIrq,
     /// Ticks since it started.
     pub ticks: u64,
 }
@@ -54,42 +53,20 @@ impl Clock {
     /// Issues the RTC's interrupt on CPU vector `vector`, signalling core's `notification` with
     /// `badge`, and starts the periodic interrupt.
     pub fn start(core: &mut Core, notification: Slot, badge: Word, vector: u64) -> Result<Clock, NoClock> {
-        let handler = core.ours.placer.caps.alloc().map_err(|_| NoClock("no slot for its handler"))?;
-        let Ok(copy) = core.ours.placer.caps.alloc() else {
-            let _ = core.ours.placer.caps.free(handler);
-            return Err(NoClock("no slot for its notification"));
-        };
-        let clock = Clock { handler, notification: copy, ticks: 0 };
-        let k = &core.kernel.inner;
-        let (pin, ioapic) = (sel4_core_system::WATCHDOG_PIN.1, sel4_core_system::WATCHDOG_PIN.0);
+        let (ioapic, pin) = sel4_core_system::WATCHDOG_PIN;
         // ISA: edge-triggered, active high.
-        let issued = sel4::init_thread::IRQ_CONTROL.irq_control_get_ioapic(
-            &k.slot(handler),
-            ioapic as Word,
-            pin as Word,
-            false,
-            false,
-            vector,
-        );
-        let bound = issued.is_ok()
-            && k.slot(copy).mint(&k.slot(notification), CapRights::new(false, false, true), badge).is_ok()
-            && clock.irq().irq_handler_set_notification(Cap::from_bits(copy.0 as Word)).is_ok();
-        // Reading register C lowers an interrupt the RTC raised before; the ack lets one that
-        // came before the binding (undelivered, so masked) come again.
-        let programmed = bound
-            && read(REG_A).and_then(|a| write(REG_A, (a & 0xf0) | RATE)).is_ok()
+        let source = Source { ioapic, pin, level: false, active_low: false };
+        let irq = CoreIrq::issue(core, source, vector, notification, badge).map_err(NoClock)?;
+        let clock = Clock { irq, ticks: 0 };
+        // Reading register C lowers an interrupt the RTC raised before.
+        let programmed = read(REG_A).and_then(|a| write(REG_A, (a & 0xf0) | RATE)).is_ok()
             && read(REG_B).and_then(|b| write(REG_B, b | PERIODIC)).is_ok()
-            && read(REG_C).is_ok()
-            && clock.irq().irq_handler_ack().is_ok();
+            && read(REG_C).is_ok();
         if !programmed {
             clock.stop(core);
-            return Err(NoClock(if bound { "the RTC's ports refused" } else { "its interrupt was not issued" }));
+            return Err(NoClock("the RTC's ports refused"));
         }
         Ok(clock)
-    }
-
-    fn irq(&self) -> Cap<cap_type::IrqHandler> {
-        Cap::from_bits(self.handler.0 as Word)
     }
 
     /// One tick came: acknowledged at the RTC and the IOAPIC, so the next comes.
@@ -97,7 +74,7 @@ impl Clock {
         self.ticks += 1;
         // A refusal leaves the clock stopped: the watchdog then waits, it never fires early.
         let _ = read(REG_C);
-        let _ = self.irq().irq_handler_ack();
+        self.irq.ack();
     }
 
     /// Ticks that certainly span `ms` milliseconds whenever in a tick they start.
@@ -109,11 +86,6 @@ impl Clock {
     pub fn stop(self, core: &mut Core) {
         let _ = read(REG_B).and_then(|b| write(REG_B, b & !PERIODIC));
         let _ = read(REG_C);
-        // A handler that was never issued refuses the clear; the delete below is all it needs.
-        let _ = self.irq().irq_handler_clear();
-        for s in [self.handler, self.notification] {
-            let _ = core.kernel.inner.slot(s).delete();
-            let _ = core.ours.placer.caps.free(s);
-        }
+        self.irq.release(core);
     }
 }
